@@ -1,0 +1,155 @@
+// seqlens: the command-line twin of the panels. It talks to the same engine process the
+// extension uses.
+//   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
+//   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
+//   seqlens info     --model PATH [--json]
+// Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP)
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { EngineClient } from "./client";
+import { attentionNested } from "./probes/attention";
+import { EngineError } from "./protocol";
+
+const USAGE = `usage:
+  seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
+  seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
+  seqlens info     --model PATH [--json]
+options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
+
+const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
+
+export function parseArgs(argv: string[]): { command: string; opts: Map<string, string> } {
+  const [command, ...rest] = argv;
+  const opts = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (FLAGS.has(a)) opts.set(a, "true");
+    else if (a.startsWith("--")) {
+      if (i + 1 >= rest.length) throw new UsageError(`${a} needs a value`);
+      opts.set(a, rest[++i]);
+    } else throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
+  }
+  return { command: command ?? "", opts };
+}
+
+class UsageError extends Error {}
+
+function need(opts: Map<string, string>, name: string): string {
+  const v = opts.get(name);
+  if (v === undefined) throw new UsageError(`${name} is required`);
+  return v;
+}
+
+function num(opts: Map<string, string>, name: string): number | undefined {
+  const v = opts.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`${name} must be a number (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function readText(opts: Map<string, string>): { text?: string; ids?: number[] } {
+  if (opts.has("--ids")) {
+    const ids = need(opts, "--ids").split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    if (ids.some((n) => !Number.isInteger(n))) throw new UsageError("--ids must be comma-separated integers");
+    return { ids };
+  }
+  if (opts.has("--file")) {
+    const f = path.resolve(need(opts, "--file"));
+    if (!fs.existsSync(f)) throw new EngineError("BAD_INPUT", `no such file: ${f}`);
+    return { text: fs.readFileSync(f, "utf8") };
+  }
+  if (opts.has("--text")) return { text: need(opts, "--text") };
+  throw new UsageError("give the input with --text, --file or --ids");
+}
+
+const show = (s: string) => JSON.stringify(s).slice(1, -1);
+
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  let client: EngineClient | undefined;
+  try {
+    const { command, opts } = parseArgs(argv);
+    if (command === "" || command === "help" || opts.has("--help") || opts.has("-h")) {
+      out(USAGE + "\n");
+      return command === "" ? 2 : 0;
+    }
+    const json = opts.has("--json");
+    client = new EngineClient({ providers: opts.get("--ep"), onLog: (level, m) => level !== "info" && err(`seqlens: ${level}: ${m}\n`) });
+    const model = need(opts, "--model");
+    if (command === "info") {
+      const info = await client.request("info", { model });
+      if (json) out(JSON.stringify(info, null, 2) + "\n");
+      else {
+        out(`${info.name} (${info.modelType}) at ${info.path}\n`);
+        out(`  ${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, vocabulary ${info.vocabSize}, context ${info.nPositions}\n`);
+        out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB onnx, KV cache ${info.hasKvCache ? "yes" : "no"}\n`);
+        out(`  runtime ${info.runtime}, device ${info.device} (providers ${info.executionProviders.join(",")}, ${info.threads} threads)\n`);
+        out(`  attention: ${info.attention.found ? `${info.attention.layers} layers found in the graph` : info.attention.note}\n`);
+      }
+      return 0;
+    }
+    if (command === "inspect") {
+      const input = readText(opts);
+      const topK = num(opts, "--top-k") ?? 10;
+      const r = await client.request("inspect", { model, ...input, topK });
+      if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
+      let attention: number[][][][] | null = null;
+      if (r.attentionAvailable) {
+        const all = await client.request("attentionAll", { handle: r.handle });
+        const [L, H, T] = all.shape;
+        attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
+      }
+      if (json) {
+        out(JSON.stringify({
+          model: r.model,
+          device: r.device,
+          tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end })),
+          attention,
+          next: r.next.top,
+          ...(r.truncated ? { truncated: r.truncated } : {}),
+        }) + "\n");
+      } else {
+        out(`${r.tokens.length} tokens, ${r.nLayer} layers x ${r.nHead} heads, ${r.ms.run.toFixed(1)} ms on ${r.device}\n`);
+        out(r.tokens.map((t) => `[${t.id}:${show(t.text)}]`).join(" ") + "\n");
+        out(`next token (entropy ${r.next.entropyBits.toFixed(2)} bits):\n`);
+        for (const t of r.next.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
+        if (!attention) err(`seqlens: notice: no attention in this model's graph\n`);
+      }
+      return 0;
+    }
+    if (command === "generate") {
+      const text = readText(opts).text;
+      if (text === undefined) throw new UsageError("generate needs --text or --file");
+      const maxTokens = num(opts, "--max-tokens");
+      if (maxTokens === undefined) throw new UsageError("--max-tokens is required");
+      const greedy = opts.has("--greedy") || !(opts.has("--temperature") || opts.has("--top-k") || opts.has("--top-p"));
+      const r = await client.request(
+        "generate",
+        { model, text, maxTokens, greedy, temperature: num(opts, "--temperature"), topK: num(opts, "--top-k"), topP: num(opts, "--top-p"), seed: num(opts, "--seed"), useCache: !opts.has("--no-cache") },
+        { onProgress: (p) => !json && p.kind === "token" && out(p.token.text) },
+      );
+      if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
+      if (json) out(JSON.stringify({ text: r.text, tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p })), device: r.device, stoppedBy: r.stoppedBy }) + "\n");
+      else out(`\n[${r.tokens.length} tokens, ${r.ms.perToken.toFixed(2)} ms/token on ${r.device}, stopped by ${r.stoppedBy}]\n`);
+      return 0;
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`seqlens: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    err(`seqlens: error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  } finally {
+    client?.dispose();
+  }
+}
+
+export function run(): void {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) run();

@@ -1,0 +1,62 @@
+// A model folder in the layout optimum and transformers.js use:
+//   config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { EngineError } from "../protocol";
+
+export interface DecoderConfig {
+  model_type: string;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  vocab_size: number;
+  n_positions: number;
+  layer_norm_epsilon?: number;
+  eos_token_id?: number;
+  bos_token_id?: number;
+}
+
+export interface ModelFolder {
+  dir: string;
+  name: string;
+  config: DecoderConfig;
+  onnxFile: string;
+  tokenizerJson: object;
+  tokenizerConfig: object;
+}
+
+function readJson(file: string, what: string, missing: () => EngineError): object {
+  if (!fs.existsSync(file)) throw missing();
+  const text = fs.readFileSync(file, "utf8");
+  try {
+    const v = JSON.parse(text);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("expected a JSON object");
+    return v;
+  } catch (e) {
+    throw new EngineError(what === "tokenizer" ? "TOKENIZER" : "MODEL_INVALID", `${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Resolves a model folder (or its onnx/model.onnx inside it) and reads its config and tokenizer files. */
+export function openModelFolder(p: string): ModelFolder {
+  const abs = path.resolve(p);
+  if (!fs.existsSync(abs)) throw new EngineError("MODEL_NOT_FOUND", `model folder not found: ${abs}`);
+  let dir = abs;
+  if (fs.statSync(abs).isFile()) {
+    // A path to the .onnx inside a model folder: use the folder around it.
+    dir = path.basename(path.dirname(abs)) === "onnx" ? path.dirname(path.dirname(abs)) : path.dirname(abs);
+  }
+  const configFile = path.join(dir, "config.json");
+  const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
+  for (const key of ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions"]) {
+    if (typeof config[key] !== "number" || !Number.isInteger(config[key]) || (config[key] as number) <= 0) {
+      throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" must be a positive integer (got ${JSON.stringify(config[key])})`);
+    }
+  }
+  if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
+  const onnxFile = fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx");
+  if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
+  const tokenizerJson = readJson(path.join(dir, "tokenizer.json"), "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json (the Hugging Face tokenizers file the model was trained with)`));
+  const tokenizerConfig = readJson(path.join(dir, "tokenizer_config.json"), "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`));
+  return { dir, name: path.basename(dir), config: config as unknown as DecoderConfig, onnxFile, tokenizerJson, tokenizerConfig };
+}

@@ -1,0 +1,119 @@
+// Makes a probe copy of an ONNX decoder: the attention Softmax outputs (and the hidden state that
+// feeds the output projection) become graph outputs, so the numbers the panels show come from the
+// model's own graph. The copy is cached by the model file's SHA-256.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { onnx } from "onnx-proto";
+import { EngineError } from "../protocol";
+
+export interface ProbeGraph {
+  /** Path of the probe copy to open with the runtime. */
+  file: string;
+  sha256: string;
+  /** Graph output names of the attention probabilities, in layer order. */
+  attentionOutputs: string[];
+  attentionNote?: string;
+  /** Graph output name of the last hidden state (the input of the output projection), if found. */
+  lastHiddenOutput?: string;
+  /** The token-embedding matrix [vocab, d] read from the initializer the input_ids Gather uses. */
+  tokenEmbedding?: { shape: number[]; data: Float32Array };
+  parameters: number;
+  hasKvCache: boolean;
+  inputNames: string[];
+}
+
+export function cacheDir(): string {
+  const dir = process.env.SEQLENS_CACHE_DIR || path.join(os.homedir(), ".cache", "seqlens");
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new EngineError("MODEL_INVALID", `${file} is not a valid ONNX model (corrupt or truncated: ${(e as Error).message})`);
+  }
+  if (!model.graph || model.graph.node.length === 0) throw new EngineError("MODEL_INVALID", `${file} holds no ONNX graph (corrupt or not an ONNX model)`);
+  return model;
+}
+
+function initializerFloats(t: onnx.ITensorProto): Float32Array | undefined {
+  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (t.rawData && t.rawData.length > 0) {
+    const copy = new Uint8Array(t.rawData); // aligned copy
+    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+  }
+  if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
+  return undefined;
+}
+
+/** Reads (or reuses from the cache) the probe copy of `onnxFile`. */
+export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): ProbeGraph {
+  const bytes = fs.readFileSync(onnxFile);
+  const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
+  const model = decodeOnnx(onnxFile, bytes);
+  const graph = model.graph!;
+  const producers = new Map<string, onnx.INodeProto>();
+  const consumers = new Map<string, onnx.INodeProto[]>();
+  for (const n of graph.node) {
+    for (const o of n.output ?? []) producers.set(o, n);
+    for (const i of n.input ?? []) {
+      const list = consumers.get(i) ?? [];
+      list.push(n);
+      consumers.set(i, list);
+    }
+  }
+  const initializers = new Map(graph.initializer.map((t) => [t.name!, t]));
+  let parameters = 0;
+  for (const t of graph.initializer) {
+    if (t.dataType === onnx.TensorProto.DataType.FLOAT) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
+  }
+
+  // Attention: a Softmax whose output is the left operand of a MatMul (probabilities @ values).
+  const attentionOutputs: string[] = [];
+  for (const n of graph.node) {
+    if (n.opType !== "Softmax") continue;
+    const out = n.output![0];
+    if ((consumers.get(out) ?? []).some((c) => c.opType === "MatMul" && c.input![0] === out)) attentionOutputs.push(out);
+  }
+  let attentionNote: string | undefined;
+  if (attentionOutputs.length === 0) {
+    attentionNote = `${onnxFile}: no attention found (no Softmax whose output multiplies the values; a fused attention operator hides the probabilities)`;
+  } else if (attentionOutputs.length !== nLayer) {
+    attentionNote = `${onnxFile}: found ${attentionOutputs.length} attention Softmax nodes but config.json says n_layer = ${nLayer}`;
+  }
+  const attention = attentionNote ? [] : attentionOutputs;
+
+  // The hidden state entering the output projection that produces `logits`.
+  let lastHiddenOutput: string | undefined;
+  const lm = producers.get("logits");
+  if (lm && (lm.opType === "MatMul" || lm.opType === "Gemm")) lastHiddenOutput = lm.input![0];
+
+  // The token embedding: the initializer gathered by input_ids.
+  let tokenEmbedding: ProbeGraph["tokenEmbedding"];
+  for (const n of consumers.get("input_ids") ?? []) {
+    if (n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0])) {
+      const t = initializers.get(n.input![0])!;
+      const data = initializerFloats(t);
+      if (data) tokenEmbedding = { shape: (t.dims ?? []).map(Number), data };
+    }
+  }
+
+  const inputNames = graph.input.map((i) => i.name!).filter((n) => !initializers.has(n));
+  const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
+  const file = path.join(cacheDir(), `probe-${sha256.slice(0, 32)}.onnx`);
+  if (!fs.existsSync(file)) {
+    const existing = new Set(graph.output.map((o) => o.name));
+    const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
+    for (const name of extra) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, onnx.ModelProto.encode(model).finish());
+    fs.renameSync(tmp, file);
+  }
+  void nHead;
+  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, parameters, hasKvCache, inputNames };
+}

@@ -1,0 +1,117 @@
+// Autoregressive generation with the KV cache (or without: the whole sequence again each step),
+// greedy or sampled (temperature, top-k, top-p, seed), cancellable between tokens, streaming each
+// token as it comes.
+import { DecoderModel, KvCache } from "./models/decoder";
+import { softmax, topIndices } from "./probes/nextToken";
+import { EngineError, GeneratedToken, GenerateParams, GenerateResult } from "./protocol";
+
+/** mulberry32: small seeded PRNG so sampled generations repeat for a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function chooseToken(logits: Float32Array, p: GenerateParams, rand: () => number): number {
+  if (p.greedy ?? true) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  const probs = softmax(logits, p.temperature ?? 1);
+  let candidates = topIndices(probs, p.topK && p.topK > 0 ? p.topK : probs.length);
+  if (p.topP !== undefined && p.topP < 1) {
+    let mass = 0;
+    const kept: number[] = [];
+    for (const id of candidates) {
+      kept.push(id);
+      mass += probs[id];
+      if (mass >= p.topP) break;
+    }
+    candidates = kept;
+  }
+  const total = candidates.reduce((a, id) => a + probs[id], 0);
+  let r = rand() * total;
+  for (const id of candidates) {
+    r -= probs[id];
+    if (r <= 0) return id;
+  }
+  return candidates[candidates.length - 1];
+}
+
+export async function generate(
+  model: DecoderModel,
+  p: GenerateParams,
+  onToken: (t: GeneratedToken, index: number) => void,
+  signal: AbortSignal,
+): Promise<GenerateResult> {
+  const t0 = performance.now();
+  if (!p.text) throw new EngineError("BAD_INPUT", "the prompt is empty");
+  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) throw new EngineError("BAD_INPUT", `max tokens must be a positive integer (got ${p.maxTokens})`);
+  const ctx = model.config.n_positions;
+  const maxNew = Math.min(p.maxTokens, ctx - 1);
+  let ids = model.tokenizer.encode(p.text);
+  if (ids.length === 0) throw new EngineError("BAD_INPUT", "the prompt produced no tokens");
+  let truncated: GenerateResult["truncated"];
+  if (ids.length + maxNew > ctx) {
+    const dropped = ids.length + maxNew - ctx;
+    ids = ids.slice(dropped);
+    truncated = { droppedTokens: dropped, notice: `the prompt was truncated from the left by ${dropped} tokens to leave room for ${maxNew} new tokens in the context of ${ctx}` };
+  }
+  const useCache = (p.useCache ?? true) && model.probe.hasKvCache;
+  const rand = seededRandom(p.seed ?? 0);
+  const tokens: GeneratedToken[] = [];
+  const all = ids.slice();
+  let cache: KvCache | undefined;
+  let stoppedBy: GenerateResult["stoppedBy"] = "maxTokens";
+  const V = model.config.vocab_size;
+  let promptMs = 0;
+  const tLoop = performance.now();
+  for (let step = 0; step < maxNew; step++) {
+    if (signal.aborted) {
+      stoppedBy = "cancelled";
+      break;
+    }
+    const tStep = performance.now();
+    let last: Float32Array;
+    if (useCache) {
+      const out = await model.forward(step === 0 ? ids : [all[all.length - 1]], { cache, wantCache: true });
+      cache = out.cache;
+      const T = step === 0 ? ids.length : 1;
+      last = out.logits.subarray((T - 1) * V, T * V);
+    } else {
+      const out = await model.forward(all, {});
+      last = out.logits.subarray((all.length - 1) * V, all.length * V);
+    }
+    if (step === 0) promptMs = performance.now() - tStep;
+    const id = chooseToken(last, p, rand);
+    const prob = softmax(last, 1)[id];
+    const tok: GeneratedToken = { id, text: model.tokenizer.tokenText(id), p: prob };
+    if ((p.stopAtEos ?? true) && id === model.tokenizer.eosId) {
+      stoppedBy = "eos";
+      break;
+    }
+    tokens.push(tok);
+    all.push(id);
+    onToken(tok, tokens.length - 1);
+    if (all.length >= ctx) {
+      stoppedBy = step + 1 < maxNew ? "context" : "maxTokens";
+      break;
+    }
+  }
+  const loopMs = performance.now() - tLoop;
+  return {
+    text: model.tokenizer.decode(tokens.map((t) => t.id)),
+    tokens,
+    promptTokens: ids.length,
+    truncated,
+    stoppedBy,
+    device: model.device,
+    ms: { prompt: promptMs, perToken: tokens.length > 1 ? (loopMs - promptMs) / (tokens.length - 1) : loopMs, total: performance.now() - t0 },
+  };
+}

@@ -1,0 +1,143 @@
+// A decoder-only language model from a model folder, run with onnxruntime-node on its probe copy.
+// One forward pass returns logits and, on request, attention probabilities, the last hidden state
+// and the KV cache.
+import * as fs from "node:fs";
+import type * as ortTypes from "onnxruntime-node";
+import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
+import { EngineError, ExecutionProvider, ModelInfo } from "../protocol";
+import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
+import { TextTokenizer } from "../tokenize/tokenizer";
+
+export interface KvCache {
+  length: number; // tokens held
+  tensors: Map<string, ortTypes.Tensor>; // past_key_values.{i}.key|value
+}
+
+export interface ForwardOutput {
+  logits: Float32Array; // [T, vocab]
+  attention?: Float32Array[]; // per layer [heads, T, past+T]
+  lastHidden?: Float32Array; // [T, d]
+  cache?: KvCache;
+}
+
+export class DecoderModel {
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly config: DecoderConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly probe: ProbeGraph,
+    private readonly opened: OpenSession,
+    readonly fileBytes: number,
+  ) {}
+
+  static async load(p: string, providers: ExecutionProvider[]): Promise<DecoderModel> {
+    const folder = openModelFolder(p);
+    const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir);
+    const cfg = folder.config;
+    if (tokenizer.vocabSize > cfg.vocab_size) {
+      throw new EngineError("TOKENIZER", `${folder.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocab_size} (wrong tokenizer for this model?)`);
+    }
+    const probe = prepareProbe(folder.onnxFile, cfg.n_layer, cfg.n_head);
+    for (const need of ["input_ids"]) {
+      if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
+    }
+    const opened = await openSession(probe.file, providers);
+    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size);
+  }
+
+  get device() {
+    return this.opened.device;
+  }
+
+  get headDim(): number {
+    return this.config.n_embd / this.config.n_head;
+  }
+
+  info(): ModelInfo {
+    return {
+      path: this.dir,
+      name: this.name,
+      modelType: this.config.model_type,
+      nLayer: this.config.n_layer,
+      nHead: this.config.n_head,
+      nEmbd: this.config.n_embd,
+      vocabSize: this.config.vocab_size,
+      nPositions: this.config.n_positions,
+      parameters: this.probe.parameters,
+      runtime: `onnxruntime-node ${ortVersion()}`,
+      device: this.opened.device,
+      executionProviders: this.opened.providers,
+      threads: this.opened.threads,
+      hasKvCache: this.probe.hasKvCache,
+      attention: { found: this.probe.attentionOutputs.length > 0, layers: this.probe.attentionOutputs.length, note: this.probe.attentionNote },
+      fileBytes: this.fileBytes,
+    };
+  }
+
+  checkIds(ids: number[]): void {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocab_size) {
+        throw new EngineError("BAD_INPUT", `token id ${id} is outside the vocabulary (0..${this.config.vocab_size - 1})`);
+      }
+    }
+  }
+
+  emptyCache(): KvCache {
+    const T = ort().Tensor;
+    const tensors = new Map<string, ortTypes.Tensor>();
+    for (let i = 0; i < this.config.n_layer; i++) {
+      for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, new T("float32", new Float32Array(0), [1, this.config.n_head, 0, this.headDim]));
+    }
+    return { length: 0, tensors };
+  }
+
+  /** Runs `ids` after `cache` (empty when absent). */
+  async forward(ids: number[], opts: { cache?: KvCache; attention?: boolean; hidden?: boolean; wantCache?: boolean } = {}): Promise<ForwardOutput> {
+    this.checkIds(ids);
+    const T = ort().Tensor;
+    const past = opts.cache ?? (this.probe.hasKvCache ? this.emptyCache() : undefined);
+    const pastLen = past?.length ?? 0;
+    const n = ids.length;
+    if (pastLen + n > this.config.n_positions) throw new EngineError("BAD_INPUT", `${pastLen + n} tokens exceed the model's context of ${this.config.n_positions}`);
+    const feeds: Record<string, ortTypes.Tensor> = {
+      input_ids: new T("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]),
+    };
+    const inputs = new Set(this.probe.inputNames);
+    if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(pastLen + n).fill(1n), [1, pastLen + n]);
+    if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)), [1, n]);
+    if (past) for (const [k, v] of past.tensors) if (inputs.has(k)) feeds[k] = v;
+    const fetch = ["logits"];
+    if (opts.attention) fetch.push(...this.probe.attentionOutputs);
+    if (opts.hidden && this.probe.lastHiddenOutput) fetch.push(this.probe.lastHiddenOutput);
+    const presentNames: string[] = [];
+    if (opts.wantCache && this.probe.hasKvCache) {
+      for (let i = 0; i < this.config.n_layer; i++) for (const kv of ["key", "value"]) presentNames.push(`present.${i}.${kv}`);
+      fetch.push(...presentNames);
+    }
+    const out = await this.opened.session.run(feeds, fetch);
+    const result: ForwardOutput = { logits: out.logits.data as Float32Array };
+    if (opts.attention && this.probe.attentionOutputs.length > 0) {
+      result.attention = this.probe.attentionOutputs.map((name, layer) => {
+        const t = out[name];
+        const [b, h, q, k] = t.dims;
+        if (t.dims.length !== 4 || b !== 1 || h !== this.config.n_head || q !== n || k !== pastLen + n) {
+          throw new EngineError("NO_ATTENTION", `attention output of layer ${layer} (${name}) has shape [${t.dims}], expected [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]`);
+        }
+        return t.data as Float32Array;
+      });
+    }
+    if (opts.hidden && this.probe.lastHiddenOutput) result.lastHidden = out[this.probe.lastHiddenOutput].data as Float32Array;
+    if (presentNames.length > 0) {
+      const tensors = new Map<string, ortTypes.Tensor>();
+      presentNames.forEach((name) => tensors.set(name.replace("present.", "past_key_values."), out[name]));
+      result.cache = { length: pastLen + n, tensors };
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.opened.session.release();
+  }
+}

@@ -1,0 +1,60 @@
+// Next-token distribution at one position: softmax of the logits at a temperature, top-k with
+// probabilities, entropy over the whole vocabulary, and the actual next token's rank and probability.
+import { NextTokenResult, TopToken } from "../protocol";
+
+/** Softmax of logits / temperature, computed stably in float64. */
+export function softmax(logits: Float32Array, temperature = 1): Float64Array {
+  const t = temperature > 0 ? temperature : 1;
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const p = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    p[i] = Math.exp((logits[i] - max) / t);
+    sum += p[i];
+  }
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}
+
+export function entropyBits(p: Float64Array): number {
+  let h = 0;
+  for (const v of p) if (v > 0) h -= v * Math.log2(v);
+  return h;
+}
+
+/** Indices of the k largest values, largest first (ties by lower index). */
+export function topIndices(p: ArrayLike<number>, k: number): number[] {
+  const n = Math.min(k, p.length);
+  const heap: number[] = [];
+  for (let i = 0; i < p.length; i++) {
+    if (heap.length < n) {
+      heap.push(i);
+      if (heap.length === n) heap.sort((a, b) => p[a] - p[b] || b - a);
+    } else if (p[i] > p[heap[0]]) {
+      heap[0] = i;
+      heap.sort((a, b) => p[a] - p[b] || b - a);
+    }
+  }
+  return heap.sort((a, b) => p[b] - p[a] || a - b);
+}
+
+export function rankOf(p: Float64Array, id: number): number {
+  let rank = 1;
+  for (let i = 0; i < p.length; i++) if (p[i] > p[id] || (p[i] === p[id] && i < id)) rank++;
+  return rank;
+}
+
+export function nextTokenAt(
+  logits: Float32Array, // [T, vocab]
+  vocab: number,
+  position: number,
+  opts: { topK: number; temperature: number; actualId?: number; tokenText: (id: number) => string },
+): NextTokenResult {
+  const row = logits.subarray(position * vocab, (position + 1) * vocab);
+  const p = softmax(row, opts.temperature);
+  const top: TopToken[] = topIndices(p, opts.topK).map((id) => ({ id, token: opts.tokenText(id), p: p[id] }));
+  const result: NextTokenResult = { position, temperature: opts.temperature, top, entropyBits: entropyBits(p) };
+  if (opts.actualId !== undefined) result.actual = { id: opts.actualId, token: opts.tokenText(opts.actualId), rank: rankOf(p, opts.actualId), p: p[opts.actualId] };
+  return result;
+}

@@ -1,0 +1,37 @@
+// Tokens of the inspected text with their offsets; text longer than the context is truncated
+// from the left (the most recent tokens are kept) with a notice.
+import { DecoderModel } from "../models/decoder";
+import { EngineError, TokenInfo } from "../protocol";
+
+export interface TokenizedInput {
+  ids: number[];
+  tokens: TokenInfo[];
+  truncated?: { droppedTokens: number; notice: string };
+}
+
+export function tokenizeInput(model: DecoderModel, input: { text?: string; ids?: number[] }, maxTokens: number): TokenizedInput {
+  let ids: number[];
+  let tokens: TokenInfo[];
+  if (input.ids !== undefined) {
+    if (!Array.isArray(input.ids) || input.ids.length === 0) throw new EngineError("BAD_INPUT", "no token ids given");
+    model.checkIds(input.ids);
+    ids = input.ids.slice();
+    tokens = model.tokenizer.withOffsets(ids, undefined);
+  } else {
+    const text = input.text ?? "";
+    if (text.length === 0) throw new EngineError("BAD_INPUT", "the text is empty: select some text (or give --text/--file) to inspect");
+    ids = model.tokenizer.encode(text);
+    if (ids.length === 0) throw new EngineError("BAD_INPUT", "the text produced no tokens");
+    model.checkIds(ids);
+    tokens = model.tokenizer.withOffsets(ids, text);
+  }
+  if (ids.length > maxTokens) {
+    const dropped = ids.length - maxTokens;
+    return {
+      ids: ids.slice(dropped),
+      tokens: tokens.slice(dropped),
+      truncated: { droppedTokens: dropped, notice: `the input has ${ids.length} tokens, more than the ${maxTokens} allowed; the first ${dropped} were dropped (truncated from the left)` },
+    };
+  }
+  return { ids, tokens };
+}

@@ -1,0 +1,159 @@
+// The one protocol between the extension host, the engine process and (through the extension)
+// the webviews. Requests carry ids; the engine answers each with exactly one response (a result
+// or a typed error), may send progress events before it, and honours cancellation.
+
+export type ErrorCode =
+  | "BAD_INPUT" // the request itself is wrong: empty text, ids outside the vocabulary, bad numbers
+  | "MODEL_NOT_FOUND" // no such folder or file
+  | "MODEL_INVALID" // corrupt or truncated model file, bad config.json
+  | "TOKENIZER" // tokenizer missing or unreadable
+  | "NO_ATTENTION" // the graph has no recognisable attention Softmax
+  | "TOO_LARGE" // a whole-tensor request over the size cap
+  | "UNKNOWN_HANDLE" // an inspection that was released or never existed
+  | "CANCELLED"
+  | "PROCESS_DIED" // the engine process exited while the request was pending
+  | "INTERNAL";
+
+export interface EngineErrorData {
+  code: ErrorCode;
+  message: string;
+}
+
+export class EngineError extends Error implements EngineErrorData {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+  toJSON(): EngineErrorData {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export type Device = "cpu" | "cuda";
+export type ExecutionProvider = "cpu" | "cuda";
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  modelType: string;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocabSize: number;
+  nPositions: number;
+  parameters: number;
+  runtime: string; // e.g. "onnxruntime-node 1.30.0"
+  device: Device;
+  executionProviders: ExecutionProvider[];
+  threads: number;
+  hasKvCache: boolean;
+  attention: { found: boolean; layers: number; note?: string };
+  fileBytes: number;
+}
+
+export interface TokenInfo {
+  id: number;
+  text: string; // the token's own text (bytes decoded; a partial UTF-8 sequence shows as U+FFFD)
+  start: number; // character (UTF-16) offsets into the input text
+  end: number;
+  byteStart: number; // UTF-8 byte offsets into the input text
+  byteEnd: number;
+}
+
+export interface TopToken {
+  id: number;
+  token: string;
+  p: number;
+}
+
+export interface NextTokenResult {
+  position: number;
+  temperature: number;
+  top: TopToken[];
+  entropyBits: number; // over the full vocabulary
+  actual?: { id: number; token: string; rank: number; p: number }; // the token that follows in the input
+}
+
+export interface InspectResult {
+  handle: string;
+  model: string;
+  device: Device;
+  tokens: TokenInfo[];
+  truncated?: { droppedTokens: number; notice: string };
+  nLayer: number;
+  nHead: number;
+  attentionAvailable: boolean;
+  next: NextTokenResult; // at the last position
+  ms: { tokenize: number; run: number; total: number };
+}
+
+export interface SliceResult {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface GenerateParams {
+  model: string;
+  text: string;
+  maxTokens: number;
+  greedy?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  useCache?: boolean; // default true
+  stopAtEos?: boolean; // default true
+}
+
+export interface GeneratedToken {
+  id: number;
+  text: string;
+  p: number; // probability of the chosen token under the sampling distribution's source (temperature 1)
+}
+
+export interface GenerateResult {
+  text: string; // the continuation only
+  tokens: GeneratedToken[];
+  promptTokens: number;
+  truncated?: { droppedTokens: number; notice: string };
+  stoppedBy: "maxTokens" | "eos" | "context" | "cancelled";
+  device: Device;
+  ms: { prompt: number; perToken: number; total: number };
+}
+
+/** Every method the engine serves, with its params and result. */
+export interface Methods {
+  ping: { params: Record<string, never>; result: { pid: number; uptimeMs: number } };
+  info: { params: { model: string }; result: ModelInfo };
+  inspect: { params: { model: string; text?: string; ids?: number[]; topK?: number; temperature?: number }; result: InspectResult };
+  attention: { params: { handle: string; layer: number; head: number }; result: SliceResult };
+  attentionAll: { params: { handle: string; capBytes?: number }; result: SliceResult };
+  nextToken: { params: { handle: string; position: number; topK?: number; temperature?: number }; result: NextTokenResult };
+  embeddings: { params: { handle: string; kind: "input" | "hidden" }; result: SliceResult };
+  release: { params: { handle: string }; result: { released: boolean } };
+  generate: { params: GenerateParams; result: GenerateResult };
+}
+
+export type Method = keyof Methods;
+export type Params<M extends Method> = Methods[M]["params"];
+export type Result<M extends Method> = Methods[M]["result"];
+
+/** Progress events: generation streams its tokens; loading reports its phase. */
+export type Progress = { kind: "token"; token: GeneratedToken; index: number } | { kind: "phase"; message: string };
+
+export type ToEngine =
+  | { type: "request"; id: number; method: Method; params: unknown }
+  | { type: "cancel"; id: number };
+
+export type FromEngine =
+  | { type: "response"; id: number; ok: true; result: unknown }
+  | { type: "response"; id: number; ok: false; error: EngineErrorData }
+  | { type: "progress"; id: number; progress: Progress }
+  | { type: "log"; level: "info" | "warn" | "error"; message: string }
+  | { type: "ready"; pid: number };
+
+/** Default cap for whole-tensor requests. */
+export const DEFAULT_TRANSFER_CAP_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,144 @@
+// The engine's methods: loads models (cached), runs them, keeps inspections and answers for
+// slices. Process-agnostic: engine/process.ts serves it over IPC, tests may call it directly.
+import * as path from "node:path";
+import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attention";
+import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
+import { nextTokenAt } from "./probes/nextToken";
+import { tokenizeInput } from "./probes/tokens";
+import { generate } from "./generate";
+import { DecoderModel } from "./models/decoder";
+import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, Result } from "./protocol";
+import { parseProviders } from "./runtime/onnx/session";
+import { InspectionStore } from "./store";
+
+export interface CallContext {
+  signal: AbortSignal;
+  progress: (p: Progress) => void;
+  log: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+type Handler<M extends Method> = (params: Params<M>, ctx: CallContext) => Promise<Result<M>>;
+
+function int(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new EngineError("BAD_INPUT", `${name} must be an integer in ${min}..${max} (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function str(v: unknown, name: string): string {
+  if (typeof v !== "string" || v.length === 0) throw new EngineError("BAD_INPUT", `${name} must be a non-empty string`);
+  return v;
+}
+
+export class EngineService {
+  private readonly models = new Map<string, Promise<DecoderModel>>();
+  private readonly store = new InspectionStore();
+  readonly providers: ExecutionProvider[];
+  private readonly started = Date.now();
+
+  constructor(opts: { providers?: string } = {}) {
+    this.providers = parseProviders(opts.providers ?? process.env.SEQLENS_EP);
+  }
+
+  async model(p: unknown, ctx?: CallContext): Promise<DecoderModel> {
+    const key = path.resolve(str(p, "model"));
+    let m = this.models.get(key);
+    if (!m) {
+      ctx?.progress({ kind: "phase", message: `loading ${key}` });
+      const t0 = performance.now();
+      m = DecoderModel.load(key, this.providers);
+      this.models.set(key, m);
+      m.then(
+        (loaded) => ctx?.log("info", `loaded ${loaded.name} in ${(performance.now() - t0).toFixed(0)} ms on ${loaded.device} (providers ${this.providers.join(",")})`),
+        () => this.models.delete(key), // a failed load is retried next time
+      );
+    }
+    return m;
+  }
+
+  readonly handlers: { [M in Method]: Handler<M> } = {
+    ping: async () => ({ pid: process.pid, uptimeMs: Date.now() - this.started }),
+
+    info: async (p, ctx) => (await this.model(p.model, ctx)).info(),
+
+    inspect: async (p, ctx) => {
+      const t0 = performance.now();
+      const model = await this.model(p.model, ctx);
+      const topK = p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size);
+      const temperature = p.temperature ?? 1;
+      if (typeof temperature !== "number" || !(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, model.config.n_positions);
+      if (input.truncated) ctx.log("warn", input.truncated.notice);
+      const t1 = performance.now();
+      const wantAttention = model.probe.attentionOutputs.length > 0;
+      const out = await model.forward(input.ids, { attention: wantAttention, hidden: true });
+      const t2 = performance.now();
+      const T = input.ids.length;
+      const attention: AttentionTensor | undefined = out.attention ? { layers: out.attention, heads: model.config.n_head, length: T } : undefined;
+      const insp = this.store.add({ model, ids: input.ids, tokens: input.tokens, logits: out.logits, attention, lastHidden: out.lastHidden });
+      const next = nextTokenAt(out.logits, model.config.vocab_size, T - 1, { topK, temperature, tokenText: (id) => model.tokenizer.tokenText(id) });
+      ctx.log("info", `inspect ${model.name}: ${T} tokens in ${(t2 - t1).toFixed(1)} ms on ${model.device}`);
+      return {
+        handle: insp.handle,
+        model: model.dir,
+        device: model.device,
+        tokens: input.tokens,
+        truncated: input.truncated,
+        nLayer: model.config.n_layer,
+        nHead: model.config.n_head,
+        attentionAvailable: !!attention,
+        next,
+        ms: { tokenize: t1 - t0, run: t2 - t1, total: performance.now() - t0 },
+      };
+    },
+
+    attention: async (p) => {
+      const insp = this.store.get(p.handle);
+      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.model.probe.attentionNote ?? "this inspection has no attention");
+      return attentionSlice(insp.attention, p.layer, p.head);
+    },
+
+    attentionAll: async (p) => {
+      const insp = this.store.get(p.handle);
+      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.model.probe.attentionNote ?? "this inspection has no attention");
+      return attentionAll(insp.attention, p.capBytes ?? DEFAULT_TRANSFER_CAP_BYTES);
+    },
+
+    nextToken: async (p) => {
+      const insp = this.store.get(p.handle);
+      const T = insp.ids.length;
+      const position = int(p.position, "position", 0, T - 1);
+      const temperature = p.temperature ?? 1;
+      if (typeof temperature !== "number" || !(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
+      const model = insp.model;
+      return nextTokenAt(insp.logits, model.config.vocab_size, position, {
+        topK: p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size),
+        temperature,
+        actualId: position + 1 < T ? insp.ids[position + 1] : undefined,
+        tokenText: (id) => model.tokenizer.tokenText(id),
+      });
+    },
+
+    embeddings: async (p) => {
+      const insp = this.store.get(p.handle);
+      if (p.kind === "input") return inputEmbeddingRows(insp.model.probe.tokenEmbedding, insp.ids);
+      if (p.kind === "hidden") return hiddenStates(insp.lastHidden, insp.ids.length);
+      throw new EngineError("BAD_INPUT", `embeddings kind must be "input" or "hidden" (got ${JSON.stringify(p.kind)})`);
+    },
+
+    release: async (p) => ({ released: this.store.release(p.handle) }),
+
+    generate: async (p, ctx) => {
+      const model = await this.model(p.model, ctx);
+      const res = await generate(model, p, (token: GeneratedToken, index: number) => ctx.progress({ kind: "token", token, index }), ctx.signal);
+      ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
+      return res;
+    },
+  };
+
+  async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {
+    const h = this.handlers[method] as Handler<M> | undefined;
+    if (!h) throw new EngineError("BAD_INPUT", `unknown method ${JSON.stringify(method)}`);
+    if (typeof params !== "object" || params === null) throw new EngineError("BAD_INPUT", `${method}: params must be an object`);
+    return h(params, ctx);
+  }
+}

@@ -1,0 +1,129 @@
+// Tokenization with @huggingface/tokenizers, plus the byte and character offsets of each token
+// in the input text (the library gives ids and token strings only).
+import { Tokenizer } from "@huggingface/tokenizers";
+import { EngineError, TokenInfo } from "../protocol";
+
+/** GPT-2's byte -> printable character table, inverted, for byte-level BPE vocabularies. */
+function byteLevelDecoder(): Map<string, number> {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
+  }
+  const m = new Map<string, number>();
+  bs.forEach((b, i) => m.set(String.fromCodePoint(cs[i]), b));
+  return m;
+}
+
+export class TextTokenizer {
+  private readonly tok: Tokenizer;
+  private readonly byteLevel: boolean;
+  private readonly byteOf = byteLevelDecoder();
+  private readonly idToToken: Map<number, string>;
+  readonly vocabSize: number;
+  readonly eosId?: number;
+
+  constructor(tokenizerJson: object, tokenizerConfig: object, source: string) {
+    try {
+      this.tok = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
+    } catch (e) {
+      throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded (${(e as Error).message})`);
+    }
+    const tj = tokenizerJson as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number; content: string }[]; decoder?: { type?: string } };
+    this.idToToken = new Map();
+    for (const [t, id] of Object.entries(tj.model?.vocab ?? {})) this.idToToken.set(id, t);
+    for (const a of tj.added_tokens ?? []) this.idToToken.set(a.id, a.content);
+    this.vocabSize = this.idToToken.size;
+    this.byteLevel = tj.decoder?.type === "ByteLevel";
+    const eos = (tokenizerConfig as { eos_token?: string | { content: string } }).eos_token;
+    const eosText = typeof eos === "string" ? eos : eos?.content;
+    if (eosText !== undefined) for (const [id, t] of this.idToToken) if (t === eosText) this.eosId = id;
+  }
+
+  encode(text: string): number[] {
+    return this.tok.encode(text).ids;
+  }
+
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: false });
+  }
+
+  tokenString(id: number): string | undefined {
+    return this.idToToken.get(id);
+  }
+
+  /** The raw bytes a token stands for (byte-level vocabularies), or its decoded text's bytes. */
+  tokenBytes(id: number): Uint8Array {
+    const s = this.idToToken.get(id);
+    if (s === undefined) return new Uint8Array(0);
+    if (this.byteLevel && ![...s].some((c) => !this.byteOf.has(c))) return Uint8Array.from([...s], (c) => this.byteOf.get(c)!);
+    return new TextEncoder().encode(this.decode([id]));
+  }
+
+  /** A token's text for display: its bytes decoded, a partial UTF-8 sequence shown as U+FFFD. */
+  tokenText(id: number): string {
+    return new TextDecoder().decode(this.tokenBytes(id));
+  }
+
+  /**
+   * Token infos with offsets. For text that round-trips (byte-level BPE) offsets come from each
+   * token's bytes; otherwise from decoding growing prefixes.
+   */
+  withOffsets(ids: number[], text: string | undefined): TokenInfo[] {
+    const bytesPerToken = ids.map((id) => this.tokenBytes(id));
+    const source = text ?? this.decode(ids);
+    const sourceBytes = new TextEncoder().encode(source);
+    // byte index -> char (UTF-16) index of the character that holds it
+    const charAt = new Int32Array(sourceBytes.length + 1);
+    {
+      let b = 0;
+      let c = 0;
+      for (const ch of source) {
+        const n = new TextEncoder().encode(ch).length;
+        for (let k = 0; k < n; k++) charAt[b + k] = c;
+        b += n;
+        c += ch.length;
+      }
+      charAt[sourceBytes.length] = source.length;
+    }
+    const total = bytesPerToken.reduce((a, b) => a + b.length, 0);
+    const exact = total === sourceBytes.length && this.byteLevel;
+    const out: TokenInfo[] = [];
+    let byte = 0;
+    let prevChars = 0;
+    ids.forEach((id, i) => {
+      const tb = bytesPerToken[i];
+      let start: number, end: number, byteStart: number, byteEnd: number;
+      if (exact) {
+        byteStart = byte;
+        byteEnd = byte + tb.length;
+        byte = byteEnd;
+        start = charAt[byteStart];
+        // end: past the character holding the token's last byte
+        end = tb.length === 0 ? start : byteEnd >= sourceBytes.length ? source.length : charAt[byteEnd] > charAt[byteEnd - 1] ? charAt[byteEnd] : nextCharStart(charAt, byteEnd, source.length);
+      } else {
+        const upto = this.decode(ids.slice(0, i + 1)).length;
+        start = prevChars;
+        end = Math.max(start, Math.min(upto, source.length));
+        prevChars = end;
+        byteStart = new TextEncoder().encode(source.slice(0, start)).length;
+        byteEnd = byteStart + new TextEncoder().encode(source.slice(start, end)).length;
+      }
+      out.push({ id, text: new TextDecoder().decode(tb), start, end, byteStart, byteEnd });
+    });
+    return out;
+  }
+}
+
+function nextCharStart(charAt: Int32Array, byte: number, total: number): number {
+  const c = charAt[byte - 1];
+  for (let b = byte; b < charAt.length; b++) if (charAt[b] > c) return charAt[b];
+  return total;
+}
