@@ -9,6 +9,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["bin/**/*.js"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // The engine runs outside VS Code: it must never import the vscode API.
     files: ["engine/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { paths: [{ name: "vscode", message: "engine/ runs in its own process and never imports vscode" }] }] },

@@ -69,7 +69,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   let client: EngineClient | undefined;
   try {
     const { command, opts } = parseArgs(argv);
-    if (command === "" || command === "help" || opts.has("--help") || opts.has("-h")) {
+    if (command === "" || command === "help" || command === "--help" || command === "-h" || opts.has("--help") || opts.has("-h")) {
       out(USAGE + "\n");
       return command === "" ? 2 : 0;
     }

@@ -67,7 +67,7 @@ export class EngineService {
       const temperature = p.temperature ?? 1;
       if (typeof temperature !== "number" || !(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
       const input = tokenizeInput(model, { text: p.text, ids: p.ids }, model.config.n_positions);
-      if (input.truncated) ctx.log("warn", input.truncated.notice);
+      if (input.truncated) ctx.log("info", input.truncated.notice);
       const t1 = performance.now();
       const wantAttention = model.probe.attentionOutputs.length > 0;
       const out = await model.forward(input.ids, { attention: wantAttention, hidden: true });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { decodeOnnx, initializerFloats } from "./onnxWeights";
 
 export interface ProbeGraph {
   /** Path of the probe copy to open with the runtime. */
@@ -30,27 +30,6 @@ export function cacheDir(): string {
   return dir;
 }
 
-export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
-  let model: onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new EngineError("MODEL_INVALID", `${file} is not a valid ONNX model (corrupt or truncated: ${(e as Error).message})`);
-  }
-  if (!model.graph || model.graph.node.length === 0) throw new EngineError("MODEL_INVALID", `${file} holds no ONNX graph (corrupt or not an ONNX model)`);
-  return model;
-}
-
-function initializerFloats(t: onnx.ITensorProto): Float32Array | undefined {
-  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  if (t.rawData && t.rawData.length > 0) {
-    const copy = new Uint8Array(t.rawData); // aligned copy
-    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
-  }
-  if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
-  return undefined;
-}
-
 /** Reads (or reuses from the cache) the probe copy of `onnxFile`. */
 export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): ProbeGraph {
   const bytes = fs.readFileSync(onnxFile);
@@ -59,7 +38,7 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
   const graph = model.graph!;
   const producers = new Map<string, onnx.INodeProto>();
   const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const n of graph.node) {
+  for (const n of graph.node!) {
     for (const o of n.output ?? []) producers.set(o, n);
     for (const i of n.input ?? []) {
       const list = consumers.get(i) ?? [];
@@ -67,15 +46,16 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
       consumers.set(i, list);
     }
   }
-  const initializers = new Map(graph.initializer.map((t) => [t.name!, t]));
+  const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   let parameters = 0;
-  for (const t of graph.initializer) {
-    if (t.dataType === onnx.TensorProto.DataType.FLOAT) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
+  for (const t of graph.initializer!) {
+    // weights only: scalar constants of the graph are not parameters
+    if (t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims ?? []).length > 0) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
   }
 
   // Attention: a Softmax whose output is the left operand of a MatMul (probabilities @ values).
   const attentionOutputs: string[] = [];
-  for (const n of graph.node) {
+  for (const n of graph.node!) {
     if (n.opType !== "Softmax") continue;
     const out = n.output![0];
     if ((consumers.get(out) ?? []).some((c) => c.opType === "MatMul" && c.input![0] === out)) attentionOutputs.push(out);
@@ -103,13 +83,13 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
     }
   }
 
-  const inputNames = graph.input.map((i) => i.name!).filter((n) => !initializers.has(n));
+  const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
   const file = path.join(cacheDir(), `probe-${sha256.slice(0, 32)}.onnx`);
   if (!fs.existsSync(file)) {
-    const existing = new Set(graph.output.map((o) => o.name));
+    const existing = new Set(graph.output!.map((o) => o.name));
     const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
-    for (const name of extra) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    for (const name of extra) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, onnx.ModelProto.encode(model).finish());
     fs.renameSync(tmp, file);

@@ -160,7 +160,7 @@ async function main() {
   const lrAt = (s: number) => (s < WARMUP ? (LR * (s + 1)) / WARMUP : 0.1 * LR + 0.9 * LR * 0.5 * (1 + Math.cos((Math.PI * (s - WARMUP)) / Math.max(1, STEPS - WARMUP))));
   const varNames = list.map((v) => v.name);
   if (adamState && adamState.size > 0) {
-    const named: tf.NamedTensor[] = [{ name: "iter", tensor: tf.scalar(step) }];
+    const named: { name: string; tensor: tf.Tensor }[] = [{ name: "iter", tensor: tf.scalar(step) }];
     for (const name of varNames) {
       for (const kind of ["m", "v"]) {
         const t = adamState.get(`adam.${kind}.${name}`);
@@ -199,7 +199,7 @@ async function main() {
       const scale = tf.minimum(1, tf.div(1, norm.add(1e-6)));
       const clipped: tf.NamedTensorMap = {};
       for (const [k, g] of Object.entries(grads)) clipped[k] = g.mul(scale);
-      opt.applyGradients(clipped);
+      opt.applyGradients(clipped as never);
       return value;
     });
     const loss = (await lossT.data())[0];

@@ -47,7 +47,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** Embedding lookup whose gradient is accumulated row by row (wasm lacks Gather's gradient op). */
-const embedLookup = tf.customGrad((ids: tf.Tensor, table: tf.Tensor, save: tf.GradSaveFunc) => {
+const embedLookup = tf.customGrad(((ids: tf.Tensor, table: tf.Tensor, save: tf.GradSaveFunc) => {
   save([ids]);
   const value = tf.gather(table as tf.Tensor2D, ids as tf.Tensor1D);
   const [rows, dim] = table.shape as [number, number];
@@ -65,13 +65,13 @@ const embedLookup = tf.customGrad((ids: tf.Tensor, table: tf.Tensor, save: tf.Gr
       return [tf.zerosLike(saved[0]), tf.tensor2d(acc, [rows, dim])];
     },
   };
-});
+}) as never) as (ids: tf.Tensor, table: tf.Tensor) => tf.Tensor;
 
 /**
  * Matrix product whose gradient uses explicit transposes and plain products: on the wasm backend a
  * product with a transposed operand is 10-70x slower than a transpose followed by a plain product.
  */
-export const matmul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+export const matmul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
@@ -85,7 +85,7 @@ export const matmul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
       return [tf.matMul(dy as tf.Tensor2D, swapLast(sb) as tf.Tensor2D), tf.matMul(swapLast(sa) as tf.Tensor2D, dy as tf.Tensor2D)];
     },
   };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}) as never) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 function causalMask(t: number): tf.Tensor2D {
   const m = new Float32Array(t * t);

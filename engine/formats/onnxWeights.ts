@@ -1,0 +1,36 @@
+// Float initializers of an ONNX graph, by name: the weights a second runtime (the TensorFlow.js
+// reference) loads to check the ONNX graph's numbers.
+import * as fs from "node:fs";
+import { onnx } from "onnx-proto";
+import { EngineError } from "../protocol";
+
+export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new EngineError("MODEL_INVALID", `${file} is not a valid ONNX model (corrupt or truncated: ${(e as Error).message})`);
+  }
+  if (!model.graph || (model.graph.node ?? []).length === 0) throw new EngineError("MODEL_INVALID", `${file} holds no ONNX graph (corrupt or not an ONNX model)`);
+  return model;
+}
+
+export function initializerFloats(t: onnx.ITensorProto): Float32Array | undefined {
+  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (t.rawData && t.rawData.length > 0) {
+    const copy = new Uint8Array(t.rawData); // aligned copy
+    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+  }
+  if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
+  return undefined;
+}
+
+export function readInitializers(file: string): Map<string, { shape: number[]; data: Float32Array }> {
+  const model = decodeOnnx(file, fs.readFileSync(file));
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const t of model.graph!.initializer ?? []) {
+    const data = initializerFloats(t);
+    if (data) out.set(t.name!, { shape: (t.dims ?? []).map(Number), data });
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+// Shared paths and fixtures for the tests.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..");
+export const SAMPLE_MODEL = process.env.SEQLENS_TEST_MODEL ?? path.join(ROOT, "samples", "models", "tiny-gpt");
+export const EARLY_MODEL = path.join(ROOT, "samples", "models", "tiny-gpt-early");
+export const DATA_DIR = path.join(ROOT, "samples", "data", "ts-lib");
+export const ENGINE_JS = path.join(ROOT, "dist", "engine.js");
+export const CLI_JS = path.join(ROOT, "bin", "seqlens.js");
+
+// Probe copies go to a fresh cache for each test run.
+process.env.SEQLENS_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "seqlens-test-cache-"));
+
+export function heldoutText(chars = 1000): string {
+  return fs.readFileSync(path.join(DATA_DIR, "heldout.txt"), "utf8").slice(0, chars);
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `seqlens-${prefix}-`));
+}
+
+/** A copy of a model folder whose files can be damaged by a test. */
+export function copyModel(src = SAMPLE_MODEL): string {
+  const dst = tempDir("model");
+  fs.cpSync(src, dst, { recursive: true });
+  return dst;
+}

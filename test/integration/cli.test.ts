@@ -1,0 +1,57 @@
+// The CLI's JSON, checked against the engine's own numbers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { CLI_JS, SAMPLE_MODEL } from "../helpers";
+
+function run(args: string[]): unknown {
+  const r = spawnSync(process.execPath, [CLI_JS, ...args, "--ep", "cpu"], { encoding: "utf8", timeout: 120_000, maxBuffer: 256 * 2 ** 20 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test("seqlens inspect --json: tokens, attention [layer][head][query][key], top-10 next", () => {
+  const text = "interface Foo {\n    bar: string;\n}";
+  const out = run(["inspect", "--model", SAMPLE_MODEL, "--text", text, "--json"]) as {
+    tokens: { id: number; text: string; start: number; end: number }[];
+    attention: number[][][][];
+    next: { id: number; token: string; p: number }[];
+    device: string;
+  };
+  assert.equal(out.device, "cpu");
+  assert.equal(out.tokens.map((t) => text.slice(t.start, t.end)).join(""), text);
+  assert.equal(out.tokens.map((t) => t.text).join(""), text);
+  const T = out.tokens.length;
+  assert.equal(out.attention.length, 4);
+  assert.equal(out.attention[0].length, 4);
+  assert.equal(out.attention[0][0].length, T);
+  assert.equal(out.attention[0][0][T - 1].length, T);
+  for (const row of out.attention[3][1]) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  assert.equal(out.next.length, 10);
+  assert.ok(out.next[0].p >= out.next[9].p);
+});
+
+test("seqlens inspect --ids gives the same tokens as --text", () => {
+  const a = run(["inspect", "--model", SAMPLE_MODEL, "--text", "let x = 1;", "--json"]) as { tokens: { id: number; text: string }[]; next: unknown };
+  const b = run(["inspect", "--model", SAMPLE_MODEL, "--ids", a.tokens.map((t) => t.id).join(","), "--json"]) as { tokens: { id: number; text: string }[]; next: unknown };
+  assert.deepEqual(b.tokens.map((t) => t.text), a.tokens.map((t) => t.text));
+  assert.deepEqual(b.next, a.next);
+});
+
+test("seqlens generate --greedy --json: the continuation only, token by token", () => {
+  const out = run(["generate", "--model", SAMPLE_MODEL, "--text", "interface Foo {", "--max-tokens", "12", "--greedy", "--json"]) as { text: string; tokens: { id: number; text: string; p: number }[] };
+  assert.equal(out.tokens.length, 12);
+  assert.equal(out.text, out.tokens.map((t) => t.text).join(""));
+  for (const t of out.tokens) assert.ok(t.p > 0 && t.p <= 1);
+});
+
+test("seqlens info --json: architecture, parameters, runtime, device", () => {
+  const info = run(["info", "--model", SAMPLE_MODEL, "--json"]) as Record<string, unknown>;
+  assert.equal(info.modelType, "gpt2");
+  assert.equal(info.nLayer, 4);
+  assert.equal(info.device, "cpu");
+  assert.match(String(info.runtime), /^onnxruntime-node \d/);
+  assert.equal(info.hasKvCache, true);
+  // wte 4096x128 + wpe 512x128 + 4 blocks of 12 d^2 + 13 d + final LayerNorm 2d
+  assert.equal(info.parameters, 4096 * 128 + 512 * 128 + 4 * (12 * 128 * 128 + 13 * 128) + 2 * 128);
+});
