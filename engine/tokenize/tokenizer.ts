@@ -2,30 +2,12 @@
 // in the input text (the library gives ids and token strings only).
 import { Tokenizer } from "@huggingface/tokenizers";
 import { EngineError, TokenInfo } from "../protocol";
-
-/** GPT-2's byte -> printable character table, inverted, for byte-level BPE vocabularies. */
-function byteLevelDecoder(): Map<string, number> {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const m = new Map<string, number>();
-  bs.forEach((b, i) => m.set(String.fromCodePoint(cs[i]), b));
-  return m;
-}
+import { unicodeToBytes } from "./byteLevel";
 
 export class TextTokenizer {
   private readonly tok: Tokenizer;
   private readonly byteLevel: boolean;
-  private readonly byteOf = byteLevelDecoder();
+  private readonly byteOf = unicodeToBytes();
   private readonly idToToken: Map<number, string>;
   readonly vocabSize: number;
   readonly eosId?: number;

@@ -6,29 +6,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DATA_DIR } from "./corpus";
+import { bytesToUnicode } from "../../engine/tokenize/byteLevel";
 
 /** GPT-2's pre-tokenizer pattern, as the ByteLevel pre-tokenizer applies it (use_regex: true). */
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 export const END_OF_TEXT = "<|endoftext|>";
-
-/** GPT-2's reversible map from bytes to printable unicode characters. */
-export function bytesToUnicode(): string[] {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const table: string[] = new Array(256);
-  bs.forEach((b, i) => (table[b] = String.fromCodePoint(cs[i])));
-  return table;
-}
 
 export interface TrainedBpe {
   vocab: Map<string, number>;

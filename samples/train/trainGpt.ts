@@ -13,6 +13,7 @@ import { DATA_DIR } from "./corpus";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
 import { Gpt2Config, Gpt2Weights, gpt2Forward, hfNamesToWeights, weightsToHfNames } from "../../engine/runtime/tfjs/gpt2";
 import { readSafetensors, writeSafetensors } from "../../engine/formats/safetensors";
+import { seededRandom } from "../../engine/generate";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 export const CKPT_DIR = path.join(here, ".ckpt");
@@ -33,20 +34,8 @@ const WARMUP = 100;
 const EVAL_EVERY = Number(arg("--eval-every", "250"));
 const CKPT_EVERY = 50;
 
-/** mulberry32: a small seeded PRNG, so batches are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function initWeights(cfg: Gpt2Config): Map<string, { shape: number[]; data: Float32Array }> {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   const normal = (n: number, std: number) => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i += 2) {
@@ -178,7 +167,7 @@ async function main() {
     }
     writeSafetensors(file, m, { step: String(s), config: JSON.stringify(CONFIG), seed: String(SEED) });
   };
-  const rand = rng(SEED + step * 7919);
+  const rand = seededRandom(SEED + step * 7919);
   const log = path.join(CKPT_DIR, "train.log");
   const t0 = Date.now();
   for (; step < STEPS; ) {
