@@ -3,7 +3,7 @@
 // next to a byte-unigram baseline and gzip -9. Writes safetensors checkpoints that
 // exportSample.ts turns into model folders.
 //
-//   npx tsx samples/train/trainGpt.ts [--steps 3000] [--early-step 300]
+//   npx tsx samples/train/trainGpt.ts [--steps 800] [--early-step 100] [--batch 4] [--seq 512] [--ckpt-dir DIR]
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
@@ -16,12 +16,12 @@ import { readSafetensors, writeSafetensors } from "../../engine/formats/safetens
 import { seededRandom } from "../../engine/generate";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-export const CKPT_DIR = path.join(here, ".ckpt");
-
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
+
+export const CKPT_DIR = path.resolve(arg("--ckpt-dir", path.join(here, ".ckpt")));
 
 export const CONFIG: Gpt2Config = { vocabSize: 4096, nPositions: 512, nEmbd: 128, nLayer: 4, nHead: 4, layerNormEpsilon: 1e-5 };
 const SEED = 1234;
@@ -68,20 +68,21 @@ function initWeights(cfg: Gpt2Config): Map<string, { shape: number[]; data: Floa
   return m;
 }
 
+/** Trainable variables with stable names, so optimizer state saved by name maps back on resume. */
 function asVariables(w: Gpt2Weights): { weights: Gpt2Weights; list: tf.Variable[] } {
   const list: tf.Variable[] = [];
-  const v = <T extends tf.Tensor>(t: T): T => {
-    const x = tf.variable(t, true);
+  const v = <T extends tf.Tensor>(t: T, name: string): T => {
+    const x = tf.variable(t, true, name);
     t.dispose();
     list.push(x);
     return x as unknown as T;
   };
-  const layers = w.layers.map((L) => {
+  const layers = w.layers.map((L, i) => {
     const o = {} as Record<string, tf.Tensor>;
-    for (const [k, t] of Object.entries(L)) o[k] = v(t as tf.Tensor);
+    for (const [k, t] of Object.entries(L)) o[k] = v(t as tf.Tensor, `h${i}.${k}`);
     return o as unknown as Gpt2Weights["layers"][number];
   });
-  return { weights: { wte: v(w.wte), wpe: v(w.wpe), layers, lnfg: v(w.lnfg), lnfb: v(w.lnfb) }, list };
+  return { weights: { wte: v(w.wte, "wte"), wpe: v(w.wpe, "wpe"), layers, lnfg: v(w.lnfg, "lnfg"), lnfb: v(w.lnfb, "lnfb") }, list };
 }
 
 function lossOf(cfg: Gpt2Config, w: Gpt2Weights, x: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
@@ -149,14 +150,17 @@ async function main() {
   const lrAt = (s: number) => (s < WARMUP ? (LR * (s + 1)) / WARMUP : 0.1 * LR + 0.9 * LR * 0.5 * (1 + Math.cos((Math.PI * (s - WARMUP)) / Math.max(1, STEPS - WARMUP))));
   const varNames = list.map((v) => v.name);
   if (adamState && adamState.size > 0) {
-    const named: { name: string; tensor: tf.Tensor }[] = [{ name: "iter", tensor: tf.scalar(step) }];
-    for (const name of varNames) {
-      for (const kind of ["m", "v"]) {
-        const t = adamState.get(`adam.${kind}.${name}`);
-        if (t) named.push({ name: `${name}/${kind}`, tensor: tf.tensor(t.data, t.shape) });
-      }
+    // tfjs's Adam restores its moments by position: iteration, every first moment, every second moment.
+    const m = varNames.map((n) => adamState.get(`adam.m.${n}`));
+    const v = varNames.map((n) => adamState.get(`adam.v.${n}`));
+    if ([...m, ...v].every((t) => t !== undefined)) {
+      const named = [{ name: "iter", tensor: tf.scalar(step) }];
+      varNames.forEach((n, i) => named.push({ name: `${n}/m`, tensor: tf.tensor(m[i]!.data, m[i]!.shape) }));
+      varNames.forEach((n, i) => named.push({ name: `${n}/v`, tensor: tf.tensor(v[i]!.data, v[i]!.shape) }));
+      await opt.setWeights(named);
+    } else {
+      console.log("the checkpoint's optimizer state does not name these variables: Adam moments start afresh");
     }
-    await opt.setWeights(named);
   }
   const save = async (file: string, s: number) => {
     const m = weightsToHfNames(weights);
