@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { EngineClient } from "./client";
 import { attentionNested } from "./probes/attention";
 import { EngineError } from "./protocol";
+import { parseProviders } from "./runtime/onnx/session";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
@@ -74,6 +75,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       return command === "" ? 2 : 0;
     }
     const json = opts.has("--json");
+    parseProviders(opts.get("--ep") ?? process.env.SEQLENS_EP); // a bad --ep is a usage error here, not an engine crash
     client = new EngineClient({ providers: opts.get("--ep"), onLog: (level, m) => level !== "info" && err(`seqlens: ${level}: ${m}\n`) });
     const model = need(opts, "--model");
     if (command === "info") {
@@ -94,7 +96,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       const r = await client.request("inspect", { model, ...input, topK });
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
       let attention: number[][][][] | null = null;
-      if (r.attentionAvailable) {
+      if (json && r.attentionAvailable) {
         const all = await client.request("attentionAll", { handle: r.handle });
         const [L, H, T] = all.shape;
         attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
@@ -113,7 +115,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         out(r.tokens.map((t) => `[${t.id}:${show(t.text)}]`).join(" ") + "\n");
         out(`next token (entropy ${r.next.entropyBits.toFixed(2)} bits):\n`);
         for (const t of r.next.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
-        if (!attention) err(`seqlens: notice: no attention in this model's graph\n`);
+        if (!r.attentionAvailable) err(`seqlens: notice: no attention in this model's graph\n`);
       }
       return 0;
     }
@@ -122,15 +124,15 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (text === undefined) throw new UsageError("generate needs --text or --file");
       const maxTokens = num(opts, "--max-tokens");
       if (maxTokens === undefined) throw new UsageError("--max-tokens is required");
-      const greedy = opts.has("--greedy") || !(opts.has("--temperature") || opts.has("--top-k") || opts.has("--top-p"));
+      const greedy = opts.has("--greedy") ? true : undefined; // sampling when --temperature/--top-k/--top-p are given
       const r = await client.request(
         "generate",
         { model, text, maxTokens, greedy, temperature: num(opts, "--temperature"), topK: num(opts, "--top-k"), topP: num(opts, "--top-p"), seed: num(opts, "--seed"), useCache: !opts.has("--no-cache") },
-        { onProgress: (p) => !json && p.kind === "token" && out(p.token.text) },
+        { onProgress: (p) => !json && p.kind === "token" && out(p.delta) },
       );
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
-      if (json) out(JSON.stringify({ text: r.text, tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p })), device: r.device, stoppedBy: r.stoppedBy }) + "\n");
-      else out(`\n[${r.tokens.length} tokens, ${r.ms.perToken.toFixed(2)} ms/token on ${r.device}, stopped by ${r.stoppedBy}]\n`);
+      if (json) out(JSON.stringify({ text: r.text, tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p })), device: r.device, stoppedBy: r.stoppedBy, ...(r.seed !== undefined ? { seed: r.seed } : {}) }) + "\n");
+      else out(`\n[${r.tokens.length} tokens, ${r.ms.perToken.toFixed(2)} ms/token on ${r.device}, ${r.greedy ? "greedy" : `sampled with seed ${r.seed}`}, stopped by ${r.stoppedBy}]\n`);
       return 0;
     }
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -103,19 +103,28 @@ export class EngineClient {
         onProgress: options.onProgress,
         cleanup: () => options.signal?.removeEventListener("abort", onAbort),
       });
-      if (!this.send({ type: "request", id, method, params }, child)) {
+      let sent = false;
+      let why = "the engine process is not reachable";
+      try {
+        sent = this.send({ type: "request", id, method, params }, child, true);
+      } catch (e) {
+        why = `the request could not be sent: ${(e as Error).message}`;
+      }
+      if (!sent) {
+        this.pending.get(id)?.cleanup();
         this.pending.delete(id);
-        reject(new EngineError("PROCESS_DIED", "the engine process is not reachable"));
+        reject(new EngineError(why.startsWith("the request") ? "BAD_INPUT" : "PROCESS_DIED", why));
       }
     });
   }
 
-  private send(msg: ToEngine, child = this.child): boolean {
+  private send(msg: ToEngine, child = this.child, rethrow = false): boolean {
     if (!child || !child.connected) return false;
     try {
       child.send(msg);
       return true;
-    } catch {
+    } catch (e) {
+      if (rethrow) throw e; // e.g. params that cannot be serialised
       return false;
     }
   }

@@ -17,8 +17,23 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Greedy unless asked to sample, or given a sampling setting. */
+export function isGreedy(p: GenerateParams): boolean {
+  return p.greedy ?? (p.temperature === undefined && p.topK === undefined && p.topP === undefined);
+}
+
+/** Checks the sampling settings; a bad one is a BAD_INPUT error, never a silent default. */
+export function checkSampling(p: GenerateParams, vocab: number): void {
+  if (p.temperature !== undefined && !(typeof p.temperature === "number" && p.temperature > 0 && Number.isFinite(p.temperature))) {
+    throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${p.temperature}); use greedy decoding for temperature 0`);
+  }
+  if (p.topK !== undefined && !(Number.isInteger(p.topK) && p.topK >= 1 && p.topK <= vocab)) throw new EngineError("BAD_INPUT", `top-k must be an integer in 1..${vocab} (got ${p.topK})`);
+  if (p.topP !== undefined && !(typeof p.topP === "number" && p.topP > 0 && p.topP <= 1)) throw new EngineError("BAD_INPUT", `top-p must be in (0, 1] (got ${p.topP})`);
+  if (p.seed !== undefined && !Number.isInteger(p.seed)) throw new EngineError("BAD_INPUT", `seed must be an integer (got ${p.seed})`);
+}
+
 export function chooseToken(logits: Float32Array, p: GenerateParams, rand: () => number): number {
-  if (p.greedy ?? true) {
+  if (isGreedy(p)) {
     let best = 0;
     for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
     return best;
@@ -47,24 +62,33 @@ export function chooseToken(logits: Float32Array, p: GenerateParams, rand: () =>
 export async function generate(
   model: DecoderModel,
   p: GenerateParams,
-  onToken: (t: GeneratedToken, index: number) => void,
+  onToken: (t: GeneratedToken, index: number, delta: string) => void,
   signal: AbortSignal,
 ): Promise<GenerateResult> {
   const t0 = performance.now();
   if (!p.text) throw new EngineError("BAD_INPUT", "the prompt is empty");
   if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) throw new EngineError("BAD_INPUT", `max tokens must be a positive integer (got ${p.maxTokens})`);
+  checkSampling(p, model.config.vocab_size);
+  const greedy = isGreedy(p);
+  const seed = greedy ? undefined : (p.seed ?? Math.floor(Math.random() * 2 ** 31));
   const ctx = model.config.n_positions;
   const maxNew = Math.min(p.maxTokens, ctx - 1);
   let ids = model.tokenizer.encode(p.text);
   if (ids.length === 0) throw new EngineError("BAD_INPUT", "the prompt produced no tokens");
   let truncated: GenerateResult["truncated"];
   if (ids.length + maxNew > ctx) {
-    const dropped = ids.length + maxNew - ctx;
-    ids = ids.slice(dropped);
-    truncated = { droppedTokens: dropped, notice: `the prompt was truncated from the left by ${dropped} tokens to leave room for ${maxNew} new tokens in the context of ${ctx}` };
+    // Make room for the new tokens, but keep at least half the context of prompt: past that,
+    // generation stops at the context limit instead.
+    const keep = Math.min(ids.length, Math.max(ctx - maxNew, Math.floor(ctx / 2)));
+    const dropped = ids.length - keep;
+    if (dropped > 0) {
+      ids = ids.slice(dropped);
+      truncated = { droppedTokens: dropped, notice: `the prompt was truncated from the left by ${dropped} tokens to fit the context of ${ctx} with room to generate` };
+    }
   }
   const useCache = (p.useCache ?? true) && model.probe.hasKvCache;
-  const rand = seededRandom(p.seed ?? 0);
+  const rand = seededRandom(seed ?? 0);
+  const utf8 = new TextDecoder("utf-8", { fatal: false });
   const tokens: GeneratedToken[] = [];
   const all = ids.slice();
   let cache: KvCache | undefined;
@@ -89,7 +113,7 @@ export async function generate(
       last = out.logits.subarray((all.length - 1) * V, all.length * V);
     }
     if (step === 0) promptMs = performance.now() - tStep;
-    const id = chooseToken(last, p, rand);
+    const id = chooseToken(last, { ...p, greedy }, rand);
     const prob = softmax(last, 1)[id];
     const tok: GeneratedToken = { id, text: model.tokenizer.tokenText(id), p: prob };
     if ((p.stopAtEos ?? true) && id === model.tokenizer.eosId) {
@@ -98,7 +122,7 @@ export async function generate(
     }
     tokens.push(tok);
     all.push(id);
-    onToken(tok, tokens.length - 1);
+    onToken(tok, tokens.length - 1, utf8.decode(model.tokenizer.tokenBytes(id), { stream: true }));
     if (all.length >= ctx) {
       stoppedBy = step + 1 < maxNew ? "context" : "maxTokens";
       break;
@@ -111,6 +135,8 @@ export async function generate(
     promptTokens: ids.length,
     truncated,
     stoppedBy,
+    greedy,
+    seed,
     device: model.device,
     ms: { prompt: promptMs, perToken: tokens.length > 1 ? (loopMs - promptMs) / (tokens.length - 1) : loopMs, total: performance.now() - t0 },
   };

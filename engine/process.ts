@@ -8,7 +8,14 @@ function send(msg: FromEngine): void {
 }
 
 export function serve(): void {
-  const service = new EngineService({ providers: process.env.SEQLENS_EP });
+  let service: EngineService | undefined;
+  let startError: EngineError | undefined;
+  try {
+    service = new EngineService({ providers: process.env.SEQLENS_EP });
+  } catch (e) {
+    // e.g. an unknown execution provider in a setting: every request gets the reason
+    startError = e instanceof EngineError ? e : new EngineError("INTERNAL", String(e));
+  }
   const running = new Map<number, AbortController>();
   process.on("message", (raw: ToEngine) => {
     if (!raw || typeof raw !== "object") return;
@@ -25,8 +32,7 @@ export function serve(): void {
       progress: (progress: import("./protocol").Progress) => send({ type: "progress", id, progress }),
       log: (level: "info" | "warn" | "error", message: string) => send({ type: "log", level, message }),
     };
-    service
-      .call(method, params as never, ctx)
+    (service ? service.call(method, params as never, ctx) : Promise.reject(startError))
       .then((result) => send({ type: "response", id, ok: true, result }))
       .catch((e: unknown) => {
         const err = e instanceof EngineError ? e.toJSON() : { code: "INTERNAL" as const, message: e instanceof Error ? e.message : String(e) };

@@ -99,11 +99,11 @@ export interface GenerateParams {
   model: string;
   text: string;
   maxTokens: number;
-  greedy?: boolean;
+  greedy?: boolean; // default: greedy unless temperature, topK or topP is given
   temperature?: number;
   topK?: number;
   topP?: number;
-  seed?: number;
+  seed?: number; // default: a random seed, reported in the result
   useCache?: boolean; // default true
   stopAtEos?: boolean; // default true
 }
@@ -120,6 +120,8 @@ export interface GenerateResult {
   promptTokens: number;
   truncated?: { droppedTokens: number; notice: string };
   stoppedBy: "maxTokens" | "eos" | "context" | "cancelled";
+  greedy: boolean;
+  seed?: number; // the seed used when sampling
   device: Device;
   ms: { prompt: number; perToken: number; total: number };
 }
@@ -142,7 +144,8 @@ export type Params<M extends Method> = Methods[M]["params"];
 export type Result<M extends Method> = Methods[M]["result"];
 
 /** Progress events: generation streams its tokens; loading reports its phase. */
-export type Progress = { kind: "token"; token: GeneratedToken; index: number } | { kind: "phase"; message: string };
+/** `delta` is the text the token completes: characters split over several byte tokens appear once whole. */
+export type Progress = { kind: "token"; token: GeneratedToken; index: number; delta: string } | { kind: "phase"; message: string };
 
 export type ToEngine =
   | { type: "request"; id: number; method: Method; params: unknown }

@@ -48,7 +48,10 @@ export class EngineService {
       m = DecoderModel.load(key, this.providers);
       this.models.set(key, m);
       m.then(
-        (loaded) => ctx?.log("info", `loaded ${loaded.name} in ${(performance.now() - t0).toFixed(0)} ms on ${loaded.device} (providers ${this.providers.join(",")})`),
+        (loaded) => {
+          ctx?.log("info", `loaded ${loaded.name} in ${(performance.now() - t0).toFixed(0)} ms on ${loaded.device} (providers ${this.providers.join(",")})`);
+          if (loaded.fallback) ctx?.log("warn", loaded.fallback);
+        },
         () => this.models.delete(key), // a failed load is retried next time
       );
     }
@@ -70,11 +73,15 @@ export class EngineService {
       if (input.truncated) ctx.log("info", input.truncated.notice);
       const t1 = performance.now();
       const wantAttention = model.probe.attentionOutputs.length > 0;
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
       const out = await model.forward(input.ids, { attention: wantAttention, hidden: true });
       const t2 = performance.now();
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
       const T = input.ids.length;
       const attention: AttentionTensor | undefined = out.attention ? { layers: out.attention, heads: model.config.n_head, length: T } : undefined;
-      const insp = this.store.add({ model, ids: input.ids, tokens: input.tokens, logits: out.logits, attention, lastHidden: out.lastHidden });
+      const attentionNote = out.attentionError ?? model.probe.attentionNote;
+      if (out.attentionError) ctx.log("warn", out.attentionError);
+      const insp = this.store.add({ model, ids: input.ids, tokens: input.tokens, logits: out.logits, attention, attentionNote, lastHidden: out.lastHidden });
       const next = nextTokenAt(out.logits, model.config.vocab_size, T - 1, { topK, temperature, tokenText: (id) => model.tokenizer.tokenText(id) });
       ctx.log("info", `inspect ${model.name}: ${T} tokens in ${(t2 - t1).toFixed(1)} ms on ${model.device}`);
       return {
@@ -93,13 +100,13 @@ export class EngineService {
 
     attention: async (p) => {
       const insp = this.store.get(p.handle);
-      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.model.probe.attentionNote ?? "this inspection has no attention");
+      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.attentionNote ?? "this inspection has no attention");
       return attentionSlice(insp.attention, p.layer, p.head);
     },
 
     attentionAll: async (p) => {
       const insp = this.store.get(p.handle);
-      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.model.probe.attentionNote ?? "this inspection has no attention");
+      if (!insp.attention) throw new EngineError("NO_ATTENTION", insp.attentionNote ?? "this inspection has no attention");
       return attentionAll(insp.attention, p.capBytes ?? DEFAULT_TRANSFER_CAP_BYTES);
     },
 
@@ -129,14 +136,14 @@ export class EngineService {
 
     generate: async (p, ctx) => {
       const model = await this.model(p.model, ctx);
-      const res = await generate(model, p, (token: GeneratedToken, index: number) => ctx.progress({ kind: "token", token, index }), ctx.signal);
+      const res = await generate(model, p, (token: GeneratedToken, index: number, delta: string) => ctx.progress({ kind: "token", token, index, delta }), ctx.signal);
       ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
       return res;
     },
   };
 
   async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {
-    const h = this.handlers[method] as Handler<M> | undefined;
+    const h = Object.hasOwn(this.handlers, method) ? (this.handlers[method] as Handler<M>) : undefined;
     if (!h) throw new EngineError("BAD_INPUT", `unknown method ${JSON.stringify(method)}`);
     if (typeof params !== "object" || params === null) throw new EngineError("BAD_INPUT", `${method}: params must be an object`);
     return h(params, ctx);

@@ -11,29 +11,45 @@ export interface Inspection {
   tokens: TokenInfo[];
   logits: Float32Array; // [T, vocab]
   attention?: AttentionTensor;
+  attentionNote?: string; // why there is no attention
   lastHidden?: Float32Array; // [T, d]
 }
 
+function bytesOf(it: Omit<Inspection, "handle">): number {
+  return it.logits.byteLength + (it.lastHidden?.byteLength ?? 0) + (it.attention?.layers.reduce((a, l) => a + l.byteLength, 0) ?? 0);
+}
+
+/** Least recently used inspections go first, past a count or a byte budget. */
 export class InspectionStore {
-  private readonly items = new Map<string, Inspection>();
+  private readonly items = new Map<string, Inspection & { bytes: number }>();
   private next = 1;
-  constructor(private readonly limit = 16) {}
+  private bytes = 0;
+  constructor(
+    private readonly limit = 16,
+    private readonly maxBytes = 1024 * 2 ** 20,
+  ) {}
 
   add(item: Omit<Inspection, "handle">): Inspection {
     const handle = `inspection-${this.next++}`;
-    const full = { ...item, handle };
+    const full = { ...item, handle, bytes: bytesOf(item) };
     this.items.set(handle, full);
-    while (this.items.size > this.limit) this.items.delete(this.items.keys().next().value as string);
+    this.bytes += full.bytes;
+    while (this.items.size > 1 && (this.items.size > this.limit || this.bytes > this.maxBytes)) this.release(this.items.keys().next().value as string);
     return full;
   }
 
   get(handle: string): Inspection {
     const it = this.items.get(handle);
-    if (!it) throw new EngineError("UNKNOWN_HANDLE", `no inspection ${JSON.stringify(handle)} (released, or dropped after ${this.limit} newer ones): inspect again`);
+    if (!it) throw new EngineError("UNKNOWN_HANDLE", `no inspection ${JSON.stringify(handle)} (released, or dropped for newer ones): inspect again`);
+    this.items.delete(handle); // most recently used last
+    this.items.set(handle, it);
     return it;
   }
 
   release(handle: string): boolean {
+    const it = this.items.get(handle);
+    if (!it) return false;
+    this.bytes -= it.bytes;
     return this.items.delete(handle);
   }
 }

@@ -53,6 +53,7 @@ export function openModelFolder(p: string): ModelFolder {
       throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" must be a positive integer (got ${JSON.stringify(config[key])})`);
     }
   }
+  if ((config.n_embd as number) % (config.n_head as number) !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: n_embd (${config.n_embd}) is not divisible by n_head (${config.n_head})`);
   if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
   const onnxFile = fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx");
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);

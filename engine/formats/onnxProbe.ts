@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
+import { EngineError } from "../protocol";
 import { decodeOnnx, initializerFloats } from "./onnxWeights";
 
 export interface ProbeGraph {
@@ -23,6 +24,8 @@ export interface ProbeGraph {
   hasKvCache: boolean;
   inputNames: string[];
 }
+
+const PROBE_VERSION = 1;
 
 export function cacheDir(): string {
   const dir = process.env.SEQLENS_CACHE_DIR || path.join(os.homedir(), ".cache", "seqlens");
@@ -45,6 +48,10 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
       list.push(n);
       consumers.set(i, list);
     }
+  }
+  const external = graph.initializer!.find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+  if (external) {
+    throw new EngineError("MODEL_INVALID", `${onnxFile}: weights stored as external data (initializer ${external.name}) are not supported yet; re-export with the weights inside the .onnx file (under 2 GiB)`);
   }
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   let parameters = 0;
@@ -85,10 +92,13 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
 
   const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
-  const file = path.join(cacheDir(), `probe-${sha256.slice(0, 32)}.onnx`);
+  const existing = new Set(graph.output!.map((o) => o.name));
+  const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
+  // The copy is named by the model's hash and the outputs it adds, so a changed config.json or
+  // probe never reuses a stale copy.
+  const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${extra.join("\n")}`).digest("hex").slice(0, 12);
+  const file = path.join(cacheDir(), `probe-${sha256.slice(0, 32)}-${outputsKey}.onnx`);
   if (!fs.existsSync(file)) {
-    const existing = new Set(graph.output!.map((o) => o.name));
-    const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
     for (const name of extra) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, onnx.ModelProto.encode(model).finish());

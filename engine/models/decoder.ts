@@ -17,6 +17,7 @@ export interface KvCache {
 export interface ForwardOutput {
   logits: Float32Array; // [T, vocab]
   attention?: Float32Array[]; // per layer [heads, T, past+T]
+  attentionError?: string; // why attention is missing although the graph seemed to have it
   lastHidden?: Float32Array; // [T, d]
   cache?: KvCache;
 }
@@ -34,7 +35,7 @@ export class DecoderModel {
 
   static async load(p: string, providers: ExecutionProvider[]): Promise<DecoderModel> {
     const folder = openModelFolder(p);
-    const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir);
+    const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, folder.config.eos_token_id);
     const cfg = folder.config;
     if (tokenizer.vocabSize > cfg.vocab_size) {
       throw new EngineError("TOKENIZER", `${folder.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocab_size} (wrong tokenizer for this model?)`);
@@ -49,6 +50,11 @@ export class DecoderModel {
 
   get device() {
     return this.opened.device;
+  }
+
+  /** Why the session runs on another device than asked, if it does. */
+  get fallback(): string | undefined {
+    return this.opened.fallback;
   }
 
   get headDim(): number {
@@ -117,16 +123,25 @@ export class DecoderModel {
       fetch.push(...presentNames);
     }
     const out = await this.opened.session.run(feeds, fetch);
-    const result: ForwardOutput = { logits: out.logits.data as Float32Array };
+    const lg = out.logits;
+    if (lg.type !== "float32" || lg.dims.length !== 3 || lg.dims[1] !== n || lg.dims[2] < this.config.vocab_size) {
+      throw new EngineError("MODEL_INVALID", `logits have type ${lg.type} and shape [${lg.dims}], expected float32 [1, ${n}, ${this.config.vocab_size}]`);
+    }
+    const V = this.config.vocab_size;
+    const logits = lg.dims[2] === V ? (lg.data as Float32Array) : stripPadding(lg.data as Float32Array, n, lg.dims[2], V);
+    const result: ForwardOutput = { logits };
     if (opts.attention && this.probe.attentionOutputs.length > 0) {
-      result.attention = this.probe.attentionOutputs.map((name, layer) => {
+      const layers: Float32Array[] = [];
+      for (const [layer, name] of this.probe.attentionOutputs.entries()) {
         const t = out[name];
         const [b, h, q, k] = t.dims;
         if (t.dims.length !== 4 || b !== 1 || h !== this.config.n_head || q !== n || k !== pastLen + n) {
-          throw new EngineError("NO_ATTENTION", `attention output of layer ${layer} (${name}) has shape [${t.dims}], expected [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]`);
+          result.attentionError = `the Softmax taken for attention in layer ${layer} (${name}) has shape [${t.dims}], not [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]: attention is not shown for this model`;
+          break;
         }
-        return t.data as Float32Array;
-      });
+        layers.push(t.data as Float32Array);
+      }
+      if (!result.attentionError) result.attention = layers;
     }
     if (opts.hidden && this.probe.lastHiddenOutput) result.lastHidden = out[this.probe.lastHiddenOutput].data as Float32Array;
     if (presentNames.length > 0) {
@@ -140,4 +155,11 @@ export class DecoderModel {
   async dispose(): Promise<void> {
     await this.opened.session.release();
   }
+}
+
+/** Logits of a vocabulary padded past vocab_size: keep the first `vocab` of each row. */
+function stripPadding(data: Float32Array, rows: number, width: number, vocab: number): Float32Array {
+  const out = new Float32Array(rows * vocab);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, r * width + vocab), r * vocab);
+  return out;
 }

@@ -15,6 +15,15 @@ export function tokenizeInput(model: DecoderModel, input: { text?: string; ids?:
   if (input.ids !== undefined) {
     if (!Array.isArray(input.ids) || input.ids.length === 0) throw new EngineError("BAD_INPUT", "no token ids given");
     model.checkIds(input.ids);
+    if (input.ids.length > maxTokens) {
+      const dropped = input.ids.length - maxTokens;
+      ids = input.ids.slice(dropped);
+      return {
+        ids,
+        tokens: model.tokenizer.withOffsets(ids, undefined),
+        truncated: { droppedTokens: dropped, notice: `the input has ${input.ids.length} tokens, more than the ${maxTokens} allowed; the first ${dropped} were dropped (truncated from the left)` },
+      };
+    }
     ids = input.ids.slice();
     tokens = model.tokenizer.withOffsets(ids, undefined);
   } else {

@@ -12,7 +12,7 @@ export class TextTokenizer {
   readonly vocabSize: number;
   readonly eosId?: number;
 
-  constructor(tokenizerJson: object, tokenizerConfig: object, source: string) {
+  constructor(tokenizerJson: object, tokenizerConfig: object, source: string, fallbackEosId?: number) {
     try {
       this.tok = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
     } catch (e) {
@@ -27,14 +27,17 @@ export class TextTokenizer {
     const eos = (tokenizerConfig as { eos_token?: string | { content: string } }).eos_token;
     const eosText = typeof eos === "string" ? eos : eos?.content;
     if (eosText !== undefined) for (const [id, t] of this.idToToken) if (t === eosText) this.eosId = id;
+    this.eosId ??= fallbackEosId; // config.json's eos_token_id
   }
 
   encode(text: string): number[] {
     return this.tok.encode(text).ids;
   }
 
+  /** The exact text of the ids: no special tokens skipped, no clean-up of spaces. */
   decode(ids: number[]): string {
-    return this.tok.decode(ids, { skip_special_tokens: false });
+    if (ids.length === 0) return "";
+    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
   tokenString(id: number): string | undefined {

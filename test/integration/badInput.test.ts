@@ -72,6 +72,18 @@ test("text longer than the context is truncated from the left, with a notice", (
   assert.equal(out.tokens[511].end, text.length);
 });
 
+test("unknown execution provider", () => {
+  const r = spawnSync(process.execPath, [CLI_JS, "info", "--model", SAMPLE_MODEL, "--ep", "tpu"], { encoding: "utf8" });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim(), 'seqlens: error: unknown execution provider "tpu" (use cpu, cuda or auto)');
+});
+
+test("bad sampling settings", () => {
+  expectError(["generate", "--model", SAMPLE_MODEL, "--text", "x", "--max-tokens", "3", "--temperature", "0"], /temperature must be a positive number \(got 0\)/);
+  expectError(["generate", "--model", SAMPLE_MODEL, "--text", "x", "--max-tokens", "3", "--top-k", "2.5"], /top-k must be an integer/);
+  expectError(["generate", "--model", SAMPLE_MODEL, "--text", "x", "--max-tokens", "0"], /max tokens must be a positive integer/);
+});
+
 test("usage errors exit 2 with the usage", () => {
   const r = cli(["inspect"]);
   assert.equal(r.code, 2);

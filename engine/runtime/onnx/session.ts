@@ -73,6 +73,8 @@ export interface OpenSession {
   device: Device;
   providers: ExecutionProvider[];
   threads: number;
+  /** Why a requested provider was not used (CUDA failed to start), if so. */
+  fallback?: string;
 }
 
 export async function openSession(file: string, providers: ExecutionProvider[]): Promise<OpenSession> {
@@ -88,7 +90,7 @@ export async function openSession(file: string, providers: ExecutionProvider[]):
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
       });
-      return { session, device: eps[0] === "cuda" ? "cuda" : "cpu", providers: eps, threads };
+      return { session, device: eps[0] === "cuda" ? "cuda" : "cpu", providers: eps, threads, fallback: errors.length ? `CUDA did not start, running on CPU: ${errors.join("; ")}` : undefined };
     } catch (e) {
       errors.push(`${eps.join(",")}: ${(e as Error).message}`);
     }
