@@ -12,7 +12,7 @@ const builds = [
   { ...node, entryPoints: { engine: "engine/process.ts", cli: "engine/cli.ts", bench: "bench/bench.ts" }, outdir: "dist" },
   {
     bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: true, logLevel: "warning",
-    entryPoints: { "webview/inspector": "webview/inspector/main.ts" }, outdir: "dist",
+    entryPoints: { "webview/inspector": "webview/inspector/main.ts" }, outdir: "dist", minify: true,
   },
 ];
 

@@ -1,3 +1,5 @@
+import * as v from "valibot";
+
 // The one protocol between the extension host, the engine process and (through the extension)
 // the webviews. Requests carry ids; the engine answers each with exactly one response (a result
 // or a typed error), may send progress events before it, and honours cancellation.
@@ -130,7 +132,7 @@ export interface GenerateResult {
 export interface Methods {
   ping: { params: Record<string, never>; result: { pid: number; uptimeMs: number } };
   info: { params: { model: string }; result: ModelInfo };
-  inspect: { params: { model: string; text?: string; ids?: number[]; topK?: number; temperature?: number }; result: InspectResult };
+  inspect: { params: { model: string; text?: string; ids?: number[]; topK?: number; temperature?: number; maxTokens?: number }; result: InspectResult };
   attention: { params: { handle: string; layer: number; head: number }; result: SliceResult };
   attentionAll: { params: { handle: string; capBytes?: number }; result: SliceResult };
   nextToken: { params: { handle: string; position: number; topK?: number; temperature?: number }; result: NextTokenResult };
@@ -160,3 +162,58 @@ export type FromEngine =
 
 /** Default cap for whole-tensor requests. */
 export const DEFAULT_TRANSFER_CAP_BYTES = 64 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Extension host <-> webview panels. Messages from a webview are untrusted: the host validates
+// each one with `parsePanelMessage` before use and never takes a path or model id from it.
+
+
+/** What the Inspector shows for one run. */
+export interface InspectionView {
+  handle: string;
+  modelName: string;
+  device: Device;
+  text: string;
+  tokens: TokenInfo[];
+  nLayer: number;
+  nHead: number;
+  attentionAvailable: boolean;
+  next: NextTokenResult;
+  truncated?: { droppedTokens: number; notice: string };
+  ms: { run: number; total: number };
+}
+
+export type HostToPanel =
+  | { type: "inspection"; view: InspectionView; restore: { uri: string; start: number; end: number; model: string } }
+  | { type: "attention"; requestId: number; layer: number; head: number; shape: number[]; data: Float32Array }
+  | { type: "nextToken"; requestId: number; result: NextTokenResult }
+  | { type: "selectToken"; index: number }
+  | { type: "stale"; stale: boolean }
+  | { type: "error"; requestId?: number; message: string };
+
+const nonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+
+export const PanelMessageSchema = v.variant("type", [
+  v.strictObject({ type: v.literal("ready") }),
+  v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, layer: nonNegInt, head: nonNegInt }),
+  v.strictObject({
+    type: v.literal("getNextToken"),
+    requestId: nonNegInt,
+    position: nonNegInt,
+    topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+    temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
+  }),
+  v.strictObject({ type: v.literal("revealToken"), index: nonNegInt }),
+  v.strictObject({ type: v.literal("rerun") }),
+  v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) }),
+  v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
+]);
+
+export type PanelToHost = v.InferOutput<typeof PanelMessageSchema>;
+
+/** Validates a message from a webview; returns undefined (and the reason) for anything malformed. */
+export function parsePanelMessage(raw: unknown): { ok: true; message: PanelToHost } | { ok: false; reason: string } {
+  const r = v.safeParse(PanelMessageSchema, raw);
+  if (r.success) return { ok: true, message: r.output };
+  return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+}

@@ -69,7 +69,8 @@ export class EngineService {
       const topK = p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size);
       const temperature = p.temperature ?? 1;
       if (typeof temperature !== "number" || !(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
-      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, model.config.n_positions);
+      const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
       if (input.truncated) ctx.log("info", input.truncated.notice);
       const t1 = performance.now();
       const wantAttention = model.probe.attentionOutputs.length > 0;

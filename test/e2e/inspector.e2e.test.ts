@@ -1,0 +1,118 @@
+// End to end in a real VS Code (code-server) driven by a real browser: select lines in a sample
+// file, run "SeqLens: Inspect Selection", and check what the Inspector shows and does.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Frame } from "playwright-core";
+import { EngineService } from "../../engine/service";
+import { visibleWhitespace } from "../../webview/inspector/tokenStrip";
+import { ROOT, SAMPLE_MODEL } from "../helpers";
+import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection } from "./host";
+
+const WORKSPACE = path.join(ROOT, "samples", "workspace");
+const FILE = path.join(WORKSPACE, "shapes.ts");
+let host: Host;
+let frame: Frame;
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  host = await startHost(WORKSPACE, { "seqlens.activeModel": SAMPLE_MODEL, "workbench.colorTheme": "Default Dark Modern" });
+});
+
+after(async () => {
+  if (process.env.SEQLENS_E2E_KEEP) console.log(`host files kept in ${host?.dir}`);
+  await host?.close();
+});
+
+async function shot(name: string) {
+  await host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+/** Non-background pixels of the heatmap canvas (0 while unpainted), and whether weight 0 has the theme's background colour. */
+async function paintedPixels(f: Frame): Promise<{ width: number; painted: number; zeroMatchesTheme: boolean }> {
+  return f.evaluate(() => {
+    const app = document.querySelector("seqlens-inspector")!.shadowRoot!;
+    const canvas = app.querySelector("seqlens-attention-heatmap")?.shadowRoot?.querySelector<HTMLCanvasElement>("canvas.map");
+    if (!canvas || canvas.width === 0) return { width: 0, painted: 0, zeroMatchesTheme: false };
+    const d = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const tr = (canvas.width - 1) * 4; // top-right pixel: query 0, last key, a masked future key of weight 0
+    const [r0, g0, b0] = [d[tr], d[tr + 1], d[tr + 2]];
+    let painted = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - r0) + Math.abs(d[i + 1] - g0) + Math.abs(d[i + 2] - b0) > 30) painted++;
+    const probe = document.createElement("canvas").getContext("2d")!;
+    probe.fillStyle = getComputedStyle(document.body).getPropertyValue("--vscode-editor-background").trim();
+    probe.fillRect(0, 0, 1, 1);
+    const bg = probe.getImageData(0, 0, 1, 1).data;
+    const zeroMatchesTheme = Math.abs(bg[0] - r0) + Math.abs(bg[1] - g0) + Math.abs(bg[2] - b0) <= 6;
+    return { width: canvas.width, painted, zeroMatchesTheme };
+  });
+}
+
+test("Inspect Selection opens the Inspector with the expected tokens and a painted heatmap", async () => {
+  const { page } = host;
+  await openFile(page, "shapes.ts");
+  await selectLines(page, 7, 9);
+  await runCommand(page, "SeqLens: Inspect Selection");
+  frame = await inspectorContentFrame(page);
+  const chips = frame.locator("seqlens-token-strip button");
+  await chips.first().waitFor({ timeout: 60_000 }).catch(async (e) => {
+    await shot("failure-inspect");
+    throw e;
+  });
+
+  const lines = fs.readFileSync(FILE, "utf8").split("\n");
+  const selected = lines.slice(6, 9).join("\n");
+  const service = new EngineService({ providers: "cpu" });
+  const expected = await service.call("inspect", { model: SAMPLE_MODEL, text: selected }, { signal: new AbortController().signal, progress: () => {}, log: () => {} });
+  assert.deepEqual(await chips.allTextContents(), expected.tokens.map((t) => visibleWhitespace(t.text)));
+
+  let px = { width: 0, painted: 0 };
+  for (let i = 0; i < 100 && px.painted === 0; i++) {
+    px = await paintedPixels(frame);
+    if (px.painted === 0) await page.waitForTimeout(100);
+  }
+  assert.ok(px.width > 0 && px.painted > px.width && px.zeroMatchesTheme, `heatmap not painted: ${JSON.stringify(px)}`);
+  await frame.locator("seqlens-next-token tr").first().waitFor();
+  await shot("inspector-dark");
+});
+
+test("clicking a token selects its range in the editor; moving the cursor selects the token in the panel", async () => {
+  const { page } = host;
+  const chips = frame.locator("seqlens-token-strip button");
+  const index = 4;
+  const text = (await chips.nth(index).textContent())!;
+  await chips.nth(index).click();
+  await shot("after-token-click");
+  // The status bar shows the editor's selection: "(n selected)" with the token's length.
+  await page.waitForFunction((n) => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => e.textContent?.includes(`(${n} selected)`)), text.length, { timeout: 10_000 });
+  const status = await statusBarSelection(page).textContent();
+  assert.match(status!, /Ln 7, Col \d+ \(\d+ selected\)/);
+
+  // Cursor to the start of line 8 ("  readonly kind ...") -> the panel selects the token there.
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+G");
+  await page.keyboard.type("8:3");
+  await page.keyboard.press("Enter");
+  await frame.locator('seqlens-token-strip button[aria-pressed="true"]', { hasText: "readonly" }).waitFor({ timeout: 10_000 });
+});
+
+test("the Inspector in light and high-contrast themes", async () => {
+  const { page } = host;
+  for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"]] as const) {
+    const before = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background"));
+    await runCommand(page, "Preferences: Color Theme");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Modern" }).first().waitFor();
+    await page.keyboard.type(theme);
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: theme }).first().waitFor();
+    await page.keyboard.press("Enter");
+    await frame.waitForFunction((b) => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background") !== b, before, { timeout: 15_000 });
+    let px = await paintedPixels(frame);
+    for (let i = 0; i < 30 && !px.zeroMatchesTheme; i++) {
+      await page.waitForTimeout(100);
+      px = await paintedPixels(frame);
+    }
+    assert.ok(px.painted > 0 && px.zeroMatchesTheme, `heatmap not repainted for ${theme}: ${JSON.stringify(px)}`);
+    await shot(name);
+  }
+});

@@ -1,0 +1,33 @@
+// Colours for canvas drawing, read from VS Code's theme variables so dark, light and high-contrast
+// themes all work. Weights map from the editor background (0) to a strong accent (1).
+
+export function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export function parseColor(c: string): [number, number, number] {
+  const ctx = document.createElement("canvas").getContext("2d")!;
+  ctx.fillStyle = "#000";
+  ctx.fillStyle = c;
+  const s = ctx.fillStyle as string; // normalised to #rrggbb or rgba(...)
+  if (s.startsWith("#")) return [parseInt(s.slice(1, 3), 16), parseInt(s.slice(3, 5), 16), parseInt(s.slice(5, 7), 16)];
+  const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(s);
+  return m ? [+m[1], +m[2], +m[3]] : [0, 0, 0];
+}
+
+export interface Ramp {
+  (t: number): [number, number, number];
+  css(t: number): string;
+}
+
+export function themeRamp(): Ramp {
+  const from = parseColor(cssVar("--vscode-editor-background", "#1e1e1e"));
+  const to = parseColor(cssVar("--vscode-charts-orange", cssVar("--vscode-focusBorder", "#d18616")));
+  const f = ((t: number) => {
+    const k = Math.max(0, Math.min(1, t));
+    return [0, 1, 2].map((i) => Math.round(from[i] + (to[i] - from[i]) * k)) as [number, number, number];
+  }) as Ramp;
+  f.css = (t: number) => `rgb(${f(t).join(",")})`;
+  return f;
+}
