@@ -67,7 +67,7 @@ test("Inspect Selection opens the Inspector with the expected tokens and a paint
   const expected = await service.call("inspect", { model: SAMPLE_MODEL, text: selected }, { signal: new AbortController().signal, progress: () => {}, log: () => {} });
   assert.deepEqual(await chips.allTextContents(), expected.tokens.map((t) => visibleWhitespace(t.text)));
 
-  let px = { width: 0, painted: 0 };
+  let px = { width: 0, painted: 0, zeroMatchesTheme: false };
   for (let i = 0; i < 100 && px.painted === 0; i++) {
     px = await paintedPixels(frame);
     if (px.painted === 0) await page.waitForTimeout(100);
