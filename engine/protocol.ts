@@ -138,6 +138,10 @@ export interface Methods {
   nextToken: { params: { handle: string; position: number; topK?: number; temperature?: number }; result: NextTokenResult };
   embeddings: { params: { handle: string; kind: "input" | "hidden" }; result: SliceResult };
   release: { params: { handle: string }; result: { released: boolean } };
+  surprisal: {
+    params: { handle: string; topK?: number };
+    result: { meanBits: number; tokens: { bits: number | null; p: number | null; rank: number | null; top: TopToken[] }[] };
+  };
   generate: { params: GenerateParams; result: GenerateResult };
 }
 

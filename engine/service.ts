@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attention";
 import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
 import { nextTokenAt } from "./probes/nextToken";
+import { surprisals } from "./probes/surprisal";
 import { tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { DecoderModel } from "./models/decoder";
@@ -134,6 +135,13 @@ export class EngineService {
     },
 
     release: async (p) => ({ released: this.store.release(p.handle) }),
+
+    surprisal: async (p) => {
+      const insp = this.store.get(p.handle);
+      const m = insp.model;
+      const r = surprisals(insp.logits, m.config.vocab_size, insp.ids, p.topK === undefined ? 5 : int(p.topK, "topK", 1, 100));
+      return { meanBits: r.meanBits, tokens: r.tokens.map((t) => ({ ...t, top: t.top.map((x) => ({ ...x, token: m.tokenizer.tokenText(x.id) })) })) };
+    },
 
     generate: async (p, ctx) => {
       const model = await this.model(p.model, ctx);

@@ -6,6 +6,7 @@ import { EngineHost } from "./engineHost";
 import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
 import { activeModel, bundledModels } from "./models";
 import { blockAround } from "./selectionRange";
+import { SurprisalDecorations } from "./surprisal";
 
 let host: EngineHost | undefined;
 
@@ -23,7 +24,12 @@ export function activate(context: vscode.ExtensionContext): void {
     status.show();
   };
   showStatus();
-  context.subscriptions.push(log, host, status);
+  const surprisal = new SurprisalDecorations(host);
+  const onInspected = (p: InspectorPanel) => {
+    const r = p.inspected();
+    if (r) surprisal.update(r).catch((e) => log.warn(`surprisal: ${e instanceof Error ? e.message : e}`));
+  };
+  context.subscriptions.push(log, host, status, surprisal);
 
   const inspect = async (editor: vscode.TextEditor | undefined) => {
     if (!editor) {
@@ -46,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(model.error);
       return;
     }
-    const panel = InspectorPanel.show(context.extensionUri, host!);
+    const panel = InspectorPanel.show(context.extensionUri, host!, onInspected);
     showStatus(true);
     try {
       const view = await vscode.window.withProgress(
@@ -64,6 +70,14 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("seqlens.toggleSurprisal", async () => {
+      try {
+        await surprisal.toggle(InspectorPanel.current?.inspected());
+        if (surprisal.enabled && !InspectorPanel.current?.inspected()) void vscode.window.showInformationMessage("SeqLens: surprisal is on; it colours the text of the next inspection.");
+      } catch (e) {
+        void vscode.window.showErrorMessage(`SeqLens: ${e instanceof Error ? e.message : e}`);
+      }
+    }),
     vscode.commands.registerCommand("seqlens.selectModel", async () => {
       const configured = vscode.workspace.getConfiguration("seqlens").get<string[]>("models", []);
       const picks = [...bundledModels(context.extensionPath), ...configured].map((p) => ({ label: p.split(/[\\/]/).pop() ?? p, description: p }));
@@ -76,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("seqlens") && showStatus()),
     vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: InspectorState } | undefined) {
-        const restored = new InspectorPanel(panel, context.extensionUri, host!);
+        const restored = new InspectorPanel(panel, context.extensionUri, host!, onInspected);
         const s = state?.host;
         if (!s || typeof s.uri !== "string" || typeof s.model !== "string" || !Number.isInteger(s.start) || !Number.isInteger(s.end)) return;
         // The state comes back from the webview: use only a file URI and a model SeqLens offers itself.

@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import { EngineError, HostToPanel, InspectionView, parsePanelMessage, PanelToHost } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import { tokenAt } from "./selectionRange";
+import type { InspectedRange } from "./surprisal";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -30,19 +31,20 @@ export class InspectorPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private shown?: Current;
 
-  static show(extensionUri: vscode.Uri, host: EngineHost): InspectorPanel {
+  static show(extensionUri: vscode.Uri, host: EngineHost, onInspected?: (panel: InspectorPanel) => void): InspectorPanel {
     if (InspectorPanel.current) {
       InspectorPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
       return InspectorPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, "SeqLens Inspector", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
-    return new InspectorPanel(panel, extensionUri, host);
+    return new InspectorPanel(panel, extensionUri, host, onInspected);
   }
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly host: EngineHost,
+    private readonly onInspected: (panel: InspectorPanel) => void = () => {},
   ) {
     InspectorPanel.current = this;
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
@@ -108,8 +110,15 @@ export class InspectorPanel implements vscode.Disposable {
     if (this.shown) void client.request("release", { handle: this.shown.view.handle }).catch(() => undefined);
     this.shown = { view, uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), version: document.version, model };
     this.post({ type: "inspection", view, restore: this.state()! });
+    this.onInspected(this);
     this.host.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
     return view;
+  }
+
+  /** The inspected range, for editor decorations. */
+  inspected(): InspectedRange | undefined {
+    const s = this.shown;
+    return s ? { uri: s.uri, start: s.start, version: s.version, handle: s.view.handle, tokens: s.view.tokens } : undefined;
   }
 
   state(): InspectorState | undefined {

@@ -97,6 +97,24 @@ test("clicking a token selects its range in the editor; moving the cursor select
   await frame.locator('seqlens-token-strip button[aria-pressed="true"]', { hasText: "readonly" }).waitFor({ timeout: 10_000 });
 });
 
+test("surprisal colouring: decorations on the inspected tokens and a hover with the top predictions", async () => {
+  const { page } = host;
+  const decorated = () => page.locator('.monaco-editor .view-overlays div[class*="ced-"]').count();
+  const before = await decorated();
+  await runCommand(page, "SeqLens: Toggle Surprisal Colouring");
+  await page.waitForFunction((n) => document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]').length > n + 10, before, { timeout: 15_000 });
+  // Hover a token of line 8 ("kind") and read the hover.
+  const word = page.locator(".monaco-editor .view-line", { hasText: 'readonly kind = "circle";' }).locator("span", { hasText: /^kind$/ }).first();
+  await word.hover();
+  const hover = page.locator(".monaco-hover", { hasText: "surprisal" }).first();
+  await hover.waitFor({ timeout: 15_000 });
+  assert.match((await hover.textContent())!, /surprisal [\d.]+ bits, p = [\d.]+, rank \d+/);
+  await shot("surprisal-dark");
+  await page.mouse.move(5, 5);
+  await runCommand(page, "SeqLens: Toggle Surprisal Colouring");
+  await page.waitForFunction((n) => document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]').length <= n, before, { timeout: 15_000 });
+});
+
 test("the Inspector in light and high-contrast themes", async () => {
   const { page } = host;
   for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"]] as const) {

@@ -79,3 +79,21 @@ test("a whole-tensor request over the cap is a typed error that says what to ask
   await s.call("release", { handle: r.handle }, ctx);
   await assert.rejects(s.call("attention", { handle: r.handle, layer: 0, head: 0 }, ctx), (e: Error & { code?: string }) => e.code === "UNKNOWN_HANDLE");
 });
+
+test("surprisal: -log2 p of each actual token from the previous position's logits; agrees with nextToken", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("inspect", { model: SAMPLE_MODEL, text: "interface Foo {\n    bar(): void;\n}" }, ctx);
+  const sur = await s.call("surprisal", { handle: r.handle }, ctx);
+  assert.equal(sur.tokens.length, r.tokens.length);
+  assert.equal(sur.tokens[0].bits, null);
+  let sum = 0;
+  for (let t = 1; t < r.tokens.length; t++) {
+    const n = await s.call("nextToken", { handle: r.handle, position: t - 1 }, ctx);
+    assert.equal(n.actual!.id, r.tokens[t].id);
+    assert.ok(Math.abs(sur.tokens[t].bits! - -Math.log2(n.actual!.p)) < 1e-9);
+    assert.equal(sur.tokens[t].rank, n.actual!.rank);
+    assert.deepEqual(sur.tokens[t].top.map((x) => x.id), n.top.slice(0, 5).map((x) => x.id));
+    sum += sur.tokens[t].bits!;
+  }
+  assert.ok(Math.abs(sur.meanBits - sum / (r.tokens.length - 1)) < 1e-9);
+});
