@@ -7,6 +7,7 @@ import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspector
 import { activeModel, bundledModels } from "./models";
 import { blockAround } from "./selectionRange";
 import { SurprisalDecorations } from "./surprisal";
+import { ModelItem, ModelsView } from "./modelsView";
 
 let host: EngineHost | undefined;
 
@@ -15,7 +16,7 @@ export function activate(context: vscode.ExtensionContext): void {
   host = new EngineHost(context.extensionPath, log);
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.name = "SeqLens";
-  status.command = "seqlens.selectModel";
+  status.command = "seqlens.models.focus";
   const showStatus = (busy = false, device?: string) => {
     const m = activeModel(context.extensionPath);
     const name = "path" in m ? (m.path.split(/[\\/]/).pop() ?? m.path) : "no model";
@@ -25,11 +26,14 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   showStatus();
   const surprisal = new SurprisalDecorations(host);
+  const models = new ModelsView(context.extensionPath, host);
   const onInspected = (p: InspectorPanel) => {
+    const loadedModel = activeModel(context.extensionPath);
+    if ("path" in loadedModel) void models.loaded(loadedModel.path);
     const r = p.inspected();
     if (r) surprisal.update(r).catch((e) => log.warn(`surprisal: ${e instanceof Error ? e.message : e}`));
   };
-  context.subscriptions.push(log, host, status, surprisal);
+  context.subscriptions.push(log, host, status, surprisal, models, vscode.window.registerTreeDataProvider("seqlens.models", models));
 
   const inspect = async (editor: vscode.TextEditor | undefined) => {
     if (!editor) {
@@ -87,7 +91,25 @@ export function activate(context: vscode.ExtensionContext): void {
         showStatus();
       }
     }),
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration("seqlens") && showStatus()),
+    vscode.commands.registerCommand("seqlens.useModel", async (item: ModelItem) => {
+      if (!(item instanceof ModelItem)) return;
+      await vscode.workspace.getConfiguration("seqlens").update("activeModel", item.modelPath, vscode.ConfigurationTarget.Global);
+      models.refresh();
+      showStatus();
+    }),
+    vscode.commands.registerCommand("seqlens.refreshModels", () => models.refresh()),
+    vscode.commands.registerCommand("seqlens.revealModel", async (item: ModelItem) => {
+      if (!(item instanceof ModelItem)) return;
+      if (item.origin === "workspace") await vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(item.modelPath));
+      else await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(item.modelPath));
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("seqlens")) {
+        showStatus();
+        models.refresh();
+      }
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => models.refresh()),
     vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: InspectorState } | undefined) {
         const restored = new InspectorPanel(panel, context.extensionUri, host!, onInspected);

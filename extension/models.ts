@@ -1,10 +1,20 @@
 // Which model an inspection uses: the `seqlens.activeModel` setting, else the bundled sample.
 // In an untrusted workspace a model inside the workspace is not loaded (bundled samples still are).
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 
+/** One spelling per folder (the extension folder may be a link), so a model is listed once. */
+export function canonical(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 export function bundledModels(extensionPath: string): string[] {
-  return ["tiny-gpt", "tiny-gpt-early"].map((n) => path.join(extensionPath, "samples", "models", n));
+  return ["tiny-gpt", "tiny-gpt-early"].map((n) => canonical(path.join(extensionPath, "samples", "models", n)));
 }
 
 export function activeModel(extensionPath: string): { path: string } | { error: string } {
@@ -16,5 +26,5 @@ export function activeModel(extensionPath: string): { path: string } | { error: 
   if (inWorkspace && !vscode.workspace.isTrusted) {
     return { error: `SeqLens does not load models from an untrusted workspace (${resolved}): trust the workspace, or use a bundled sample.` };
   }
-  return { path: resolved };
+  return { path: canonical(resolved) };
 }

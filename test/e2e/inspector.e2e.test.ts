@@ -134,3 +134,20 @@ test("the Inspector in light and high-contrast themes", async () => {
     await shot(name);
   }
 });
+
+test("the Models view lists the bundled samples, shows the loaded one's device and size, and picks the active model", async () => {
+  const { page } = host;
+  await runCommand(page, "SeqLens: Focus on Models View");
+  const rows = page.locator(".pane-body .monaco-list-row");
+  await rows.filter({ hasText: "tiny-gpt-early" }).first().waitFor();
+  const loadedName = path.basename(SAMPLE_MODEL);
+  await rows.filter({ hasText: loadedName }).filter({ hasText: /onnx · cpu · [\d.]+ MiB/ }).first().waitFor({ timeout: 15_000 }).catch(async (e) => {
+    await shot("failure-models");
+    console.log(await rows.allTextContents());
+    throw e;
+  });
+  await shot("models-view");
+  const other = loadedName === "tiny-gpt" ? "tiny-gpt-early" : "tiny-gpt";
+  await rows.filter({ hasText: new RegExp(`^${other}`) }).first().click();
+  await page.locator(".statusbar-item", { hasText: `${other} · onnx` }).first().waitFor({ timeout: 10_000 });
+});

@@ -1,0 +1,85 @@
+// The Models tree in the SeqLens view container: bundled samples, model folders found in the
+// workspace (config.json + onnx/*.onnx) and paths from `seqlens.models`. Picking one makes it
+// active; once loaded, each shows its runtime, device and size.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { ModelInfo } from "../engine/protocol";
+import { EngineHost } from "./engineHost";
+import { activeModel, bundledModels, canonical } from "./models";
+
+export class ModelItem extends vscode.TreeItem {
+  constructor(
+    readonly modelPath: string,
+    readonly origin: "sample" | "workspace" | "setting",
+    info: ModelInfo | undefined,
+    active: boolean,
+  ) {
+    super(path.basename(modelPath), vscode.TreeItemCollapsibleState.None);
+    this.id = modelPath;
+    this.resourceUri = vscode.Uri.file(modelPath);
+    this.contextValue = `seqlens.model.${origin}`;
+    this.iconPath = new vscode.ThemeIcon(active ? "pass-filled" : "circuit-board");
+    const loaded = info ? `onnx · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : origin;
+    this.description = loaded;
+    this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin})\n\n${modelPath}${info ? `\n\n${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, context ${info.nPositions}; ${info.runtime} on ${info.device}` : ""}`);
+    this.command = { command: "seqlens.useModel", title: "Use this model", arguments: [this] };
+  }
+}
+
+export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly infos = new Map<string, ModelInfo>();
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly host: EngineHost,
+  ) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  /** Called when a model has been loaded by the engine: show its runtime, device and size. */
+  async loaded(modelPath: string): Promise<void> {
+    try {
+      this.infos.set(modelPath, await this.host.get().request("info", { model: modelPath }));
+      this.refresh();
+    } catch {
+      // the error was already reported where the model was used
+    }
+  }
+
+  getTreeItem(item: ModelItem): vscode.TreeItem {
+    return item;
+  }
+
+  async getChildren(): Promise<ModelItem[]> {
+    const active = activeModel(this.extensionPath);
+    const activePath = "path" in active ? active.path : undefined;
+    const seen = new Set<string>();
+    const items: ModelItem[] = [];
+    const add = (raw: string, origin: ModelItem["origin"]) => {
+      const p = canonical(raw);
+      if (seen.has(p)) return;
+      seen.add(p);
+      items.push(new ModelItem(p, origin, this.infos.get(p), p === activePath));
+    };
+    for (const p of bundledModels(this.extensionPath)) add(p, "sample");
+    if (vscode.workspace.isTrusted) {
+      const configs = await vscode.workspace.findFiles("**/config.json", "**/node_modules/**", 200);
+      for (const c of configs) {
+        const dir = path.dirname(c.fsPath);
+        const onnxDir = path.join(dir, "onnx");
+        if (fs.existsSync(onnxDir) && fs.readdirSync(onnxDir).some((f) => f.endsWith(".onnx"))) add(dir, "workspace");
+      }
+    }
+    for (const p of vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])) add(p, "setting");
+    return items;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
