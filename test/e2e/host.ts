@@ -29,20 +29,19 @@ function freePort(): Promise<number> {
   });
 }
 
-export interface Host {
+export interface CodeServer {
   url: string;
-  /** Changes a user setting by rewriting settings.json (VS Code applies it live). */
-  setSetting(key: string, value: unknown): void;
-  page: Page;
-  context: BrowserContext;
   dir: string;
-  close(): Promise<void>;
+  /** Changes a user setting by rewriting settings.json. */
+  setSetting(key: string, value: unknown): void;
+  stop(): void;
 }
 
-export async function startHost(workspace: string, settings: Record<string, unknown> = {}): Promise<Host> {
+/** Starts code-server on 127.0.0.1 with SeqLens (this checkout) installed and `workspace` open. */
+export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}, port?: number): Promise<CodeServer> {
   const missing = hostInstalled();
   if (missing) throw new Error(missing);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seqlens-e2e-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seqlens-code-server-"));
   const data = path.join(dir, "data");
   const exts = path.join(dir, "extensions");
   const home = path.join(dir, "home");
@@ -73,17 +72,16 @@ export async function startHost(workspace: string, settings: Record<string, unkn
   // The extension, as installed: publisher.name-version in the extensions folder.
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
   fs.symlinkSync(ROOT, path.join(exts, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
-  const port = await freePort();
+  const p = port ?? (await freePort());
   const env = { ...process.env, EXTENSIONS_GALLERY: "{}", HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), XDG_DATA_HOME: path.join(home, ".local", "share") };
   const cs: ChildProcess = spawn(
     NODE24,
-    [ENTRY, "--config", path.join(dir, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
+    [ENTRY, "--config", path.join(dir, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts, "--bind-addr", `127.0.0.1:${p}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
     { env, stdio: ["ignore", fs.openSync(path.join(dir, "code-server.log"), "w"), fs.openSync(path.join(dir, "code-server.err"), "w")], detached: true },
   );
-  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
   for (let i = 0; ; i++) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const r = await fetch(`http://127.0.0.1:${p}/healthz`);
       if (r.ok) break;
     } catch {
       // not up yet
@@ -91,29 +89,46 @@ export async function startHost(workspace: string, settings: Record<string, unkn
     if (i > 300) throw new Error(`code-server did not start; see ${dir}/code-server.err`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const context = await chromium.launchPersistentContext(path.join(dir, "chromium"), {
+  return {
+    url: `http://127.0.0.1:${p}/?folder=${encodeURIComponent(workspace)}`,
+    dir,
+    setSetting: (key, value) => fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, "utf8")), [key]: value })),
+    stop: () => {
+      try {
+        process.kill(-cs.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+export interface Host extends CodeServer {
+  page: Page;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** code-server plus a headless chromium page on the workbench. */
+export async function startHost(workspace: string, settings: Record<string, unknown> = {}): Promise<Host> {
+  const server = await startCodeServer(workspace, settings);
+  const context = await chromium.launchPersistentContext(path.join(server.dir, "chromium"), {
     executablePath: "/usr/bin/chromium",
     headless: true,
     viewport: { width: 1400, height: 900 },
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(url);
+  await page.goto(server.url);
   await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
   await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 60_000 });
   return {
-    url,
-    setSetting: (key, value) => fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, "utf8")), [key]: value })),
+    ...server,
     page,
     context,
-    dir,
     close: async () => {
       await context.close().catch(() => undefined);
-      try {
-        process.kill(-cs.pid!, "SIGTERM");
-      } catch {
-        // already gone
-      }
+      server.stop();
     },
   };
 }

@@ -15,7 +15,7 @@ CODE_SERVER_VERSION=4.139.1
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
-dpkg -s pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+for pkg in pkg-config libsecret-1-dev libx11-dev libxkbfile-dev; do dpkg -s $pkg >/dev/null 2>&1 || need_apt+=($pkg); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "e2e host: apt-get install ${need_apt[*]}"
   apt-get update -qq
