@@ -115,6 +115,29 @@ test("surprisal colouring: decorations on the inspected tokens and a hover with 
   await page.waitForFunction((n) => document.querySelectorAll('.monaco-editor .view-overlays div[class*="ced-"]').length <= n, before, { timeout: 15_000 });
 });
 
+test("all heads as thumbnails (click one to open it) and the head view", async () => {
+  await frame.locator('.tabs button', { hasText: "All heads" }).click();
+  const thumbs = frame.locator("seqlens-attention-overview canvas");
+  await thumbs.first().waitFor();
+  const n = await thumbs.count();
+  assert.equal(n, 16); // 4 layers x 4 heads
+  await frame.waitForFunction(() => {
+    const o = document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attention-overview")!.shadowRoot!;
+    return Array.from(o.querySelectorAll("canvas")).every((c) => c.width > 1);
+  }, undefined, { timeout: 15_000 });
+  await shot("overview-dark");
+  await frame.locator('seqlens-attention-overview button[title="layer 2, head 1"]').click();
+  await frame.locator("seqlens-attention-heatmap canvas.map").waitFor();
+  assert.equal(await frame.locator('vscode-single-select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
+  assert.equal(await frame.locator('vscode-single-select[aria-label="Head"]').evaluate((e) => (e as HTMLSelectElement).value), "1");
+  await frame.locator('.tabs button', { hasText: "Head view" }).click();
+  const canvas = frame.locator("seqlens-head-view canvas");
+  await canvas.hover({ position: { x: 100, y: 16 * 10 + 8 } });
+  await host.page.waitForTimeout(300);
+  await shot("head-view-dark");
+  await frame.locator('.tabs button', { hasText: "Heatmap" }).click();
+});
+
 test("the Inspector in light and high-contrast themes", async () => {
   const { page } = host;
   for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"]] as const) {

@@ -5,7 +5,9 @@ import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { HostToPanel, InspectionView, NextTokenResult, PanelToHost } from "../../engine/protocol";
+import "./headView";
 import "./heatmap";
+import "./overview";
 import "./nextTokenView";
 import "./tokenStrip";
 
@@ -25,6 +27,8 @@ interface SavedState {
 }
 
 const vscode = acquireVsCodeApi();
+/** Largest inspection whose all-heads thumbnails are drawn (each thumbnail is one [T, T] slice). */
+const OVERVIEW_MAX_TOKENS = 256;
 
 export class InspectorApp extends LitElement {
   static override properties = {
@@ -37,7 +41,12 @@ export class InspectorApp extends LitElement {
     next: { state: true },
     stale: { state: true },
     error: { state: true },
+    attnView: { state: true },
+    overview: { state: true },
   };
+  attnView: "heatmap" | "head" | "overview" = "heatmap";
+  overview = new Map<string, Float32Array>();
+  private overviewRequests = new Map<number, string>();
   view?: InspectionView;
   layer = 0;
   head = 0;
@@ -62,6 +71,10 @@ export class InspectorApp extends LitElement {
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
     .pickers { display: flex; gap: 8px; align-items: center; }
     vscode-single-select { width: 7em; }
+    .tabs { display: flex; gap: 2px; margin: 6px 0; }
+    .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
+    .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
+    .tabs button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
   `;
 
   override connectedCallback(): void {
@@ -97,15 +110,24 @@ export class InspectorApp extends LitElement {
           /* keep the restored selection */
         } else this.selected = msg.view.tokens.length - 1;
         this.weights = undefined;
+        this.overview = new Map();
+        this.overviewRequests.clear();
+        if (this.attnView === "overview") this.requestOverview();
         this.next = this.selected === msg.view.tokens.length - 1 && this.temperature === 1 ? msg.view.next : undefined;
         this.requestAttention();
         this.requestNext();
         this.save();
         return;
       }
-      case "attention":
+      case "attention": {
         if (msg.requestId === this.wantAttention) this.weights = msg.data;
+        const key = this.overviewRequests.get(msg.requestId);
+        if (key) {
+          this.overviewRequests.delete(msg.requestId);
+          this.overview = new Map(this.overview).set(key, msg.data);
+        }
         return;
+      }
       case "nextToken":
         if (msg.requestId === this.wantNext) this.next = msg.result;
         return;
@@ -125,6 +147,26 @@ export class InspectorApp extends LitElement {
     if (!this.view?.attentionAvailable) return;
     this.wantAttention = ++this.requestId;
     vscode.postMessage({ type: "getAttention", requestId: this.wantAttention, layer: this.layer, head: this.head });
+  }
+
+  /** Thumbnails of every layer and head, one slice at a time. */
+  private requestOverview() {
+    const v = this.view;
+    if (!v?.attentionAvailable || v.tokens.length > OVERVIEW_MAX_TOKENS) return;
+    for (let l = 0; l < v.nLayer; l++) {
+      for (let h = 0; h < v.nHead; h++) {
+        const key = `${l},${h}`;
+        if (this.overview.has(key) || [...this.overviewRequests.values()].includes(key)) continue;
+        const id = ++this.requestId;
+        this.overviewRequests.set(id, key);
+        vscode.postMessage({ type: "getAttention", requestId: id, layer: l, head: h });
+      }
+    }
+  }
+
+  private showAttention(view: "heatmap" | "head" | "overview") {
+    this.attnView = view;
+    if (view === "overview") this.requestOverview();
   }
 
   private requestNext() {
@@ -190,7 +232,21 @@ export class InspectorApp extends LitElement {
                 <vscode-single-select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${options(v.nHead, "head")}</vscode-single-select>
                 <span class="muted">[ ] layer · , . head</span>
               </div>
-              <seqlens-attention-heatmap .weights=${this.weights} .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-attention-heatmap>`
+              <div class="tabs" role="tablist">
+                ${(["heatmap", "head", "overview"] as const).map(
+                  (k) => html`<button role="tab" aria-selected=${this.attnView === k ? "true" : "false"} @click=${() => this.showAttention(k)}>${{ heatmap: "Heatmap", head: "Head view", overview: "All heads" }[k]}</button>`,
+                )}
+              </div>
+              ${this.attnView === "heatmap"
+                ? html`<seqlens-attention-heatmap .weights=${this.weights} .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-attention-heatmap>`
+                : this.attnView === "head"
+                  ? html`<seqlens-head-view .weights=${this.weights} .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-head-view>`
+                  : v.tokens.length > OVERVIEW_MAX_TOKENS
+                    ? html`<p class="muted">Thumbnails are drawn up to ${OVERVIEW_MAX_TOKENS} tokens; pick a layer and head above.</p>`
+                    : html`<seqlens-attention-overview .layers=${v.nLayer} .heads=${v.nHead} .slices=${this.overview} .active=${[this.layer, this.head]} @open-head=${(e: CustomEvent) => {
+                        this.setLayerHead(e.detail.layer, e.detail.head);
+                        this.attnView = "heatmap";
+                      }}></seqlens-attention-overview>`}`
           : html`<p class="muted">This model's graph shows no attention probabilities.</p>`}
       </section>
       <section>
