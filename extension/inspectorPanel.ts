@@ -162,11 +162,11 @@ export class InspectorPanel implements vscode.Disposable {
         case "revealToken": {
           if (!s || msg.index >= s.view.tokens.length) return;
           const t = s.view.tokens[msg.index];
-          const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === s.uri);
-          if (!doc) return;
-          const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+          const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
+          const doc = visible?.document ?? (await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri)));
           const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
-          editor.selection = new vscode.Selection(range.start, range.end);
+          // The selection is set as the editor is shown, in one step.
+          const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false, selection: range });
           editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
           return;
         }

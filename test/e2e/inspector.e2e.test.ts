@@ -158,6 +158,18 @@ test("the Inspector in light and high-contrast themes", async () => {
   }
 });
 
+test("after a window reload the Inspector comes back with the same inspection and layer/head", async () => {
+  const { page } = host;
+  const before = await frame.locator("seqlens-token-strip button").allTextContents();
+  await page.reload();
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  frame = await inspectorContentFrame(page);
+  const chips = frame.locator("seqlens-token-strip button");
+  await chips.first().waitFor({ timeout: 60_000 });
+  assert.deepEqual(await chips.allTextContents(), before);
+  assert.equal(await frame.locator('vscode-single-select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
+});
+
 test("the Models view lists the bundled samples, shows the loaded one's device and size, and picks the active model", async () => {
   const { page } = host;
   await runCommand(page, "SeqLens: Focus on Models View");

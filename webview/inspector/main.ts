@@ -200,6 +200,14 @@ export class InspectorApp extends LitElement {
     else if (e.key === ".") this.setLayerHead(this.layer, this.head + 1);
   }
 
+  /** The pickers take a value only once their options exist: set it after each render. */
+  override updated(): void {
+    const layer = this.renderRoot.querySelector<HTMLSelectElement>('vscode-single-select[aria-label="Layer"]');
+    const head = this.renderRoot.querySelector<HTMLSelectElement>('vscode-single-select[aria-label="Head"]');
+    if (layer && layer.value !== String(this.layer)) layer.value = String(this.layer);
+    if (head && head.value !== String(this.head)) head.value = String(this.head);
+  }
+
   private exportPng() {
     const canvas = this.renderRoot.querySelector("seqlens-attention-heatmap")?.shadowRoot?.querySelector<HTMLCanvasElement>("canvas.map");
     if (canvas) vscode.postMessage({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
