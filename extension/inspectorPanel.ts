@@ -4,6 +4,7 @@ import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 import { EngineError, HostToPanel, InspectionView, parsePanelMessage, PanelToHost } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
+import { attentionNested } from "../engine/probes/attention";
 import { tokenAt } from "./selectionRange";
 import type { InspectedRange } from "./surprisal";
 
@@ -197,7 +198,21 @@ export class InspectorPanel implements vscode.Disposable {
     if (!target) return;
     let bytes: Uint8Array;
     if (msg.type === "exportPng") bytes = Buffer.from(msg.dataUrl.slice("data:image/png;base64,".length), "base64");
-    else if (msg.format === "json") bytes = Buffer.from(JSON.stringify({ model: s.view.modelName, device: s.view.device, tokens: s.view.tokens, next: s.view.next }, null, 2));
+    else if (msg.format === "json") {
+      // Attention goes along when it fits under the transfer cap (seqlens.attentionTransferCapMB).
+      let attention: number[][][][] | string | null = null;
+      if (s.view.attentionAvailable) {
+        const capBytes = vscode.workspace.getConfiguration("seqlens").get<number>("attentionTransferCapMB", 64) * 2 ** 20;
+        try {
+          const all = await this.host.get().request("attentionAll", { handle: s.view.handle, capBytes });
+          const [L, H, T] = all.shape;
+          attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
+        } catch (e) {
+          attention = e instanceof EngineError ? e.message : String(e);
+        }
+      }
+      bytes = Buffer.from(JSON.stringify({ model: s.view.modelName, device: s.view.device, text: s.view.text, tokens: s.view.tokens, attention, next: s.view.next }, null, 2));
+    }
     else bytes = Buffer.from(["index,id,text,start,end", ...s.view.tokens.map((t, i) => `${i},${t.id},${JSON.stringify(t.text)},${t.start},${t.end}`)].join("\n") + "\n");
     await vscode.workspace.fs.writeFile(target, bytes);
     void vscode.window.showInformationMessage(`SeqLens: saved ${target.fsPath}`);
