@@ -76,6 +76,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
       }
     }
     for (const p of vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])) add(p, "setting");
+    if (activePath) add(activePath, "setting"); // an active model set by path shows too
     return items;
   }
 

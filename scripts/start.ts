@@ -1,15 +1,15 @@
-// npm start: a real VS Code (code-server on 127.0.0.1) with SeqLens installed from this checkout
-// and samples/workspace open. Prints the URL and runs until Ctrl+C.
+// npm start: a real VS Code (code-server on 127.0.0.1) with SeqLens installed from the freshly
+// packaged VSIX and samples/workspace open. Prints the URL and runs until Ctrl+C.
 //   npm start [-- --port 8080]
 import * as path from "node:path";
-import { startCodeServer } from "../test/e2e/host";
+import { startCodeServer, VSIX } from "../test/e2e/host";
 
 const ROOT = path.resolve(__dirname, "..");
 
 async function main() {
   const i = process.argv.indexOf("--port");
   const port = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 0) || undefined;
-  const server = await startCodeServer(path.join(ROOT, "samples", "workspace"), {}, port);
+  const server = await startCodeServer(path.join(ROOT, "samples", "workspace"), {}, { port, vsix: VSIX });
   console.log(`\nSeqLens is running in VS Code (code-server): open\n\n  ${server.url}\n\nSelect some code and run "SeqLens: Inspect Selection" (Ctrl+Alt+I). Ctrl+C stops it.`);
   const stop = () => {
     server.stop();

@@ -1,6 +1,6 @@
 // The end-to-end host: code-server (a real VS Code) on loopback with SeqLens installed from this
 // checkout, and Debian's chromium driven by playwright-core. Installed by test/e2e/setup-host.sh.
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -37,8 +37,14 @@ export interface CodeServer {
   stop(): void;
 }
 
-/** Starts code-server on 127.0.0.1 with SeqLens (this checkout) installed and `workspace` open. */
-export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}, port?: number): Promise<CodeServer> {
+export const VSIX = path.join(ROOT, "dist", "seqlens-linux-x64.vsix");
+
+/**
+ * Starts code-server on 127.0.0.1 with `workspace` open and SeqLens installed: from the packaged
+ * VSIX when `vsix` is given (as a user installs it), else linked from this checkout.
+ */
+export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}, opts: { port?: number; vsix?: string } = {}): Promise<CodeServer> {
+  const port = opts.port;
   const missing = hostInstalled();
   if (missing) throw new Error(missing);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seqlens-code-server-"));
@@ -69,14 +75,21 @@ export async function startCodeServer(workspace: string, settings: Record<string
       ...settings,
     }),
   );
-  // The extension, as installed: publisher.name-version in the extensions folder.
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-  fs.symlinkSync(ROOT, path.join(exts, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
-  const p = port ?? (await freePort());
   const env = { ...process.env, EXTENSIONS_GALLERY: "{}", HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), XDG_DATA_HOME: path.join(home, ".local", "share") };
+  const common = ["--config", path.join(dir, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts];
+  if (opts.vsix) {
+    if (!fs.existsSync(opts.vsix)) throw new Error(`${opts.vsix} is missing: run npm run package`);
+    const r = spawnSync(NODE24, [ENTRY, ...common, "--install-extension", opts.vsix], { env, encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`installing ${opts.vsix} failed: ${r.stderr || r.stdout}`);
+  } else {
+    // Linked from the checkout, as installed: publisher.name-version in the extensions folder.
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    fs.symlinkSync(ROOT, path.join(exts, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  }
+  const p = port ?? (await freePort());
   const cs: ChildProcess = spawn(
     NODE24,
-    [ENTRY, "--config", path.join(dir, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts, "--bind-addr", `127.0.0.1:${p}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
+    [ENTRY, ...common, "--bind-addr", `127.0.0.1:${p}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
     { env, stdio: ["ignore", fs.openSync(path.join(dir, "code-server.log"), "w"), fs.openSync(path.join(dir, "code-server.err"), "w")], detached: true },
   );
   for (let i = 0; ; i++) {
@@ -110,8 +123,8 @@ export interface Host extends CodeServer {
 }
 
 /** code-server plus a headless chromium page on the workbench. */
-export async function startHost(workspace: string, settings: Record<string, unknown> = {}): Promise<Host> {
-  const server = await startCodeServer(workspace, settings);
+export async function startHost(workspace: string, settings: Record<string, unknown> = {}, vsix?: string): Promise<Host> {
+  const server = await startCodeServer(workspace, settings, { vsix });
   const context = await chromium.launchPersistentContext(path.join(server.dir, "chromium"), {
     executablePath: "/usr/bin/chromium",
     headless: true,

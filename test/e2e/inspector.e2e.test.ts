@@ -8,7 +8,7 @@ import type { Frame } from "playwright-core";
 import { EngineService } from "../../engine/service";
 import { visibleWhitespace } from "../../webview/inspector/tokenStrip";
 import { ROOT, SAMPLE_MODEL } from "../helpers";
-import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection } from "./host";
+import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection, VSIX } from "./host";
 
 const WORKSPACE = path.join(ROOT, "samples", "workspace");
 const FILE = path.join(WORKSPACE, "shapes.ts");
@@ -17,7 +17,8 @@ let frame: Frame;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  host = await startHost(WORKSPACE, { "seqlens.activeModel": SAMPLE_MODEL, "workbench.colorTheme": "Default Dark Modern" });
+  // SeqLens installed from the packaged VSIX, as a user installs it.
+  host = await startHost(WORKSPACE, { "seqlens.activeModel": SAMPLE_MODEL, "workbench.colorTheme": "Default Dark Modern" }, VSIX);
 });
 
 after(async () => {
@@ -128,8 +129,8 @@ test("all heads as thumbnails (click one to open it) and the head view", async (
   await shot("overview-dark");
   await frame.locator('seqlens-attention-overview button[title="layer 2, head 1"]').click();
   await frame.locator("seqlens-attention-heatmap canvas.map").waitFor();
-  assert.equal(await frame.locator('vscode-single-select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
-  assert.equal(await frame.locator('vscode-single-select[aria-label="Head"]').evaluate((e) => (e as HTMLSelectElement).value), "1");
+  assert.equal(await frame.locator('select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
+  assert.equal(await frame.locator('select[aria-label="Head"]').evaluate((e) => (e as HTMLSelectElement).value), "1");
   await frame.locator('.tabs button', { hasText: "Head view" }).click();
   const canvas = frame.locator("seqlens-head-view canvas");
   await canvas.hover({ position: { x: 100, y: 16 * 10 + 8 } });
@@ -167,7 +168,7 @@ test("after a window reload the Inspector comes back with the same inspection an
   const chips = frame.locator("seqlens-token-strip button");
   await chips.first().waitFor({ timeout: 60_000 });
   assert.deepEqual(await chips.allTextContents(), before);
-  assert.equal(await frame.locator('vscode-single-select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
+  assert.equal(await frame.locator('select[aria-label="Layer"]').evaluate((e) => (e as HTMLSelectElement).value), "2");
 });
 
 test("the Models view lists the bundled samples, shows the loaded one's device and size, and picks the active model", async () => {

@@ -1,8 +1,6 @@
 // The Inspector webview: token strip, attention heatmap for a chosen layer and head, and the
 // next-token view for the selected position. It asks the extension for the slices it shows.
 import { css, html, LitElement } from "lit";
-import "@vscode-elements/elements/dist/vscode-single-select/index.js";
-import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { HostToPanel, InspectionView, NextTokenResult, PanelToHost } from "../../engine/protocol";
 import "./headView";
@@ -70,7 +68,8 @@ export class InspectorApp extends LitElement {
     section { margin: 10px 0; }
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
     .pickers { display: flex; gap: 8px; align-items: center; }
-    vscode-single-select { width: 7em; }
+    select { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; border-radius: 2px; }
+    select:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
     .tabs { display: flex; gap: 2px; margin: 6px 0; }
     .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
     .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
@@ -200,14 +199,6 @@ export class InspectorApp extends LitElement {
     else if (e.key === ".") this.setLayerHead(this.layer, this.head + 1);
   }
 
-  /** The pickers take a value only once their options exist: set it after each render. */
-  override updated(): void {
-    const layer = this.renderRoot.querySelector<HTMLSelectElement>('vscode-single-select[aria-label="Layer"]');
-    const head = this.renderRoot.querySelector<HTMLSelectElement>('vscode-single-select[aria-label="Head"]');
-    if (layer && layer.value !== String(this.layer)) layer.value = String(this.layer);
-    if (head && head.value !== String(this.head)) head.value = String(this.head);
-  }
-
   private exportPng() {
     const canvas = this.renderRoot.querySelector("seqlens-attention-heatmap")?.shadowRoot?.querySelector<HTMLCanvasElement>("canvas.map");
     if (canvas) vscode.postMessage({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
@@ -216,7 +207,7 @@ export class InspectorApp extends LitElement {
   override render() {
     const v = this.view;
     if (!v) return html`<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
-    const options = (n: number, label: string) => Array.from({ length: n }, (_, i) => html`<vscode-option value=${String(i)}>${label} ${i}</vscode-option>`);
+    const options = (n: number, label: string, current: number) => Array.from({ length: n }, (_, i) => html`<option value=${String(i)} ?selected=${i === current}>${label} ${i}</option>`);
     return html`
       <header>
         <span><b>${v.modelName}</b> · onnx · ${v.device}</span>
@@ -236,8 +227,8 @@ export class InspectorApp extends LitElement {
         <h2>Attention</h2>
         ${v.attentionAvailable
           ? html`<div class="pickers">
-                <vscode-single-select aria-label="Layer" .value=${String(this.layer)} @change=${(e: Event) => this.setLayerHead(Number((e.target as HTMLSelectElement).value), this.head)}>${options(v.nLayer, "layer")}</vscode-single-select>
-                <vscode-single-select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${options(v.nHead, "head")}</vscode-single-select>
+                <select aria-label="Layer" .value=${String(this.layer)} @change=${(e: Event) => this.setLayerHead(Number((e.target as HTMLSelectElement).value), this.head)}>${options(v.nLayer, "layer", this.layer)}</select>
+                <select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${options(v.nHead, "head", this.head)}</select>
                 <span class="muted">[ ] layer · , . head</span>
               </div>
               <div class="tabs" role="tablist">
