@@ -1,5 +1,6 @@
 // The VS Code extension host entry. Thin glue: commands, the Inspector panel, the status bar.
 // Activation loads nothing heavy: the engine process starts on the first inspection.
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { EngineError } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
@@ -10,6 +11,7 @@ import { SurprisalDecorations } from "./surprisal";
 import { ModelItem, ModelsView } from "./modelsView";
 
 let host: EngineHost | undefined;
+const moduleLoadedAt = performance.now();
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel("SeqLens", { log: true });
@@ -58,13 +60,19 @@ export function activate(context: vscode.ExtensionContext): void {
     }
     const panel = InspectorPanel.show(context.extensionUri, host!, onInspected);
     showStatus(true);
+    // How long the extension host's event loop stalls while the engine runs (it should not).
+    const stall = monitorEventLoopDelay({ resolution: 1 });
+    stall.enable();
     try {
       const view = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "SeqLens: inspecting", cancellable: true },
         (_progress, token) => panel.inspect(doc, range, model.path, token),
       );
+      stall.disable();
+      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms`);
       showStatus(false, view?.device);
     } catch (e) {
+      stall.disable();
       showStatus(false);
       const message = e instanceof EngineError ? e.message : String(e);
       if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);
@@ -133,6 +141,7 @@ export function activate(context: vscode.ExtensionContext): void {
       },
     }),
   );
+  log.info(`activated in ${(performance.now() - moduleLoadedAt).toFixed(1)} ms`);
 }
 
 export function deactivate(): void {

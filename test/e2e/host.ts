@@ -146,8 +146,8 @@ export async function startHost(workspace: string, settings: Record<string, unkn
   };
 }
 
-/** Runs a command by its palette title, retrying while extension commands register. */
-export async function runCommand(page: Page, title: string): Promise<void> {
+/** Runs a command by its palette title, retrying while extension commands register; returns when (Date.now()) it was picked. */
+export async function runCommand(page: Page, title: string): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     await page.keyboard.press("F1");
     const input = page.locator(".quick-input-widget .quick-input-box input");
@@ -158,8 +158,9 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: new RegExp(`^${escaped}`) }).first();
     try {
       await row.waitFor({ timeout: 1500 });
+      const at = Date.now();
       await row.click();
-      return;
+      return at;
     } catch {
       await page.keyboard.press("Escape");
       await page.waitForTimeout(500);

@@ -75,6 +75,7 @@ export class AttentionHeatmap extends LitElement {
       }
     }
     ctx.putImageData(img, 0, 0);
+    document.body.dataset.heatmapPaintedAt = String(Date.now()); // read by the end-to-end bench
     if (this.selected >= 0 && this.selected < T) {
       ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue("--vscode-focusBorder").trim() || "#007fd4";
       ctx.lineWidth = Math.max(1, Math.min(2, c / 4));
