@@ -35,6 +35,9 @@ if [ ! -f "$ENTRY" ]; then
   mkdir -p "$HOST/code-server"
   (
     cd "$HOST/code-server"
+    # When this runs under `npm test`, the outer npm (on the system Node) exported npm_* variables,
+    # among them a user agent naming its Node version, which code-server's postinstall checks.
+    for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
     echo '{"name":"seqlens-e2e-host","private":true}' > package.json
     export PATH="$NODE24/bin:$PATH"
     export npm_config_nodedir="$NODE24" # build native modules against Node 24's headers
