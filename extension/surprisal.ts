@@ -2,6 +2,7 @@
 // hover that gives the model's top-5 predictions at that position and the actual token's rank.
 import * as vscode from "vscode";
 import type { Methods, TokenInfo } from "../engine/protocol";
+import { visibleWhitespace } from "../webview/shared/text";
 import { EngineHost } from "./engineHost";
 
 type Surprisal = Methods["surprisal"]["result"];
@@ -90,7 +91,7 @@ export class SurprisalDecorations implements vscode.Disposable {
     if (i < 0) return undefined;
     const t = s.range.tokens[i];
     const d = s.data.tokens[i];
-    const show = (x: string) => "`" + JSON.stringify(x).slice(1, -1).replace(/`/g, "\\`") + "`";
+    const show = (x: string) => "`" + visibleWhitespace(x).replace(/`/g, "'") + "`";
     const md = new vscode.MarkdownString();
     if (d.bits === null) md.appendMarkdown(`**SeqLens** · token ${show(t.text)} is the first: nothing predicts it.`);
     else {

@@ -2,10 +2,9 @@
 // Click a chip to select it (and its range in the editor); arrow keys move between chips.
 import { css, html, LitElement } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
+import { visibleWhitespace } from "../shared/text";
 
-export function visibleWhitespace(s: string): string {
-  return s.replace(/ /g, "·").replace(/\t/g, "→").replace(/\r/g, "␍").replace(/\n/g, "↵");
-}
+export { visibleWhitespace };
 
 export class TokenStrip extends LitElement {
   static override properties = { tokens: { attribute: false }, selected: { type: Number } };
