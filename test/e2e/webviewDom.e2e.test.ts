@@ -1,0 +1,111 @@
+// The Inspector's components rendered from fixed data in a real browser (chromium), without VS Code:
+// the built bundle on a page with a stand-in for the webview API, fed fixed messages.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import { chromium, Browser, Page } from "playwright-core";
+import type { HostToPanel, InspectionView } from "../../engine/protocol";
+import { ROOT } from "../helpers";
+import { ARTIFACTS } from "./host";
+
+const tokens = ["interface", " Foo", " {", "\n", "  bar", ":", " string", ";"];
+let offset = 0;
+const view: InspectionView = {
+  handle: "inspection-1",
+  modelName: "fixture",
+  device: "cpu",
+  text: tokens.join(""),
+  tokens: tokens.map((t, i) => {
+    const start = offset;
+    offset += t.length;
+    return { id: 100 + i, text: t, start, end: offset, byteStart: start, byteEnd: offset };
+  }),
+  nLayer: 2,
+  nHead: 2,
+  attentionAvailable: true,
+  next: { position: 7, temperature: 1, top: [{ id: 5, token: "\n", p: 0.6 }, { id: 6, token: " }", p: 0.3 }], entropyBits: 1.3 },
+  ms: { run: 1, total: 2 },
+};
+
+/** A causal attention pattern: row q puts weight 0.5 on itself and spreads the rest evenly. */
+function attention(T: number): Float32Array {
+  const w = new Float32Array(T * T);
+  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) w[q * T + k] = q === 0 ? 1 : k === q ? 0.5 : 0.5 / q;
+  return w;
+}
+
+let server: http.Server;
+let browser: Browser;
+let page: Page;
+let url = "";
+
+before(async () => {
+  const bundle = fs.readFileSync(path.join(ROOT, "dist", "webview", "inspector.js"));
+  server = http.createServer((req, res) => {
+    if (req.url === "/inspector.js") {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      res.end(bundle);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!DOCTYPE html><html><body style="--vscode-editor-background:#1e1e1e;--vscode-foreground:#ccc;--vscode-charts-orange:#d18616;--vscode-focusBorder:#007fd4">
+<script>window.sent=[];window.acquireVsCodeApi=()=>({postMessage:(m)=>window.sent.push(m),getState:()=>undefined,setState:()=>{}});</script>
+<seqlens-inspector></seqlens-inspector><script type="module" src="/inspector.js"></script></body></html>`);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  page = await browser.newPage({ viewport: { width: 700, height: 900 } });
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "ready"));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const post = (msg: HostToPanel) => page.evaluate((m) => window.postMessage(m, "*"), msg as unknown as Record<string, unknown>);
+
+test("fixed data renders: token chips with visible whitespace, a painted heatmap, the next-token table", async () => {
+  await post({ type: "inspection", view, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
+  const chips = page.locator("seqlens-token-strip button");
+  await chips.first().waitFor();
+  assert.deepEqual(await chips.allTextContents(), ["interface", "·Foo", "·{", "↵", "··bar", ":", "·string", ";"]);
+  // The panel asked for layer 0, head 0 and the next token at the last position.
+  const sent = await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+  const ask = sent.find((m) => m.type === "getAttention") as { requestId: number; layer: number; head: number };
+  assert.equal(ask.layer, 0);
+  assert.equal(ask.head, 0);
+  assert.ok(sent.some((m) => m.type === "getNextToken" && m.position === 7));
+  const T = tokens.length;
+  await post({ type: "attention", requestId: ask.requestId, layer: 0, head: 0, shape: [T, T], data: attention(T) });
+  const pixel = (q: number, k: number) =>
+    page.evaluate(([qq, kk]) => {
+      const c = document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attention-heatmap")!.shadowRoot!.querySelector<HTMLCanvasElement>("canvas.map")!;
+      const cell = c.width / 8;
+      return Array.from(c.getContext("2d")!.getImageData(kk * cell + cell / 2, qq * cell + cell / 2, 1, 1).data.slice(0, 3));
+    }, [q, k]);
+  await page.waitForFunction(() => Number(document.body.dataset.heatmapPaintedAt ?? 0) > 0);
+  assert.deepEqual(await pixel(0, 0), [0xd1, 0x86, 0x16]); // weight 1: the accent colour
+  assert.deepEqual(await pixel(0, 7), [0x1e, 0x1e, 0x1e]); // weight 0 (future key): the background
+  const half = await pixel(4, 4); // weight 0.5: halfway
+  assert.ok(Math.abs(half[0] - (0x1e + 0xd1) / 2) <= 1 && Math.abs(half[1] - (0x1e + 0x86) / 2) <= 1, JSON.stringify(half));
+  assert.equal(await page.locator("seqlens-next-token tr").count(), 2);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, "webview-fixture.png") });
+});
+
+test("keyboard: ] and . move layer and head and ask for that slice; clicking a chip asks the editor to reveal it", async () => {
+  await page.locator("body").press("]");
+  await page.locator("body").press(".");
+  const sent = await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+  const asks = sent.filter((m) => m.type === "getAttention");
+  assert.deepEqual([asks[asks.length - 1].layer, asks[asks.length - 1].head], [1, 1]);
+  await page.locator("seqlens-token-strip button").nth(4).click();
+  const after = await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+  assert.ok(after.some((m) => m.type === "revealToken" && m.index === 4));
+  assert.equal(await page.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), "··bar");
+});
