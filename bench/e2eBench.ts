@@ -57,7 +57,7 @@ async function main() {
     await page.locator(".monaco-editor .view-lines").first().click();
     await page.keyboard.press("Control+A");
     const stalls: number[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < Number(process.env.SEQLENS_BENCH_STALL_RUNS ?? 4); i++) {
       const before = logText2().split("\n").length;
       await runCommand(page, "SeqLens: Inspect Selection");
       for (let k = 0; k < 300; k++) {

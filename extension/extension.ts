@@ -1,6 +1,6 @@
 // The VS Code extension host entry. Thin glue: commands, the Inspector panel, the status bar.
 // Activation loads nothing heavy: the engine process starts on the first inspection.
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { EngineError } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
@@ -64,16 +64,23 @@ export function activate(context: vscode.ExtensionContext): void {
     // How long the extension host's event loop stalls while the engine runs (it should not).
     const stall = monitorEventLoopDelay({ resolution: 1 });
     stall.enable();
+    let gcMax = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
+    });
+    gc.observe({ entryTypes: ["gc"] });
     try {
       const view = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "SeqLens: inspecting", cancellable: true },
         (_progress, token) => panel.inspect(doc, range, model.path, token),
       );
       stall.disable();
-      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms`);
+      gc.disconnect();
+      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms (longest GC pause ${gcMax.toFixed(1)} ms)`);
       showStatus(false, view?.device);
     } catch (e) {
       stall.disable();
+      gc.disconnect();
       showStatus(false);
       const message = e instanceof EngineError ? e.message : String(e);
       if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);

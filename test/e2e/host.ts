@@ -112,6 +112,8 @@ export async function startCodeServer(workspace: string, settings: Record<string
       } catch {
         // already gone
       }
+      // The host's folders (profile, logs) go too, unless kept for a look.
+      if (!process.env.SEQLENS_E2E_KEEP) setTimeout(() => fs.rmSync(dir, { recursive: true, force: true }), 2000).unref();
     },
   };
 }
