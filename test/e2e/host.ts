@@ -113,7 +113,7 @@ export async function startCodeServer(workspace: string, settings: Record<string
         // already gone
       }
       // The host's folders (profile, logs) go too, unless kept for a look.
-      if (!process.env.SEQLENS_E2E_KEEP) setTimeout(() => fs.rmSync(dir, { recursive: true, force: true }), 2000).unref();
+      if (!process.env.SEQLENS_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
