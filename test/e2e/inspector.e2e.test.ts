@@ -162,7 +162,8 @@ test("the Inspector in light and high-contrast themes", async () => {
 test("after a window reload the Inspector comes back with the same inspection and layer/head", async () => {
   const { page } = host;
   const before = await frame.locator("seqlens-token-strip button").allTextContents();
-  await page.reload();
+  // VS Code's own reload, which saves the webview's state first (a bare browser reload can race it).
+  await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
   await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
   frame = await inspectorContentFrame(page);
   const chips = frame.locator("seqlens-token-strip button");
