@@ -31,8 +31,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const surprisal = new SurprisalDecorations(host);
   const models = new ModelsView(context.extensionPath, host);
   const onInspected = (p: InspectorPanel) => {
-    const loadedModel = activeModel(context.extensionPath);
-    if ("path" in loadedModel) void models.loaded(loadedModel.path);
+    const used = p.state()?.model; // the model this inspection ran on (the setting may have changed since)
+    if (used) void models.loaded(used);
     const r = p.inspected();
     if (r) surprisal.update(r).catch((e) => log.warn(`surprisal: ${e instanceof Error ? e.message : e}`));
   };
@@ -140,9 +140,7 @@ export function activate(context: vscode.ExtensionContext): void {
           return;
         }
         try {
-          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
-          const len = doc.getText().length;
-          await restored.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+          await restored.reinspect(s);
         } catch (e) {
           log.warn(`could not restore the Inspector: ${e instanceof Error ? e.message : e}`);
         }

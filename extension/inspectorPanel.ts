@@ -116,6 +116,13 @@ export class InspectorPanel implements vscode.Disposable {
     return view;
   }
 
+  /** Runs again on a saved range (re-run after an edit, restore after a reload), clamped to the document as it is now. */
+  async reinspect(s: InspectorState): Promise<InspectionView | undefined> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+    const len = doc.getText().length;
+    return this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+  }
+
   /** The inspected range, for editor decorations. */
   inspected(): InspectedRange | undefined {
     const s = this.shown;
@@ -173,9 +180,7 @@ export class InspectorPanel implements vscode.Disposable {
         }
         case "rerun": {
           if (!s) return;
-          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
-          const len = doc.getText().length;
-          await this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+          await this.reinspect(this.state()!);
           this.post({ type: "stale", stale: false });
           return;
         }

@@ -43,6 +43,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
 
   /** Called when a model has been loaded by the engine: show its runtime, device and size. */
   async loaded(modelPath: string): Promise<void> {
+    if (this.infos.has(modelPath)) return; // shown already: no request and no tree refresh per inspection
     try {
       this.infos.set(modelPath, await this.host.get().request("info", { model: modelPath }));
       this.refresh();

@@ -112,9 +112,11 @@ export class InspectorApp extends LitElement {
         this.overview = new Map();
         this.overviewRequests.clear();
         if (this.attnView === "overview") this.requestOverview();
-        this.next = this.selected === msg.view.tokens.length - 1 && this.temperature === 1 ? msg.view.next : undefined;
+        // The inspection carries the distribution at the last position (temperature 1): ask only for another.
+        const given = this.selected === msg.view.tokens.length - 1 && this.temperature === 1;
+        this.next = given ? msg.view.next : undefined;
         this.requestAttention();
-        this.requestNext();
+        if (!given) this.requestNext();
         this.save();
         return;
       }
