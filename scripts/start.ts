@@ -2,7 +2,7 @@
 // packaged VSIX and samples/workspace open. Prints the URL and runs until Ctrl+C.
 //   npm start [-- --port 8080]
 import * as path from "node:path";
-import { startCodeServer, VSIX } from "../test/e2e/host";
+import { startCodeServer, VSIX } from "./codeServer";
 
 const ROOT = path.resolve(__dirname, "..");
 
