@@ -16,12 +16,18 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** The SeqLens output channel's log file of a host, looked up once (a search per poll loads the machine). */
+function logReader(dir: string): () => string {
+  let file = "";
+  return () => {
+    if (!file) file = execSync(`find ${dir} -name SeqLens.log`).toString().trim().split("\n")[0];
+    return file ? fs.readFileSync(file, "utf8") : "";
+  };
+}
+
 async function main() {
   const host = await startHost(path.join(ROOT, "samples", "workspace"), { "seqlens.maxTokens": 256 }, VSIX);
-  const logText = () => {
-    const f = execSync(`find ${host.dir} -name SeqLens.log`).toString().trim().split("\n")[0];
-    return f ? fs.readFileSync(f, "utf8") : "";
-  };
+  const logText = logReader(host.dir);
   const times: number[] = [];
   let tokens = 0;
   let activation = NaN;
@@ -47,28 +53,27 @@ async function main() {
   }
   // A second host at the default of 512 tokens per inspection (settings files are not re-read live).
   const host2 = await startHost(path.join(ROOT, "samples", "workspace"), { "seqlens.maxTokens": 512 }, VSIX);
-  const logText2 = () => {
-    const f = execSync(`find ${host2.dir} -name SeqLens.log`).toString().trim().split("\n")[0];
-    return f ? fs.readFileSync(f, "utf8") : "";
-  };
+  const logText2 = logReader(host2.dir);
   try {
     const { page } = host2;
     await openFile(page, "co2_mauna_loa_monthly.csv");
     await page.locator(".monaco-editor .view-lines").first().click();
     await page.keyboard.press("Control+A");
     const stalls: number[] = [];
+    const hostCpuMs: number[] = [];
     for (let i = 0; i < Number(process.env.SEQLENS_BENCH_STALL_RUNS ?? 4); i++) {
       const before = logText2().split("\n").length;
       await runCommand(page, "SeqLens: Inspect Selection");
       for (let k = 0; k < 300; k++) {
         const lines = logText2().split("\n").slice(before - 1);
-        const m = lines.map((l) => /inspection of (\d+) tokens: max stall ([\d.]+) ms/.exec(l)).find(Boolean);
+        const m = lines.map((l) => /inspection of (\d+) tokens: max stall ([\d.]+) ms \(host CPU ([\d.]+) ms/.exec(l)).find(Boolean);
         if (m) {
           if (Number(m[1]) !== 512) throw new Error(`expected a 512-token inspection, got ${m[1]}`);
           stalls.push(Number(m[2]));
+          hostCpuMs.push(Number(m[3]));
           break;
         }
-        await page.waitForTimeout(100);
+        await page.waitForTimeout(250);
       }
       await page.locator(".monaco-editor .view-lines").first().click();
       await page.keyboard.press("Control+A");
@@ -78,15 +83,17 @@ async function main() {
     results.extension = {
       activation_ms: activation,
       command_to_heatmap_ms: { tokens, median: median(times), runs: times },
-      // The first run also forks the engine process (a synchronous spawn); the bar is on the runs after it.
-      event_loop_max_stall_ms: { tokens: 512, max: Math.max(...stalls.slice(1)), first_with_engine_start: stalls[0], runs: stalls },
+      // The first run also starts the engine process and the browser builds the webview: on two cores the
+      // host is then off the CPU for a while (its own CPU time over the whole inspection is logged beside
+      // the stall, and is smaller than it). The bar is on the runs after it; the first is reported apart.
+      event_loop_max_stall_ms: { tokens: 512, max: Math.max(...stalls.slice(1)), first_with_engine_start: { stall: stalls[0], host_cpu_ms: hostCpuMs[0] }, runs: stalls, host_cpu_ms: hostCpuMs },
       bars: { activation_ms_max: 50, command_to_heatmap_ms_max: 500, event_loop_max_stall_ms_max: 20 },
       pass: { activation: activation <= 50, command_to_heatmap: median(times) <= 500, event_loop: Math.max(...stalls.slice(1)) <= 20 },
     };
     fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
     console.log(`extension activation                 ${activation.toFixed(1).padStart(8)} ms  <= 50 ${results.extension.pass.activation ? "ok" : "FAIL"}`);
     console.log(`command -> painted heatmap (${tokens} tok) ${median(times).toFixed(0).padStart(8)} ms  <= 500 ${results.extension.pass.command_to_heatmap ? "ok" : "FAIL"} (median of ${times.length})`);
-    console.log(`host event-loop max stall (512 tok)  ${Math.max(...stalls.slice(1)).toFixed(1).padStart(8)} ms  <= 20 ${results.extension.pass.event_loop ? "ok" : "FAIL"} (runs ${stalls.map((x) => x.toFixed(1)).join(", ")}; the first starts the engine)`);
+    console.log(`host event-loop max stall (512 tok)  ${Math.max(...stalls.slice(1)).toFixed(1).padStart(8)} ms  <= 20 ${results.extension.pass.event_loop ? "ok" : "FAIL"} (runs ${stalls.map((x) => x.toFixed(1)).join(", ")}; the first starts the engine, host CPU in it ${hostCpuMs[0]} ms)`);
   } finally {
     await host2.close();
   }

@@ -69,6 +69,14 @@ export function activate(context: vscode.ExtensionContext): void {
       for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
     });
     gc.observe({ entryTypes: ["gc"] });
+    // The host's own CPU time over the inspection: a stall longer than all of it was the OS running
+    // other processes (the engine starting, the browser building the webview), not work on this thread.
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    const hostCpu = () => {
+      const c = process.cpuUsage(cpu0);
+      return `host CPU ${((c.user + c.system) / 1000).toFixed(1)} ms over ${(performance.now() - wall0).toFixed(0)} ms`;
+    };
     try {
       const view = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "SeqLens: inspecting", cancellable: true },
@@ -76,7 +84,7 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       stall.disable();
       gc.disconnect();
-      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms (longest GC pause ${gcMax.toFixed(1)} ms)`);
+      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms (${hostCpu()}; longest GC pause ${gcMax.toFixed(1)} ms)`);
       showStatus(false, view?.device);
     } catch (e) {
       stall.disable();

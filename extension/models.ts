@@ -1,5 +1,6 @@
 // Which model an inspection uses: the `seqlens.activeModel` setting, else the bundled sample.
 // In an untrusted workspace a model inside the workspace is not loaded (bundled samples still are).
+// Also: which folders in a workspace are models (ONNX model folders and TensorFlow.js model.json).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -27,4 +28,38 @@ export function activeModel(extensionPath: string): { path: string } | { error: 
     return { error: `SeqLens does not load models from an untrusted workspace (${resolved}): trust the workspace, or use a bundled sample.` };
   }
   return { path: canonical(resolved) };
+}
+
+export type ModelFormat = "onnx" | "tfjs";
+
+/** A TensorFlow.js model.json (LayersModel or GraphModel): a topology and a weights manifest. */
+function isTfjsModelJson(file: string): boolean {
+  try {
+    if (fs.statSync(file).size > 64 * 2 ** 20) return false; // a topology, not weights: never this big
+    const j = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    return typeof j === "object" && j !== null && typeof j.modelTopology === "object" && Array.isArray(j.weightsManifest);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The model folders among files found in a workspace (config.json and model.json paths): a folder with
+ * config.json and onnx/*.onnx is an ONNX model; a folder with a TensorFlow.js model.json is a tfjs model,
+ * listed as its parent when it is the tfjs/ folder of a model folder (one entry per model).
+ */
+export function modelFolders(found: string[]): { path: string; format: ModelFormat }[] {
+  const out = new Map<string, ModelFormat>();
+  for (const f of found) {
+    const dir = path.dirname(f);
+    if (path.basename(f) === "config.json") {
+      const onnxDir = path.join(dir, "onnx");
+      if (fs.existsSync(onnxDir) && fs.readdirSync(onnxDir).some((n) => n.endsWith(".onnx"))) out.set(dir, "onnx");
+    } else if (path.basename(f) === "model.json" && isTfjsModelJson(f)) {
+      const parent = path.dirname(dir);
+      const folder = path.basename(dir) === "tfjs" && fs.existsSync(path.join(parent, "config.json")) ? parent : dir;
+      if (!out.has(folder)) out.set(folder, "tfjs");
+    }
+  }
+  return [...out].map(([p, format]) => ({ path: p, format })).sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -1,12 +1,11 @@
 // The Models tree in the SeqLens view container: bundled samples, model folders found in the
-// workspace (config.json + onnx/*.onnx) and paths from `seqlens.models`. Picking one makes it
+// workspace (config.json + onnx/*.onnx, or a TensorFlow.js model.json) and paths from `seqlens.models`. Picking one makes it
 // active; once loaded, each shows its runtime, device and size.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ModelInfo } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
-import { activeModel, bundledModels, canonical } from "./models";
+import { activeModel, bundledModels, canonical, ModelFormat, modelFolders } from "./models";
 
 export class ModelItem extends vscode.TreeItem {
   constructor(
@@ -14,13 +13,14 @@ export class ModelItem extends vscode.TreeItem {
     readonly origin: "sample" | "workspace" | "setting",
     info: ModelInfo | undefined,
     active: boolean,
+    format?: ModelFormat,
   ) {
     super(path.basename(modelPath), vscode.TreeItemCollapsibleState.None);
     this.id = modelPath;
     this.resourceUri = vscode.Uri.file(modelPath);
     this.contextValue = `seqlens.model.${origin}`;
     this.iconPath = new vscode.ThemeIcon(active ? "pass-filled" : "circuit-board");
-    const loaded = info ? `onnx · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : origin;
+    const loaded = info ? `${/onnx/i.test(info.runtime) ? "onnx" : "tfjs"} · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : format ? `${format} · ${origin}` : origin;
     this.description = loaded;
     this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin})\n\n${modelPath}${info ? `\n\n${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, context ${info.nPositions}; ${info.runtime} on ${info.device}` : ""}`);
     this.command = { command: "seqlens.useModel", title: "Use this model", arguments: [this] };
@@ -61,20 +61,16 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
     const activePath = "path" in active ? active.path : undefined;
     const seen = new Set<string>();
     const items: ModelItem[] = [];
-    const add = (raw: string, origin: ModelItem["origin"]) => {
+    const add = (raw: string, origin: ModelItem["origin"], format?: ModelFormat) => {
       const p = canonical(raw);
       if (seen.has(p)) return;
       seen.add(p);
-      items.push(new ModelItem(p, origin, this.infos.get(p), p === activePath));
+      items.push(new ModelItem(p, origin, this.infos.get(p), p === activePath, format));
     };
     for (const p of bundledModels(this.extensionPath)) add(p, "sample");
     if (vscode.workspace.isTrusted) {
-      const configs = await vscode.workspace.findFiles("**/config.json", "**/node_modules/**", 200);
-      for (const c of configs) {
-        const dir = path.dirname(c.fsPath);
-        const onnxDir = path.join(dir, "onnx");
-        if (fs.existsSync(onnxDir) && fs.readdirSync(onnxDir).some((f) => f.endsWith(".onnx"))) add(dir, "workspace");
-      }
+      const found = await vscode.workspace.findFiles("**/{config,model}.json", "**/node_modules/**", 400);
+      for (const m of modelFolders(found.map((u) => u.fsPath))) add(m.path, "workspace", m.format);
     }
     for (const p of vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])) add(p, "setting");
     if (activePath) add(activePath, "setting"); // an active model set by path shows too

@@ -47,6 +47,9 @@ export function openModelFolder(p: string): ModelFolder {
     dir = path.basename(path.dirname(abs)) === "onnx" ? path.dirname(path.dirname(abs)) : path.dirname(abs);
   }
   const configFile = path.join(dir, "config.json");
+  if (!fs.existsSync(configFile) && [path.join(dir, "model.json"), path.join(dir, "tfjs", "model.json")].some((f) => fs.existsSync(f))) {
+    throw new EngineError("MODEL_INVALID", `${dir}: a TensorFlow.js model (model.json) without config.json; the Inspector runs decoder model folders (config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`);
+  }
   const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
   for (const key of ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions"]) {
     if (typeof config[key] !== "number" || !Number.isInteger(config[key]) || (config[key] as number) <= 0) {
