@@ -111,3 +111,48 @@ test("keyboard: ] and . move layer and head and ask for that slice; clicking a c
   assert.ok(after.some((m) => m.type === "getNextToken" && m.position === 4)); // another position: asked for
   assert.equal(await page.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), "··bar");
 });
+
+test("keyboard on the heatmap: arrows move a cell cursor shown in the tip and drawn on the map, Enter selects its query token", async () => {
+  await page.locator("body").press("[");
+  await page.locator("body").press(","); // back to layer 0, head 0
+  const sent0 = await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+  const ask = sent0.filter((m) => m.type === "getAttention").pop() as { requestId: number; layer: number; head: number };
+  const T = tokens.length;
+  await post({ type: "attention", requestId: ask.requestId, layer: ask.layer, head: ask.head, shape: [T, T], data: attention(T) });
+  const map = page.locator("seqlens-attention-heatmap canvas.map");
+  await map.focus();
+  // The cursor starts on the selected query row (token 4 from the previous test), key 0.
+  const tip = page.locator("seqlens-attention-heatmap .tip");
+  assert.match(await tip.innerText(), /query #4 "··bar" → key #0 "interface": 0\.1250/);
+  await map.press("ArrowDown");
+  await map.press("ArrowRight");
+  await map.press("ArrowRight");
+  assert.match(await tip.innerText(), /query #5 ":" → key #2 "·\{": 0\.1000/);
+  await map.press("End");
+  assert.match(await tip.innerText(), /query #5 ":" → key #7 ";": 0\.0000/);
+  await map.press("Control+Home");
+  assert.match(await tip.innerText(), /query #0 "interface" → key #0 "interface": 1\.0000/);
+  for (let i = 0; i < 20; i++) await map.press("PageDown"); // clamped to the last row
+  assert.match(await tip.innerText(), /query #7 ";"/);
+  // The cursor cell is outlined in the focus colour (#007fd4) while the map has focus.
+  const edge = () =>
+    page.evaluate(() => {
+      const c = document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attention-heatmap")!.shadowRoot!.querySelector<HTMLCanvasElement>("canvas.map")!;
+      const cell = c.width / 8;
+      return Array.from(c.getContext("2d")!.getImageData(0, 7 * cell, 1, 1).data.slice(0, 3)); // the cursor cell's corner (q 7, k 0)
+    });
+  assert.deepEqual(await edge(), [0x00, 0x7f, 0xd4]);
+  await page.locator("seqlens-token-strip button").first().focus(); // blur: the cursor box goes
+  assert.notDeepEqual(await edge(), [0x00, 0x7f, 0xd4]);
+  await map.focus(); // and comes back where it was
+  assert.deepEqual(await edge(), [0x00, 0x7f, 0xd4]);
+  await page.screenshot({ path: path.join(ARTIFACTS, "webview-heatmap-keyboard.png") });
+  await map.press("Enter");
+  const sent = await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+  assert.ok(sent.some((m) => m.type === "revealToken" && m.index === 7));
+  assert.equal(await page.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), ";");
+  // Keys other than navigation go on to the panel: ] from the focused map moves the layer.
+  await map.press("]");
+  const asks = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).filter((m) => m.type === "getAttention");
+  assert.equal(asks[asks.length - 1].layer, 1);
+});

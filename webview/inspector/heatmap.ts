@@ -1,5 +1,6 @@
 // Attention heatmap for one layer and head on a canvas: query rows x key columns, with a colour
-// legend; hover shows the weight and both tokens; the selected query row is outlined.
+// legend; hover shows the weight and both tokens; the selected query row is outlined. Keyboard: the
+// focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
 import { themeRamp } from "./theme";
@@ -11,11 +12,15 @@ export class AttentionHeatmap extends LitElement {
   tokens: TokenInfo[] = [];
   selected = -1;
   hover?: { q: number; k: number; w: number };
+  /** The keyboard's cell, drawn while the map has focus. */
+  private cursor?: { q: number; k: number };
+  private focused = false;
 
   static override styles = css`
     :host { display: block; }
     .wrap { display: flex; gap: 12px; align-items: flex-start; }
     canvas { image-rendering: pixelated; border: 1px solid var(--vscode-panel-border, transparent); cursor: crosshair; }
+    canvas.map:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
     .legend { display: flex; flex-direction: column; align-items: center; font-size: 11px; gap: 2px; min-width: 2.5em; }
     .legend canvas { border: 1px solid var(--vscode-panel-border, transparent); cursor: default; }
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin-top: 4px; }
@@ -46,6 +51,7 @@ export class AttentionHeatmap extends LitElement {
   }
 
   override updated(changed: PropertyValues): void {
+    if (changed.has("tokens")) this.cursor = undefined;
     if (changed.has("weights") || changed.has("tokens") || changed.has("selected")) this.paint();
   }
 
@@ -81,6 +87,18 @@ export class AttentionHeatmap extends LitElement {
       ctx.lineWidth = Math.max(1, Math.min(2, c / 4));
       ctx.strokeRect(0.5, this.selected * c + 0.5, T * c - 1, c - 1);
     }
+    if (this.cursor && this.focused) {
+      // The keyboard cell: a focus-coloured box with a background-coloured inner line, visible on any weight.
+      const { q, k } = this.cursor;
+      ctx.lineWidth = Math.min(2, c);
+      ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue("--vscode-focusBorder").trim() || "#007fd4";
+      ctx.strokeRect(k * c + ctx.lineWidth / 2, q * c + ctx.lineWidth / 2, c - ctx.lineWidth, c - ctx.lineWidth);
+      if (c >= 8) {
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue("--vscode-editor-background").trim() || "#000";
+        ctx.strokeRect(k * c + 2.5, q * c + 2.5, c - 5, c - 5);
+      }
+    }
     if (legend) {
       legend.width = 12;
       legend.height = 160;
@@ -101,6 +119,52 @@ export class AttentionHeatmap extends LitElement {
     else this.hover = { q, k, w: this.weights[q * this.size + k] };
   }
 
+  private onKey(e: KeyboardEvent) {
+    const T = this.size;
+    if (!this.weights || T === 0) return;
+    const at = this.cursor ?? { q: Math.max(0, this.selected), k: 0 };
+    let { q, k } = at;
+    switch (e.key) {
+      case "ArrowUp": q--; break;
+      case "ArrowDown": q++; break;
+      case "ArrowLeft": k--; break;
+      case "ArrowRight": k++; break;
+      case "Home": if (e.ctrlKey) q = 0; k = 0; break;
+      case "End": if (e.ctrlKey) q = T - 1; k = T - 1; break;
+      case "PageUp": q -= 10; break;
+      case "PageDown": q += 10; break;
+      case "Enter":
+      case " ":
+        e.preventDefault();
+        this.dispatchEvent(new CustomEvent("token-select", { detail: { index: at.q }, bubbles: true, composed: true }));
+        return;
+      default:
+        return; // other keys ([ ] , . for layer and head) go on to the panel
+    }
+    e.preventDefault();
+    e.stopPropagation();
+    q = Math.max(0, Math.min(T - 1, q));
+    k = Math.max(0, Math.min(T - 1, k));
+    this.cursor = { q, k };
+    this.hover = { q, k, w: this.weights[q * T + k] };
+    this.paint();
+  }
+
+  private onFocus() {
+    this.focused = true;
+    const T = this.size;
+    if (!this.weights || T === 0) return;
+    this.cursor ??= { q: Math.max(0, Math.min(T - 1, this.selected)), k: 0 };
+    this.hover = { ...this.cursor, w: this.weights[this.cursor.q * T + this.cursor.k] };
+    this.paint();
+  }
+
+  private onBlur() {
+    this.focused = false;
+    this.hover = undefined;
+    this.paint();
+  }
+
   private onClick(e: MouseEvent) {
     const q = Math.floor(e.offsetY / this.cell);
     if (q >= 0 && q < this.size) this.dispatchEvent(new CustomEvent("token-select", { detail: { index: q }, bubbles: true, composed: true }));
@@ -110,7 +174,18 @@ export class AttentionHeatmap extends LitElement {
     const h = this.hover;
     const tok = (i: number) => JSON.stringify(visibleWhitespace(this.tokens[i]?.text ?? ""));
     return html`<div class="wrap">
-        <canvas class="map" role="img" aria-label="Attention weights, query rows by key columns" @mousemove=${this.onMove} @mouseleave=${() => (this.hover = undefined)} @click=${this.onClick}></canvas>
+        <canvas
+          class="map"
+          tabindex="0"
+          role="img"
+          aria-label="Attention weights, query rows by key columns. Arrow keys move between cells, Enter selects the query token."
+          @mousemove=${this.onMove}
+          @mouseleave=${() => (this.hover = undefined)}
+          @click=${this.onClick}
+          @keydown=${this.onKey}
+          @focus=${this.onFocus}
+          @blur=${this.onBlur}
+        ></canvas>
         <div class="legend" aria-hidden="true"><span>1.0</span><canvas class="legend-bar"></canvas><span>0.0</span></div>
       </div>
       <div class="tip" aria-live="polite">${h ? html`query #${h.q} ${tok(h.q)} → key #${h.k} ${tok(h.k)}: <b>${h.w.toFixed(4)}</b>` : html`&nbsp;`}</div>`;
