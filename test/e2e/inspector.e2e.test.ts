@@ -156,6 +156,17 @@ test("the Inspector in light and high-contrast themes", async () => {
     }
     assert.ok(px.painted > 0 && px.zeroMatchesTheme, `heatmap not repainted for ${theme}: ${JSON.stringify(px)}`);
     await shot(name);
+    // The thumbnails and the head view in the same theme.
+    await frame.locator(".tabs button", { hasText: "All heads" }).click();
+    await frame.locator("seqlens-attention-overview canvas").first().waitFor();
+    await page.waitForTimeout(300);
+    await shot(name.replace("inspector", "overview"));
+    await frame.locator(".tabs button", { hasText: "Head view" }).click();
+    await frame.locator("seqlens-head-view canvas").hover({ position: { x: 100, y: 16 * 10 + 8 } });
+    await page.waitForTimeout(300);
+    await shot(name.replace("inspector", "head-view"));
+    await frame.locator(".tabs button", { hasText: "Heatmap" }).click();
+    await frame.locator("seqlens-attention-heatmap canvas.map").waitFor();
   }
 });
 

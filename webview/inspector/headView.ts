@@ -2,7 +2,7 @@
 // hovered (or selected) query to the keys it attends to, opacity by weight.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { cssVar } from "./theme";
+import { cssVar, watchTheme } from "./theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 const ROW = 16;
@@ -18,6 +18,18 @@ export class HeadView extends LitElement {
     :host { display: block; }
     canvas { display: block; cursor: pointer; }
   `;
+
+  private unwatchTheme?: () => void;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.unwatchTheme = watchTheme(() => this.paint());
+  }
+
+  override disconnectedCallback(): void {
+    this.unwatchTheme?.();
+    super.disconnectedCallback();
+  }
 
   override updated(changed: PropertyValues): void {
     if (changed.has("weights") || changed.has("tokens") || changed.has("selected") || changed.has("hovered")) this.paint();
@@ -47,8 +59,8 @@ export class HeadView extends LitElement {
       for (let k = 0; k <= q; k++) {
         const w = this.weights[q * T + k];
         if (w < 0.005) continue;
-        ctx.globalAlpha = Math.min(1, Math.sqrt(w)); // sqrt: weak links stay visible, order kept
-        ctx.lineWidth = 1 + 3 * w;
+        ctx.globalAlpha = Math.min(1, 0.35 + 0.65 * Math.sqrt(w)); // sqrt and a floor: weak links stay visible on light themes too, order kept
+        ctx.lineWidth = 1.5 + 3 * w;
         ctx.beginPath();
         ctx.moveTo(leftX + 4, q * ROW + ROW / 2 + 2);
         ctx.lineTo(rightX - 4, k * ROW + ROW / 2 + 2);

@@ -3,7 +3,7 @@
 // focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { themeRamp } from "./theme";
+import { themeRamp, watchTheme } from "./theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 export class AttentionHeatmap extends LitElement {
@@ -26,18 +26,15 @@ export class AttentionHeatmap extends LitElement {
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin-top: 4px; }
   `;
 
-  private themeObserver?: MutationObserver;
+  private unwatchTheme?: () => void;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    // VS Code changes the body's class and the root's theme variables on a theme switch: repaint.
-    this.themeObserver = new MutationObserver(() => this.paint());
-    this.themeObserver.observe(document.body, { attributes: true, attributeFilter: ["class"] });
-    this.themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ["style", "class"] });
+    this.unwatchTheme = watchTheme(() => this.paint());
   }
 
   override disconnectedCallback(): void {
-    this.themeObserver?.disconnect();
+    this.unwatchTheme?.();
     super.disconnectedCallback();
   }
 

@@ -31,3 +31,11 @@ export function themeRamp(): Ramp {
   f.css = (t: number) => `rgb(${f(t).join(",")})`;
   return f;
 }
+
+/** Calls `repaint` when VS Code switches the theme (it changes the body's class and the root's variables). */
+export function watchTheme(repaint: () => void): () => void {
+  const o = new MutationObserver(() => repaint());
+  o.observe(document.body, { attributes: true, attributeFilter: ["class"] });
+  o.observe(document.documentElement, { attributes: true, attributeFilter: ["style", "class"] });
+  return () => o.disconnect();
+}
