@@ -66,7 +66,7 @@ async function main() {
       await runCommand(page, "SeqLens: Inspect Selection");
       for (let k = 0; k < 300; k++) {
         const lines = logText2().split("\n").slice(before - 1);
-        const m = lines.map((l) => /inspection of (\d+) tokens: max stall ([\d.]+) ms \(host CPU ([\d.]+) ms/.exec(l)).find(Boolean);
+        const m = lines.map((l) => /inspection of (\d+) tokens: max stall ([\d.]+) ms \(host CPU in it ([\d.]+) ms/.exec(l)).find(Boolean);
         if (m) {
           if (Number(m[1]) !== 512) throw new Error(`expected a 512-token inspection, got ${m[1]}`);
           stalls.push(Number(m[2]));
@@ -84,16 +84,16 @@ async function main() {
       activation_ms: activation,
       command_to_heatmap_ms: { tokens, median: median(times), runs: times },
       // The first run also starts the engine process and the browser builds the webview: on two cores the
-      // host is then off the CPU for a while (its own CPU time over the whole inspection is logged beside
-      // the stall, and is smaller than it). The bar is on the runs after it; the first is reported apart.
-      event_loop_max_stall_ms: { tokens: 512, max: Math.max(...stalls.slice(1)), first_with_engine_start: { stall: stalls[0], host_cpu_ms: hostCpuMs[0] }, runs: stalls, host_cpu_ms: hostCpuMs },
+      // host then waits for a CPU (the host's CPU time during its longest stall is logged beside it).
+      // The bar is on the runs after it; the first is reported apart.
+      event_loop_max_stall_ms: { tokens: 512, max: Math.max(...stalls.slice(1)), first_with_engine_start: { stall: stalls[0], host_cpu_in_it_ms: hostCpuMs[0] }, runs: stalls, host_cpu_in_stall_ms: hostCpuMs },
       bars: { activation_ms_max: 50, command_to_heatmap_ms_max: 500, event_loop_max_stall_ms_max: 20 },
       pass: { activation: activation <= 50, command_to_heatmap: median(times) <= 500, event_loop: Math.max(...stalls.slice(1)) <= 20 },
     };
     fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
     console.log(`extension activation                 ${activation.toFixed(1).padStart(8)} ms  <= 50 ${results.extension.pass.activation ? "ok" : "FAIL"}`);
     console.log(`command -> painted heatmap (${tokens} tok) ${median(times).toFixed(0).padStart(8)} ms  <= 500 ${results.extension.pass.command_to_heatmap ? "ok" : "FAIL"} (median of ${times.length})`);
-    console.log(`host event-loop max stall (512 tok)  ${Math.max(...stalls.slice(1)).toFixed(1).padStart(8)} ms  <= 20 ${results.extension.pass.event_loop ? "ok" : "FAIL"} (runs ${stalls.map((x) => x.toFixed(1)).join(", ")}; the first starts the engine, host CPU in it ${hostCpuMs[0]} ms)`);
+    console.log(`host event-loop max stall (512 tok)  ${Math.max(...stalls.slice(1)).toFixed(1).padStart(8)} ms  <= 20 ${results.extension.pass.event_loop ? "ok" : "FAIL"} (runs ${stalls.map((x) => x.toFixed(1)).join(", ")}; the first starts the engine; host CPU during each stall ${hostCpuMs.join(", ")} ms)`);
   } finally {
     await host2.close();
   }

@@ -1,12 +1,13 @@
 // The VS Code extension host entry. Thin glue: commands, the Inspector panel, the status bar.
 // Activation loads nothing heavy: the engine process starts on the first inspection.
-import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { EngineError } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
 import { activeModel, bundledModels } from "./models";
 import { blockAround } from "./selectionRange";
+import { StallMeter } from "./stallMeter";
 import { SurprisalDecorations } from "./surprisal";
 import { ModelItem, ModelsView } from "./modelsView";
 
@@ -62,32 +63,27 @@ export function activate(context: vscode.ExtensionContext): void {
     const panel = InspectorPanel.show(context.extensionUri, host!, onInspected);
     showStatus(true);
     // How long the extension host's event loop stalls while the engine runs (it should not).
-    const stall = monitorEventLoopDelay({ resolution: 1 });
-    stall.enable();
+    const stall = new StallMeter();
     let gcMax = 0;
     const gc = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
     });
     gc.observe({ entryTypes: ["gc"] });
-    // The host's own CPU time over the inspection: a stall longer than all of it was the OS running
-    // other processes (the engine starting, the browser building the webview), not work on this thread.
-    const cpu0 = process.cpuUsage();
-    const wall0 = performance.now();
-    const hostCpu = () => {
-      const c = process.cpuUsage(cpu0);
-      return `host CPU ${((c.user + c.system) / 1000).toFixed(1)} ms over ${(performance.now() - wall0).toFixed(0)} ms`;
-    };
     try {
       const view = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "SeqLens: inspecting", cancellable: true },
         (_progress, token) => panel.inspect(doc, range, model.path, token),
       );
-      stall.disable();
+      const s = stall.stop();
       gc.disconnect();
-      log.info(`extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${(stall.max / 1e6).toFixed(1)} ms (${hostCpu()}; longest GC pause ${gcMax.toFixed(1)} ms)`);
+      // A stall during which this process barely ran was the OS running other processes, not work here.
+      log.info(
+        `extension host event loop during the inspection of ${view?.tokens.length ?? 0} tokens: max stall ${s.maxStallMs.toFixed(1)} ms ` +
+          `(host CPU in it ${s.cpuInMaxStallMs.toFixed(1)} ms; host CPU ${s.cpuMs.toFixed(1)} ms over ${s.wallMs.toFixed(0)} ms; longest GC pause ${gcMax.toFixed(1)} ms)`,
+      );
       showStatus(false, view?.device);
     } catch (e) {
-      stall.disable();
+      stall.stop();
       gc.disconnect();
       showStatus(false);
       const message = e instanceof EngineError ? e.message : String(e);
