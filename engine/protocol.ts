@@ -89,7 +89,15 @@ export interface InspectResult {
   nHead: number;
   attentionAvailable: boolean;
   next: NextTokenResult; // at the last position
+  /** The attention slice asked for with the inspection (`slice` param), saving a round trip. */
+  slice?: AttentionSlice;
   ms: { tokenize: number; run: number; total: number };
+}
+
+/** One layer and head of attention: [T, T] query x key. */
+export interface AttentionSlice extends SliceResult {
+  layer: number;
+  head: number;
 }
 
 export interface SliceResult {
@@ -132,7 +140,7 @@ export interface GenerateResult {
 export interface Methods {
   ping: { params: Record<string, never>; result: { pid: number; uptimeMs: number } };
   info: { params: { model: string }; result: ModelInfo };
-  inspect: { params: { model: string; text?: string; ids?: number[]; topK?: number; temperature?: number; maxTokens?: number }; result: InspectResult };
+  inspect: { params: { model: string; text?: string; ids?: number[]; topK?: number; temperature?: number; maxTokens?: number; slice?: { layer: number; head: number } }; result: InspectResult };
   attention: { params: { handle: string; layer: number; head: number }; result: SliceResult };
   attentionAll: { params: { handle: string; capBytes?: number }; result: SliceResult };
   nextToken: { params: { handle: string; position: number; topK?: number; temperature?: number }; result: NextTokenResult };
@@ -183,6 +191,8 @@ export interface InspectionView {
   nHead: number;
   attentionAvailable: boolean;
   next: NextTokenResult;
+  /** The slice the panel's heatmap showed last, sent with the inspection so it paints without asking. */
+  attention?: AttentionSlice;
   truncated?: { droppedTokens: number; notice: string };
   ms: { run: number; total: number };
 }
@@ -199,7 +209,8 @@ const nonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_00
 
 export const PanelMessageSchema = v.variant("type", [
   v.strictObject({ type: v.literal("ready") }),
-  v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, layer: nonNegInt, head: nonNegInt }),
+  // `view`: the slice the heatmap shows (not a thumbnail); the host sends that one with the next inspection.
+  v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, layer: nonNegInt, head: nonNegInt, view: v.optional(v.boolean()) }),
   v.strictObject({
     type: v.literal("getNextToken"),
     requestId: nonNegInt,

@@ -86,6 +86,11 @@ export class EngineService {
       const insp = this.store.add({ model, ids: input.ids, tokens: input.tokens, logits: out.logits, attention, attentionNote, lastHidden: out.lastHidden });
       const next = nextTokenAt(out.logits, model.config.vocab_size, T - 1, { topK, temperature, tokenText: (id) => model.tokenizer.tokenText(id) });
       ctx.log("info", `inspect ${model.name}: ${T} tokens in ${(t2 - t1).toFixed(1)} ms on ${model.device}`);
+      const want = p.slice;
+      const slice =
+        attention && want && Number.isInteger(want.layer) && Number.isInteger(want.head) && want.layer >= 0 && want.layer < model.config.n_layer && want.head >= 0 && want.head < model.config.n_head
+          ? { layer: want.layer, head: want.head, ...attentionSlice(attention, want.layer, want.head) }
+          : undefined;
       return {
         handle: insp.handle,
         model: model.dir,
@@ -96,6 +101,7 @@ export class EngineService {
         nHead: model.config.n_head,
         attentionAvailable: !!attention,
         next,
+        slice,
         ms: { tokenize: t1 - t0, run: t2 - t1, total: performance.now() - t0 },
       };
     },

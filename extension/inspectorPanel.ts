@@ -31,6 +31,8 @@ export class InspectorPanel implements vscode.Disposable {
   static current?: InspectorPanel;
   private readonly disposables: vscode.Disposable[] = [];
   private shown?: Current;
+  /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
+  private viewSlice = { layer: 0, head: 0 };
 
   static show(extensionUri: vscode.Uri, host: EngineHost, onInspected?: (panel: InspectorPanel) => void): InspectorPanel {
     if (InspectorPanel.current) {
@@ -94,7 +96,7 @@ export class InspectorPanel implements vscode.Disposable {
     token?.onCancellationRequested(() => ac.abort());
     const client = this.host.get();
     const t0 = Date.now();
-    const r = await client.request("inspect", { model, text, topK, maxTokens }, { signal: ac.signal });
+    const r = await client.request("inspect", { model, text, topK, maxTokens, slice: this.viewSlice }, { signal: ac.signal });
     const view: InspectionView = {
       handle: r.handle,
       modelName: model.split(/[\\/]/).pop() ?? model,
@@ -105,6 +107,7 @@ export class InspectorPanel implements vscode.Disposable {
       nHead: r.nHead,
       attentionAvailable: r.attentionAvailable,
       next: r.next,
+      attention: r.slice,
       truncated: r.truncated,
       ms: { run: r.ms.run, total: Date.now() - t0 },
     };
@@ -157,6 +160,7 @@ export class InspectorPanel implements vscode.Disposable {
           return;
         case "getAttention": {
           if (!s) return;
+          if (msg.view) this.viewSlice = { layer: msg.layer, head: msg.head };
           const slice = await this.host.get().request("attention", { handle: s.view.handle, layer: msg.layer, head: msg.head });
           this.post({ type: "attention", requestId: msg.requestId, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
           return;

@@ -156,3 +156,19 @@ test("keyboard on the heatmap: arrows move a cell cursor shown in the tip and dr
   const asks = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).filter((m) => m.type === "getAttention");
   assert.equal(asks[asks.length - 1].layer, 1);
 });
+
+test("an inspection that carries the heatmap's slice paints it without asking for it", async () => {
+  const T = tokens.length;
+  const layer = await page.locator('select[aria-label="Layer"]').evaluate((e) => Number((e as HTMLSelectElement).value));
+  const head = await page.locator('select[aria-label="Head"]').evaluate((e) => Number((e as HTMLSelectElement).value));
+  const asked = async () => (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).filter((m) => m.type === "getAttention").length;
+  const before = await asked();
+  const painted = Number(await page.evaluate(() => document.body.dataset.heatmapPaintedAt ?? 0));
+  const uniform = new Float32Array(T * T).fill(1 / T);
+  await post({ type: "inspection", view: { ...view, handle: "inspection-2", attention: { layer, head, shape: [T, T], data: uniform } }, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
+  await page.waitForFunction((t) => Number(document.body.dataset.heatmapPaintedAt ?? 0) > t, painted);
+  assert.equal(await asked(), before, "no getAttention for the slice that came with the inspection");
+  // Another layer and head than the one shown: the panel asks.
+  await post({ type: "inspection", view: { ...view, handle: "inspection-3", attention: { layer: (layer + 1) % 2, head, shape: [T, T], data: uniform } }, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
+  await page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === "getAttention").length > n, before);
+});

@@ -25,6 +25,11 @@ test("attention: [layer][head][query][key], causal, rows sum to 1; slices match 
   // The first query can only attend to itself.
   assert.equal(slice.data[0], 1);
   await assert.rejects(s.call("attention", { handle: r.handle, layer: r.nLayer, head: 0 }, ctx), /layer 4 is out of range/);
+  // A slice asked for with the inspection is the same slice; an out-of-range one is simply not sent.
+  const withSlice = await s.call("inspect", { model: SAMPLE_MODEL, text: heldoutText(600), slice: { layer: 2, head: 3 } }, ctx);
+  assert.deepEqual([withSlice.slice?.layer, withSlice.slice?.head, withSlice.slice?.shape], [2, 3, [T, T]]);
+  assert.deepEqual(Array.from(withSlice.slice!.data), Array.from(slice.data));
+  assert.equal((await s.call("inspect", { model: SAMPLE_MODEL, text: "x", slice: { layer: 9, head: 0 } }, ctx)).slice, undefined);
 });
 
 test("next token: sorted top-k that matches the logits, entropy, actual token rank and probability", async () => {

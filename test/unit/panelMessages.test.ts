@@ -7,6 +7,7 @@ test("well-formed panel messages pass", () => {
   for (const m of [
     { type: "ready" },
     { type: "getAttention", requestId: 3, layer: 1, head: 2 },
+    { type: "getAttention", requestId: 3, layer: 1, head: 2, view: true },
     { type: "getNextToken", requestId: 4, position: 10, topK: 10, temperature: 0.7 },
     { type: "revealToken", index: 0 },
     { type: "rerun" },
@@ -26,6 +27,7 @@ test("malformed panel messages are refused with a reason", () => {
     [{ type: "getAttention", requestId: 1, layer: -1, head: 0 }, /layer/],
     [{ type: "getAttention", requestId: 1, layer: 0.5, head: 0 }, /layer/],
     [{ type: "getAttention", requestId: 1, layer: "0", head: 0 }, /layer/],
+    [{ type: "getAttention", requestId: 1, layer: 0, head: 0, view: "yes" }, /view/],
     [{ type: "getNextToken", requestId: 1, position: 0, topK: 1000, temperature: 1 }, /topK/],
     [{ type: "getNextToken", requestId: 1, position: 0, topK: 5, temperature: 0 }, /temperature/],
     [{ type: "revealToken", index: 1, model: "/etc/passwd" }, /model/], // no extra keys: a path never rides along

@@ -115,7 +115,12 @@ export class InspectorApp extends LitElement {
         // The inspection carries the distribution at the last position (temperature 1): ask only for another.
         const given = this.selected === msg.view.tokens.length - 1 && this.temperature === 1;
         this.next = given ? msg.view.next : undefined;
-        this.requestAttention();
+        // The host sends the slice the heatmap showed last: use it when it is the one shown now.
+        const a = msg.view.attention;
+        if (a && a.layer === this.layer && a.head === this.head) {
+          this.wantAttention = ++this.requestId; // a reply to an older request must not replace it
+          this.weights = a.data;
+        } else this.requestAttention();
         if (!given) this.requestNext();
         this.save();
         return;
@@ -147,7 +152,7 @@ export class InspectorApp extends LitElement {
   private requestAttention() {
     if (!this.view?.attentionAvailable) return;
     this.wantAttention = ++this.requestId;
-    vscode.postMessage({ type: "getAttention", requestId: this.wantAttention, layer: this.layer, head: this.head });
+    vscode.postMessage({ type: "getAttention", requestId: this.wantAttention, layer: this.layer, head: this.head, view: true });
   }
 
   /** Thumbnails of every layer and head, one slice at a time. */
