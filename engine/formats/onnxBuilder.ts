@@ -3,7 +3,7 @@
 import { onnx } from "onnx-proto";
 
 export type Dim = number | string;
-export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { strings: string[] };
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
@@ -28,6 +28,7 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
   if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   if ("float" in v) return { name, type: T.FLOAT, f: v.float };
+  if ("strings" in v) return { name, type: T.STRINGS, strings: v.strings.map((x) => new TextEncoder().encode(x)) };
   return { name, type: T.FLOATS, floats: v.floats };
 }
 

@@ -1,0 +1,141 @@
+// Every step's gates and states of one direction of one recurrent layer, from the layer's own
+// weights (recurrentLayer.ts), its input sequence and the hidden states the runtime produced.
+//
+// The previous hidden state h_{t-1} of each step is the runtime's own output, so the pre-activations
+// of all steps are two matrix products (x·W and h_prev·R) instead of T small ones; only the LSTM cell
+// c_t = f ⊙ c_{t-1} + i ⊙ C̃ runs step by step (element-wise). The recomputed h_t is then compared
+// with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
+// so (and where) instead of passing off gates that would be wrong.
+import { Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
+import { Gemm, gemm as defaultGemm } from "./gemm";
+
+export interface GateCheck {
+  /** Largest |recomputed h_t - runtime h_t| over all steps and units. */
+  maxAbsDiff: number;
+  /** The step where it is largest. */
+  worstStep: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+export interface DirectionGates {
+  cell: Cell;
+  direction: Direction;
+  units: number;
+  steps: number;
+  /** Gate and state name -> [T, H] row-major, rows in input (time) order for both directions. */
+  values: Record<string, Float32Array>;
+  check: GateCheck;
+}
+
+/** The names a direction reports, gates first then states: LSTM input, forget, candidate, output, cell, hidden. */
+export function valueNames(cell: Cell): string[] {
+  return cell === "lstm" ? [...GATES.lstm, "cell", "hidden"] : cell === "gru" ? [...GATES.gru, "hidden"] : ["hidden"];
+}
+
+export const DEFAULT_TOLERANCE = 1e-5;
+
+/**
+ * @param x        the layer's input, [T, I] row-major, in time order
+ * @param runtimeH the runtime's hidden state for this direction, [T, H], in time order
+ */
+export async function directionGates(d: RecurrentDirection, x: Float32Array, runtimeH: Float32Array, opts: { gemm?: Gemm; tolerance?: number } = {}): Promise<DirectionGates> {
+  const gemm = opts.gemm ?? defaultGemm;
+  const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
+  const H = d.units;
+  const I = d.inputSize;
+  const G = gateCount(d.cell);
+  const GH = G * H;
+  const T = x.length / I;
+  if (!Number.isInteger(T) || runtimeH.length !== T * H) throw new Error(`gates: input has ${x.length} values for ${I} features, hidden state ${runtimeH.length} for ${H} units`);
+  const forward = d.direction === "forward";
+  const h0 = d.initialH ?? new Float32Array(H);
+
+  // h_{t-1} of each step, as the runtime computed it (the step before in processing order).
+  const hPrev = new Float32Array(T * H);
+  for (let t = 0; t < T; t++) {
+    const from = forward ? t - 1 : t + 1;
+    hPrev.set(from >= 0 && from < T ? runtimeH.subarray(from * H, (from + 1) * H) : h0, t * H);
+  }
+  const xW = await gemm(x, T, I, d.W, GH);
+  const hR = await gemm(hPrev, T, H, d.R, GH);
+
+  const clip = d.clip;
+  const pre = (v: number) => (clip === undefined ? v : v > clip ? clip : v < -clip ? -clip : v);
+  const names = valueNames(d.cell);
+  const values: Record<string, Float32Array> = Object.fromEntries(names.map((n) => [n, new Float32Array(T * H)]));
+  const hidden = values.hidden;
+
+  if (d.cell === "lstm") {
+    const [gi, gf, gc, go] = [0, 1, 2, 3].map((k) => k * H);
+    const { input, forget, candidate, output, cell } = values;
+    const c = Float64Array.from(d.initialC ?? new Float32Array(H));
+    for (let s = 0; s < T; s++) {
+      const t = forward ? s : T - 1 - s;
+      const row = t * GH;
+      for (let j = 0; j < H; j++) {
+        const z = (k: number) => xW[row + k + j] + hR[row + k + j] + d.bW[k + j] + d.bR[k + j];
+        const cPrev = c[j];
+        const i = d.f(pre(z(gi) + (d.peephole ? d.peephole.i[j] * cPrev : 0)));
+        const f = d.inputForget ? 1 - i : d.f(pre(z(gf) + (d.peephole ? d.peephole.f[j] * cPrev : 0)));
+        const g = d.g(pre(z(gc)));
+        const cNew = f * cPrev + i * g;
+        const o = d.f(pre(z(go) + (d.peephole ? d.peephole.o[j] * cNew : 0)));
+        c[j] = cNew;
+        const at = t * H + j;
+        input[at] = i;
+        forget[at] = f;
+        candidate[at] = g;
+        output[at] = o;
+        cell[at] = cNew;
+        hidden[at] = o * d.h(cNew);
+      }
+    }
+  } else if (d.cell === "gru") {
+    const { update, reset, candidate } = values;
+    const [gz, gr, gh] = [0, H, 2 * H];
+    for (let t = 0; t < T; t++) {
+      const row = t * GH;
+      for (let j = 0; j < H; j++) {
+        update[t * H + j] = d.f(pre(xW[row + gz + j] + hR[row + gz + j] + d.bW[gz + j] + d.bR[gz + j]));
+        reset[t * H + j] = d.f(pre(xW[row + gr + j] + hR[row + gr + j] + d.bW[gr + j] + d.bR[gr + j]));
+      }
+    }
+    // Reset before the product (Keras, ONNX's default): (r ⊙ h_prev)·R_h, one more matrix product.
+    let rhR: Float32Array | undefined;
+    if (!d.linearBeforeReset) {
+      const Rh = new Float32Array(H * H);
+      for (let k = 0; k < H; k++) Rh.set(d.R.subarray(k * GH + gh, k * GH + gh + H), k * H);
+      const rh = new Float32Array(T * H);
+      for (let a = 0; a < T * H; a++) rh[a] = reset[a] * hPrev[a];
+      rhR = await gemm(rh, T, H, Rh, H);
+    }
+    for (let t = 0; t < T; t++) {
+      const row = t * GH;
+      for (let j = 0; j < H; j++) {
+        const at = t * H + j;
+        const recurrent = rhR ? rhR[at] + d.bR[gh + j] : reset[at] * (hR[row + gh + j] + d.bR[gh + j]);
+        const hh = d.g(pre(xW[row + gh + j] + d.bW[gh + j] + recurrent));
+        candidate[at] = hh;
+        const z = update[at];
+        hidden[at] = (1 - z) * hh + z * hPrev[at];
+      }
+    }
+  } else {
+    for (let a = 0; a < T * H; a++) {
+      const j = a % H;
+      hidden[a] = d.f(pre(xW[a] + hR[a] + d.bW[j] + d.bR[j]));
+    }
+  }
+
+  let maxAbsDiff = 0;
+  let worstStep = -1;
+  for (let a = 0; a < T * H; a++) {
+    const diff = Math.abs(hidden[a] - runtimeH[a]);
+    if (!(diff <= maxAbsDiff)) {
+      maxAbsDiff = Number.isNaN(diff) ? Infinity : diff;
+      worstStep = Math.floor(a / H);
+    }
+  }
+  return { cell: d.cell, direction: d.direction, units: H, steps: T, values, check: { maxAbsDiff, worstStep, tolerance, ok: maxAbsDiff <= tolerance } };
+}
