@@ -3,6 +3,9 @@
 // independent reference (the recomputed h_t must equal its Y at every step).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ROOT } from "../helpers";
 import { DataType, GraphBuilder } from "../../engine/formats/onnxBuilder";
 import { onnxGates, openOnnxRecurrent } from "../../engine/probes/gates/onnxGates";
 import { directionGates } from "../../engine/probes/gates/gates";
@@ -162,4 +165,32 @@ test("the matrix product: JavaScript and onnxruntime agree", async () => {
   let s = 0;
   for (let k = 0; k < 19; k++) s += a[5 * 19 + k] * b[k * 23 + 7];
   assert.ok(Math.abs(js[5 * 23 + 7] - s) < 1e-6);
+});
+
+test("ONNX files exported by torch.onnx.export: gates equal PyTorch's own step-by-step values", async () => {
+  const dir = path.join(ROOT, "test", "fixtures", "rnn");
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, "torch_rnn_fixtures.json"), "utf8")) as {
+    models: Record<string, { file: string; cell: string; inputSize: number; inputName: string; x: number[][]; layers: { layer: number; direction: string; steps: Record<string, number[]>[] }[] }>;
+  };
+  assert.deepEqual(Object.keys(fx.models).sort(), ["torch_gru", "torch_lstm", "torch_lstm_uni"]);
+  for (const [name, m] of Object.entries(fx.models)) {
+    const model = await openOnnxRecurrent(name, fs.readFileSync(path.join(dir, m.file)));
+    const T = m.x.length;
+    const x = new (ort().Tensor)("float32", Float32Array.from(m.x.flat()), [T, 1, m.inputSize]);
+    const { layers } = await onnxGates(model, { [m.inputName]: x });
+    assert.deepEqual(layers.map((l) => [l.layer, l.direction]), m.layers.map((l) => [l.layer, l.direction]), name);
+    let max = 0;
+    for (const [i, ref] of m.layers.entries()) {
+      const got = layers[i];
+      assert.ok(got.check.ok, `${name} layer ${ref.layer} ${ref.direction}: ${got.check.maxAbsDiff}`);
+      const names = Object.keys(ref.steps[0]);
+      assert.deepEqual(names.slice().sort(), Object.keys(got.values).sort(), `${name}: the same gates and states`);
+      for (const [t, step] of ref.steps.entries()) {
+        for (const n of names) {
+          step[n].forEach((v, j) => (max = Math.max(max, Math.abs(got.values[n][t * got.units + j] - v))));
+        }
+      }
+    }
+    assert.ok(max < 1e-5, `${name}: gates differ from PyTorch's by ${max}`);
+  }
 });

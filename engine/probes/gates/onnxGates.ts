@@ -22,7 +22,7 @@ export interface OnnxRecurrentModel {
   session: ortTypes.InferenceSession;
 }
 
-export async function openOnnxRecurrent(file: string, bytes = fs.readFileSync(file)): Promise<OnnxRecurrentModel> {
+export async function openOnnxRecurrent(file: string, bytes: Uint8Array = fs.readFileSync(file)): Promise<OnnxRecurrentModel> {
   const probe = recurrentProbe(file, decodeOnnx(file, bytes));
   const session = await ort().InferenceSession.create(probe.bytes, { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
   return { file, probe, session };
