@@ -1,0 +1,111 @@
+// Gates of every recurrent layer of a TensorFlow.js / Keras LayersModel (LSTM, GRU, SimpleRNN,
+// stacked, and Bidirectional wrappers of them). Keras keeps the weights as the probe wants them:
+// kernel [I, G*U] and recurrent_kernel [U, G*U] with gates in the order i,f,c,o (LSTM) or z,r,h
+// (GRU), and one bias [G*U]. The activations are the layer's own (tfjs's LSTM and GRU default to
+// hardSigmoid for the gates). The layer's input sequence comes from the model itself, and its hidden
+// states from the runtime running a twin of the layer (same config and weights, every step returned).
+import * as tf from "@tensorflow/tfjs";
+import { EngineError } from "../../protocol";
+import { activation, Cell, Direction, RecurrentDirection } from "./recurrentLayer";
+import { directionGates } from "./gates";
+import type { LayerGates } from "./onnxGates";
+
+const CELLS: Record<string, Cell> = { LSTM: "lstm", GRU: "gru", SimpleRNN: "simple_rnn" };
+
+interface RecurrentLayer {
+  layer: tf.layers.Layer; // the layer in the model (an RNN or a Bidirectional wrapper)
+  directions: { rnn: tf.layers.Layer; direction: Direction }[];
+}
+
+/** The model's recurrent layers in order, each with its one or two directions. */
+export function recurrentLayers(model: tf.LayersModel): RecurrentLayer[] {
+  const out: RecurrentLayer[] = [];
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (CELLS[cls]) {
+      const goBackwards = Boolean((layer.getConfig() as { goBackwards?: boolean }).goBackwards);
+      out.push({ layer, directions: [{ rnn: layer, direction: goBackwards ? "reverse" : "forward" }] });
+    } else if (cls === "Bidirectional") {
+      const b = layer as unknown as { forwardLayer: tf.layers.Layer; backwardLayer: tf.layers.Layer };
+      out.push({ layer, directions: [{ rnn: b.forwardLayer, direction: "forward" }, { rnn: b.backwardLayer, direction: "reverse" }] });
+    }
+  }
+  return out;
+}
+
+/** The canonical form of one Keras recurrent layer. */
+export function kerasDirection(rnn: tf.layers.Layer, direction: Direction): RecurrentDirection {
+  const cell = CELLS[rnn.getClassName()];
+  if (!cell) throw new EngineError("MODEL_INVALID", `layer ${rnn.name} (${rnn.getClassName()}) is not an LSTM, GRU or SimpleRNN`);
+  const cfg = rnn.getConfig() as { units: number; activation?: string; recurrentActivation?: string; useBias?: boolean; resetAfter?: boolean };
+  const weights = rnn.getWeights();
+  const [kernel, recurrent, bias] = weights;
+  const [I, GU] = kernel.shape;
+  const U = cfg.units;
+  if (recurrent.shape[0] !== U || recurrent.shape[1] !== GU) throw new EngineError("MODEL_INVALID", `layer ${rnn.name}: recurrent kernel is [${recurrent.shape}], expected [${U}, ${GU}]`);
+  const act = cfg.activation ?? "tanh";
+  const rec = cfg.recurrentActivation ?? "hardSigmoid";
+  const gate = cell === "simple_rnn" ? activation(act) : activation(rec);
+  const candidate = activation(act);
+  return {
+    cell,
+    direction,
+    inputSize: I,
+    units: U,
+    W: kernel.dataSync() as Float32Array,
+    R: recurrent.dataSync() as Float32Array,
+    bW: cfg.useBias === false || !bias ? new Float32Array(GU) : (bias.dataSync() as Float32Array),
+    bR: new Float32Array(GU),
+    f: gate,
+    g: candidate,
+    h: candidate,
+    activationNames: cell === "simple_rnn" ? [act] : cell === "gru" ? [rec, act] : [rec, act, act],
+    linearBeforeReset: false,
+  };
+}
+
+/** The same layer returning every step's hidden state (and nothing else), with the same weights. */
+function sequenceTwin(rnn: tf.layers.Layer, x: tf.Tensor): tf.layers.Layer {
+  const cfg = { ...(rnn.getConfig() as Record<string, unknown>), returnSequences: true, returnState: false, stateful: false, name: `${rnn.name}_seqlens_twin` };
+  const cls = rnn.getClassName();
+  const twin = cls === "LSTM" ? tf.layers.lstm(cfg as never) : cls === "GRU" ? tf.layers.gru(cfg as never) : tf.layers.simpleRNN(cfg as never);
+  tf.tidy(() => void twin.apply(x.slice([0, 0, 0], [1, 1, x.shape[2]!]))); // builds its weights
+  twin.setWeights(rnn.getWeights());
+  return twin;
+}
+
+/**
+ * Runs `model` on `input` (batch of one) and returns the gates of every direction of every
+ * recurrent layer, each checked against the runtime's hidden states.
+ */
+export async function tfjsGates(model: tf.LayersModel, input: tf.Tensor, opts: { tolerance?: number } = {}): Promise<LayerGates[]> {
+  const layers = recurrentLayers(model);
+  if (layers.length === 0) throw new EngineError("MODEL_INVALID", "the model has no LSTM, GRU or SimpleRNN layer (the gate probe reads those layers' weights)");
+  // One run of the model that also returns what each recurrent layer received.
+  const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.layer.input as tf.SymbolicTensor) });
+  const received = probe.predict(input) as tf.Tensor | tf.Tensor[];
+  const xs = Array.isArray(received) ? received : [received];
+  const result: LayerGates[] = [];
+  try {
+    for (const [k, l] of layers.entries()) {
+      const x = xs[k];
+      const [, T, I] = x.shape;
+      const xData = (await x.slice([0, 0, 0], [1, T, I]).data()) as Float32Array;
+      for (const { rnn, direction } of l.directions) {
+        const twin = sequenceTwin(rnn, x);
+        const hSeq = twin.apply(x) as tf.Tensor;
+        // A layer that goes backwards returns its steps in processing order: put them in time order.
+        const hTime = direction === "reverse" ? tf.reverse(hSeq, 1) : hSeq;
+        const h = (await hTime.slice([0, 0, 0], [1, T, hTime.shape[2]!]).data()) as Float32Array;
+        tf.dispose([hSeq, hTime]);
+        twin.dispose();
+        const d = kerasDirection(rnn, direction);
+        const g = await directionGates(d, xData, h, opts);
+        result.push({ ...g, layer: k, input: xData, inputSize: I, activations: d.activationNames });
+      }
+    }
+  } finally {
+    tf.dispose(xs);
+  }
+  return result;
+}

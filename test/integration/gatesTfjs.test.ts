@@ -1,0 +1,66 @@
+// The gate probe on TensorFlow.js / Keras layers: models built here (LSTM, GRU, SimpleRNN, stacked,
+// Bidirectional, going backwards, hardSigmoid and sigmoid gates); TensorFlow.js's own run of each
+// layer is the reference the recomputed h_t must equal at every step.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initTfjs } from "../../engine/runtime/tfjs/backend";
+import { tfjsGates } from "../../engine/probes/gates/tfjsGates";
+
+test("stacked and bidirectional Keras layers: every direction's recomputed h equals TensorFlow.js's", async () => {
+  await initTfjs();
+  tf.util.seedrandom?.("seqlens");
+  const T = 13;
+  const input = tf.input({ shape: [null, 3] });
+  let h = tf.layers.lstm({ units: 5, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 2 }) }).apply(input) as tf.SymbolicTensor;
+  h = tf.layers.gru({ units: 4, returnSequences: true, recurrentActivation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }) as tf.RNN, mergeMode: "concat" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.lstm({ units: 4, returnSequences: false, goBackwards: true, recurrentActivation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(h) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 1 }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const x = tf.randomNormal([1, T, 3], 0, 1.5, "float32", 7);
+  const layers = await tfjsGates(model, x);
+  assert.deepEqual(layers.map((l) => [l.layer, l.cell, l.direction]), [
+    [0, "lstm", "forward"],
+    [1, "gru", "forward"],
+    [2, "simple_rnn", "forward"],
+    [2, "simple_rnn", "reverse"],
+    [3, "lstm", "reverse"],
+  ]);
+  for (const l of layers) {
+    assert.equal(l.steps, T);
+    assert.ok(l.check.ok, `layer ${l.layer} ${l.cell} ${l.direction}: differs from TensorFlow.js by ${l.check.maxAbsDiff} at step ${l.check.worstStep}`);
+  }
+  // tfjs's LSTM default gate activation is hardSigmoid: gates saturate at exactly 0 or 1 somewhere.
+  assert.deepEqual(layers[0].activations, ["hardSigmoid", "tanh", "tanh"]);
+  assert.deepEqual(layers[1].activations, ["sigmoid", "tanh"]);
+  // The layer after the bidirectional one reads [forward h, backward h] at each step.
+  const [fwd, bwd, last] = [layers[2], layers[3], layers[4]];
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < 3; j++) {
+      assert.ok(Math.abs(last.input[t * 6 + j] - fwd.values.hidden[t * 3 + j]) < 1e-5);
+      assert.ok(Math.abs(last.input[t * 6 + 3 + j] - bwd.values.hidden[t * 3 + j]) < 1e-5);
+    }
+  }
+  tf.dispose([x]);
+  model.dispose();
+});
+
+test("a hardSigmoid gate taken for a sigmoid is caught by the check", async () => {
+  await initTfjs();
+  const input = tf.input({ shape: [null, 2] });
+  const lstm = tf.layers.lstm({ units: 4, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }) });
+  const model = tf.model({ inputs: input, outputs: lstm.apply(input) as tf.SymbolicTensor });
+  const x = tf.randomNormal([1, 9, 2], 0, 2, "float32", 12);
+  const ok = await tfjsGates(model, x);
+  assert.ok(ok[0].check.ok);
+  // Same weights, config saying sigmoid: tfjs computes with sigmoid, so the default (hardSigmoid) reading would differ.
+  const { directionGates } = await import("../../engine/probes/gates/gates");
+  const { kerasDirection } = await import("../../engine/probes/gates/tfjsGates");
+  const { activation } = await import("../../engine/probes/gates/recurrentLayer");
+  const d = kerasDirection(lstm, "forward");
+  const wrong = await directionGates({ ...d, f: activation("sigmoid") }, ok[0].input, ok[0].values.hidden);
+  assert.equal(wrong.check.ok, false);
+  tf.dispose(x);
+  model.dispose();
+});
