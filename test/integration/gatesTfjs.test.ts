@@ -64,3 +64,51 @@ test("a hardSigmoid gate taken for a sigmoid is caught by the check", async () =
   tf.dispose(x);
   model.dispose();
 });
+
+test("exported to ONNX (LSTM/GRU/RNN operators): the same outputs, and ONNX gates equal tfjs gates", async () => {
+  await initTfjs();
+  const { exportRecurrentOnnx } = await import("../../engine/formats/rnnExport");
+  const { onnxGates, openOnnxRecurrent } = await import("../../engine/probes/gates/onnxGates");
+  const { ort } = await import("../../engine/runtime/onnx/session");
+  const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: seed + 50 }) });
+  const T = 10;
+  // A character model: ids -> Embedding -> LSTM -> GRU -> Bidirectional(SimpleRNN) -> Dense on every step.
+  const ids = tf.input({ shape: [null], dtype: "int32" });
+  let h = tf.layers.embedding({ inputDim: 20, outputDim: 6, embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 9 }) }).apply(ids) as tf.SymbolicTensor;
+  h = tf.layers.lstm({ units: 5, returnSequences: true, ...init(1) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.gru({ units: 4, returnSequences: true, ...init(2) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true, ...init(3) }) as tf.RNN }).apply(h) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: 20, ...init(4) }).apply(h) as tf.SymbolicTensor;
+  const lm = tf.model({ inputs: ids, outputs: logits });
+  // A forecaster: x [B, T, 1] -> LSTM (sigmoid gates) -> LSTM, last step only -> Dense(1).
+  const x = tf.input({ shape: [null, 1] });
+  let f = tf.layers.lstm({ units: 4, returnSequences: true, recurrentActivation: "sigmoid", ...init(5) }).apply(x) as tf.SymbolicTensor;
+  f = tf.layers.lstm({ units: 3, returnSequences: false, ...init(6) }).apply(f) as tf.SymbolicTensor;
+  const fc = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 1, ...init(7) }).apply(f) as tf.SymbolicTensor });
+
+  const idList = Array.from({ length: T }, (_, t) => (t * 7 + 3) % 20);
+  const series = Array.from({ length: T }, (_, t) => Math.sin(t / 2) * 2);
+  for (const [name, model, tfIn, onnxIn] of [
+    ["lm", lm, tf.tensor2d([idList], [1, T], "int32"), { input_ids: new (ort().Tensor)("int64", BigInt64Array.from(idList.map(BigInt)), [1, T]) }],
+    ["forecaster", fc, tf.tensor3d([series.map((v) => [v])]), { x: new (ort().Tensor)("float32", Float32Array.from(series), [1, T, 1]) }],
+  ] as const) {
+    const bytes = exportRecurrentOnnx(model, { outputName: "out" });
+    const m = await openOnnxRecurrent(name, bytes);
+    const { layers, outputs } = await onnxGates(m, onnxIn as Record<string, never>);
+    const expected = (model.predict(tfIn) as tf.Tensor).dataSync();
+    const got = outputs.out.data as Float32Array;
+    assert.equal(got.length, expected.length);
+    let maxOut = 0;
+    for (let a = 0; a < got.length; a++) maxOut = Math.max(maxOut, Math.abs(got[a] - expected[a]));
+    assert.ok(maxOut < 1e-5, `${name}: ONNX output differs from tfjs by ${maxOut}`);
+    const ref = await tfjsGates(model, tfIn);
+    assert.deepEqual(layers.map((l) => [l.layer, l.cell, l.direction]), ref.map((l) => [l.layer, l.cell, l.direction]));
+    for (const [j, l] of layers.entries()) {
+      assert.ok(l.check.ok, `${name} ONNX layer ${l.layer} ${l.direction}: ${l.check.maxAbsDiff}`);
+      let max = 0;
+      for (const [k, v] of Object.entries(ref[j].values)) for (let a = 0; a < v.length; a++) max = Math.max(max, Math.abs(l.values[k][a] - v[a]));
+      assert.ok(max < 1e-5, `${name} layer ${l.layer} ${l.direction}: ONNX and tfjs gates differ by ${max}`);
+    }
+    tf.dispose(tfIn);
+  }
+});
