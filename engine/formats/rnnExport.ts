@@ -116,7 +116,10 @@ export function exportRecurrentOnnx(model: tf.LayersModel, opts: RnnExportOption
       const cat = (xs: Float32Array[]) => {
         const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
         let o = 0;
-        for (const x of xs) (out.set(x, o), (o += x.length));
+        for (const x of xs) {
+          out.set(x, o);
+          o += x.length;
+        }
         return out;
       };
       const G = order.length;
