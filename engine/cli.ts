@@ -3,6 +3,8 @@
 //   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 //   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
 //   seqlens info     --model PATH [--json]
+//   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
+//   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
 // Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP)
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,11 +12,14 @@ import { EngineClient } from "./client";
 import { attentionNested } from "./probes/attention";
 import { EngineError } from "./protocol";
 import { parseProviders } from "./runtime/onnx/session";
+import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
   seqlens info     --model PATH [--json]
+  seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
+  seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
 
 const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
@@ -33,7 +38,7 @@ export function parseArgs(argv: string[]): { command: string; opts: Map<string, 
   return { command: command ?? "", opts };
 }
 
-class UsageError extends Error {}
+const UsageError = CliUsageError;
 
 function need(opts: Map<string, string>, name: string): string {
   const v = opts.get(name);
@@ -78,6 +83,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     parseProviders(opts.get("--ep") ?? process.env.SEQLENS_EP); // a bad --ep is a usage error here, not an engine crash
     client = new EngineClient({ providers: opts.get("--ep"), onLog: (level, m) => level !== "info" && err(`seqlens: ${level}: ${m}\n`) });
     const model = need(opts, "--model");
+    if (command === "gates") return await gatesCommand(client, opts, out);
+    if (command === "forecast") return await forecastCommand(client, opts, out);
     if (command === "info") {
       const info = await client.request("info", { model });
       if (json) out(JSON.stringify(info, null, 2) + "\n");

@@ -136,6 +136,52 @@ export interface GenerateResult {
   ms: { prompt: number; perToken: number; total: number };
 }
 
+/** One direction of one recurrent layer in a gates run. */
+export interface GatesLayerInfo {
+  /** Index into the run's directions (what gateSlice takes). */
+  index: number;
+  layer: number;
+  direction: "forward" | "reverse";
+  cell: "lstm" | "gru" | "simple_rnn";
+  units: number;
+  inputSize: number;
+  activations: string[];
+  /** Gates and states reported, e.g. input, forget, candidate, output, cell, hidden. */
+  names: string[];
+  /** The recomputed h_t against the runtime's own output at every step. */
+  check: { maxAbsDiff: number; worstStep: number; tolerance: number; ok: boolean };
+}
+
+export interface GatesResult {
+  handle: string;
+  model: string;
+  name: string;
+  runtime: "onnx" | "tfjs";
+  inputKind: "text" | "series";
+  steps: number;
+  /** Step -> character offset in the text, or row of the series. */
+  source: number[];
+  /** Step -> the character or the value(s) read. */
+  labels: string[];
+  layers: GatesLayerInfo[];
+  ms: { run: number; total: number };
+}
+
+export interface ForecastResult {
+  model: string;
+  /** The series as given (first feature). */
+  series: number[];
+  /** Row t: the model's forecast of x_t made after reading up to x_{t-1} (null where it has none). */
+  oneStep: (number | null)[];
+  residuals: (number | null)[];
+  /** Autoregressive forecasts after the last row: horizon values. */
+  multiStep: number[];
+  /** One-step errors over the rows that have a forecast, beside the baselines on the same rows. */
+  metrics: { rows: number; mae: number; rmse: number; lastValue: { mae: number; rmse: number }; seasonalNaive?: { season: number; mae: number; rmse: number } };
+  /** A gates run on the same series, for the gates underneath. */
+  gates: GatesResult;
+}
+
 /** Every method the engine serves, with its params and result. */
 export interface Methods {
   ping: { params: Record<string, never>; result: { pid: number; uptimeMs: number } };
@@ -151,6 +197,9 @@ export interface Methods {
     result: { meanBits: number; tokens: { bits: number | null; p: number | null; rank: number | null; top: TopToken[] }[] };
   };
   generate: { params: GenerateParams; result: GenerateResult };
+  gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs" }; result: GatesResult };
+  gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };
+  forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs" }; result: ForecastResult };
 }
 
 export type Method = keyof Methods;

@@ -11,6 +11,7 @@ import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, Result } from "./protocol";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
+import { GatesService } from "./gatesService";
 
 export interface CallContext {
   signal: AbortSignal;
@@ -33,6 +34,7 @@ function str(v: unknown, name: string): string {
 export class EngineService {
   private readonly models = new Map<string, Promise<DecoderModel>>();
   private readonly store = new InspectionStore();
+  private readonly recurrent = new GatesService();
   readonly providers: ExecutionProvider[];
   private readonly started = Date.now();
 
@@ -140,7 +142,7 @@ export class EngineService {
       throw new EngineError("BAD_INPUT", `embeddings kind must be "input" or "hidden" (got ${JSON.stringify(p.kind)})`);
     },
 
-    release: async (p) => ({ released: this.store.release(p.handle) }),
+    release: async (p) => ({ released: this.store.release(p.handle) || this.recurrent.release(p.handle) }),
 
     surprisal: async (p) => {
       const insp = this.store.get(p.handle);
@@ -155,6 +157,17 @@ export class EngineService {
       ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
       return res;
     },
+
+    gates: async (p, ctx) => {
+      const r = await this.recurrent.gates(p);
+      const bad = r.layers.filter((l) => !l.check.ok);
+      ctx.log(bad.length ? "warn" : "info", `gates ${r.name} (${r.runtime}): ${r.steps} steps, ${r.layers.length} directions in ${r.ms.run.toFixed(1)} ms${bad.length ? `; recomputed states differ from the runtime's in ${bad.map((l) => `layer ${l.layer} ${l.direction} (${l.check.maxAbsDiff.toExponential(2)})`).join(", ")}` : ""}`);
+      return r;
+    },
+
+    gateSlice: async (p) => this.recurrent.gateSlice(p),
+
+    forecast: async (p) => this.recurrent.forecast(p),
   };
 
   async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {

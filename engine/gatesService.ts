@@ -1,0 +1,104 @@
+// The engine's recurrent-model methods: gates (every layer's gates on the user's text or series,
+// kept here; the panel asks for one [T, H] slice at a time), gateSlice, and forecast.
+import * as path from "node:path";
+import { EngineError, ForecastResult, GatesResult, Params, SliceResult } from "./protocol";
+import { RecurrentModel, RecurrentRuntime } from "./models/recurrent";
+import { forecast } from "./probes/forecast";
+import { valueNames } from "./probes/gates/gates";
+import type { LayerGates } from "./probes/gates/onnxGates";
+
+interface GatesRun {
+  result: GatesResult;
+  layers: LayerGates[];
+}
+
+export class GatesService {
+  private readonly models = new Map<string, Promise<RecurrentModel>>();
+  private readonly runs = new Map<string, GatesRun>();
+  private next = 1;
+
+  constructor(private readonly keep = 8) {}
+
+  model(p: string, runtime?: RecurrentRuntime): Promise<RecurrentModel> {
+    if (typeof p !== "string" || !p) throw new EngineError("BAD_INPUT", "model must be a path");
+    if (runtime !== undefined && runtime !== "onnx" && runtime !== "tfjs") throw new EngineError("BAD_INPUT", `runtime must be "onnx" or "tfjs" (got ${JSON.stringify(runtime)})`);
+    const key = `${path.resolve(p)}|${runtime ?? ""}`;
+    let m = this.models.get(key);
+    if (!m) {
+      m = RecurrentModel.open(p, runtime);
+      this.models.set(key, m);
+      m.catch(() => this.models.delete(key));
+    }
+    return m;
+  }
+
+  async gates(p: Params<"gates">): Promise<GatesResult> {
+    const t0 = performance.now();
+    const model = await this.model(p.model, p.runtime);
+    if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
+    const values = p.values === undefined ? undefined : checkRows(p.values);
+    const enc = model.encode(values ? { values } : { text: p.text! });
+    const t1 = performance.now();
+    const { layers } = await model.run(enc);
+    const handle = `gates-${this.next++}`;
+    const result: GatesResult = {
+      handle,
+      model: model.path,
+      name: model.name,
+      runtime: model.runtime,
+      inputKind: model.inputKind,
+      steps: enc.steps,
+      source: enc.source,
+      labels: enc.labels,
+      layers: layers.map((l, index) => ({
+        index,
+        layer: l.layer,
+        direction: l.direction,
+        cell: l.cell,
+        units: l.units,
+        inputSize: l.inputSize,
+        activations: l.activations,
+        names: valueNames(l.cell),
+        check: l.check,
+      })),
+      ms: { run: performance.now() - t1, total: performance.now() - t0 },
+    };
+    this.runs.set(handle, { result, layers });
+    while (this.runs.size > this.keep) this.runs.delete(this.runs.keys().next().value as string);
+    return result;
+  }
+
+  gateSlice(p: Params<"gateSlice">): SliceResult {
+    const run = this.runs.get(p.handle);
+    if (!run) throw new EngineError("UNKNOWN_HANDLE", `no gates run ${JSON.stringify(p.handle)} (dropped for newer ones): run the gates again`);
+    const l = run.layers[p.index];
+    if (!l) throw new EngineError("BAD_INPUT", `direction index ${p.index} is out of range (0..${run.layers.length - 1})`);
+    // "input" is the LSTM's input gate; the layer's input sequence is "x".
+    const data = p.name === "x" ? l.input : l.values[p.name];
+    if (!data) throw new EngineError("BAD_INPUT", `${l.cell} layer ${l.layer} (${l.direction}) has no "${p.name}" (it has ${["x", ...Object.keys(l.values)].join(", ")})`);
+    return { shape: [l.steps, p.name === "x" ? l.inputSize : l.units], data };
+  }
+
+  async forecast(p: Params<"forecast">): Promise<ForecastResult> {
+    const model = await this.model(p.model, p.runtime);
+    const rows = checkRows(p.values);
+    const core = await forecast(model, rows, { horizon: p.horizon });
+    const gates = await this.gates({ model: p.model, values: rows, runtime: p.runtime });
+    return { model: model.path, series: rows.map((r) => r[0]), ...core, gates };
+  }
+
+  release(handle: string): boolean {
+    return this.runs.delete(handle);
+  }
+}
+
+/** Rows of numbers (a bare list of numbers is one feature per row). */
+function checkRows(v: unknown): number[][] {
+  if (!Array.isArray(v) || v.length === 0) throw new EngineError("BAD_INPUT", "values must be a non-empty array of numbers or of rows of numbers");
+  const rows = v.map((r, i) => {
+    const row = Array.isArray(r) ? r : [r];
+    if (row.length === 0 || !row.every((x) => typeof x === "number" && Number.isFinite(x))) throw new EngineError("BAD_INPUT", `values row ${i + 1} is not a row of finite numbers: ${JSON.stringify(r)}`);
+    return row as number[];
+  });
+  return rows;
+}

@@ -1,0 +1,244 @@
+// A recurrent model the gate probe runs: a SeqLens sample folder (config.json with model_type
+// "seqlens-rnn", tfjs/model.json and/or onnx/model.onnx), a bare .onnx file with LSTM / GRU / RNN
+// operators, or a TensorFlow.js LayersModel (model.json). It turns the user's input (text for a
+// character model, numbers for a series model) into the model's input, runs it in its runtime and
+// returns every layer's gates.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type * as ortTypes from "onnxruntime-common";
+import { onnx } from "onnx-proto";
+import { EngineError } from "../protocol";
+import { loadLayersModelFile } from "../formats/tfjsLayersFile";
+import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
+import { tfjsGates } from "../probes/gates/tfjsGates";
+import { ort } from "../runtime/onnx/session";
+import { initTfjs } from "../runtime/tfjs/backend";
+
+export interface Normalisation {
+  kind: "zscore" | "diff-zscore";
+  mean: number;
+  std: number;
+}
+
+export interface RecurrentConfig {
+  model_type: "seqlens-rnn";
+  task: "char-lm" | "forecast";
+  cell: string;
+  layers: number;
+  units: number;
+  vocab?: string[];
+  unk?: number;
+  series?: { file?: string; column?: string; frequency?: string; season?: number; heldoutFrom?: number };
+  window?: number;
+  features?: number;
+  normalisation?: Normalisation;
+  metrics?: Record<string, unknown>;
+}
+
+export type RecurrentRuntime = "onnx" | "tfjs";
+
+/** What the user gave: text for a character model, numbers (one row of features per step) for a series model. */
+export type RecurrentInput = { text: string } | { values: number[][] };
+
+/** The model's input, and for each step where it came from in the user's input. */
+export interface EncodedInput {
+  steps: number;
+  /** Step -> index into the text (character offset) or the series (row). */
+  source: number[];
+  /** Step -> a label: the character, or the value(s). */
+  labels: string[];
+  /** The numbers the model reads at each step ([T, F]; character ids for a character model). */
+  values: number[][];
+}
+
+export class RecurrentModel {
+  private constructor(
+    readonly path: string,
+    readonly name: string,
+    readonly runtime: RecurrentRuntime,
+    readonly config: RecurrentConfig | undefined,
+    readonly inputKind: "text" | "series",
+    readonly features: number,
+    private readonly onnxModel?: OnnxRecurrentModel,
+    private readonly tfModel?: tf.LayersModel,
+    private readonly onnxInput?: { name: string; layout: "btf" | "tbf" | "bt-ids" },
+  ) {}
+
+  static async open(p: string, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
+    const abs = path.resolve(p);
+    if (!fs.existsSync(abs)) throw new EngineError("MODEL_NOT_FOUND", `model not found: ${abs}`);
+    let dir = abs;
+    let onnxFile: string | undefined;
+    let tfjsFile: string | undefined;
+    let config: RecurrentConfig | undefined;
+    if (fs.statSync(abs).isFile()) {
+      if (abs.endsWith(".onnx")) onnxFile = abs;
+      else if (abs.endsWith(".json")) tfjsFile = abs;
+      else throw new EngineError("MODEL_INVALID", `${abs}: expected a model folder, an .onnx file or a TensorFlow.js model.json`);
+      dir = path.dirname(abs);
+      if (path.basename(dir) === "onnx" || path.basename(dir) === "tfjs") dir = path.dirname(dir);
+    } else {
+      const cand = [path.join(abs, "onnx", "model.onnx"), path.join(abs, "model.onnx")].find((f) => fs.existsSync(f));
+      const tj = [path.join(abs, "tfjs", "model.json"), path.join(abs, "model.json")].find((f) => fs.existsSync(f));
+      onnxFile = cand;
+      tfjsFile = tj;
+    }
+    const cfgFile = path.join(dir, "config.json");
+    if (fs.existsSync(cfgFile)) {
+      try {
+        const c = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
+        if (c.model_type === "seqlens-rnn") config = c;
+      } catch (e) {
+        throw new EngineError("MODEL_INVALID", `${cfgFile}: not valid JSON (${(e as Error).message})`);
+      }
+    }
+    if (!onnxFile && !tfjsFile) throw new EngineError("MODEL_INVALID", `${abs}: no onnx/model.onnx or tfjs/model.json (the gate probe runs recurrent models from ONNX or TensorFlow.js)`);
+    const runtime: RecurrentRuntime = prefer === "tfjs" && tfjsFile ? "tfjs" : prefer === "onnx" && onnxFile ? "onnx" : onnxFile ? "onnx" : "tfjs";
+    if (prefer && prefer !== runtime) throw new EngineError("MODEL_INVALID", `${abs}: no ${prefer} model here (it has ${runtime})`);
+    const name = path.basename(dir) === "" ? abs : fs.statSync(abs).isFile() && !config ? path.basename(abs) : path.basename(dir);
+    const inputKind = config?.task === "char-lm" ? "text" : "series";
+    if (runtime === "onnx") {
+      const m = await openOnnxRecurrent(onnxFile!);
+      const inp = m.probe.inputs[0];
+      if (!inp) throw new EngineError("MODEL_INVALID", `${onnxFile}: the graph has no input`);
+      const isIds = inp.elemType === onnx.TensorProto.DataType.INT64 || inp.elemType === onnx.TensorProto.DataType.INT32;
+      if (isIds && inputKind !== "text") throw new EngineError("MODEL_INVALID", `${onnxFile}: the input ${inp.name} takes token ids, but there is no config.json with a vocabulary to turn text into ids`);
+      let layout: "btf" | "tbf" | "bt-ids" = "btf";
+      if (isIds) layout = "bt-ids";
+      else {
+        // The first recurrent node reads the graph input directly: its layout says which axis is time.
+        const first = m.probe.nodes[0];
+        if (readsInputDirectly(onnxFile!, inp.name)) layout = first.layout === 0 ? "tbf" : "btf";
+        else layout = inp.dims[0] === 1 || (typeof inp.dims[0] === "string" && /batch|^N$|^B$/i.test(inp.dims[0])) ? "btf" : "tbf";
+      }
+      const F = isIds ? 1 : typeof inp.dims[2] === "number" ? inp.dims[2] : 1;
+      return new RecurrentModel(abs, name, "onnx", config, inputKind, F, m, undefined, { name: inp.name, layout });
+    }
+    await initTfjs();
+    const model = await loadLayersModelFile(tfjsFile!);
+    const shape = model.inputs[0].shape;
+    const F = inputKind === "text" ? 1 : ((shape[shape.length - 1] as number) ?? 1);
+    return new RecurrentModel(abs, name, "tfjs", config, inputKind, F, undefined, model);
+  }
+
+  /** The user's input as the model's input. */
+  encode(input: RecurrentInput): EncodedInput {
+    if (this.inputKind === "text") {
+      if (!("text" in input)) throw new EngineError("BAD_INPUT", `${this.name} is a character model: give it text, not numbers`);
+      const vocab = this.config!.vocab!;
+      const index = new Map(vocab.map((c, i) => [c, i]));
+      const unk = this.config!.unk ?? 0;
+      const chars = Array.from(input.text);
+      if (chars.length === 0) throw new EngineError("BAD_INPUT", "the text is empty");
+      const source: number[] = [];
+      let off = 0;
+      for (const c of chars) {
+        source.push(off);
+        off += c.length;
+      }
+      return { steps: chars.length, source, labels: chars, values: chars.map((c) => [index.get(c) ?? unk]) };
+    }
+    if (!("values" in input)) throw new EngineError("BAD_INPUT", `${this.name} reads a numeric series: select numbers (a CSV column, an array, one per line), not text`);
+    const rows = input.values;
+    if (rows.length === 0) throw new EngineError("BAD_INPUT", "the series is empty");
+    const F = this.features;
+    for (const [i, r] of rows.entries()) {
+      if (r.length !== F) throw new EngineError("BAD_INPUT", `row ${i + 1} has ${r.length} values; ${this.name} reads ${F} per step`);
+      if (!r.every((v) => Number.isFinite(v))) throw new EngineError("BAD_INPUT", `row ${i + 1} has a value that is not a finite number`);
+    }
+    const n = this.config?.normalisation;
+    const label = (r: number[]) => r.map((v) => String(v)).join(", ");
+    if (!n) return { steps: rows.length, source: rows.map((_, i) => i), labels: rows.map(label), values: rows };
+    if (n.kind === "zscore") return { steps: rows.length, source: rows.map((_, i) => i), labels: rows.map(label), values: rows.map((r) => r.map((v) => (v - n.mean) / n.std)) };
+    // diff-zscore: the model reads z-scored differences; step s reads x[s+1] - x[s].
+    if (rows.length < 2) throw new EngineError("BAD_INPUT", `${this.name} reads differences: give it at least two values`);
+    const values = rows.slice(1).map((r, s) => r.map((v, f) => (v - rows[s][f] - n.mean) / n.std));
+    return { steps: rows.length - 1, source: values.map((_, s) => s + 1), labels: rows.slice(1).map(label), values };
+  }
+
+  /** Runs the model on an encoded input: every layer's gates, and the model's output [T, N]. */
+  async run(enc: EncodedInput): Promise<{ layers: LayerGates[]; output: Float32Array; outputWidth: number }> {
+    const T = enc.steps;
+    if (this.runtime === "onnx") {
+      const o = this.onnxInput!;
+      const Tensor = ort().Tensor;
+      let feed: ortTypes.Tensor;
+      if (o.layout === "bt-ids") feed = new Tensor("int64", BigInt64Array.from(enc.values.map((r) => BigInt(r[0]))), [1, T]);
+      else feed = new Tensor("float32", Float32Array.from(enc.values.flat()), o.layout === "tbf" ? [T, 1, this.features] : [1, T, this.features]);
+      const { layers, outputs } = await onnxGates(this.onnxModel!, { [o.name]: feed });
+      const first = this.onnxModel!.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"));
+      const out = first ? outputs[first] : undefined;
+      return { layers, output: out ? (out.data as Float32Array) : new Float32Array(0), outputWidth: out ? Number(out.dims[out.dims.length - 1]) : 0 };
+    }
+    const model = this.tfModel!;
+    const x = this.inputKind === "text" ? tf.tensor2d([enc.values.map((r) => r[0])], [1, T], "int32") : tf.tensor3d([enc.values]);
+    try {
+      const layers = await tfjsGates(model, x);
+      const y = model.predict(x) as tf.Tensor;
+      const output = (await y.data()) as Float32Array;
+      const width = y.shape[y.shape.length - 1] as number;
+      y.dispose();
+      return { layers, output, outputWidth: width };
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /**
+   * The model's output after the last step of each window (windows of encoded steps, all the same
+   * length), in one batched run: [windows, N].
+   */
+  async predictWindows(windows: number[][][]): Promise<{ data: Float32Array; width: number }> {
+    const B = windows.length;
+    const W = windows[0]?.length ?? 0;
+    const F = this.features;
+    if (B === 0 || W === 0) return { data: new Float32Array(0), width: 0 };
+    const flat = Float32Array.from(windows.flatMap((w) => w.flat()));
+    let out: Float32Array;
+    let dims: number[];
+    if (this.runtime === "onnx") {
+      const o = this.onnxInput!;
+      if (o.layout === "bt-ids") throw new EngineError("BAD_INPUT", `${this.name} is a character model, not a forecaster`);
+      const Tensor = ort().Tensor;
+      const feed = o.layout === "tbf" ? new Tensor("float32", transposeBT(flat, B, W, F), [W, B, F]) : new Tensor("float32", flat, [B, W, F]);
+      const res = await this.onnxModel!.session.run({ [o.name]: feed });
+      const first = this.onnxModel!.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"))!;
+      out = res[first].data as Float32Array;
+      dims = res[first].dims.map(Number);
+      if (o.layout === "tbf" && dims.length === 3) {
+        out = transposeBT(out, dims[0], dims[1], dims[2]); // [T, B, N] -> [B, T, N]
+        dims = [dims[1], dims[0], dims[2]];
+      }
+    } else {
+      const x = tf.tensor3d(flat, [B, W, F]);
+      const y = this.tfModel!.predict(x) as tf.Tensor;
+      out = (await y.data()) as Float32Array;
+      dims = y.shape as number[];
+      tf.dispose([x, y]);
+    }
+    const N = dims[dims.length - 1];
+    if (dims.length === 2) return { data: out, width: N };
+    // [B, W, N]: the output after each window's last step
+    const last = new Float32Array(B * N);
+    for (let b = 0; b < B; b++) last.set(out.subarray((b * W + W - 1) * N, (b * W + W) * N), b * N);
+    return { data: last, width: N };
+  }
+
+  dispose(): void {
+    this.tfModel?.dispose();
+  }
+}
+
+/** [A, B, F] -> [B, A, F] */
+function transposeBT(x: Float32Array, A: number, B: number, F: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(x.subarray((a * B + b) * F, (a * B + b + 1) * F), (b * A + a) * F);
+  return out;
+}
+
+/** Whether some recurrent node of the graph reads the graph input `name` as its X, unchanged. */
+function readsInputDirectly(file: string, name: string): boolean {
+  const model = onnx.ModelProto.decode(fs.readFileSync(file));
+  return (model.graph?.node ?? []).some((n) => ["LSTM", "GRU", "RNN"].includes(n.opType ?? "") && n.input?.[0] === name);
+}
