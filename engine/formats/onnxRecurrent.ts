@@ -226,6 +226,7 @@ export function sequenceOf(kind: "x" | "y", layout: 0 | 1, data: Float32Array, d
   } else {
     [T, D, B, W] = layout === 0 ? [dims[0], dims[1], dims[2], dims[3]] : [dims[1], dims[2], dims[0], dims[3]];
   }
+  if (B === 1 && D === 1) return { data: data.subarray(0, T * W), steps: T, width: W }; // already [T, W]
   const out = new Float32Array(T * W);
   for (let t = 0; t < T; t++) {
     const at = kind === "x" ? (layout === 0 ? (t * B + batch) * W : (batch * T + t) * W) : layout === 0 ? ((t * D + d) * B + batch) * W : ((batch * T + t) * D + d) * W;

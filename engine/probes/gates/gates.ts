@@ -53,12 +53,24 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
 
   // h_{t-1} of each step, as the runtime computed it (the step before in processing order).
   const hPrev = new Float32Array(T * H);
-  for (let t = 0; t < T; t++) {
-    const from = forward ? t - 1 : t + 1;
-    hPrev.set(from >= 0 && from < T ? runtimeH.subarray(from * H, (from + 1) * H) : h0, t * H);
+  if (forward) {
+    hPrev.set(h0, 0);
+    hPrev.set(runtimeH.subarray(0, (T - 1) * H), H);
+  } else {
+    hPrev.set(runtimeH.subarray(H), 0);
+    hPrev.set(h0, (T - 1) * H);
   }
   const xW = await gemm(x, T, I, d.W, GH);
   const hR = await gemm(hPrev, T, H, d.R, GH);
+  // Pre-activations of every gate at every step (before peepholes and clipping): x·W + h_prev·R + b.
+  // (The GRU's candidate keeps its two halves apart: x·W_h + bW_h and h_prev·R_h + bR_h.)
+  const z = d.cell === "gru" ? new Float32Array(T * GH) : xW;
+  const b = new Float32Array(GH);
+  for (let k = 0; k < GH; k++) b[k] = d.bW[k] + d.bR[k];
+  for (let t = 0; t < T; t++) {
+    const row = t * GH;
+    for (let k = 0; k < GH; k++) z[row + k] = xW[row + k] + hR[row + k] + b[k];
+  }
 
   const clip = d.clip;
   const pre = (v: number) => (clip === undefined ? v : v > clip ? clip : v < -clip ? -clip : v);
@@ -70,17 +82,17 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     const [gi, gf, gc, go] = [0, 1, 2, 3].map((k) => k * H);
     const { input, forget, candidate, output, cell } = values;
     const c = Float64Array.from(d.initialC ?? new Float32Array(H));
+    const peep = d.peephole;
     for (let s = 0; s < T; s++) {
       const t = forward ? s : T - 1 - s;
       const row = t * GH;
       for (let j = 0; j < H; j++) {
-        const z = (k: number) => xW[row + k + j] + hR[row + k + j] + d.bW[k + j] + d.bR[k + j];
         const cPrev = c[j];
-        const i = d.f(pre(z(gi) + (d.peephole ? d.peephole.i[j] * cPrev : 0)));
-        const f = d.inputForget ? 1 - i : d.f(pre(z(gf) + (d.peephole ? d.peephole.f[j] * cPrev : 0)));
-        const g = d.g(pre(z(gc)));
+        const i = d.f(pre(z[row + gi + j] + (peep ? peep.i[j] * cPrev : 0)));
+        const f = d.inputForget ? 1 - i : d.f(pre(z[row + gf + j] + (peep ? peep.f[j] * cPrev : 0)));
+        const g = d.g(pre(z[row + gc + j]));
         const cNew = f * cPrev + i * g;
-        const o = d.f(pre(z(go) + (d.peephole ? d.peephole.o[j] * cNew : 0)));
+        const o = d.f(pre(z[row + go + j] + (peep ? peep.o[j] * cNew : 0)));
         c[j] = cNew;
         const at = t * H + j;
         input[at] = i;
@@ -97,8 +109,8 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     for (let t = 0; t < T; t++) {
       const row = t * GH;
       for (let j = 0; j < H; j++) {
-        update[t * H + j] = d.f(pre(xW[row + gz + j] + hR[row + gz + j] + d.bW[gz + j] + d.bR[gz + j]));
-        reset[t * H + j] = d.f(pre(xW[row + gr + j] + hR[row + gr + j] + d.bW[gr + j] + d.bR[gr + j]));
+        update[t * H + j] = d.f(pre(z[row + gz + j]));
+        reset[t * H + j] = d.f(pre(z[row + gr + j]));
       }
     }
     // Reset before the product (Keras, ONNX's default): (r ⊙ h_prev)·R_h, one more matrix product.
@@ -122,10 +134,7 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
       }
     }
   } else {
-    for (let a = 0; a < T * H; a++) {
-      const j = a % H;
-      hidden[a] = d.f(pre(xW[a] + hR[a] + d.bW[j] + d.bR[j]));
-    }
+    for (let a = 0; a < T * H; a++) hidden[a] = d.f(pre(z[a]));
   }
 
   let maxAbsDiff = 0;

@@ -47,5 +47,5 @@ export async function gemmOrt(a: Float32Array, rows: number, k: number, b: Float
   return r.out.data as Float32Array;
 }
 
-/** JavaScript below ~4 M multiply-adds, onnxruntime above. */
-export const gemm: Gemm = async (a, rows, k, b, n) => (rows * k * n < 4_000_000 ? gemmJs(a, rows, k, b, n) : gemmOrt(a, rows, k, b, n));
+/** JavaScript below ~0.5 M multiply-adds, onnxruntime above. */
+export const gemm: Gemm = async (a, rows, k, b, n) => (rows * k * n < 500_000 ? gemmJs(a, rows, k, b, n) : gemmOrt(a, rows, k, b, n));
