@@ -4,12 +4,17 @@
 import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
+import * as fs from "node:fs";
+
 const external = ["vscode", "onnxruntime-node", "@tensorflow/*"];
 const node = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: true, external, logLevel: "warning" };
+// The engine bundles TensorFlow.js (pure JavaScript and wasm); only the optional native backends stay
+// external. The wasm binaries are copied beside the bundle.
+const engineExternal = ["vscode", "onnxruntime-node", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"];
 
 const builds = [
   { ...node, entryPoints: { extension: "extension/extension.ts" }, outdir: "dist" },
-  { ...node, entryPoints: { engine: "engine/process.ts", cli: "engine/cli.ts", bench: "bench/bench.ts" }, outdir: "dist" },
+  { ...node, external: engineExternal, entryPoints: { engine: "engine/process.ts", cli: "engine/cli.ts", bench: "bench/bench.ts" }, outdir: "dist" },
   {
     bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: true, logLevel: "warning",
     entryPoints: { "webview/inspector": "webview/inspector/main.ts" }, outdir: "dist", minify: true,
@@ -21,4 +26,8 @@ if (watch) {
   console.log("esbuild: watching");
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+}
+fs.mkdirSync("dist", { recursive: true });
+for (const f of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
+  fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
 }

@@ -2,6 +2,9 @@
 // backends are optional dependencies (their install downloads libtensorflow and fails offline),
 // so each is tried and the first that loads wins. The backend in use is reported.
 import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { createRequire } from "node:module";
 
 export type TfjsBackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -17,7 +20,10 @@ export function initTfjs(prefer?: TfjsBackendName): Promise<TfjsBackendName> {
       try {
         if (name === "tensorflow-gpu") load("@tensorflow/tfjs-node-gpu");
         else if (name === "tensorflow") load("@tensorflow/tfjs-node");
-        else if (name === "wasm") load("@tensorflow/tfjs-backend-wasm");
+        else if (name === "wasm") {
+          // The bundled engine carries the .wasm binaries beside it (dist/); from sources they are in node_modules.
+          if (fs.existsSync(path.join(__dirname, "tfjs-backend-wasm.wasm"))) setWasmPaths(__dirname + path.sep);
+        }
         if (await tf.setBackend(name === "tensorflow-gpu" ? "tensorflow" : name)) {
           await tf.ready();
           return name;
