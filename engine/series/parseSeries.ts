@@ -67,7 +67,7 @@ export interface ParsedSeriesValues {
   /** [step][feature]: with `columns: "all"` or for a nested array literal. */
   features?: number[][];
   featureNames?: string[];
-  /** The values of the time column, when there is one. */
+  /** The time column's values, when there is one: its numbers, or for dates milliseconds since 1970 (Date.parse). */
   time?: number[];
   timeName?: string;
 }
@@ -95,12 +95,13 @@ export type ParsedSeries = ParsedSeriesValues | ParsedSeriesNeedsColumn | Parsed
 export const DEFAULT_MAX_ERRORS = 50;
 
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A date or a time of day: 2020-01-31, 2020-01, 2020-01-31T12:00:00Z, 31/01/2020, 12:30. */
+const DATE_RE = /^(?:\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
 
 /** A finite decimal number (integer, decimal, exponent, leading sign), or undefined. No separators, no hex. */
 export function parseNumber(text: string): number | undefined {
-  if (!NUMBER_RE.test(text)) return undefined;
-  const v = Number(text);
-  return Number.isFinite(v) ? v : undefined;
+  const v = numberAt(text, 0, text.length);
+  return Number.isNaN(v) ? undefined : v;
 }
 
 /** Why `text` is not accepted as a number, as a sentence. */
@@ -109,6 +110,7 @@ export function describeBadNumber(text: string): string {
   if (/^[+-]?nan$/i.test(text) || /\bnan\b/i.test(text)) return "NaN is not a value the model can use; fill in or remove the missing value.";
   if (/^[+-]?inf(inity)?$/i.test(text) || /\binf(inity)?\b|_INFINITY\b/i.test(text)) return "Infinity is not a finite number.";
   if (NUMBER_RE.test(text)) return "Too large to be a finite number.";
+  if (DATE_RE.test(text)) return "A date or time, not a number; choose a numeric column.";
   if (/^(null|none|na|n\/a|nil|undefined|missing|-|\?|\.)$/i.test(text)) return `"${text}" marks a missing value; fill it in or remove the row.`;
   if (/^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(text)) return `Thousands separators are not accepted; write ${text.replace(/,/g, "")} without the commas.`;
   if (/^[+-]?\d{1,3}(?:['\u2019\u00a0\u202f]\d{3})+(?:[.,]\d+)?$/.test(text) || /^[+-]?\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?$/.test(text)) return "Thousands separators are not accepted; write the digits without them.";
@@ -125,15 +127,42 @@ export function describeBadNumber(text: string): string {
 // Internal shapes: cells and rows kept as parallel arrays of numbers, no object per cell, so a
 // selection of a million numbers stays cheap.
 
+/** A growable list of 32-bit integers. */
+class IntList {
+  data = new Int32Array(256);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
 class Cells {
-  start: number[] = [];
-  end: number[] = [];
-  line: number[] = [];
+  private readonly starts = new IntList();
+  private readonly ends = new IntList();
+  private readonly lines = new IntList();
   /** Text that differs from the cell's characters: a quoted field with doubled quotes. */
   override = new Map<number, string>();
   constructor(readonly source: string) {}
   get length(): number {
-    return this.start.length;
+    return this.starts.length;
+  }
+  start(k: number): number {
+    return this.starts.data[k];
+  }
+  end(k: number): number {
+    return this.ends.data[k];
+  }
+  line(k: number): number {
+    return this.lines.data[k];
+  }
+  setSpan(k: number, start: number, end: number): void {
+    this.starts.data[k] = start;
+    this.ends.data[k] = end;
   }
   /** Adds source[start, end) less surrounding spaces and one pair of double quotes; returns its index. */
   add(start: number, end: number, line: number): number {
@@ -146,39 +175,136 @@ class Cells {
       while (start < end && isSpaceCode(s.charCodeAt(start))) start++;
       while (end > start && isSpaceCode(s.charCodeAt(end - 1))) end--;
     }
-    this.start.push(start);
-    this.end.push(end);
-    this.line.push(line);
-    return this.start.length - 1;
+    this.starts.push(start);
+    this.ends.push(end);
+    this.lines.push(line);
+    return this.starts.length - 1;
   }
   text(k: number): string {
-    return this.override.size > 0 && this.override.has(k) ? this.override.get(k)! : this.source.slice(this.start[k], this.end[k]);
+    return this.override.size > 0 && this.override.has(k) ? this.override.get(k)! : this.source.slice(this.starts.data[k], this.ends.data[k]);
+  }
+  /** The cell's number, or NaN when it is not a finite decimal number. */
+  value(k: number): number {
+    if (this.override.size > 0 && this.override.has(k)) return parseNumber(this.override.get(k)!) ?? NaN;
+    return numberAt(this.source, this.starts.data[k], this.ends.data[k]);
   }
 }
 
 class Rows {
-  first: number[] = []; // index of the row's first cell
-  count: number[] = [];
-  line: number[] = [];
-  start: number[] = []; // span of the row: its line's content, or the brackets of a nested array
-  end: number[] = [];
+  private readonly firsts = new IntList(); // index of the row's first cell
+  private readonly counts = new IntList();
+  private readonly lines = new IntList();
+  private readonly starts = new IntList(); // span of the row: its line's content, or the brackets of a nested array
+  private readonly ends = new IntList();
   get length(): number {
-    return this.first.length;
+    return this.firsts.length;
+  }
+  first(r: number): number {
+    return this.firsts.data[r];
+  }
+  count(r: number): number {
+    return this.counts.data[r];
+  }
+  line(r: number): number {
+    return this.lines.data[r];
+  }
+  start(r: number): number {
+    return this.starts.data[r];
+  }
+  end(r: number): number {
+    return this.ends.data[r];
   }
   add(first: number, count: number, line: number, start: number, end: number): void {
-    this.first.push(first);
-    this.count.push(count);
-    this.line.push(line);
-    this.start.push(start);
-    this.end.push(end);
+    this.firsts.push(first);
+    this.counts.push(count);
+    this.lines.push(line);
+    this.starts.push(start);
+    this.ends.push(end);
   }
-  dropFirst(): void {
-    this.first.shift();
-    this.count.shift();
-    this.line.shift();
-    this.start.shift();
-    this.end.shift();
+  /** The most common number of cells in a row. */
+  commonCount(): number {
+    const seen = new Map<number, number>();
+    let best = this.counts.data[0];
+    let bestSeen = 0;
+    for (let r = 0; r < this.length; r++) {
+      const c = this.counts.data[r];
+      const n = (seen.get(c) ?? 0) + 1;
+      seen.set(c, n);
+      if (n > bestSeen) {
+        bestSeen = n;
+        best = c;
+      }
+    }
+    return best;
   }
+}
+
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * The number written in text[start, end), or NaN: the same grammar and value as parseNumber without
+ * making a string. Up to 15 significant digits and a decimal exponent within 22, m / 10^k is exact
+ * in both operands, so one correctly rounded division gives what Number() gives; anything longer
+ * goes to Number().
+ */
+function numberAt(text: string, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  let c = text.charCodeAt(i);
+  if (i < end && (c === 43 || c === 45)) {
+    negative = c === 45;
+    c = text.charCodeAt(++i);
+  }
+  let mantissa = 0;
+  let digits = 0; // significant digits taken into the mantissa
+  let intDigits = 0;
+  let fracDigits = 0;
+  let scale = 0; // power of ten to apply to the mantissa
+  while (i < end && c >= 48 && c <= 57) {
+    if (digits > 0 || c !== 48) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+    }
+    intDigits++;
+    c = text.charCodeAt(++i);
+  }
+  if (i < end && c === 46) {
+    c = text.charCodeAt(++i);
+    while (i < end && c >= 48 && c <= 57) {
+      if (digits > 0 || c !== 48) {
+        mantissa = mantissa * 10 + (c - 48);
+        digits++;
+      }
+      scale--;
+      fracDigits++;
+      c = text.charCodeAt(++i);
+    }
+  }
+  if (intDigits + fracDigits === 0) return NaN;
+  if (i < end && (c === 101 || c === 69)) {
+    c = text.charCodeAt(++i);
+    let expNegative = false;
+    if (c === 43 || c === 45) {
+      expNegative = c === 45;
+      c = text.charCodeAt(++i);
+    }
+    let exp = 0;
+    let expDigits = 0;
+    while (i < end && c >= 48 && c <= 57) {
+      exp = exp < 1e6 ? exp * 10 + (c - 48) : exp;
+      expDigits++;
+      c = text.charCodeAt(++i);
+    }
+    if (expDigits === 0) return NaN;
+    scale += expNegative ? -exp : exp;
+  }
+  if (i !== end) return NaN;
+  if (digits <= 15 && scale >= -22 && scale <= 22) {
+    const v = scale < 0 ? mantissa / POWERS_OF_TEN[-scale] : mantissa * POWERS_OF_TEN[scale];
+    return negative ? -v : v;
+  }
+  const v = Number(text.slice(start, end));
+  return Number.isFinite(v) ? v : NaN;
 }
 
 interface Table {
@@ -269,25 +395,38 @@ function isTimeName(name: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Entry point
 
+interface Lines {
+  text: string;
+  starts: Int32Array;
+  ends: Int32Array; // without the line break (\n or \r\n)
+  first: number; // first and last non-blank lines, 0-based
+  last: number;
+}
+
+/**
+ * Reads the selection's text as a series. Returns the values with their sources; or, when a table
+ * has several numeric columns and none was chosen, the columns to ask about; or every problem found
+ * (line, text, reason), and then no values at all.
+ */
 export function parseSeries(text: string, options: ParseSeriesOptions = {}): ParsedSeries {
   const lineOffset = options.lineOffset ?? 0;
   const cap = Math.max(1, options.maxErrors ?? DEFAULT_MAX_ERRORS);
   const newList = () => new ErrorList(cap, lineOffset);
 
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let pos = 0; ; ) {
-    const nl = text.indexOf("\n", pos);
-    const end = nl < 0 ? text.length : nl;
-    starts.push(pos);
-    ends.push(end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-    if (nl < 0) break;
+  let lineCount = 1;
+  for (let p = text.indexOf("\n"); p >= 0; p = text.indexOf("\n", p + 1)) lineCount++;
+  const starts = new Int32Array(lineCount);
+  const ends = new Int32Array(lineCount);
+  for (let i = 0, pos = 0; i < lineCount; i++) {
+    const nl = i === lineCount - 1 ? text.length : text.indexOf("\n", pos);
+    starts[i] = pos;
+    ends[i] = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     pos = nl + 1;
   }
   let first = 0;
-  while (first < starts.length && isBlank(text, starts[first], ends[first])) first++;
-  if (first === starts.length) return failure("The selection is empty: select numbers (one per line, a CSV table or an array literal).");
-  let last = starts.length - 1;
+  while (first < lineCount && isBlank(text, starts[first], ends[first])) first++;
+  if (first === lineCount) return failure("The selection is empty: select numbers (one per line, a CSV table or an array literal).");
+  let last = lineCount - 1;
   while (isBlank(text, starts[last], ends[last])) last--;
   const lines: Lines = { text, starts, ends, first, last };
 
@@ -296,7 +435,7 @@ export function parseSeries(text: string, options: ParseSeriesOptions = {}): Par
   ARRAY_START_RE.lastIndex = firstChar;
   const arrayStart = ARRAY_START_RE.exec(text);
   if (arrayStart) {
-    const scanned = scanArray(text, ARRAY_START_RE.lastIndex - 1, first, arrayStart[1], arrayStart[2] !== undefined, newList());
+    const scanned = scanArray(lines, ARRAY_START_RE.lastIndex - 1, arrayStart[1], arrayStart[2] !== undefined, newList());
     if (scanned instanceof ErrorList) return mergeErrors([scanned], cap)!;
     return finishTable(scanned, options, [], newList, cap);
   }
@@ -308,16 +447,7 @@ export function parseSeries(text: string, options: ParseSeriesOptions = {}): Par
   const delimiter = detectDelimiter(lines);
   const table = delimiter ? readDelimited(lines, delimiter, newList) : readTokens(lines, options);
   if (table instanceof ErrorList) return mergeErrors([blank, table], cap)!;
-  if (typeof table === "string") return failure(table.replace("{line}", String(lineOffset + Number(/\d+/.exec(table)?.[0] ?? 0))));
   return finishTable(table, options, [blank], newList, cap);
-}
-
-interface Lines {
-  text: string;
-  starts: number[];
-  ends: number[];
-  first: number; // first and last non-blank lines, 0-based
-  last: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,57 +520,52 @@ function splitDelimitedLine(cells: Cells, start: number, end: number, delim: num
   }
 }
 
-function readDelimited(lines: Lines, delimiter: "," | ";" | "\t", newList: () => ErrorList): Table | ErrorList | string {
+function readDelimited(lines: Lines, delimiter: "," | ";" | "\t", newList: () => ErrorList): Table | ErrorList {
   const { text, starts, ends, first, last } = lines;
   const delim = delimiter.charCodeAt(0);
   const structure = newList();
   const cells = new Cells(text);
   const rows = new Rows();
+  let hasHeader = false;
+  let headerNamesList: string[] = [];
   for (let i = first; i <= last; i++) {
     if (isBlank(text, starts[i], ends[i])) continue;
     const k = cells.length;
     const error = splitDelimitedLine(cells, starts[i], ends[i], delim, i);
-    if (error) structure.add(i, text.slice(starts[i], ends[i]).trim(), error);
-    else rows.add(k, cells.length - k, i, starts[i], ends[i]);
+    if (error) {
+      structure.add(i, text.slice(starts[i], ends[i]).trim(), error);
+      continue;
+    }
+    const count = cells.length - k;
+    if (i === first) {
+      // A header: no cell is a number (nor meant as one), and some cell is not empty.
+      let named = false;
+      hasHeader = true;
+      for (let j = 0; j < count && hasHeader; j++) {
+        const t = cells.text(k + j);
+        hasHeader = isHeaderName(t);
+        named ||= t !== "";
+      }
+      hasHeader &&= named;
+      if (hasHeader) {
+        headerNamesList = headerNames(cells, k, count);
+        continue;
+      }
+    }
+    rows.add(k, count, i, starts[i], ends[i]);
   }
   if (structure.total > 0) return structure;
-
-  const head = rows.first[0];
-  const headCount = rows.count[0];
-  let hasHeader = false;
-  for (let j = 0; j < headCount; j++) {
-    const t = cells.text(head + j);
-    if (!isHeaderName(t)) {
-      hasHeader = false;
-      break;
-    }
-    if (t !== "") hasHeader = true;
-  }
   if (hasHeader) {
-    const headerLine = rows.line[0];
-    if (rows.length === 1) return `Only a header row (line ${headerLine + 1}{line}), no data below it.`;
-    rows.dropFirst();
-    return { format: "csv", delimiter, names: headerNames(cells, head, headCount), hasHeader, headerLine, named: true, cells, rows };
+    if (rows.length === 0) {
+      structure.add(first, text.slice(starts[first], ends[first]).trim(), "Only a header row, no data below it.");
+      return structure;
+    }
+    return { format: "csv", delimiter, names: headerNamesList, hasHeader, headerLine: first, named: true, cells, rows };
   }
   // One line of separated values: a series in reading order.
   if (rows.length === 1) return { format: "csv", delimiter, names: [columnName(0)], hasHeader: false, named: false, cells };
-  const width = mostCommon(rows.count);
+  const width = rows.commonCount();
   return { format: "csv", delimiter, names: Array.from({ length: width }, (_, j) => columnName(j)), hasHeader: false, named: false, cells, rows };
-}
-
-function mostCommon(counts: number[]): number {
-  const seen = new Map<number, number>();
-  let best = counts[0];
-  let bestCount = 0;
-  for (const c of counts) {
-    const n = (seen.get(c) ?? 0) + 1;
-    seen.set(c, n);
-    if (n > bestCount) {
-      bestCount = n;
-      best = c;
-    }
-  }
-  return best;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,7 +574,6 @@ function mostCommon(counts: number[]): number {
 function readTokens(lines: Lines, options: ParseSeriesOptions): Table {
   const { text, starts, ends, first, last } = lines;
   const cells = new Cells(text);
-  const rows = new Rows();
   let width = -1; // the count shared by every line, or -2 when they differ
   for (let i = first; i <= last; i++) {
     const end = ends[i];
@@ -464,25 +588,32 @@ function readTokens(lines: Lines, options: ParseSeriesOptions): Table {
     }
     const n = cells.length - k0;
     if (n === 0) continue;
-    rows.add(k0, n, i, cells.start[k0], cells.end[cells.length - 1]);
     if (width === -1) width = n;
     else if (width !== n) width = -2;
   }
   const format: SeriesFormat = width === 1 ? "lines" : "whitespace";
-  let hasHeader = width > 0 && rows.length > 1;
+  // Rows are lines; built only when the selection is read as a table.
+  const rowsFrom = (k0: number): Rows => {
+    const rows = new Rows();
+    for (let k = k0; k < cells.length; ) {
+      const line = cells.line(k);
+      let e = k + 1;
+      while (e < cells.length && cells.line(e) === line) e++;
+      rows.add(k, e - k, line, cells.start(k), cells.end(e - 1));
+      k = e;
+    }
+    return rows;
+  };
+  let hasHeader = width > 0 && cells.length > width;
   let named = false;
   for (let j = 0; hasHeader && j < width; j++) {
     const t = cells.text(j);
     hasHeader = isHeaderName(t);
     named ||= t !== "";
   }
-  if (hasHeader && named) {
-    const headerLine = rows.line[0];
-    rows.dropFirst();
-    return { format, names: headerNames(cells, 0, width), hasHeader, headerLine, named: true, cells, rows };
-  }
+  if (hasHeader && named) return { format, names: headerNames(cells, 0, width), hasHeader, headerLine: cells.line(0), named: true, cells, rows: rowsFrom(width) };
   if (width > 1 && (options.columns === "all" || options.column !== undefined)) {
-    return { format, names: Array.from({ length: width }, (_, j) => columnName(j)), hasHeader: false, named: false, cells, rows };
+    return { format, names: Array.from({ length: width }, (_, j) => columnName(j)), hasHeader: false, named: false, cells, rows: rowsFrom(0) };
   }
   return { format, names: [columnName(0)], hasHeader: false, named: false, cells };
 }
@@ -494,10 +625,11 @@ function readTokens(lines: Lines, options: ParseSeriesOptions): Table {
 // (`np.array(`, `new Float64Array(`), then the opening bracket.
 const ARRAY_START_RE = /(?:(?:export\s+)?(?:const|let|var)\s+)?(?:([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?=\s*)?((?:new\s+)?[A-Za-z_$][\w$.]*\s*\(\s*)?\[/y;
 
-function scanArray(text: string, open: number, firstLine: number, varName: string | undefined, wrapped: boolean, errors: ErrorList): Table | ErrorList {
+function scanArray(lines: Lines, open: number, varName: string | undefined, wrapped: boolean, errors: ErrorList): Table | ErrorList {
+  const { text, starts, first } = lines;
   const n = text.length;
-  let line = firstLine;
-  for (let p = text.indexOf("\n", text.lastIndexOf("\n", firstLine === 0 ? 0 : open) + 1); p >= 0 && p < open; p = text.indexOf("\n", p + 1)) line++;
+  let line = first;
+  while (line + 1 < starts.length && starts[line + 1] <= open) line++;
   const cells = new Cells(text);
   const rows = new Rows();
   let i = open + 1;
@@ -508,6 +640,7 @@ function scanArray(text: string, open: number, firstLine: number, varName: strin
   let rowStart = 0;
   let rowLine = 0;
   let closed = false;
+  const openLine = line;
   const snippet = (at: number) => text.slice(at, at + 20).split("\n")[0];
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -576,9 +709,10 @@ function scanArray(text: string, open: number, firstLine: number, varName: strin
       }
       const k = cells.add(s, i, line);
       // In an array literal a quoted number is a string: keep the quotes so it is reported.
-      if (cells.start[k] > s && text.charCodeAt(cells.start[k] - 1) === 34) {
-        cells.start[k] = s + (text.slice(s, i).length - text.slice(s, i).trimStart().length);
-        cells.end[k] = cells.start[k] + text.slice(cells.start[k], i).trimEnd().length;
+      if (text.charCodeAt(s) === 34) {
+        let e = i;
+        while (e > s && isSpaceCode(text.charCodeAt(e - 1))) e--;
+        cells.setSpan(k, s, e);
       }
       if (prev === "value") errors.add(line, cells.text(k), "A comma is missing before this value.");
       if (depth === 1) {
@@ -592,24 +726,33 @@ function scanArray(text: string, open: number, firstLine: number, varName: strin
     }
   }
   if (!closed) {
-    errors.add(line, snippet(open), "The array is not closed; a ] is missing.");
+    errors.add(openLine, snippet(open), "The array opened here is not closed; a ] is missing.");
     return errors;
   }
-  const rest = text.slice(i);
-  const trailing = wrapped ? /^\s*(?:,[^[\]]*)?\)\s*;?\s*(?:(?:\/\/|#)[^\n]*\s*)*$/ : /^\s*;?\s*(?:(?:\/\/|#)[^\n]*\s*)*$/;
-  if (!trailing.test(rest)) {
-    const lead = /^\s*/.exec(rest)![0];
+  // After the array: the wrapper's closing parenthesis (and its other arguments), a semicolon, comments.
+  let j = i;
+  const skip = (re: RegExp): boolean => {
+    re.lastIndex = j;
+    if (!re.exec(text)) return false;
+    j = re.lastIndex;
+    return true;
+  };
+  skip(/\s*/y);
+  const unclosedCall = wrapped && !skip(/(?:,[^[\]()]*(?:\([^()]*\)[^[\]()]*)*)?\)/y);
+  skip(/\s*;?(?:\s|(?:\/\/|#)[^\n]*)*/y);
+  if (unclosedCall) errors.add(line, snippet(i - 1), "The call around the array is not closed; a ) is missing.");
+  else if (j < n) {
     let l = line;
-    for (let k = 0; k < lead.length; k++) if (lead.charCodeAt(k) === 10) l++;
-    errors.add(l, rest.slice(lead.length).split("\n")[0], wrapped ? "Unexpected text after the array; the selection should end with its closing parenthesis." : "Unexpected text after the array; select only the array.");
+    for (let k = i; k < j; k++) if (text.charCodeAt(k) === 10) l++;
+    errors.add(l, snippet(j), wrapped ? "Unexpected text after the array; the selection should end with its closing parenthesis." : "Unexpected text after the array; select only the array.");
   }
   if (errors.total > 0) return errors;
   if (top === undefined) {
-    errors.add(firstLine, text.slice(open, i), "The array is empty.");
+    errors.add(first, text.slice(open, i), "The array is empty.");
     return errors;
   }
   if (top === "number") return { format: "array", names: [varName ?? columnName(0)], hasHeader: false, named: varName !== undefined, cells };
-  const width = mostCommon(rows.count);
+  const width = rows.commonCount();
   return { format: "array", names: Array.from({ length: width }, (_, j) => columnName(j)), hasHeader: false, named: false, cells, rows, allFeatures: true };
 }
 
@@ -627,6 +770,13 @@ function resolveColumn(column: string | number, names: string[]): number | undef
   return undefined;
 }
 
+/** A plain array (JSON-serialisable) of a typed array's values; a loop is faster than Array.from here. */
+function toArray(values: Float64Array): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out;
+}
+
 function strictlyIncreasing(values: ArrayLike<number>): boolean {
   for (let k = 0; k < values.length; k++) if (Number.isNaN(values[k]) || (k > 0 && !(values[k] > values[k - 1]))) return false;
   return true;
@@ -637,14 +787,15 @@ function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorLi
   const width = names.length;
   const nRows = rows ? rows.length : cells.length;
   const lineOffset = options.lineOffset ?? 0;
-  const rowFirst = (r: number) => (rows ? rows.first[r] : r);
-  const rowCount = (r: number) => (rows ? rows.count[r] : 1);
-  const rowLine = (r: number) => (rows ? rows.line[r] : cells.line[r]);
+  // Without rows (a flat list) every cell is a row of one value.
+  const rowFirst = (r: number) => (rows ? rows.first(r) : r);
+  const rowCount = (r: number) => (rows ? rows.count(r) : 1);
+  const rowLine = (r: number) => (rows ? rows.line(r) : cells.line(r));
 
-  // Parse every cell of every complete row once; NaN marks a cell that is not a number.
+  // Read every cell of every complete row once; NaN marks a cell that is not a number.
   const parsed = names.map(() => new Float64Array(nRows));
   const good = new Array<number>(width).fill(0);
-  const numberish = new Array<number>(width).fill(0);
+  const meantAsNumber = new Array<number>(width).fill(0);
   const textual = new Array<number>(width).fill(0);
   for (let r = 0; r < nRows; r++) {
     if (rowCount(r) !== width) {
@@ -653,21 +804,20 @@ function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorLi
     }
     const k0 = rowFirst(r);
     for (let j = 0; j < width; j++) {
-      const t = cells.text(k0 + j);
-      const v = parseNumber(t);
-      if (v !== undefined) {
-        parsed[j][r] = v;
+      const v = cells.value(k0 + j);
+      parsed[j][r] = v;
+      if (!Number.isNaN(v)) {
         good[j]++;
         continue;
       }
-      parsed[j][r] = NaN;
+      const t = cells.text(k0 + j);
       if (t === "") continue;
-      if (isHeaderName(t) && !/\b(nan|inf|infinity)\b/i.test(t)) textual[j]++;
-      else numberish[j]++;
+      if ((isHeaderName(t) && !/\b(nan|inf|infinity)\b/i.test(t)) || DATE_RE.test(t)) textual[j]++;
+      else meantAsNumber[j]++;
     }
   }
   const columns: ColumnInfo[] = names.map((name, j) => {
-    const numeric = good[j] + numberish[j] > 0 && good[j] + numberish[j] >= textual[j];
+    const numeric = good[j] + meantAsNumber[j] > 0 && good[j] + meantAsNumber[j] >= textual[j];
     let isTime = false;
     const unnamed = name === columnName(j); // an empty header cell: a row index, as R and pandas write them
     if (table.hasHeader && nRows > 1 && (unnamed || isTimeName(name))) {
@@ -680,7 +830,7 @@ function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorLi
   const expected = table.headerLine !== undefined ? `the header on line ${table.headerLine + 1 + lineOffset} has` : "most rows have";
   const raggedReason = (k: number): string =>
     k < width ? `This row has ${k} ${k === 1 ? "value" : "values"} but ${expected} ${width}; a cell is missing.` : `This row has ${k} values but ${expected} ${width}; there is an extra cell.`;
-  const rowText = (r: number): string => cells.source.slice(rows!.start[r], rows!.end[r]).trim();
+  const rowText = (r: number): string => cells.source.slice(rows!.start(r), rows!.end(r)).trim();
   const raggedOnly = (): ErrorList => {
     const list = newList();
     for (let r = 0; r < nRows; r++) if (rowCount(r) !== width) list.add(rowLine(r), rowText(r), raggedReason(rowCount(r)));
@@ -730,28 +880,28 @@ function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorLi
       if (!Number.isNaN(parsed[j][r])) continue;
       const k = rowFirst(r) + j;
       const t = cells.text(k);
-      cellErrors.add(cells.line[k], t, describeBadNumber(t).replace(/\.$/, `${mention(j)}.`));
+      cellErrors.add(cells.line(k), t, describeBadNumber(t).replace(/\.$/, `${mention(j)}.`));
     }
   }
   const failed = mergeErrors([...earlier, cellErrors], cap);
   if (failed) return failed;
   if (nRows === 0) return failure("No numbers in the selection.");
 
-  const values = Array.from(parsed[chosen]);
+  const values = toArray(parsed[chosen]);
   const sources: SeriesSource[] = new Array(nRows);
   if (features && rows) {
     for (let r = 0; r < nRows; r++) {
-      if (table.format === "array") sources[r] = { line: rows.line[r] + 1 + lineOffset, start: rows.start[r], end: rows.end[r] };
+      if (table.format === "array") sources[r] = { line: rows.line(r) + 1 + lineOffset, start: rows.start(r), end: rows.end(r) };
       else {
-        const a = rows.first[r] + used[0];
-        const b = rows.first[r] + used[used.length - 1];
-        sources[r] = { line: cells.line[a] + 1 + lineOffset, start: cells.start[a], end: cells.end[b] };
+        const a = rows.first(r) + used[0];
+        const b = rows.first(r) + used[used.length - 1];
+        sources[r] = { line: cells.line(a) + 1 + lineOffset, start: cells.start(a), end: cells.end(b) };
       }
     }
   } else {
     for (let r = 0; r < nRows; r++) {
       const k = rowFirst(r) + chosen;
-      sources[r] = { line: cells.line[k] + 1 + lineOffset, start: cells.start[k], end: cells.end[k] };
+      sources[r] = { line: cells.line(k) + 1 + lineOffset, start: cells.start(k), end: cells.end(k) };
     }
   }
   const result: ParsedSeriesValues = { ok: true, format: table.format, hasHeader: table.hasHeader, values, sources };
@@ -766,9 +916,9 @@ function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorLi
     result.features = Array.from({ length: nRows }, (_, r) => cols.map((col) => col[r]));
     result.featureNames = features.map((j) => names[j]);
   }
-  const time = columns.find((c) => c.isTime && c.numeric);
+  const time = columns.find((c) => c.isTime);
   if (time) {
-    result.time = Array.from(parsed[time.index]);
+    result.time = time.numeric ? toArray(parsed[time.index]) : Array.from({ length: nRows }, (_, r) => Date.parse(cells.text(rowFirst(r) + time.index)));
     result.timeName = time.name;
   }
   return result;
