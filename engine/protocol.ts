@@ -281,3 +281,41 @@ export function parsePanelMessage(raw: unknown): { ok: true; message: PanelToHos
   if (r.success) return { ok: true, message: r.output };
   return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Extension host <-> the Gates panel (recurrent models: gates per step, forecasts).
+
+/** What the Gates panel shows for one run: the gates run, and for a series model its forecasts. */
+export interface GatesView {
+  gates: GatesResult;
+  /** Set for a series model: the series, one-step and multi-step forecasts, residuals, errors. */
+  forecast?: Omit<ForecastResult, "gates" | "model">;
+  /** For the editor link: the document and where the inspected text starts. */
+  restore: { uri: string; start: number; end: number };
+}
+
+export type GatesHostToPanel =
+  | { type: "gates"; view: GatesView }
+  | { type: "slice"; requestId: number; index: number; name: string; shape: number[]; data: Float32Array }
+  | { type: "selectStep"; step: number }
+  | { type: "error"; requestId?: number; message: string };
+
+/** A name of a gate, state or the layer input ("x"): letters only, never a path. */
+const gateName = v.pipe(v.string(), v.regex(/^[a-z]{1,16}$/));
+
+export const GatesPanelMessageSchema = v.variant("type", [
+  v.strictObject({ type: v.literal("ready") }),
+  v.strictObject({ type: v.literal("getSlice"), requestId: nonNegInt, index: nonNegInt, name: gateName }),
+  v.strictObject({ type: v.literal("revealStep"), step: nonNegInt }),
+  v.strictObject({ type: v.literal("revealSpan"), from: nonNegInt, to: nonNegInt }),
+  v.strictObject({ type: v.literal("exportCsv"), index: nonNegInt }),
+  v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
+]);
+
+export type GatesPanelToHost = v.InferOutput<typeof GatesPanelMessageSchema>;
+
+export function parseGatesPanelMessage(raw: unknown): { ok: true; message: GatesPanelToHost } | { ok: false; reason: string } {
+  const r = v.safeParse(GatesPanelMessageSchema, raw);
+  if (r.success) return { ok: true, message: r.output };
+  return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+}

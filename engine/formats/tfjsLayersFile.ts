@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { EngineError } from "../protocol";
+import { quietly } from "../runtime/tfjs/backend";
 
 export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersModel> {
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string };
@@ -34,7 +35,7 @@ export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersM
   const expected = weightSpecs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (w.dtype === "float32" || w.dtype === "int32" || w.dtype === undefined ? 4 : 1), 0);
   if (expected !== total) throw new EngineError("MODEL_INVALID", `${modelJson}: the weight files hold ${total} bytes, the manifest needs ${expected} (truncated or mismatched weights)`);
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData: weightData.buffer }));
+    return await quietly(() => tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData: weightData.buffer })));
   } catch (e) {
     throw new EngineError("MODEL_INVALID", `${modelJson}: TensorFlow.js could not build the model (${(e as Error).message})`);
   }

@@ -18,9 +18,13 @@ function denormalise(model: RecurrentModel, out: number, last: number): number {
   return n.kind === "zscore" ? out * n.std + n.mean : last + out * n.std + n.mean;
 }
 
-/** Forecasts for rows `targets` (each from the `context` rows before it), batched in one run. */
+/**
+ * Forecasts for rows `targets`, each from the `context` model steps before it (a model that reads
+ * differences needs one row more than it has steps), batched in one run.
+ */
 async function forecastRows(model: RecurrentModel, rows: number[][], targets: number[], context: number): Promise<number[]> {
-  const windows = targets.map((t) => model.encode({ values: rows.slice(t - context, t) }).values);
+  const extra = model.config?.normalisation?.kind === "diff-zscore" ? 1 : 0;
+  const windows = targets.map((t) => model.encode({ values: rows.slice(Math.max(0, t - context - extra), t) }).values);
   const { data, width } = await model.predictWindows(windows);
   return targets.map((t, i) => denormalise(model, data[i * width], rows[t - 1][0]));
 }
@@ -41,24 +45,25 @@ export async function forecast(model: RecurrentModel, rows: number[][], opts: { 
   const horizon = opts.horizon ?? 12;
   if (!Number.isInteger(horizon) || horizon < 0 || horizon > 10_000) throw new EngineError("BAD_INPUT", `horizon must be an integer in 0..10000 (got ${horizon})`);
   // The context each forecast reads: the window the model was trained with, else all rows before.
-  const minContext = model.config?.normalisation?.kind === "diff-zscore" ? 2 : 1;
+  const extra = model.config?.normalisation?.kind === "diff-zscore" ? 1 : 0;
   const W = model.config?.window;
   const context = W ?? 0;
-  if (T < (W ?? minContext) + 1) throw new EngineError("BAD_INPUT", `${model.name} needs at least ${(W ?? minContext) + 1} values to forecast (got ${T})`);
+  const first = (W ?? 1) + extra; // the first row with a full context before it
+  if (T < first + 1) throw new EngineError("BAD_INPUT", `${model.name} needs at least ${first + 1} values to forecast (got ${T})`);
   const oneStep: (number | null)[] = new Array(T).fill(null);
   if (W) {
-    const targets = Array.from({ length: T - W }, (_, i) => W + i);
+    const targets = Array.from({ length: T - first }, (_, i) => first + i);
     const preds = await forecastRows(model, rows, targets, W);
     targets.forEach((t, i) => (oneStep[t] = preds[i]));
   } else {
-    for (let t = minContext; t < T; t++) oneStep[t] = (await forecastRows(model, rows, [t], t))[0];
+    for (let t = first; t < T; t++) oneStep[t] = (await forecastRows(model, rows, [t], t - extra))[0];
   }
   // Autoregressive: each forecast is appended and read as if observed.
   const extended = rows.map((r) => r.slice());
   const multiStep: number[] = [];
   for (let h = 0; h < horizon; h++) {
     const t = extended.length;
-    const [p] = await forecastRows(model, extended, [t], context || t);
+    const [p] = await forecastRows(model, extended, [t], context || t - extra);
     multiStep.push(p);
     extended.push([p, ...extended[t - 1].slice(1)]);
   }

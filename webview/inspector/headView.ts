@@ -2,7 +2,7 @@
 // hovered (or selected) query to the keys it attends to, opacity by weight.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { cssVar, watchTheme } from "./theme";
+import { cssVar, watchTheme } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 const ROW = 16;

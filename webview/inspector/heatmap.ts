@@ -3,7 +3,7 @@
 // focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { themeRamp, watchTheme } from "./theme";
+import { themeRamp, watchTheme } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 export class AttentionHeatmap extends LitElement {

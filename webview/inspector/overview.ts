@@ -1,6 +1,6 @@
 // All layers x all heads as thumbnails (BertViz's model view). Click one to open it in the heatmap.
 import { css, html, LitElement, PropertyValues } from "lit";
-import { themeRamp, watchTheme } from "./theme";
+import { themeRamp, watchTheme } from "../shared/theme";
 
 export class AttentionOverview extends LitElement {
   static override properties = { layers: { type: Number }, heads: { type: Number }, slices: { attribute: false }, active: { attribute: false } };

@@ -6,6 +6,7 @@
 // states from the runtime running a twin of the layer (same config and weights, every step returned).
 import * as tf from "@tensorflow/tfjs";
 import { EngineError } from "../../protocol";
+import { quietly } from "../../runtime/tfjs/backend";
 import { activation, Cell, Direction, RecurrentDirection } from "./recurrentLayer";
 import { directionGates } from "./gates";
 import type { LayerGates } from "./onnxGates";
@@ -92,7 +93,7 @@ export async function tfjsGates(model: tf.LayersModel, input: tf.Tensor, opts: {
       const [, T, I] = x.shape;
       const xData = (await x.slice([0, 0, 0], [1, T, I]).data()) as Float32Array;
       for (const { rnn, direction } of l.directions) {
-        const twin = sequenceTwin(rnn, x);
+        const twin = await quietly(() => sequenceTwin(rnn, x));
         const hSeq = twin.apply(x) as tf.Tensor;
         // A layer that goes backwards returns its steps in processing order: put them in time order.
         const hTime = direction === "reverse" ? tf.reverse(hSeq, 1) : hSeq;

@@ -36,3 +36,18 @@ export function initTfjs(prefer?: TfjsBackendName): Promise<TfjsBackendName> {
   })();
   return chosen;
 }
+
+/**
+ * Runs `fn` with console.warn silenced: building a layer runs its initialisers (tfjs warns that an
+ * orthogonal one is slow) even when the weights are then loaded, and the warning would reach the
+ * CLI's output.
+ */
+export async function quietly<T>(fn: () => T | Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}

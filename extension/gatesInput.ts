@@ -1,0 +1,53 @@
+// What "Show Gates" runs on: the selection as a numeric series (a CSV column — asking which when
+// there are several —, an array literal, one number per line, whitespace separated) or as text for a
+// character model. Bad numbers are reported with their line numbers in the Problems view and a
+// message; nothing is silently dropped.
+import * as vscode from "vscode";
+import { parseSeries, ParsedSeriesValues } from "../engine/series/parseSeries";
+
+export type GatesInput = { kind: "text"; text: string } | { kind: "series"; parsed: ParsedSeriesValues; rows: number[][] };
+
+const NUMBER = /^[\s,;[\]()]*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[\s,;[\]()]*$/;
+
+/** Mostly numbers: most non-empty lines hold a number (a header line and a few bad cells allowed). */
+export function looksNumeric(text: string): boolean {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  if (lines.length === 0) return false;
+  const numeric = lines.filter((l) => l.split(/[,;\t ]+/).some((cell) => NUMBER.test(cell.replace(/^"|"$/g, ""))));
+  return numeric.length >= Math.max(1, lines.length * 0.6);
+}
+
+/**
+ * Reads the selection. Returns undefined when the user cancelled the column choice or the numbers
+ * had errors (already reported, with their lines in the Problems view).
+ */
+export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Range, diagnostics: vscode.DiagnosticCollection): Promise<GatesInput | undefined> {
+  const text = doc.getText(range);
+  diagnostics.delete(doc.uri);
+  if (!looksNumeric(text)) return { kind: "text", text };
+  const lineOffset = range.start.line;
+  let parsed = parseSeries(text, { lineOffset });
+  if (!parsed.ok && parsed.needsColumn) {
+    const choices = parsed.columns.filter((c) => c.numeric && !c.isTime);
+    const pick = await vscode.window.showQuickPick(
+      choices.map((c) => ({ label: c.name, description: `column ${c.index + 1}`, index: c.index })),
+      { placeHolder: `${parsed.message} Which column is the series?` },
+    );
+    if (!pick) return undefined;
+    parsed = parseSeries(text, { lineOffset, column: pick.index });
+  }
+  if (!parsed.ok) {
+    if (parsed.needsColumn) return undefined;
+    const list = parsed.errors.map((e) => {
+      const line = e.line - 1; // 1-based document line (lineOffset applied)
+      const d = new vscode.Diagnostic(doc.lineAt(Math.min(line, doc.lineCount - 1)).range, `SeqLens: ${e.reason}`, vscode.DiagnosticSeverity.Error);
+      d.source = "SeqLens";
+      return d;
+    });
+    diagnostics.set(doc.uri, list);
+    const first = parsed.errors.slice(0, 3).map((e) => `line ${e.line}: ${e.reason}`).join("; ");
+    void vscode.window.showErrorMessage(`SeqLens: ${parsed.message} ${first}${parsed.errors.length + parsed.more > 3 ? ` (and ${parsed.errors.length + parsed.more - 3} more in the Problems view)` : ""}`);
+    return undefined;
+  }
+  return { kind: "series", parsed, rows: parsed.values.map((v) => [v]) };
+}

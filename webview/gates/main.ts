@@ -1,0 +1,302 @@
+// The Gates panel: for a chosen recurrent layer and direction, a units × time heatmap per gate and
+// state with the input under the time axis, a chart of picked units over time, LSTMVis-style unit
+// selection (brush a span, a threshold, find where the same units fire together), and for a series
+// model the series with its one-step and multi-step forecasts and residuals above. It asks the
+// extension for one [T, H] slice at a time.
+import { css, html, LitElement } from "lit";
+import "@vscode-elements/elements/dist/vscode-button/index.js";
+import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../engine/protocol";
+import { visibleWhitespace } from "../shared/text";
+import { GateMap, UNIT_INTERVAL } from "./gateMaps";
+import { ChartSeries, PALETTE } from "./lineChart";
+import "./gateMaps";
+import "./lineChart";
+
+interface VsCodeApi {
+  postMessage(msg: GatesPanelToHost): void;
+  getState(): SavedState | undefined;
+  setState(s: SavedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+interface SavedState {
+  direction: number;
+  units: number[];
+  chartGate: string;
+}
+
+const vscode = acquireVsCodeApi();
+
+/** Maximal runs of steps where every picked unit is above the threshold. */
+export function firingRuns(data: Float32Array, H: number, T: number, units: number[], threshold: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = -1;
+  for (let t = 0; t <= T; t++) {
+    const on = t < T && units.length > 0 && units.every((u) => data[t * H + u] > threshold);
+    if (on && start < 0) start = t;
+    if (!on && start >= 0) {
+      runs.push([start, t - 1]);
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+export class GatesApp extends LitElement {
+  static override properties = {
+    view: { state: true },
+    direction: { state: true },
+    maps: { state: true },
+    units: { state: true },
+    chartGate: { state: true },
+    step: { state: true },
+    brush: { state: true },
+    threshold: { state: true },
+    firing: { state: true },
+    error: { state: true },
+  };
+  view?: GatesView;
+  direction = 0;
+  maps: GateMap[] = [];
+  units: number[] = [];
+  chartGate = "hidden";
+  step = -1;
+  brush?: [number, number];
+  threshold = 0.5;
+  firing: [number, number][] = [];
+  error?: string;
+  private requestId = 0;
+  private pending = new Map<number, { index: number; name: string }>();
+  private hoverFrame = 0;
+
+  static override styles = css`
+    :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
+    header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
+    .muted { opacity: 0.8; }
+    .ok { color: var(--vscode-testing-iconPassed, var(--vscode-foreground)); }
+    .bad { color: var(--vscode-errorForeground); font-weight: 600; }
+    .error { color: var(--vscode-errorForeground); margin: 6px 0; }
+    section { margin: 10px 0; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
+    .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 4px 0; }
+    select, input[type="number"] { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; border-radius: 2px; }
+    select:focus-visible, input:focus-visible, button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+    ul.matches { list-style: none; padding: 0; margin: 4px 0; max-height: 160px; overflow-y: auto; }
+    ul.matches button { font: inherit; font-family: var(--vscode-editor-font-family); color: var(--vscode-textLink-foreground); background: none; border: none; cursor: pointer; padding: 1px 2px; text-align: left; }
+  `;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const s = vscode.getState();
+    if (s) {
+      this.direction = s.direction;
+      this.units = s.units;
+      this.chartGate = s.chartGate;
+    }
+    window.addEventListener("message", (e: MessageEvent<GatesHostToPanel>) => this.onMessage(e.data));
+    vscode.postMessage({ type: "ready" });
+  }
+
+  private save() {
+    vscode.setState({ direction: this.direction, units: this.units, chartGate: this.chartGate });
+  }
+
+  private onMessage(msg: GatesHostToPanel) {
+    switch (msg.type) {
+      case "gates": {
+        this.view = msg.view;
+        this.error = undefined;
+        this.brush = undefined;
+        this.firing = [];
+        if (this.direction >= msg.view.gates.layers.length) this.direction = 0;
+        const l = msg.view.gates.layers[this.direction];
+        this.units = this.units.filter((u) => u < l.units);
+        if (!l.names.includes(this.chartGate)) this.chartGate = "hidden";
+        this.requestMaps();
+        return;
+      }
+      case "slice": {
+        const want = this.pending.get(msg.requestId);
+        if (!want) return;
+        this.pending.delete(msg.requestId);
+        if (want.index !== this.direction) return;
+        const l = this.view!.gates.layers[this.direction];
+        const maps = l.names.map((n) => (n === msg.name ? { name: n, data: msg.data } : this.maps.find((m) => m.name === n))).filter((m): m is GateMap => !!m);
+        this.maps = maps;
+        return;
+      }
+      case "selectStep":
+        this.step = msg.step;
+        return;
+      case "error":
+        this.error = msg.message;
+        return;
+    }
+  }
+
+  private requestMaps() {
+    const v = this.view;
+    if (!v) return;
+    this.maps = [];
+    this.pending.clear();
+    const l = v.gates.layers[this.direction];
+    for (const name of l.names) {
+      const id = ++this.requestId;
+      this.pending.set(id, { index: this.direction, name });
+      vscode.postMessage({ type: "getSlice", requestId: id, index: this.direction, name });
+    }
+  }
+
+  private setDirection(i: number) {
+    this.direction = i;
+    const l = this.view!.gates.layers[i];
+    this.units = this.units.filter((u) => u < l.units);
+    this.firing = [];
+    this.requestMaps();
+    this.save();
+  }
+
+  private onHover(step: number) {
+    this.step = step;
+    cancelAnimationFrame(this.hoverFrame);
+    this.hoverFrame = requestAnimationFrame(() => vscode.postMessage({ type: "revealStep", step }));
+  }
+
+  private toggleUnit(unit: number, gate: string) {
+    this.chartGate = gate;
+    this.units = this.units.includes(unit) ? this.units.filter((u) => u !== unit) : [...this.units, unit].slice(-8);
+    this.save();
+  }
+
+  private chartMap(): GateMap | undefined {
+    return this.maps.find((m) => m.name === this.chartGate);
+  }
+
+  /** LSTMVis: the units that stay above the threshold over the whole brushed span. */
+  private selectByBrush() {
+    const m = this.chartMap();
+    const l = this.view?.gates.layers[this.direction];
+    if (!m || !l || !this.brush) return;
+    const [a, b] = this.brush;
+    const picked: number[] = [];
+    for (let u = 0; u < l.units; u++) {
+      let on = true;
+      for (let t = a; t <= b && on; t++) on = m.data[t * l.units + u] > this.threshold;
+      if (on) picked.push(u);
+    }
+    this.units = picked;
+    this.firing = firingRuns(m.data, l.units, this.view!.gates.steps, picked, this.threshold).filter(([s, e]) => !(s <= b && e >= a));
+    this.save();
+  }
+
+  private exportPng() {
+    const maps = this.renderRoot.querySelector("seqlens-gate-maps")?.shadowRoot;
+    const canvases = maps ? Array.from(maps.querySelectorAll<HTMLCanvasElement>("canvas")) : [];
+    if (canvases.length === 0) return;
+    const w = Math.max(...canvases.map((c) => c.width));
+    const h = canvases.reduce((a, c) => a + c.height + 4, 0);
+    const out = document.createElement("canvas");
+    out.width = w;
+    out.height = h;
+    const ctx = out.getContext("2d")!;
+    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--vscode-editor-background") || "#1e1e1e";
+    ctx.fillRect(0, 0, w, h);
+    let y = 0;
+    for (const c of canvases) {
+      ctx.drawImage(c, 0, y);
+      y += c.height + 4;
+    }
+    vscode.postMessage({ type: "exportPng", dataUrl: out.toDataURL("image/png") });
+  }
+
+  private forecastSection() {
+    const f = this.view?.forecast;
+    if (!f) return null;
+    const T = f.series.length;
+    const H = f.multiStep.length;
+    const x = Array.from({ length: T + H }, (_, i) => i);
+    const pad = <V,>(xs: V[], before: number, after: number) => [...new Array(before).fill(null), ...xs, ...new Array(after).fill(null)];
+    const series: ChartSeries[] = [
+      { label: "series", values: pad(f.series, 0, H), color: "--vscode-foreground" },
+      { label: "one-step forecast", values: pad(f.oneStep, 0, H), color: "--vscode-charts-orange" },
+      { label: `next ${H} (autoregressive)`, values: pad([f.series[T - 1], ...f.multiStep], T - 1, 0).slice(0, T + H), color: "--vscode-charts-purple", dash: true },
+    ];
+    const m = f.metrics;
+    const fmt = (e: { mae: number; rmse: number }) => `MAE ${e.mae.toFixed(3)}, RMSE ${e.rmse.toFixed(3)}`;
+    return html`<section>
+      <h2>Forecast</h2>
+      <div class="muted">
+        One-step on ${m.rows} rows: <b>${fmt(m)}</b> · last value ${fmt(m.lastValue)}${m.seasonalNaive ? html` · seasonal naive (${m.seasonalNaive.season}) ${fmt(m.seasonalNaive)}` : null}
+      </div>
+      <seqlens-line-chart .x=${x} .series=${series} .height=${200} .cursor=${this.stepRow()} xLabel="row" yLabel="value"></seqlens-line-chart>
+      <seqlens-line-chart .x=${x.slice(0, T)} .series=${[{ label: "residual", values: f.residuals, color: "--vscode-charts-red" }]} .height=${110} .cursor=${this.stepRow()} xLabel="row" yLabel="residual"></seqlens-line-chart>
+    </section>`;
+  }
+
+  /** The series row the current step read. */
+  private stepRow(): number {
+    return this.step >= 0 ? (this.view?.gates.source[this.step] ?? -1) : -1;
+  }
+
+  override render() {
+    const v = this.view;
+    if (!v) return html`<p class="muted">Select text or numbers in an editor and run <b>SeqLens: Show Gates</b>.</p>`;
+    const g = v.gates;
+    const l = g.layers[this.direction];
+    const m = this.chartMap();
+    const chartSeries: ChartSeries[] = m ? this.units.map((u, i) => ({ label: `${this.chartGate} ${u}`, values: Array.from({ length: g.steps }, (_, t) => m.data[t * l.units + u]), color: PALETTE[i % PALETTE.length] })) : [];
+    return html`
+      <header>
+        <span><b>${g.name}</b> · ${g.runtime} · ${g.steps} steps · ${g.ms.run.toFixed(1)} ms</span>
+        <vscode-button secondary @click=${() => vscode.postMessage({ type: "exportCsv", index: this.direction })}>CSV</vscode-button>
+        <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
+      </header>
+      ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+      ${this.forecastSection()}
+      <section>
+        <h2>Gates</h2>
+        <div class="controls">
+          <select aria-label="Layer and direction" .value=${String(this.direction)} @change=${(e: Event) => this.setDirection(Number((e.target as HTMLSelectElement).value))}>
+            ${g.layers.map((x) => html`<option value=${String(x.index)} ?selected=${x.index === this.direction}>layer ${x.layer} · ${x.direction} · ${x.cell} · ${x.units} units</option>`)}
+          </select>
+          <span class="muted">${l.activations.join(", ")}</span>
+          ${l.check.ok
+            ? html`<span class="ok" title="The hidden state recomputed from these gates equals the runtime's own output at every step">✓ h_t matches the runtime (max diff ${l.check.maxAbsDiff.toExponential(1)})</span>`
+            : html`<span class="bad" role="alert">✗ recomputed h_t differs from the runtime's by ${l.check.maxAbsDiff.toExponential(2)} at step ${l.check.worstStep}: these gates are not the model's</span>`}
+        </div>
+        <seqlens-gate-maps
+          .maps=${this.maps}
+          .steps=${g.steps}
+          .units=${l.units}
+          .labels=${g.labels}
+          .selectedUnits=${this.units}
+          .step=${this.step}
+          .brush=${this.brush}
+          @step-hover=${(e: CustomEvent) => this.onHover(e.detail.step)}
+          @unit-toggle=${(e: CustomEvent) => this.toggleUnit(e.detail.unit, e.detail.gate)}
+          @brush=${(e: CustomEvent) => (this.brush = [e.detail.from, e.detail.to])}
+        ></seqlens-gate-maps>
+        <div class="muted">Click a row to chart that unit; shift-drag across steps to brush a span.</div>
+      </section>
+      <section>
+        <h2>Units over time</h2>
+        <div class="controls">
+          <label>gate <select aria-label="Gate to chart" .value=${this.chartGate} @change=${(e: Event) => ((this.chartGate = (e.target as HTMLSelectElement).value), this.save())}>
+            ${l.names.map((n) => html`<option value=${n} ?selected=${n === this.chartGate}>${n}</option>`)}
+          </select></label>
+          <label>threshold <input type="number" aria-label="Threshold" step="0.05" min=${UNIT_INTERVAL.has(this.chartGate) ? 0 : -1} max="1" .value=${String(this.threshold)} @change=${(e: Event) => (this.threshold = Number((e.target as HTMLInputElement).value))} /></label>
+          <vscode-button secondary ?disabled=${!this.brush} @click=${() => this.selectByBrush()}>Units above threshold in span${this.brush ? ` ${this.brush[0]}–${this.brush[1]}` : ""}</vscode-button>
+          ${this.units.length ? html`<span class="muted">units ${this.units.join(", ")}</span>` : null}
+        </div>
+        ${chartSeries.length ? html`<seqlens-line-chart .x=${Array.from({ length: g.steps }, (_, t) => t)} .series=${chartSeries} .height=${170} .cursor=${this.step} yLabel=${this.chartGate}></seqlens-line-chart>` : html`<p class="muted">No unit picked.</p>`}
+        ${this.brush && this.units.length
+          ? html`<div class="muted">${this.firing.length} other place${this.firing.length === 1 ? "" : "s"} where units ${this.units.join(", ")} are all above ${this.threshold}:</div>
+              <ul class="matches">
+                ${this.firing.map(([a, b]) => html`<li><button @click=${() => vscode.postMessage({ type: "revealSpan", from: a, to: b })}>steps ${a}–${b}: ${JSON.stringify(visibleWhitespace(g.labels.slice(a, b + 1).join(g.inputKind === "text" ? "" : " ")).slice(0, 60))}</button></li>`)}
+              </ul>`
+          : null}
+      </section>
+    `;
+  }
+}
+customElements.define("seqlens-gates", GatesApp);
