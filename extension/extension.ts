@@ -9,6 +9,9 @@ import { activeModel, bundledModels } from "./models";
 import { blockAround } from "./selectionRange";
 import { StallMeter } from "./stallMeter";
 import { SurprisalDecorations } from "./surprisal";
+import { GatesPanel } from "./gatesPanel";
+import { readGatesInput } from "./gatesInput";
+import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
 
 let host: EngineHost | undefined;
@@ -39,22 +42,47 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   context.subscriptions.push(log, host, status, surprisal, models, vscode.window.registerTreeDataProvider("seqlens.models", models));
 
-  const inspect = async (editor: vscode.TextEditor | undefined) => {
+  /** The selection, or with none the paragraph or block around the cursor; undefined (and a message) if there is nothing. */
+  const targetRange = (editor: vscode.TextEditor | undefined): vscode.Range | undefined => {
     if (!editor) {
       void vscode.window.showWarningMessage("SeqLens: open a file and select some text to inspect.");
-      return;
+      return undefined;
     }
     const doc = editor.document;
-    let range: vscode.Range = editor.selection;
-    if (editor.selection.isEmpty) {
-      const lines = Array.from({ length: doc.lineCount }, (_, i) => doc.lineAt(i).text);
-      const block = blockAround(lines, editor.selection.active.line);
-      if (!block) {
-        void vscode.window.showWarningMessage("SeqLens: nothing to inspect here: select some text, or put the cursor in a paragraph or block.");
-        return;
-      }
-      range = new vscode.Range(block.startLine, 0, block.endLine, doc.lineAt(block.endLine).text.length);
+    if (!editor.selection.isEmpty) return editor.selection;
+    const lines = Array.from({ length: doc.lineCount }, (_, i) => doc.lineAt(i).text);
+    const block = blockAround(lines, editor.selection.active.line);
+    if (!block) {
+      void vscode.window.showWarningMessage("SeqLens: nothing to inspect here: select some text, or put the cursor in a paragraph or block.");
+      return undefined;
     }
+    return new vscode.Range(block.startLine, 0, block.endLine, doc.lineAt(block.endLine).text.length);
+  };
+
+  const gatesDiagnostics = vscode.languages.createDiagnosticCollection("seqlens");
+  context.subscriptions.push(gatesDiagnostics);
+  const showGates = async (editor: vscode.TextEditor | undefined) => {
+    const range = targetRange(editor);
+    if (!editor || !range) return;
+    const doc = editor.document;
+    const input = await readGatesInput(doc, range, gatesDiagnostics);
+    if (!input) return;
+    const configured = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
+    const model = configured || path.join(context.extensionPath, "samples", "models", input.kind === "text" ? "char-lstm" : "co2-lstm");
+    const panel = GatesPanel.show(context.extensionUri, host!);
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: computing gates", cancellable: true }, (_p, token) => panel.run(doc, range, input, model, token));
+    } catch (e) {
+      const message = e instanceof EngineError ? e.message : String(e);
+      if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);
+      log.error(message);
+    }
+  };
+
+  const inspect = async (editor: vscode.TextEditor | undefined) => {
+    const range = targetRange(editor);
+    if (!editor || !range) return;
+    const doc = editor.document;
     const model = activeModel(context.extensionPath);
     if ("error" in model) {
       void vscode.window.showErrorMessage(model.error);
@@ -94,6 +122,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("seqlens.showGates", () => showGates(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.toggleSurprisal", async () => {
       try {
         await surprisal.toggle(InspectorPanel.current?.inspected());

@@ -89,14 +89,19 @@ export function inspectorFrame(page: Page): FrameLocator {
   return page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
 }
 
-export async function inspectorContentFrame(page: Page): Promise<Frame> {
+/** The frame that holds a webview's app element (webview content sits in nested iframes). */
+export async function webviewFrame(page: Page, element: string): Promise<Frame> {
   for (let i = 0; i < 200; i++) {
     for (const f of page.frames()) {
-      if (await f.locator("seqlens-inspector").count().catch(() => 0)) return f;
+      if (await f.locator(element).count().catch(() => 0)) return f;
     }
     await page.waitForTimeout(100);
   }
-  throw new Error("the Inspector webview did not appear");
+  throw new Error(`the webview with <${element}> did not appear`);
+}
+
+export function inspectorContentFrame(page: Page): Promise<Frame> {
+  return webviewFrame(page, "seqlens-inspector");
 }
 
 export function statusBarSelection(page: Page) {

@@ -1,0 +1,89 @@
+// The Gates panel in the real host: a real series (Mauna Loa CO2) through the bundled LSTM
+// forecaster, its gates painted and checked against the runtime, the forecast beside the baselines,
+// a unit charted, a step linked back to the editor, and bad numbers reported with their lines.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Frame } from "playwright-core";
+import { ARTIFACTS, Host, openFile, runCommand, startHost, VSIX, webviewFrame } from "./host";
+import { ROOT } from "../helpers";
+
+let host: Host;
+let frame: Frame;
+const WORKSPACE = path.join(ROOT, "samples", "workspace");
+
+const BAD = path.join(WORKSPACE, "bad_series.tmp.txt");
+
+before(async () => {
+  fs.writeFileSync(BAD, "1.5\n2.5\nNaN\n3.5\n\n4\nabc\n"); // before the host starts, so quick open lists it
+  host = await startHost(WORKSPACE, { "workbench.colorTheme": "Default Dark Modern" }, VSIX);
+});
+
+after(async () => {
+  fs.rmSync(BAD, { force: true });
+  await host?.close();
+});
+
+const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+
+test("Show Gates on the CO2 series: gates of both LSTM layers painted and checked, forecast beside the baselines", async () => {
+  const { page } = host;
+  await openFile(page, "co2_mauna_loa_monthly.csv");
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+A");
+  await runCommand(page, "SeqLens: Show Gates");
+  frame = await webviewFrame(page, "seqlens-gates");
+  await frame.waitForFunction(() => Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
+  const header = await frame.locator("header").innerText();
+  assert.match(header, /co2-lstm · onnx · \d+ steps/);
+  // Two layers, each checked against onnxruntime's own output.
+  const options = await frame.locator('select[aria-label="Layer and direction"] option').allTextContents();
+  assert.deepEqual(options.map((o) => o.trim()), ["layer 0 · forward · lstm · 64 units", "layer 1 · forward · lstm · 64 units"]);
+  assert.match(await frame.locator(".ok").innerText(), /h_t matches the runtime/);
+  // Six maps (input, forget, candidate, output, cell, hidden), painted.
+  const maps = frame.locator("seqlens-gate-maps canvas.map");
+  await frame.waitForFunction(() => document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("seqlens-gate-maps")!.shadowRoot!.querySelectorAll("canvas.map").length === 6);
+  assert.equal(await maps.count(), 6);
+  const width = await maps.first().evaluate((c) => (c as HTMLCanvasElement).width);
+  assert.ok(width >= 466, `one column per step at least: ${width}`);
+  // The forecast line names the model's errors and both baselines; the model beats them.
+  const f = await frame.locator("section", { hasText: "One-step on" }).first().innerText();
+  const nums = (re: RegExp) => Number(re.exec(f)![1]);
+  const mae = nums(/One-step on \d+ rows: MAE ([\d.]+)/);
+  assert.ok(mae < nums(/last value MAE ([\d.]+)/) && mae < nums(/seasonal naive \(12\) MAE ([\d.]+)/), f);
+  await shot("gates-co2-dark");
+});
+
+test("click a unit row: its line is charted; hovering a step highlights the row in the editor", async () => {
+  const map = frame.locator('seqlens-gate-maps canvas.map[data-gate="hidden"]');
+  const box = (await map.boundingBox())!;
+  await map.click({ position: { x: 100, y: 1 } }); // unit 0 (rows are 3 px for 64 units)
+  await frame.locator("seqlens-line-chart .u-over").last().waitFor({ timeout: 15_000 });
+  assert.match(await frame.locator("text=units").last().innerText(), /units 0/);
+  await map.hover({ position: { x: Math.min(box.width - 2, 120), y: 5 } });
+  await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
+  await shot("gates-co2-unit");
+});
+
+test("bad numbers are reported with their line numbers, and nothing runs", async () => {
+  const { page } = host;
+  {
+    await openFile(page, "bad_series.tmp.txt");
+    await page.locator(".monaco-editor .view-lines", { hasText: "abc" }).first().click();
+    await page.keyboard.press("Control+A");
+    await runCommand(page, "SeqLens: Show Gates");
+    const toast = page.locator(".notifications-toasts", { hasText: "line 3" }).first();
+    await toast.waitFor({ timeout: 15_000 }).catch(async (e) => {
+      await shot("gates-bad-input-failed");
+      throw e;
+    });
+    const text = await toast.innerText();
+    assert.match(text, /line 3/);
+    assert.match(text, /line 5/);
+    assert.match(text, /line 7/);
+    // and in the Problems view: three errors, counted in the status bar
+    await page.waitForFunction(() => /\b3\b/.test(document.getElementById("status.problems")?.innerText ?? ""), undefined, { timeout: 10_000 });
+    await shot("gates-bad-input");
+  }
+});
