@@ -1,7 +1,7 @@
 // The engine's recurrent-model methods: gates (every layer's gates on the user's text or series,
 // kept here; the panel asks for one [T, H] slice at a time), gateSlice, and forecast.
 import * as path from "node:path";
-import { EngineError, ForecastResult, GatesResult, Params, SliceResult } from "./protocol";
+import { EngineError, ForecastResult, GatesResult, Params, Result, SliceResult } from "./protocol";
 import { RecurrentModel, RecurrentRuntime } from "./models/recurrent";
 import { forecast } from "./probes/forecast";
 import { valueNames } from "./probes/gates/gates";
@@ -85,6 +85,16 @@ export class GatesService {
     const core = await forecast(model, rows, { horizon: p.horizon });
     const gates = await this.gates({ model: p.model, values: rows, runtime: p.runtime });
     return { model: model.path, series: rows.map((r) => r[0]), ...core, gates };
+  }
+
+  async gradients(p: Params<"gradients">): Promise<Result<"gradients">> {
+    const model = await this.model(p.model, "tfjs");
+    const values = p.values === undefined ? undefined : checkRows(p.values);
+    if (p.text === undefined && !values) throw new EngineError("BAD_INPUT", "gradients needs text or values");
+    const enc = model.encode(values ? { values } : { text: p.text! });
+    const step = p.step ?? enc.steps - 1;
+    const g = model.gradientNorms(enc, step);
+    return { model: model.path, name: model.name, cell: model.config?.cell ?? "", steps: enc.steps, outputStep: g.outputStep, norms: g.norms, target: g.target, labels: enc.labels };
   }
 
   release(handle: string): boolean {

@@ -200,6 +200,8 @@ export interface Methods {
   gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs" }; result: GatesResult };
   gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };
   forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs" }; result: ForecastResult };
+  /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
+  gradients: { params: { model: string; text?: string; values?: number[][]; step?: number }; result: { model: string; name: string; cell: string; steps: number; outputStep: number; norms: number[]; target: string; labels: string[] } };
 }
 
 export type Method = keyof Methods;
@@ -292,12 +294,15 @@ export interface GatesView {
   forecast?: Omit<ForecastResult, "gates" | "model">;
   /** For the editor link: the document and where the inspected text starts. */
   restore: { uri: string; start: number; end: number };
+  /** Whether the panel can ask for gradient norms (the LSTM and SimpleRNN character samples, on text). */
+  gradients: boolean;
 }
 
 export type GatesHostToPanel =
   | { type: "gates"; view: GatesView }
   | { type: "slice"; requestId: number; index: number; name: string; shape: number[]; data: Float32Array }
   | { type: "selectStep"; step: number }
+  | { type: "gradients"; requestId: number; outputStep: number; target: string; series: { name: string; cell: string; norms: number[] }[] }
   | { type: "error"; requestId?: number; message: string };
 
 /** A name of a gate, state or the layer input ("x"): letters only, never a path. */
@@ -309,6 +314,7 @@ export const GatesPanelMessageSchema = v.variant("type", [
   v.strictObject({ type: v.literal("revealStep"), step: nonNegInt }),
   v.strictObject({ type: v.literal("revealSpan"), from: nonNegInt, to: nonNegInt }),
   v.strictObject({ type: v.literal("exportCsv"), index: nonNegInt }),
+  v.strictObject({ type: v.literal("getGradients"), requestId: nonNegInt, step: nonNegInt }),
   v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
 ]);
 

@@ -168,6 +168,8 @@ export class EngineService {
     gateSlice: async (p) => this.recurrent.gateSlice(p),
 
     forecast: async (p) => this.recurrent.forecast(p),
+
+    gradients: async (p) => this.recurrent.gradients(p),
   };
 
   async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {

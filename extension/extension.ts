@@ -69,7 +69,8 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!input) return;
     const configured = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
     const model = configured || path.join(context.extensionPath, "samples", "models", input.kind === "text" ? "char-lstm" : "co2-lstm");
-    const panel = GatesPanel.show(context.extensionUri, host!);
+    const samples = path.join(context.extensionPath, "samples", "models");
+    const panel = GatesPanel.show(context.extensionUri, host!, ["char-lstm", "char-rnn"].map((n) => path.join(samples, n)));
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: computing gates", cancellable: true }, (_p, token) => panel.run(doc, range, input, model, token));
     } catch (e) {

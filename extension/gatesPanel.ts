@@ -11,6 +11,8 @@ export const GATES_VIEW_TYPE = "seqlens.gates";
 
 interface Shown {
   view: GatesView;
+  /** The text a character model read (for gradient norms). */
+  text?: string;
   uri: string;
   /** Step -> [start, end) document offsets of what the step read. */
   spans: [number, number][];
@@ -26,19 +28,21 @@ export class GatesPanel implements vscode.Disposable {
     borderColor: new vscode.ThemeColor("editor.findMatchBorder"),
   });
 
-  static show(extensionUri: vscode.Uri, host: EngineHost): GatesPanel {
+  static show(extensionUri: vscode.Uri, host: EngineHost, gradientModels: string[] = []): GatesPanel {
     if (GatesPanel.current) {
       GatesPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
       return GatesPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(GATES_VIEW_TYPE, "SeqLens Gates", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { retainContextWhenHidden: false });
-    return new GatesPanel(panel, extensionUri, host);
+    return new GatesPanel(panel, extensionUri, host, gradientModels);
   }
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly host: EngineHost,
+    /** The bundled LSTM and SimpleRNN character samples, for the vanishing-gradient chart. */
+    private readonly gradientModels: string[] = [],
   ) {
     GatesPanel.current = this;
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
@@ -89,9 +93,9 @@ export class GatesPanel implements vscode.Disposable {
       const f = await client.request("forecast", { model, values: input.rows, horizon }, { signal: ac.signal });
       const { gates, model: _m, ...forecast } = f;
       void _m;
-      view = { gates, forecast, restore };
+      view = { gates, forecast, restore, gradients: false };
     } else {
-      view = { gates: await client.request("gates", { model, text: input.text }, { signal: ac.signal }), restore };
+      view = { gates: await client.request("gates", { model, text: input.text }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0 };
     }
     // Where each step came from: a character of the text, or a row's number in the series.
     const spans: [number, number][] = view.gates.source.map((src) => {
@@ -100,7 +104,7 @@ export class GatesPanel implements vscode.Disposable {
       return [base + s.start, base + s.end];
     });
     if (this.shown) void client.request("release", { handle: this.shown.view.gates.handle }).catch(() => undefined);
-    this.shown = { view, uri: doc.uri.toString(), spans };
+    this.shown = { view, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined };
     this.post({ type: "gates", view });
     const bad = view.gates.layers.filter((l) => !l.check.ok);
     this.host.log.info(`gates ${view.gates.name} (${view.gates.runtime}) on ${view.gates.steps} steps of ${doc.uri.fsPath}: ${view.gates.ms.run.toFixed(1)} ms`);
@@ -162,6 +166,18 @@ export class GatesPanel implements vscode.Disposable {
         case "exportCsv":
           await this.exportCsv(msg.index);
           return;
+        case "getGradients": {
+          if (!s?.text) return;
+          const series = [];
+          let target = "";
+          for (const model of this.gradientModels) {
+            const g = await this.host.get().request("gradients", { model, text: s.text, step: Math.min(msg.step, s.view.gates.steps - 1) });
+            series.push({ name: g.name, cell: g.cell, norms: g.norms });
+            target = g.target;
+          }
+          this.post({ type: "gradients", requestId: msg.requestId, outputStep: Math.min(msg.step, s.view.gates.steps - 1), target, series });
+          return;
+        }
         case "exportPng": {
           const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file("seqlens-gates.png"), filters: { PNG: ["png"] } });
           if (!target) return;

@@ -12,6 +12,7 @@ import { EngineError } from "../protocol";
 import { loadLayersModelFile } from "../formats/tfjsLayersFile";
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
 import { tfjsGates } from "../probes/gates/tfjsGates";
+import { gradientNorms, GradientNorms } from "../probes/gradients";
 import { ort } from "../runtime/onnx/session";
 import { initTfjs } from "../runtime/tfjs/backend";
 
@@ -223,6 +224,19 @@ export class RecurrentModel {
     const last = new Float32Array(B * N);
     for (let b = 0; b < B; b++) last.set(out.subarray((b * W + W - 1) * N, (b * W + W) * N), b * N);
     return { data: last, width: N };
+  }
+
+  /** ‖∂y_t/∂x_s‖ for every step s, through TensorFlow.js (the model's tfjs copy). */
+  gradientNorms(enc: EncodedInput, outputStep: number): GradientNorms {
+    if (!this.tfModel) throw new EngineError("BAD_INPUT", `${this.name}: gradient norms are computed by TensorFlow.js; open the model's tfjs copy (runtime "tfjs")`);
+    const T = enc.steps;
+    const ids = enc.values.map((r) => r[0]);
+    const x = this.inputKind === "text" ? tf.tensor2d([ids], [1, T], "int32") : tf.tensor3d([enc.values]);
+    try {
+      return gradientNorms(this.tfModel, x, outputStep, this.inputKind === "text" ? ids.map((_, t) => (t + 1 < T ? ids[t + 1] : -1)) : undefined);
+    } finally {
+      x.dispose();
+    }
   }
 
   dispose(): void {

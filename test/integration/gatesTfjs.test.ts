@@ -111,3 +111,35 @@ test("exported to ONNX (LSTM/GRU/RNN operators): the same outputs, and ONNX gate
     tf.dispose(tfIn);
   }
 });
+
+test("gradient norms ‖∂y_t/∂x_s‖: causal, and equal to central finite differences through the same model", async () => {
+  await initTfjs();
+  const { gradientNorms } = await import("../../engine/probes/gradients");
+  const T = 9;
+  const x = tf.input({ shape: [null, 2] });
+  let h = tf.layers.simpleRNN({ units: 4, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 21 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: 22 }) }).apply(x) as tf.SymbolicTensor;
+  h = tf.layers.lstm({ units: 3, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 23 }) }).apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 24 }) }).apply(h) as tf.SymbolicTensor });
+  const data = Array.from({ length: T * 2 }, (_, i) => Math.sin(i * 1.3));
+  const input = tf.tensor3d(data, [1, T, 2]);
+  const t = 6;
+  const g = gradientNorms(model, input, t);
+  assert.equal(g.norms.length, T);
+  for (let s = t + 1; s < T; s++) assert.equal(g.norms[s], 0, "no gradient from the future");
+  // Finite differences of y_t with respect to each input value, in float64 around the same point.
+  const y = (d: number[]) => (model.predict(tf.tensor3d(d, [1, T, 2])) as tf.Tensor).dataSync()[t];
+  const eps = 1e-2;
+  for (let s = 0; s <= t; s++) {
+    let sq = 0;
+    for (let j = 0; j < 2; j++) {
+      const up = data.slice();
+      const down = data.slice();
+      up[s * 2 + j] += eps;
+      down[s * 2 + j] -= eps;
+      sq += ((y(up) - y(down)) / (2 * eps)) ** 2;
+    }
+    assert.ok(Math.abs(Math.sqrt(sq) - g.norms[s]) < 2e-3 + 0.02 * g.norms[s], `step ${s}: autodiff ${g.norms[s]}, finite differences ${Math.sqrt(sq)}`);
+  }
+  input.dispose();
+  model.dispose();
+});

@@ -54,7 +54,12 @@ export class GatesApp extends LitElement {
     threshold: { state: true },
     firing: { state: true },
     error: { state: true },
+    gradients: { state: true },
+    gradStep: { state: true },
   };
+  gradients?: Extract<GatesHostToPanel, { type: "gradients" }>;
+  gradStep = -1;
+  private wantGradients = 0;
   view?: GatesView;
   direction = 0;
   maps: GateMap[] = [];
@@ -108,6 +113,8 @@ export class GatesApp extends LitElement {
         this.error = undefined;
         this.brush = undefined;
         this.firing = [];
+        this.gradients = undefined;
+        this.gradStep = msg.view.gates.steps - 1;
         if (this.direction >= msg.view.gates.layers.length) this.direction = 0;
         const l = msg.view.gates.layers[this.direction];
         this.units = this.units.filter((u) => u < l.units);
@@ -127,6 +134,9 @@ export class GatesApp extends LitElement {
       }
       case "selectStep":
         this.step = msg.step;
+        return;
+      case "gradients":
+        if (msg.requestId === this.wantGradients) this.gradients = msg;
         return;
       case "error":
         this.error = msg.message;
@@ -233,6 +243,37 @@ export class GatesApp extends LitElement {
     </section>`;
   }
 
+  private requestGradients() {
+    this.wantGradients = ++this.requestId;
+    vscode.postMessage({ type: "getGradients", requestId: this.wantGradients, step: Math.max(0, this.gradStep) });
+  }
+
+  private gradientSection() {
+    const v = this.view;
+    if (!v?.gradients) return null;
+    const T = v.gates.steps;
+    const g = this.gradients;
+    const colors: Record<string, string> = { lstm: "--vscode-charts-blue", gru: "--vscode-charts-green", simple_rnn: "--vscode-charts-red" };
+    return html`<section>
+      <h2>Vanishing gradients</h2>
+      <div class="controls">
+        <label>output step <input type="number" aria-label="Output step" min="0" max=${String(T - 1)} .value=${String(this.gradStep)} @change=${(e: Event) => (this.gradStep = Math.max(0, Math.min(T - 1, Number((e.target as HTMLInputElement).value))))} /></label>
+        <vscode-button secondary @click=${() => this.requestGradients()}>‖∂y_t/∂x_s‖ for the LSTM and SimpleRNN samples</vscode-button>
+      </div>
+      ${g
+        ? html`<div class="muted">y_t: ${g.target} at step ${g.outputStep}; x_s: the embedding of the character at s. Log scale.</div>
+            <seqlens-line-chart
+              .x=${Array.from({ length: g.outputStep + 1 }, (_, s) => s)}
+              .series=${g.series.map((s) => ({ label: `${s.name} (${s.cell})`, values: s.norms.slice(0, g.outputStep + 1), color: colors[s.cell] ?? "--vscode-charts-purple" }))}
+              .height=${200}
+              logY
+              xLabel="input step s"
+              yLabel="gradient norm"
+            ></seqlens-line-chart>`
+        : null}
+    </section>`;
+  }
+
   /** The series row the current step read. */
   private stepRow(): number {
     return this.step >= 0 ? (this.view?.gates.source[this.step] ?? -1) : -1;
@@ -296,6 +337,7 @@ export class GatesApp extends LitElement {
               </ul>`
           : null}
       </section>
+      ${this.gradientSection()}
     `;
   }
 }
