@@ -6,7 +6,7 @@
 // c_t = f ⊙ c_{t-1} + i ⊙ C̃ runs step by step (element-wise). The recomputed h_t is then compared
 // with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
 // so (and where) instead of passing off gates that would be wrong.
-import { Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
+import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
 import { Gemm, gemm as defaultGemm } from "./gemm";
 
 export interface GateCheck {
@@ -34,6 +34,25 @@ export function valueNames(cell: Cell): string[] {
 }
 
 export const DEFAULT_TOLERANCE = 1e-5;
+
+/** out[t, j] = act(src[t * stride + offset + j]) for every step t and unit j < H, the common activations inline. */
+function activateInto(act: Activation, src: Float32Array, T: number, stride: number, offset: number, H: number, out: Float32Array): void {
+  const k = act.kind?.name;
+  for (let t = 0; t < T; t++) {
+    const i0 = t * stride + offset;
+    const o0 = t * H;
+    if (k === "sigmoid") for (let j = 0; j < H; j++) out[o0 + j] = 1 / (1 + Math.exp(-src[i0 + j]));
+    else if (k === "tanh") for (let j = 0; j < H; j++) out[o0 + j] = Math.tanh(src[i0 + j]);
+    else if (k === "hardsigmoid") {
+      const a = act.kind!.alpha;
+      const b = act.kind!.beta;
+      for (let j = 0; j < H; j++) {
+        const v = a * src[i0 + j] + b;
+        out[o0 + j] = v < 0 ? 0 : v > 1 ? 1 : v;
+      }
+    } else for (let j = 0; j < H; j++) out[o0 + j] = act(src[i0 + j]);
+  }
+}
 
 /**
  * @param x        the layer's input, [T, I] row-major, in time order
@@ -83,7 +102,23 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     const { input, forget, candidate, output, cell } = values;
     const c = Float64Array.from(d.initialC ?? new Float32Array(H));
     const peep = d.peephole;
-    for (let s = 0; s < T; s++) {
+    if (!peep && clip === undefined && !d.inputForget) {
+      // No gate reads the cell: every gate of every step at once, then the cell recursion alone.
+      activateInto(d.f, z, T, GH, gi, H, input);
+      activateInto(d.f, z, T, GH, gf, H, forget);
+      activateInto(d.g, z, T, GH, gc, H, candidate);
+      activateInto(d.f, z, T, GH, go, H, output);
+      for (let s = 0; s < T; s++) {
+        const at = (forward ? s : T - 1 - s) * H;
+        for (let j = 0; j < H; j++) {
+          const cNew = forget[at + j] * c[j] + input[at + j] * candidate[at + j];
+          c[j] = cNew;
+          cell[at + j] = cNew;
+        }
+      }
+      activateInto(d.h, cell, T, H, 0, H, hidden);
+      for (let a = 0; a < T * H; a++) hidden[a] *= output[a];
+    } else for (let s = 0; s < T; s++) {
       const t = forward ? s : T - 1 - s;
       const row = t * GH;
       for (let j = 0; j < H; j++) {

@@ -25,7 +25,7 @@ export const GATES: Record<Cell, readonly string[]> = {
   simple_rnn: ["hidden"],
 };
 
-export type Activation = (x: number) => number;
+export type Activation = ((x: number) => number) & { kind?: { name: string; alpha: number; beta: number } };
 
 export interface RecurrentDirection {
   cell: Cell;
@@ -68,6 +68,14 @@ const sigmoid: Activation = (x) => 1 / (1 + Math.exp(-x));
  * activation_alpha / activation_beta where the function takes them.
  */
 export function activation(name: string, alpha?: number, beta?: number): Activation {
+  const fn = activationFn(name, alpha, beta);
+  // Tagged, so loops over whole arrays can run the common ones inline.
+  const tagged: Activation = (x: number) => fn(x);
+  tagged.kind = { name: name.toLowerCase().replace(/_/g, ""), alpha: alpha ?? (name.toLowerCase() === "hardsigmoid" ? 0.2 : 1), beta: beta ?? (name.toLowerCase() === "hardsigmoid" ? 0.5 : 0) };
+  return tagged;
+}
+
+function activationFn(name: string, alpha?: number, beta?: number): (x: number) => number {
   switch (name.toLowerCase().replace(/_/g, "")) {
     case "sigmoid":
       return sigmoid;

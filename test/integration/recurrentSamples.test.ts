@@ -1,0 +1,68 @@
+// The recurrent samples the project trained: their two copies (TensorFlow.js and ONNX) give the same
+// gates, and the CO2 forecaster's held-out figures are what its training reported (golden), beating
+// both baselines.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { EngineService } from "../../engine/service";
+import { parseSeries } from "../../engine/series/parseSeries";
+import { ROOT } from "../helpers";
+
+const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
+const MODELS = path.join(ROOT, "samples", "models");
+
+function series(file: string): { values: number[]; time: number[] } {
+  const r = parseSeries(fs.readFileSync(path.join(ROOT, "samples", "data", "timeseries", file), "utf8"));
+  assert.ok(r.ok, JSON.stringify(r).slice(0, 200));
+  return { values: r.values, time: r.time! };
+}
+
+test("co2-lstm: the ONNX and TensorFlow.js copies give the same gates, each equal to its runtime's states", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const { values } = series("co2_mauna_loa_monthly.csv");
+  const rows = values.slice(0, 200).map((v) => [v]);
+  const model = path.join(MODELS, "co2-lstm");
+  const [a, b] = [await s.call("gates", { model, values: rows, runtime: "onnx" }, ctx), await s.call("gates", { model, values: rows, runtime: "tfjs" }, ctx)];
+  assert.equal(a.steps, 199); // the model reads differences
+  assert.deepEqual(a.layers.map((l) => [l.layer, l.cell, l.units, l.names.length]), [[0, "lstm", 64, 6], [1, "lstm", 64, 6]]);
+  let max = 0;
+  for (const l of a.layers) {
+    assert.ok(l.check.ok && b.layers[l.index].check.ok);
+    for (const name of l.names) {
+      const x = (await s.call("gateSlice", { handle: a.handle, index: l.index, name }, ctx)).data;
+      const y = (await s.call("gateSlice", { handle: b.handle, index: l.index, name }, ctx)).data;
+      for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+    }
+  }
+  assert.ok(max < 1e-4, `ONNX and tfjs gates differ by ${max}`);
+});
+
+test("co2-lstm golden: held-out one-step MAE and RMSE as trained, below last value and seasonal naive", async () => {
+  const config = JSON.parse(fs.readFileSync(path.join(MODELS, "co2-lstm", "config.json"), "utf8"));
+  const { values, time } = series("co2_mauna_loa_monthly.csv");
+  const s = new EngineService({ providers: "cpu" });
+  const f = await s.call("forecast", { model: path.join(MODELS, "co2-lstm"), values: values.map((v) => [v]), horizon: 12, runtime: "onnx" }, ctx);
+  const held = time.map((t, i) => i).filter((i) => time[i] >= config.series.heldoutFrom - 1e-6);
+  assert.equal(held.length, config.metrics.heldoutPoints);
+  const err = (pred: (i: number) => number) => {
+    let a = 0;
+    let q = 0;
+    for (const i of held) {
+      a += Math.abs(pred(i) - values[i]);
+      q += (pred(i) - values[i]) ** 2;
+    }
+    return { mae: a / held.length, rmse: Math.sqrt(q / held.length) };
+  };
+  const model = err((i) => f.oneStep[i]!);
+  const last = err((i) => values[i - 1]);
+  const seasonal = err((i) => values[i - 12]);
+  // Golden: the training run's figures (config.json), to 4 decimals.
+  assert.deepEqual([model.mae, model.rmse].map((v) => +v.toFixed(4)), [config.metrics.model.mae, config.metrics.model.rmse]);
+  assert.deepEqual([last.mae, last.rmse].map((v) => +v.toFixed(4)), [config.metrics.lastValue.mae, config.metrics.lastValue.rmse]);
+  assert.deepEqual([seasonal.mae, seasonal.rmse].map((v) => +v.toFixed(4)), [config.metrics.seasonalNaive.mae, config.metrics.seasonalNaive.rmse]);
+  assert.ok(model.mae < last.mae && model.mae < seasonal.mae && model.rmse < last.rmse && model.rmse < seasonal.rmse);
+  // Multi-step: 12 values continuing the series' level and season.
+  assert.equal(f.multiStep.length, 12);
+  assert.ok(f.multiStep.every((v) => Math.abs(v - values[values.length - 1]) < 10), JSON.stringify(f.multiStep));
+});
