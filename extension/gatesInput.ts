@@ -7,13 +7,22 @@ import { parseSeries, ParsedSeriesValues } from "../engine/series/parseSeries";
 
 export type GatesInput = { kind: "text"; text: string } | { kind: "series"; parsed: ParsedSeriesValues; rows: number[][] };
 
-const NUMBER = /^[\s,;[\]()]*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[\s,;[\]()]*$/;
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/** `const xs =`, `xs: number[] =`, `xs = np.array(` and the like before an array literal. */
+const ASSIGNMENT = /^\s*(?:(?:const|let|var)\s+)?[\w.$]+\s*(?::[^=]+)?=\s*(?:[\w.]+\()?/;
 
-/** Mostly numbers: most non-empty lines hold a number (a header line and a few bad cells allowed). */
+/** A line of numbers only (brackets, quotes and separators aside). */
+function numericLine(line: string): boolean {
+  const cells = line.split(/[\s,;[\]()]+/).map((c) => c.replace(/^"|"$/g, "")).filter((c) => c !== "");
+  return cells.length > 0 && cells.every((c) => NUMBER.test(c));
+}
+
+/** Mostly numbers: most non-empty lines hold only numbers (a header line and a few bad cells allowed). */
 export function looksNumeric(text: string): boolean {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) return false;
-  const numeric = lines.filter((l) => l.split(/[,;\t ]+/).some((cell) => NUMBER.test(cell.replace(/^"|"$/g, ""))));
+  lines[0] = lines[0].replace(ASSIGNMENT, "");
+  const numeric = lines.filter(numericLine);
   return numeric.length >= Math.max(1, lines.length * 0.6);
 }
 

@@ -140,3 +140,16 @@ test("surprisal: tokens are painted in buckets by bits, the hover gives the top 
   assert.ok([...editor.decorations.values()].every((r) => r.length === 0));
   s.dispose();
 });
+
+test("Show Gates reads numbers as a series and anything else as text", () => {
+  const { looksNumeric } = require("../../extension/gatesInput") as typeof import("../../extension/gatesInput"); // eslint-disable-line @typescript-eslint/no-require-imports
+  assert.equal(looksNumeric('"time","value"\n1959,315.42\n1959.0833,316.31\n'), true);
+  assert.equal(looksNumeric("[1, 2.5, -3e2]"), true);
+  assert.equal(looksNumeric("const xs: number[] = [1, 2,\n  3, 4];"), true);
+  assert.equal(looksNumeric("xs = np.array([1.0, 2.0, 3.5])"), true);
+  assert.equal(looksNumeric("1 2 3\n4 5 6"), true);
+  assert.equal(looksNumeric("1.5\n2.5\nNaN\n3.5\n\n4\nabc\n"), true); // mostly numbers: the bad cells get reported
+  assert.equal(looksNumeric("interface Foo {\n  bar: number;\n}\n"), false);
+  assert.equal(looksNumeric("let x = 1;\nlet y = 2;\n"), false);
+  assert.equal(looksNumeric(""), false);
+});

@@ -9,6 +9,7 @@ import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../engine
 import { visibleWhitespace } from "../shared/text";
 import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
+import { firingRuns, unitsAbove } from "./firing";
 import "./gateMaps";
 import "./lineChart";
 
@@ -26,21 +27,6 @@ interface SavedState {
 }
 
 const vscode = acquireVsCodeApi();
-
-/** Maximal runs of steps where every picked unit is above the threshold. */
-export function firingRuns(data: Float32Array, H: number, T: number, units: number[], threshold: number): [number, number][] {
-  const runs: [number, number][] = [];
-  let start = -1;
-  for (let t = 0; t <= T; t++) {
-    const on = t < T && units.length > 0 && units.every((u) => data[t * H + u] > threshold);
-    if (on && start < 0) start = t;
-    if (!on && start >= 0) {
-      runs.push([start, t - 1]);
-      start = -1;
-    }
-  }
-  return runs;
-}
 
 export class GatesApp extends LitElement {
   static override properties = {
@@ -188,12 +174,7 @@ export class GatesApp extends LitElement {
     const l = this.view?.gates.layers[this.direction];
     if (!m || !l || !this.brush) return;
     const [a, b] = this.brush;
-    const picked: number[] = [];
-    for (let u = 0; u < l.units; u++) {
-      let on = true;
-      for (let t = a; t <= b && on; t++) on = m.data[t * l.units + u] > this.threshold;
-      if (on) picked.push(u);
-    }
+    const picked = unitsAbove(m.data, l.units, a, b, this.threshold);
     this.units = picked;
     this.firing = firingRuns(m.data, l.units, this.view!.gates.steps, picked, this.threshold).filter(([s, e]) => !(s <= b && e >= a));
     this.save();
