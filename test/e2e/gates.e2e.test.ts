@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
-import { ARTIFACTS, Host, openFile, runCommand, startHost, VSIX, webviewFrame } from "./host";
+import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
 import { ROOT } from "../helpers";
 
 let host: Host;
@@ -64,6 +64,18 @@ test("click a unit row: its line is charted; hovering a step highlights the row 
   await map.hover({ position: { x: Math.min(box.width - 2, 120), y: 5 } });
   await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
   await shot("gates-co2-unit");
+});
+
+test("the Gates panel in light and high-contrast themes: the maps repaint from the theme's colours", async () => {
+  const { page } = host;
+  for (const [theme, name] of [["Light Modern", "gates-co2-light"], ["Dark High Contrast", "gates-co2-high-contrast"]] as const) {
+    const before = Number(await frame.evaluate(() => document.body.dataset.gatesPaintedAt ?? 0));
+    await setTheme(page, theme);
+    await frame.waitForFunction((b) => Number(document.body.dataset.gatesPaintedAt ?? 0) > b, before, { timeout: 15_000 });
+    // A zero of the hidden state is drawn in the editor background of the new theme.
+    await page.waitForTimeout(300);
+    await shot(name);
+  }
 });
 
 test("bad numbers are reported with their line numbers, and nothing runs", async () => {

@@ -107,3 +107,12 @@ export function inspectorContentFrame(page: Page): Promise<Frame> {
 export function statusBarSelection(page: Page) {
   return page.locator(".statusbar-item", { hasText: /Ln \d+, Col \d+/ }).first();
 }
+
+/** Switches the colour theme through the palette (code-server does not re-read settings.json live). */
+export async function setTheme(page: Page, theme: string): Promise<void> {
+  await runCommand(page, "Preferences: Color Theme");
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Modern" }).first().waitFor();
+  await page.keyboard.type(theme);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: theme }).first().waitFor();
+  await page.keyboard.press("Enter");
+}

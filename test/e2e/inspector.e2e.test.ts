@@ -8,7 +8,7 @@ import type { Frame } from "playwright-core";
 import { EngineService } from "../../engine/service";
 import { visibleWhitespace } from "../../webview/inspector/tokenStrip";
 import { ROOT, SAMPLE_MODEL } from "../helpers";
-import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection, VSIX } from "./host";
+import { setTheme, ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection, VSIX } from "./host";
 
 const WORKSPACE = path.join(ROOT, "samples", "workspace");
 const FILE = path.join(WORKSPACE, "shapes.ts");
@@ -143,11 +143,7 @@ test("the Inspector in light and high-contrast themes", async () => {
   const { page } = host;
   for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"]] as const) {
     const before = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background"));
-    await runCommand(page, "Preferences: Color Theme");
-    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Modern" }).first().waitFor();
-    await page.keyboard.type(theme);
-    await page.locator(".quick-input-widget .monaco-list-row", { hasText: theme }).first().waitFor();
-    await page.keyboard.press("Enter");
+    await setTheme(page, theme);
     await frame.waitForFunction((b) => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background") !== b, before, { timeout: 15_000 });
     let px = await paintedPixels(frame);
     for (let i = 0; i < 30 && !px.zeroMatchesTheme; i++) {
