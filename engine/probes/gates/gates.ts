@@ -7,7 +7,7 @@
 // with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
 // so (and where) instead of passing off gates that would be wrong.
 import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
-import { Gemm, gemm as defaultGemm } from "./gemm";
+import { Gemm, gemm as defaultGemm, preActivations } from "./gemm";
 
 export interface GateCheck {
   /** Largest |recomputed h_t - runtime h_t| over all steps and units. */
@@ -79,17 +79,22 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     hPrev.set(runtimeH.subarray(H), 0);
     hPrev.set(h0, (T - 1) * H);
   }
-  const xW = await gemm(x, T, I, d.W, GH);
-  const hR = await gemm(hPrev, T, H, d.R, GH);
-  // Pre-activations of every gate at every step (before peepholes and clipping): x·W + h_prev·R + b.
-  // (The GRU's candidate keeps its two halves apart: x·W_h + bW_h and h_prev·R_h + bR_h.)
-  const z = d.cell === "gru" ? new Float32Array(T * GH) : xW;
   const b = new Float32Array(GH);
   for (let k = 0; k < GH; k++) b[k] = d.bW[k] + d.bR[k];
-  for (let t = 0; t < T; t++) {
-    const row = t * GH;
-    for (let k = 0; k < GH; k++) z[row + k] = xW[row + k] + hR[row + k] + b[k];
-  }
+  // Pre-activations of every gate at every step (before peepholes and clipping): x·W + h_prev·R + b.
+  // The GRU's candidate keeps its two halves apart (x·W_h + bW_h and h_prev·R_h + bR_h).
+  let z: Float32Array;
+  let xW: Float32Array | undefined;
+  let hR: Float32Array | undefined;
+  if (d.cell === "gru") {
+    xW = await gemm(x, T, I, d.W, GH);
+    hR = await gemm(hPrev, T, H, d.R, GH);
+    z = new Float32Array(T * GH);
+    for (let t = 0; t < T; t++) {
+      const row = t * GH;
+      for (let k = 0; k < GH; k++) z[row + k] = xW[row + k] + hR[row + k] + b[k];
+    }
+  } else z = await preActivations(x, T, I, d.W, hPrev, H, d.R, b, GH);
 
   const clip = d.clip;
   const pre = (v: number) => (clip === undefined ? v : v > clip ? clip : v < -clip ? -clip : v);
@@ -161,8 +166,8 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
       const row = t * GH;
       for (let j = 0; j < H; j++) {
         const at = t * H + j;
-        const recurrent = rhR ? rhR[at] + d.bR[gh + j] : reset[at] * (hR[row + gh + j] + d.bR[gh + j]);
-        const hh = d.g(pre(xW[row + gh + j] + d.bW[gh + j] + recurrent));
+        const recurrent = rhR ? rhR[at] + d.bR[gh + j] : reset[at] * (hR![row + gh + j] + d.bR[gh + j]);
+        const hh = d.g(pre(xW![row + gh + j] + d.bW[gh + j] + recurrent));
         candidate[at] = hh;
         const z = update[at];
         hidden[at] = (1 - z) * hh + z * hPrev[at];

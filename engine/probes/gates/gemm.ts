@@ -49,3 +49,31 @@ export async function gemmOrt(a: Float32Array, rows: number, k: number, b: Float
 
 /** JavaScript below ~0.5 M multiply-adds, onnxruntime above. */
 export const gemm: Gemm = async (a, rows, k, b, n) => (rows * k * n < 500_000 ? gemmJs(a, rows, k, b, n) : gemmOrt(a, rows, k, b, n));
+
+let affine2: Promise<ortTypes.InferenceSession> | undefined;
+
+/** z = x·W + h·R + b, one onnxruntime run: the pre-activations of every gate at every step. */
+export async function preActivations(x: Float32Array, T: number, I: number, W: Float32Array, h: Float32Array, H: number, R: Float32Array, b: Float32Array, N: number): Promise<Float32Array> {
+  if (T * (I + H) * N < 500_000) {
+    const z = gemmJs(x, T, I, W, N);
+    const hr = gemmJs(h, T, H, R, N);
+    for (let t = 0; t < T; t++) for (let k = 0; k < N; k++) z[t * N + k] += hr[t * N + k] + b[k];
+    return z;
+  }
+  affine2 ??= (() => {
+    const g = new GraphBuilder();
+    const xi = g.input("x", DataType.FLOAT, ["T", "I"]);
+    const wi = g.input("W", DataType.FLOAT, ["I", "N"]);
+    const hi = g.input("h", DataType.FLOAT, ["T", "H"]);
+    const ri = g.input("R", DataType.FLOAT, ["H", "N"]);
+    const bi = g.input("b", DataType.FLOAT, ["N"]);
+    const sum = g.op("Add", [g.op("MatMul", [xi, wi], "xw"), g.op("MatMul", [hi, ri], "hr")], "sum");
+    g.rename(g.op("Add", [sum, bi], "bias"), "z");
+    g.output("z", DataType.FLOAT, ["T", "N"]);
+    return ort().InferenceSession.create(g.model("seqlens_preactivations", 17, "seqlens"), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
+  })();
+  const s = await affine2;
+  const Tn = ort().Tensor;
+  const r = await s.run({ x: new Tn("float32", x, [T, I]), W: new Tn("float32", W, [I, N]), h: new Tn("float32", h, [T, H]), R: new Tn("float32", R, [H, N]), b: new Tn("float32", b, [N]) });
+  return r.z.data as Float32Array;
+}
