@@ -303,6 +303,8 @@ export type GatesHostToPanel =
   | { type: "slice"; requestId: number; index: number; name: string; shape: number[]; data: Float32Array }
   | { type: "selectStep"; step: number }
   | { type: "gradients"; requestId: number; outputStep: number; target: string; series: { name: string; cell: string; norms: number[] }[] }
+  /** Where the picked units fire together in the whole document (offsets into it), for text. */
+  | { type: "documentMatches"; requestId: number; steps: number; matches: { from: number; to: number; line: number; text: string }[] }
   | { type: "error"; requestId?: number; message: string };
 
 /** A name of a gate, state or the layer input ("x"): letters only, never a path. */
@@ -315,6 +317,15 @@ export const GatesPanelMessageSchema = v.variant("type", [
   v.strictObject({ type: v.literal("revealSpan"), from: nonNegInt, to: nonNegInt }),
   v.strictObject({ type: v.literal("exportCsv"), index: nonNegInt }),
   v.strictObject({ type: v.literal("getGradients"), requestId: nonNegInt, step: nonNegInt }),
+  v.strictObject({
+    type: v.literal("findInDocument"),
+    requestId: nonNegInt,
+    index: nonNegInt,
+    name: gateName,
+    units: v.pipe(v.array(nonNegInt), v.minLength(1), v.maxLength(64)),
+    threshold: v.pipe(v.number(), v.minValue(-100), v.maxValue(100)),
+  }),
+  v.strictObject({ type: v.literal("revealOffsets"), from: nonNegInt, to: nonNegInt }),
   v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
 ]);
 

@@ -6,11 +6,15 @@ import * as vscode from "vscode";
 import { EngineError, GatesHostToPanel, GatesPanelToHost, GatesView, parseGatesPanelMessage } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import type { GatesInput } from "./gatesInput";
+import { firingRuns } from "../engine/probes/gates/firing";
 
 export const GATES_VIEW_TYPE = "seqlens.gates";
+/** The most text "find in the document" runs a character model over. */
+const MAX_DOCUMENT_CHARS = 200_000;
 
 interface Shown {
   view: GatesView;
+  model: string;
   /** The text a character model read (for gradient norms). */
   text?: string;
   uri: string;
@@ -104,7 +108,7 @@ export class GatesPanel implements vscode.Disposable {
       return [base + s.start, base + s.end];
     });
     if (this.shown) void client.request("release", { handle: this.shown.view.gates.handle }).catch(() => undefined);
-    this.shown = { view, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined };
+    this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined };
     this.post({ type: "gates", view });
     const bad = view.gates.layers.filter((l) => !l.check.ok);
     this.host.log.info(`gates ${view.gates.name} (${view.gates.runtime}) on ${view.gates.steps} steps of ${doc.uri.fsPath}: ${view.gates.ms.run.toFixed(1)} ms`);
@@ -166,6 +170,40 @@ export class GatesPanel implements vscode.Disposable {
         case "exportCsv":
           await this.exportCsv(msg.index);
           return;
+        case "findInDocument": {
+          if (!s?.text) return;
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+          const text = doc.getText();
+          if (text.length > MAX_DOCUMENT_CHARS) throw new EngineError("TOO_LARGE", `the document has ${text.length.toLocaleString("en-US")} characters; searching it runs the model over all of them (at most ${MAX_DOCUMENT_CHARS.toLocaleString("en-US")})`);
+          const client = this.host.get();
+          const run = await client.request("gates", { model: s.model, text });
+          try {
+            const l = run.layers[msg.index];
+            if (!l || msg.units.some((u) => u >= l.units)) throw new EngineError("BAD_INPUT", "no such direction or unit in the document run");
+            const data = (await client.request("gateSlice", { handle: run.handle, index: msg.index, name: msg.name })).data;
+            const runs = firingRuns(data, l.units, run.steps, msg.units, msg.threshold).slice(0, 500);
+            const matches = runs.map(([a, b]) => {
+              const from = run.source[a];
+              const to = run.source[b] + 1;
+              return { from, to, line: doc.positionAt(from).line + 1, text: text.slice(from, Math.min(to, from + 60)) };
+            });
+            this.post({ type: "documentMatches", requestId: msg.requestId, steps: run.steps, matches });
+          } finally {
+            void client.request("release", { handle: run.handle }).catch(() => undefined);
+          }
+          return;
+        }
+        case "revealOffsets": {
+          if (!s) return;
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+          const len = doc.getText().length;
+          const range = new vscode.Range(doc.positionAt(Math.min(msg.from, len)), doc.positionAt(Math.min(msg.to, len)));
+          const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
+          const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, selection: range, preserveFocus: false });
+          editor.setDecorations(this.highlight, [range]);
+          editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+          return;
+        }
         case "getGradients": {
           if (!s?.text) return;
           const series = [];

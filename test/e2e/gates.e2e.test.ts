@@ -78,6 +78,51 @@ test("the Gates panel in light and high-contrast themes: the maps repaint from t
   }
 });
 
+test("Show Gates on code: the character LSTM's gates under each character, and the vanishing-gradient chart of the LSTM and SimpleRNN samples", async () => {
+  const { page } = host;
+  await openFile(page, "shapes.ts");
+  await page.locator(".monaco-editor .view-lines", { hasText: "interface Shape" }).first().click();
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  await runCommand(page, "SeqLens: Show Gates");
+  await frame.waitForFunction(() => /char-lstm/.test(document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("header")!.textContent ?? ""), undefined, { timeout: 60_000 });
+  const header = await frame.locator("header").innerText();
+  const steps = Number(/(\d+) steps/.exec(header)![1]);
+  assert.ok(steps > 40, header);
+  assert.match(await frame.locator(".ok").innerText(), /h_t matches the runtime/);
+  // Vanishing gradients: one chart, two lines (the LSTM and the SimpleRNN sample).
+  await frame.locator("vscode-button", { hasText: "for the LSTM and SimpleRNN samples" }).click();
+  const legend = frame.locator("section", { hasText: "Vanishing gradients" }).locator(".u-legend");
+  await legend.waitFor({ timeout: 60_000 });
+  const text = await legend.innerText();
+  assert.match(text, /char-lstm \(lstm\)/);
+  assert.match(text, /char-rnn \(simple_rnn\)/);
+  await frame.locator("section", { hasText: "Vanishing gradients" }).scrollIntoViewIfNeeded();
+  await shot("gates-text-gradients");
+  // LSTMVis: brush steps 4-12 on the hidden state, pick the units above 0 there, find them in the document.
+  const map = frame.locator('seqlens-gate-maps canvas.map[data-gate="hidden"]');
+  await map.scrollIntoViewIfNeeded();
+  const box = (await map.boundingBox())!;
+  const cw = box.width / steps;
+  await page.keyboard.down("Shift");
+  await page.mouse.move(box.x + 4.5 * cw, box.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 12.5 * cw, box.y + 2, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up("Shift");
+  await frame.locator('input[aria-label="Threshold"]').fill("0");
+  await frame.locator('input[aria-label="Threshold"]').press("Enter");
+  await frame.locator("vscode-button", { hasText: "Units above threshold in span 4–12" }).click();
+  await frame.locator("vscode-button", { hasText: "Find in the whole document" }).click();
+  const found = frame.locator("div", { hasText: /place[s]? in the document/ }).last();
+  await found.waitFor({ timeout: 60_000 });
+  // The brushed span itself is in the document (the selection starts at its top): at least one place.
+  assert.match(await found.innerText(), /^[1-9]\d* place/);
+  await shot("gates-text-matches");
+});
+
 test("bad numbers are reported with their line numbers, and nothing runs", async () => {
   const { page } = host;
   {

@@ -40,3 +40,31 @@ test("malformed panel messages are refused with a reason", () => {
     if (!r.ok) assert.match(r.reason, why, `${JSON.stringify(m)} -> ${r.reason}`);
   }
 });
+
+test("Gates panel messages: the protocol passes, anything else is refused with a reason", async () => {
+  const { parseGatesPanelMessage } = await import("../../engine/protocol");
+  for (const m of [
+    { type: "ready" },
+    { type: "getSlice", requestId: 1, index: 0, name: "forget" },
+    { type: "getSlice", requestId: 1, index: 2, name: "x" },
+    { type: "revealStep", step: 10 },
+    { type: "revealSpan", from: 3, to: 9 },
+    { type: "exportCsv", index: 1 },
+    { type: "getGradients", requestId: 4, step: 20 },
+    { type: "findInDocument", requestId: 5, index: 0, name: "hidden", units: [3, 17], threshold: 0.5 },
+    { type: "revealOffsets", from: 100, to: 140 },
+  ]) assert.ok(parseGatesPanelMessage(m).ok, JSON.stringify(m));
+  const bad: [unknown, RegExp][] = [
+    [{ type: "getSlice", requestId: 1, index: 0, name: "../../etc/passwd" }, /name/],
+    [{ type: "getSlice", requestId: 1, index: -1, name: "forget" }, /index/],
+    [{ type: "findInDocument", requestId: 5, index: 0, name: "hidden", units: [], threshold: 0.5 }, /units/],
+    [{ type: "findInDocument", requestId: 5, index: 0, name: "hidden", units: [1], threshold: "0.5" }, /threshold/],
+    [{ type: "revealOffsets", from: 1, to: 2, uri: "file:///etc/passwd" }, /uri/],
+    [{ type: "exportPng", dataUrl: "javascript:alert(1)" }, /dataUrl/],
+  ];
+  for (const [m, why] of bad) {
+    const r = parseGatesPanelMessage(m);
+    assert.equal(r.ok, false, JSON.stringify(m));
+    if (!r.ok) assert.match(r.reason, why, `${JSON.stringify(m)} -> ${r.reason}`);
+  }
+});

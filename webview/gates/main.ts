@@ -9,7 +9,7 @@ import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../engine
 import { visibleWhitespace } from "../shared/text";
 import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
-import { firingRuns, unitsAbove } from "./firing";
+import { firingRuns, unitsAbove } from "../../engine/probes/gates/firing";
 import "./gateMaps";
 import "./lineChart";
 
@@ -42,7 +42,10 @@ export class GatesApp extends LitElement {
     error: { state: true },
     gradients: { state: true },
     gradStep: { state: true },
+    docMatches: { state: true },
   };
+  docMatches?: Extract<GatesHostToPanel, { type: "documentMatches" }>;
+  private wantDocMatches = 0;
   gradients?: Extract<GatesHostToPanel, { type: "gradients" }>;
   gradStep = -1;
   private wantGradients = 0;
@@ -99,6 +102,7 @@ export class GatesApp extends LitElement {
         this.error = undefined;
         this.brush = undefined;
         this.firing = [];
+        this.docMatches = undefined;
         this.gradients = undefined;
         this.gradStep = msg.view.gates.steps - 1;
         if (this.direction >= msg.view.gates.layers.length) this.direction = 0;
@@ -123,6 +127,9 @@ export class GatesApp extends LitElement {
         return;
       case "gradients":
         if (msg.requestId === this.wantGradients) this.gradients = msg;
+        return;
+      case "documentMatches":
+        if (msg.requestId === this.wantDocMatches) this.docMatches = msg;
         return;
       case "error":
         this.error = msg.message;
@@ -177,6 +184,7 @@ export class GatesApp extends LitElement {
     const picked = unitsAbove(m.data, l.units, a, b, this.threshold);
     this.units = picked;
     this.firing = firingRuns(m.data, l.units, this.view!.gates.steps, picked, this.threshold).filter(([s, e]) => !(s <= b && e >= a));
+    this.docMatches = undefined;
     this.save();
   }
 
@@ -222,6 +230,12 @@ export class GatesApp extends LitElement {
       <seqlens-line-chart .x=${x} .series=${series} .height=${200} .cursor=${this.stepRow()} xLabel="row" yLabel="value"></seqlens-line-chart>
       <seqlens-line-chart .x=${x.slice(0, T)} .series=${[{ label: "residual", values: f.residuals, color: "--vscode-charts-red" }]} .height=${110} .cursor=${this.stepRow()} xLabel="row" yLabel="residual"></seqlens-line-chart>
     </section>`;
+  }
+
+  private findInDocument() {
+    if (this.units.length === 0) return;
+    this.wantDocMatches = ++this.requestId;
+    vscode.postMessage({ type: "findInDocument", requestId: this.wantDocMatches, index: this.direction, name: this.chartGate, units: this.units, threshold: this.threshold });
   }
 
   private requestGradients() {
@@ -315,7 +329,16 @@ export class GatesApp extends LitElement {
           ? html`<div class="muted">${this.firing.length} other place${this.firing.length === 1 ? "" : "s"} where units ${this.units.join(", ")} are all above ${this.threshold}:</div>
               <ul class="matches">
                 ${this.firing.map(([a, b]) => html`<li><button @click=${() => vscode.postMessage({ type: "revealSpan", from: a, to: b })}>steps ${a}–${b}: ${JSON.stringify(visibleWhitespace(g.labels.slice(a, b + 1).join(g.inputKind === "text" ? "" : " ")).slice(0, 60))}</button></li>`)}
-              </ul>`
+              </ul>
+              ${g.inputKind === "text"
+                ? html`<vscode-button secondary @click=${() => this.findInDocument()}>Find in the whole document</vscode-button>
+                    ${this.docMatches
+                      ? html`<div class="muted">${this.docMatches.matches.length} place${this.docMatches.matches.length === 1 ? "" : "s"} in the document (${this.docMatches.steps.toLocaleString("en-US")} characters run):</div>
+                          <ul class="matches">
+                            ${this.docMatches.matches.map((d) => html`<li><button @click=${() => vscode.postMessage({ type: "revealOffsets", from: d.from, to: d.to })}>line ${d.line}: ${JSON.stringify(visibleWhitespace(d.text))}</button></li>`)}
+                          </ul>`
+                      : null}`
+                : null}`
           : null}
       </section>
       ${this.gradientSection()}
