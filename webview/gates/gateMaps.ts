@@ -2,7 +2,8 @@
 // time axis, with the input (characters or values) aligned under it. Gates in [0, 1] run from the
 // background to the accent colour; tanh values and the cell state use a diverging ramp around zero.
 // Hover a cell for its value (the panel highlights the step in the editor); click a row to pick the
-// unit for the chart; shift-drag to brush a span of steps.
+// unit for the chart; shift-drag to brush a span of steps. Keyboard: a focused map moves a cell cursor
+// with the arrows (Home/End, PageUp/PageDown by ten steps); Enter picks the unit; shift+arrows brush.
 import { css, html, LitElement, PropertyValues } from "lit";
 import { cssVar, parseColor, watchTheme } from "../shared/theme";
 import { visibleWhitespace } from "../shared/text";
@@ -35,6 +36,8 @@ export class GateMaps extends LitElement {
   brush?: [number, number];
   hover?: { name: string; t: number; u: number; v: number };
   private dragFrom?: number;
+  private cursor?: { name: string; t: number; u: number };
+  private anchor?: number;
   private unwatchTheme?: () => void;
 
   static override styles = css`
@@ -43,6 +46,7 @@ export class GateMaps extends LitElement {
     .row { display: flex; align-items: flex-start; gap: 6px; }
     .name { width: 6.5em; flex: none; font-size: 11px; text-align: right; padding-top: 2px; opacity: 0.85; position: sticky; left: 0; background: var(--vscode-editor-background); z-index: 1; }
     canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
+    canvas.map:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
     canvas.strip { cursor: default; }
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin: 4px 0; }
   `;
@@ -125,6 +129,11 @@ export class GateMaps extends LitElement {
         ctx.fillRect(a * cw, 0, (b - a + 1) * cw, H * rh);
         ctx.globalAlpha = 1;
       }
+      if (this.cursor?.name === m.name && this.cursor.u < H) {
+        ctx.strokeStyle = focus;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(this.cursor.t * cw - 0.5, this.cursor.u * rh - 0.5, cw + 1, rh + 1);
+      }
       if (this.step >= 0 && this.step < T) {
         ctx.fillStyle = focus;
         ctx.fillRect(this.step * cw + Math.floor(cw / 2), 0, 1, H * rh);
@@ -180,6 +189,42 @@ export class GateMaps extends LitElement {
     this.emit("step-hover", { step: h.t });
   }
 
+  private onKey(e: KeyboardEvent, name: string) {
+    const T = this.steps;
+    const H = this.units;
+    const m = this.maps.find((x) => x.name === name);
+    if (!m || T === 0) return;
+    const at = this.cursor?.name === name ? this.cursor : { name, t: Math.max(0, this.step), u: this.selectedUnits[0] ?? 0 };
+    let { t, u } = at;
+    switch (e.key) {
+      case "ArrowLeft": t--; break;
+      case "ArrowRight": t++; break;
+      case "ArrowUp": u--; break;
+      case "ArrowDown": u++; break;
+      case "Home": t = 0; break;
+      case "End": t = T - 1; break;
+      case "PageUp": t -= 10; break;
+      case "PageDown": t += 10; break;
+      case "Enter":
+      case " ":
+        e.preventDefault();
+        this.emit("unit-toggle", { unit: at.u, gate: name });
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    t = Math.max(0, Math.min(T - 1, t));
+    u = Math.max(0, Math.min(H - 1, u));
+    if (e.shiftKey && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+      this.anchor ??= at.t; // the brush runs from where shift was first held to the cursor
+      this.emit("brush", { from: Math.min(this.anchor, t), to: Math.max(this.anchor, t) });
+    } else this.anchor = undefined;
+    this.cursor = { name, t, u };
+    this.hover = { name, t, u, v: m.data[t * H + u] };
+    this.emit("step-hover", { step: t });
+  }
+
   private onDown(e: MouseEvent, name: string) {
     const h = this.at(e, name);
     if (!h) return;
@@ -204,8 +249,10 @@ export class GateMaps extends LitElement {
             <canvas
               class="map"
               data-gate=${m.name}
+              tabindex="0"
               role="img"
-              aria-label=${`${m.name}: ${this.units} units by ${this.steps} steps`}
+              aria-label=${`${m.name}: ${this.units} units by ${this.steps} steps. Arrow keys move between steps and units, Enter charts the unit, shift and arrows brush steps.`}
+              @keydown=${(e: KeyboardEvent) => this.onKey(e, m.name)}
               @mousemove=${(e: MouseEvent) => this.onMove(e, m.name)}
               @mouseleave=${() => (this.hover = undefined)}
               @mousedown=${(e: MouseEvent) => this.onDown(e, m.name)}
