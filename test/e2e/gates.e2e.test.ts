@@ -64,6 +64,17 @@ test("click a unit row: its line is charted; hovering a step highlights the row 
   await map.hover({ position: { x: Math.min(box.width - 2, 120), y: 5 } });
   await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
   await shot("gates-co2-unit");
+  // Keyboard: focus the map, move the cell cursor, Enter charts that unit, shift+arrows brush steps.
+  await map.focus();
+  await map.press("ArrowDown");
+  await map.press("ArrowDown");
+  await map.press("Enter");
+  await frame.waitForFunction(() => /units 0, 2|units 2, 0/.test(document.querySelector("seqlens-gates")!.shadowRoot!.textContent ?? ""));
+  await map.press("Home");
+  await map.press("Shift+ArrowRight");
+  await map.press("Shift+ArrowRight");
+  await map.press("Shift+ArrowRight");
+  await frame.locator("vscode-button", { hasText: "Units above threshold in span 0–3" }).waitFor({ timeout: 5_000 });
 });
 
 test("the Gates panel in light and high-contrast themes: the maps repaint from the theme's colours", async () => {
