@@ -143,7 +143,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.commands.registerCommand("seqlens.useModel", async (item: ModelItem) => {
       if (!(item instanceof ModelItem)) return;
-      await vscode.workspace.getConfiguration("seqlens").update("activeModel", item.modelPath, vscode.ConfigurationTarget.Global);
+      // A recurrent model is what Show Gates runs; a decoder what Inspect Selection runs.
+      await vscode.workspace.getConfiguration("seqlens").update(item.recurrent ? "gatesModel" : "activeModel", item.modelPath, vscode.ConfigurationTarget.Global);
       models.refresh();
       showStatus();
     }),

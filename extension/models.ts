@@ -18,6 +18,29 @@ export function bundledModels(extensionPath: string): string[] {
   return ["tiny-gpt", "tiny-gpt-early"].map((n) => canonical(path.join(extensionPath, "samples", "models", n)));
 }
 
+/** The bundled recurrent samples (config.json with model_type "seqlens-rnn"), for Show Gates. */
+export function recurrentSamples(extensionPath: string): string[] {
+  const dir = path.join(extensionPath, "samples", "models");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((n) => path.join(dir, n))
+    .filter((p) => isRecurrentFolder(p))
+    .map(canonical)
+    .sort();
+}
+
+/** A recurrent model folder: a SeqLens recurrent sample, or a TensorFlow.js model.json without a decoder config. */
+export function isRecurrentFolder(p: string): boolean {
+  try {
+    const cfg = path.join(p, "config.json");
+    if (fs.existsSync(cfg)) return (JSON.parse(fs.readFileSync(cfg, "utf8")) as { model_type?: string }).model_type === "seqlens-rnn";
+    return fs.existsSync(path.join(p, "model.json")) || fs.existsSync(path.join(p, "tfjs", "model.json"));
+  } catch {
+    return false;
+  }
+}
+
 export function activeModel(extensionPath: string): { path: string } | { error: string } {
   const setting = vscode.workspace.getConfiguration("seqlens").get<string>("activeModel", "").trim();
   if (!setting) return { path: bundledModels(extensionPath)[0] };

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ModelInfo } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
-import { activeModel, bundledModels, canonical, ModelFormat, modelFolders } from "./models";
+import { activeModel, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples } from "./models";
 
 export class ModelItem extends vscode.TreeItem {
   constructor(
@@ -14,6 +14,8 @@ export class ModelItem extends vscode.TreeItem {
     info: ModelInfo | undefined,
     active: boolean,
     format?: ModelFormat,
+    /** A recurrent model (LSTM/GRU/RNN): used by Show Gates rather than Inspect Selection. */
+    readonly recurrent = false,
   ) {
     super(path.basename(modelPath), vscode.TreeItemCollapsibleState.None);
     this.id = modelPath;
@@ -23,6 +25,8 @@ export class ModelItem extends vscode.TreeItem {
     const loaded = info ? `${/onnx/i.test(info.runtime) ? "onnx" : "tfjs"} · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : format ? `${format} · ${origin}` : origin;
     this.description = loaded;
     this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin})\n\n${modelPath}${info ? `\n\n${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, context ${info.nPositions}; ${info.runtime} on ${info.device}` : ""}`);
+    if (recurrent && !info) this.description = `recurrent${format ? ` · ${format}` : ""} · ${origin}`;
+    this.tooltip = recurrent ? new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin}, recurrent: used by *SeqLens: Show Gates*)\n\n${modelPath}`) : this.tooltip;
     this.command = { command: "seqlens.useModel", title: "Use this model", arguments: [this] };
   }
 }
@@ -61,13 +65,16 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
     const activePath = "path" in active ? active.path : undefined;
     const seen = new Set<string>();
     const items: ModelItem[] = [];
+    const gatesModel = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
     const add = (raw: string, origin: ModelItem["origin"], format?: ModelFormat) => {
       const p = canonical(raw);
       if (seen.has(p)) return;
       seen.add(p);
-      items.push(new ModelItem(p, origin, this.infos.get(p), p === activePath, format));
+      const recurrent = isRecurrentFolder(p);
+      items.push(new ModelItem(p, origin, recurrent ? undefined : this.infos.get(p), recurrent ? gatesModel !== "" && canonical(gatesModel) === p : p === activePath, format, recurrent));
     };
     for (const p of bundledModels(this.extensionPath)) add(p, "sample");
+    for (const p of recurrentSamples(this.extensionPath)) add(p, "sample", "onnx");
     if (vscode.workspace.isTrusted) {
       const found = await vscode.workspace.findFiles("**/{config,model}.json", "**/node_modules/**", 400);
       for (const m of modelFolders(found.map((u) => u.fsPath))) add(m.path, "workspace", m.format);

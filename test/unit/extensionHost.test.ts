@@ -80,9 +80,11 @@ test("the Models tree lists samples, ONNX and tfjs model folders in the workspac
       [
         [models.bundledModels(ROOT)[0], "sample", "sample"],
         [models.bundledModels(ROOT)[1], "sample", "sample"],
+        // the recurrent samples (Show Gates), each with an ONNX and a tfjs copy
+        ...models.recurrentSamples(ROOT).map((p) => [p, "sample", "recurrent · onnx · sample"]),
         ["models/both", "workspace", "onnx · workspace"],
         ["models/gpt", "workspace", "onnx · workspace"],
-        ["models/lstm", "workspace", "tfjs · workspace"],
+        ["models/lstm", "workspace", "recurrent · tfjs · workspace"],
         ["models/tfjs-only", "workspace", "tfjs · workspace"],
         [extra, "setting", "setting"],
       ],
@@ -91,7 +93,8 @@ test("the Models tree lists samples, ONNX and tfjs model folders in the workspac
     // Untrusted: models inside the workspace are not listed (nor loaded); samples and settings are.
     state.isTrusted = false;
     const untrusted = await view.getChildren();
-    assert.deepEqual(untrusted.map((i) => i.origin), ["sample", "sample", "setting", "setting"]);
+    assert.deepEqual(untrusted.map((i) => i.origin), ["sample", "sample", ...models.recurrentSamples(ROOT).map(() => "sample"), "setting", "setting"]);
+    assert.ok(models.recurrentSamples(ROOT).some((p) => p.endsWith("co2-lstm")));
     fs.rmSync(extra, { recursive: true, force: true });
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });
