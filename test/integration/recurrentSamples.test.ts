@@ -66,3 +66,28 @@ test("co2-lstm golden: held-out one-step MAE and RMSE as trained, below last val
   assert.equal(f.multiStep.length, 12);
   assert.ok(f.multiStep.every((v) => Math.abs(v - values[values.length - 1]) < 10), JSON.stringify(f.multiStep));
 });
+
+test("char-lstm: text through both copies, the same gates; characters outside the vocabulary read as unknown", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const model = path.join(MODELS, "char-lstm");
+  const config = JSON.parse(fs.readFileSync(path.join(model, "config.json"), "utf8"));
+  const text = "export interface Point { x: number; y: number }\n// é→";
+  const a = await s.call("gates", { model, text, runtime: "onnx" }, ctx);
+  const b = await s.call("gates", { model, text, runtime: "tfjs" }, ctx);
+  assert.equal(a.steps, Array.from(text).length);
+  assert.deepEqual(a.labels, Array.from(text));
+  assert.equal(a.source[a.steps - 1], text.length - 1);
+  assert.ok(!config.vocab.includes("→"), "the test needs a character outside the vocabulary");
+  let max = 0;
+  for (const l of a.layers) {
+    assert.ok(l.check.ok && b.layers[l.index].check.ok, `layer ${l.layer}: ${l.check.maxAbsDiff}`);
+    for (const name of l.names) {
+      const x = (await s.call("gateSlice", { handle: a.handle, index: l.index, name }, ctx)).data;
+      const y = (await s.call("gateSlice", { handle: b.handle, index: l.index, name }, ctx)).data;
+      for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+    }
+  }
+  assert.ok(max < 1e-4, `ONNX and tfjs gates differ by ${max}`);
+  // A series given to a character model is refused with a sentence, not a crash.
+  await assert.rejects(s.call("gates", { model, values: [[1], [2]] }, ctx), /character model: give it text/);
+});
