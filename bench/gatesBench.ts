@@ -79,7 +79,7 @@ async function panelPaint(): Promise<{ median: number; runs: number[] }> {
         layers: [{ index: 0, layer: 0, direction: "forward", cell: "lstm", units: H, inputSize: 1, activations: ["sigmoid", "tanh", "tanh"], names, check: { maxAbsDiff: 0, worstStep: 0, tolerance: 1e-5, ok: true } }],
         ms: { run: 0, total: 0 },
       },
-      restore: { uri: "file:///bench.csv", start: 0, end: 0 },
+      restore: { uri: "file:///bench.csv", start: 0, end: 0, model: "bench" },
       gradients: false,
     };
     const runs: number[] = [];

@@ -292,8 +292,8 @@ export interface GatesView {
   gates: GatesResult;
   /** Set for a series model: the series, one-step and multi-step forecasts, residuals, errors. */
   forecast?: Omit<ForecastResult, "gates" | "model">;
-  /** For the editor link: the document and where the inspected text starts. */
-  restore: { uri: string; start: number; end: number };
+  /** What the panel needs to run again after a window reload: the document range, the model, the CSV column chosen. */
+  restore: { uri: string; start: number; end: number; model: string; column?: number };
   /** Whether the panel can ask for gradient norms (the LSTM and SimpleRNN character samples, on text). */
   gradients: boolean;
 }

@@ -5,11 +5,12 @@ import * as vscode from "vscode";
 import { EngineError } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
-import { activeModel, bundledModels } from "./models";
+import { activeModel, bundledModels, recurrentSamples } from "./models";
 import { blockAround } from "./selectionRange";
 import { StallMeter } from "./stallMeter";
 import { SurprisalDecorations } from "./surprisal";
-import { GatesPanel } from "./gatesPanel";
+import { GATES_VIEW_TYPE, GatesPanel } from "./gatesPanel";
+import type { GatesView } from "../engine/protocol";
 import { readGatesInput } from "./gatesInput";
 import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
   };
 
   const gatesDiagnostics = vscode.languages.createDiagnosticCollection("seqlens");
+  const gradientModels = ["char-lstm", "char-rnn"].map((n) => path.join(context.extensionPath, "samples", "models", n));
   context.subscriptions.push(gatesDiagnostics);
   const showGates = async (editor: vscode.TextEditor | undefined) => {
     const range = targetRange(editor);
@@ -69,8 +71,7 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!input) return;
     const configured = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
     const model = configured || path.join(context.extensionPath, "samples", "models", input.kind === "text" ? "char-lstm" : "co2-lstm");
-    const samples = path.join(context.extensionPath, "samples", "models");
-    const panel = GatesPanel.show(context.extensionUri, host!, ["char-lstm", "char-rnn"].map((n) => path.join(samples, n)));
+    const panel = GatesPanel.show(context.extensionUri, host!, gradientModels);
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: computing gates", cancellable: true }, (_p, token) => panel.run(doc, range, input, model, token));
     } catch (e) {
@@ -161,6 +162,30 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => models.refresh()),
+    vscode.window.registerWebviewPanelSerializer(GATES_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: GatesView["restore"] } | undefined) {
+        const restored = new GatesPanel(panel, context.extensionUri, host!, gradientModels);
+        const s = state?.host;
+        if (!s || typeof s.uri !== "string" || typeof s.model !== "string" || !Number.isInteger(s.start) || !Number.isInteger(s.end)) return;
+        // The state comes back from the webview: only a file URI and a model SeqLens offers itself.
+        const configured = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
+        const defaults = ["char-lstm", "co2-lstm"].map((n) => path.join(context.extensionPath, "samples", "models", n));
+        const known = [...recurrentSamples(context.extensionPath), ...defaults, ...(configured ? [configured] : [])];
+        if (!known.includes(s.model) || vscode.Uri.parse(s.uri).scheme !== "file") {
+          log.warn("not restoring the Gates panel: its saved state names a model or document SeqLens does not offer");
+          return;
+        }
+        try {
+          const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+          const len = doc.getText().length;
+          const range = new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len)));
+          const input = await readGatesInput(doc, range, gatesDiagnostics, Number.isInteger(s.column) ? s.column : undefined);
+          if (input) await restored.run(doc, range, input, s.model);
+        } catch (e) {
+          log.warn(`could not restore the Gates panel: ${e instanceof Error ? e.message : e}`);
+        }
+      },
+    }),
     vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: InspectorState } | undefined) {
         const restored = new InspectorPanel(panel, context.extensionUri, host!, onInspected);

@@ -5,7 +5,7 @@
 import * as vscode from "vscode";
 import { parseSeries, ParsedSeriesValues } from "../engine/series/parseSeries";
 
-export type GatesInput = { kind: "text"; text: string } | { kind: "series"; parsed: ParsedSeriesValues; rows: number[][] };
+export type GatesInput = { kind: "text"; text: string } | { kind: "series"; parsed: ParsedSeriesValues; rows: number[][]; column?: number };
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** `const xs =`, `xs: number[] =`, `xs = np.array(` and the like before an array literal. */
@@ -30,12 +30,12 @@ export function looksNumeric(text: string): boolean {
  * Reads the selection. Returns undefined when the user cancelled the column choice or the numbers
  * had errors (already reported, with their lines in the Problems view).
  */
-export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Range, diagnostics: vscode.DiagnosticCollection): Promise<GatesInput | undefined> {
+export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Range, diagnostics: vscode.DiagnosticCollection, column?: number): Promise<GatesInput | undefined> {
   const text = doc.getText(range);
   diagnostics.delete(doc.uri);
   if (!looksNumeric(text)) return { kind: "text", text };
   const lineOffset = range.start.line;
-  let parsed = parseSeries(text, { lineOffset });
+  let parsed = parseSeries(text, { lineOffset, column });
   if (!parsed.ok && parsed.needsColumn) {
     const choices = parsed.columns.filter((c) => c.numeric && !c.isTime);
     const pick = await vscode.window.showQuickPick(
@@ -58,5 +58,5 @@ export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Ran
     void vscode.window.showErrorMessage(`SeqLens: ${parsed.message} ${first}${parsed.errors.length + parsed.more > 3 ? ` (and ${parsed.errors.length + parsed.more - 3} more in the Problems view)` : ""}`);
     return undefined;
   }
-  return { kind: "series", parsed, rows: parsed.values.map((v) => [v]) };
+  return { kind: "series", parsed, rows: parsed.values.map((v) => [v]), column: parsed.columnIndex };
 }

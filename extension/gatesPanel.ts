@@ -91,7 +91,7 @@ export class GatesPanel implements vscode.Disposable {
     const client = this.host.get();
     const base = doc.offsetAt(range.start);
     let view: GatesView;
-    const restore = { uri: doc.uri.toString(), start: base, end: doc.offsetAt(range.end) };
+    const restore = { uri: doc.uri.toString(), start: base, end: doc.offsetAt(range.end), model, ...(input.kind === "series" && input.column !== undefined ? { column: input.column } : {}) };
     if (input.kind === "series") {
       const horizon = vscode.workspace.getConfiguration("seqlens").get<number>("forecastHorizon", 24);
       const f = await client.request("forecast", { model, values: input.rows, horizon }, { signal: ac.signal });

@@ -89,6 +89,17 @@ test("the Gates panel in light and high-contrast themes: the maps repaint from t
   }
 });
 
+test("after a window reload the Gates panel comes back with the same run", async () => {
+  const { page } = host;
+  const before = await frame.locator("header").innerText();
+  await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  frame = await webviewFrame(page, "seqlens-gates");
+  await frame.waitForFunction(() => Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
+  const after = await frame.locator("header").innerText();
+  assert.equal(after.replace(/[\d.]+ ms/, ""), before.replace(/[\d.]+ ms/, ""));
+});
+
 test("Show Gates on code: the character LSTM's gates under each character, and the vanishing-gradient chart of the LSTM and SimpleRNN samples", async () => {
   const { page } = host;
   await openFile(page, "shapes.ts");

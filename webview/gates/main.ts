@@ -21,6 +21,8 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 interface SavedState {
+  /** What the extension needs to run again after a window reload. */
+  host?: GatesView["restore"];
   direction: number;
   units: number[];
   chartGate: string;
@@ -92,7 +94,7 @@ export class GatesApp extends LitElement {
   }
 
   private save() {
-    vscode.setState({ direction: this.direction, units: this.units, chartGate: this.chartGate });
+    vscode.setState({ host: this.view?.restore, direction: this.direction, units: this.units, chartGate: this.chartGate });
   }
 
   private onMessage(msg: GatesHostToPanel) {
@@ -110,6 +112,7 @@ export class GatesApp extends LitElement {
         this.units = this.units.filter((u) => u < l.units);
         if (!l.names.includes(this.chartGate)) this.chartGate = "hidden";
         this.requestMaps();
+        this.save();
         return;
       }
       case "slice": {
