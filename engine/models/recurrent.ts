@@ -154,8 +154,14 @@ export class RecurrentModel {
     if (n.kind === "zscore") return { steps: rows.length, source: rows.map((_, i) => i), labels: rows.map(label), values: rows.map((r) => r.map((v) => (v - n.mean) / n.std)) };
     // diff-zscore: the model reads z-scored differences; step s reads x[s+1] - x[s].
     if (rows.length < 2) throw new EngineError("BAD_INPUT", `${this.name} reads differences: give it at least two values`);
-    const values = rows.slice(1).map((r, s) => r.map((v, f) => (v - rows[s][f] - n.mean) / n.std));
-    return { steps: rows.length - 1, source: values.map((_, s) => s + 1), labels: rows.slice(1).map(label), values };
+    const values: number[][] = new Array(rows.length - 1);
+    const source: number[] = new Array(rows.length - 1);
+    for (let s = 0; s < rows.length - 1; s++) {
+      const prev = rows[s];
+      values[s] = rows[s + 1].map((v, f) => (v - prev[f] - n.mean) / n.std);
+      source[s] = s + 1;
+    }
+    return { steps: rows.length - 1, source, labels: rows.slice(1).map(label), values };
   }
 
   /** Runs the model on an encoded input: every layer's gates, and the model's output [T, N]. */
@@ -166,7 +172,7 @@ export class RecurrentModel {
       const Tensor = ort().Tensor;
       let feed: ortTypes.Tensor;
       if (o.layout === "bt-ids") feed = new Tensor("int64", BigInt64Array.from(enc.values.map((r) => BigInt(r[0]))), [1, T]);
-      else feed = new Tensor("float32", Float32Array.from(enc.values.flat()), o.layout === "tbf" ? [T, 1, this.features] : [1, T, this.features]);
+      else feed = new Tensor("float32", flatten(enc.values, this.features), o.layout === "tbf" ? [T, 1, this.features] : [1, T, this.features]);
       const { layers, outputs } = await onnxGates(this.onnxModel!, { [o.name]: feed });
       const first = this.onnxModel!.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"));
       const out = first ? outputs[first] : undefined;
@@ -242,6 +248,13 @@ export class RecurrentModel {
   dispose(): void {
     this.tfModel?.dispose();
   }
+}
+
+/** Rows of F values as one Float32Array. */
+function flatten(rows: number[][], F: number): Float32Array {
+  const out = new Float32Array(rows.length * F);
+  for (let t = 0; t < rows.length; t++) for (let f = 0; f < F; f++) out[t * F + f] = rows[t][f];
+  return out;
 }
 
 /** [A, B, F] -> [B, A, F] */

@@ -7,7 +7,7 @@
 // with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
 // so (and where) instead of passing off gates that would be wrong.
 import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
-import { Gemm, gemm as defaultGemm, preActivations } from "./gemm";
+import { Gemm, gemm as defaultGemm, lstmGatesOrt, mulTanh, preActivations } from "./gemm";
 
 export interface GateCheck {
   /** Largest |recomputed h_t - runtime h_t| over all steps and units. */
@@ -83,10 +83,15 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
   for (let k = 0; k < GH; k++) b[k] = d.bW[k] + d.bR[k];
   // Pre-activations of every gate at every step (before peepholes and clipping): x·W + h_prev·R + b.
   // The GRU's candidate keeps its two halves apart (x·W_h + bW_h and h_prev·R_h + bR_h).
-  let z: Float32Array;
+  let z: Float32Array | undefined;
   let xW: Float32Array | undefined;
   let hR: Float32Array | undefined;
-  if (d.cell === "gru") {
+  // An LSTM whose gates read no cell state: all four gates of all steps in one onnxruntime run.
+  const simpleLstm = d.cell === "lstm" && !d.peephole && d.clip === undefined && !d.inputForget && T * (I + H) * GH >= 500_000;
+  const gatesDone = simpleLstm ? await lstmGatesOrt(x, T, I, d.W, hPrev, H, d.R, b, d.f.kind, d.g.kind) : undefined;
+  if (gatesDone) {
+    // the gates are done: no pre-activations needed here
+  } else if (d.cell === "gru") {
     xW = await gemm(x, T, I, d.W, GH);
     hR = await gemm(hPrev, T, H, d.R, GH);
     z = new Float32Array(T * GH);
@@ -94,12 +99,15 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
       const row = t * GH;
       for (let k = 0; k < GH; k++) z[row + k] = xW[row + k] + hR[row + k] + b[k];
     }
-  } else z = await preActivations(x, T, I, d.W, hPrev, H, d.R, b, GH);
+  } else {
+    z = await preActivations(x, T, I, d.W, hPrev, H, d.R, b, GH);
+  }
 
   const clip = d.clip;
   const pre = (v: number) => (clip === undefined ? v : v > clip ? clip : v < -clip ? -clip : v);
   const names = valueNames(d.cell);
-  const values: Record<string, Float32Array> = Object.fromEntries(names.map((n) => [n, new Float32Array(T * H)]));
+  const provided = new Set(gatesDone ? ["input", "forget", "candidate", "output"] : []);
+  const values: Record<string, Float32Array> = Object.fromEntries(names.map((n) => [n, provided.has(n) ? new Float32Array(0) : new Float32Array(T * H)]));
   const hidden = values.hidden;
 
   if (d.cell === "lstm") {
@@ -109,30 +117,38 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     const peep = d.peephole;
     if (!peep && clip === undefined && !d.inputForget) {
       // No gate reads the cell: every gate of every step at once, then the cell recursion alone.
-      activateInto(d.f, z, T, GH, gi, H, input);
-      activateInto(d.f, z, T, GH, gf, H, forget);
-      activateInto(d.g, z, T, GH, gc, H, candidate);
-      activateInto(d.f, z, T, GH, go, H, output);
+      if (gatesDone) {
+        [values.input, values.forget, values.candidate, values.output] = gatesDone;
+      } else {
+        activateInto(d.f, z!, T, GH, gi, H, input);
+        activateInto(d.f, z!, T, GH, gf, H, forget);
+        activateInto(d.g, z!, T, GH, gc, H, candidate);
+        activateInto(d.f, z!, T, GH, go, H, output);
+      }
+      const [iv, fv, gv, ov] = [values.input, values.forget, values.candidate, values.output];
       for (let s = 0; s < T; s++) {
         const at = (forward ? s : T - 1 - s) * H;
         for (let j = 0; j < H; j++) {
-          const cNew = forget[at + j] * c[j] + input[at + j] * candidate[at + j];
+          const cNew = fv[at + j] * c[j] + iv[at + j] * gv[at + j];
           c[j] = cNew;
           cell[at + j] = cNew;
         }
       }
-      activateInto(d.h, cell, T, H, 0, H, hidden);
-      for (let a = 0; a < T * H; a++) hidden[a] *= output[a];
+      if (gatesDone && d.h.kind?.name === "tanh") values.hidden = await mulTanh(ov, cell);
+      else {
+        activateInto(d.h, cell, T, H, 0, H, hidden);
+        for (let a = 0; a < T * H; a++) hidden[a] *= ov[a];
+      }
     } else for (let s = 0; s < T; s++) {
       const t = forward ? s : T - 1 - s;
       const row = t * GH;
       for (let j = 0; j < H; j++) {
         const cPrev = c[j];
-        const i = d.f(pre(z[row + gi + j] + (peep ? peep.i[j] * cPrev : 0)));
-        const f = d.inputForget ? 1 - i : d.f(pre(z[row + gf + j] + (peep ? peep.f[j] * cPrev : 0)));
-        const g = d.g(pre(z[row + gc + j]));
+        const i = d.f(pre(z![row + gi + j] + (peep ? peep.i[j] * cPrev : 0)));
+        const f = d.inputForget ? 1 - i : d.f(pre(z![row + gf + j] + (peep ? peep.f[j] * cPrev : 0)));
+        const g = d.g(pre(z![row + gc + j]));
         const cNew = f * cPrev + i * g;
-        const o = d.f(pre(z[row + go + j] + (peep ? peep.o[j] * cNew : 0)));
+        const o = d.f(pre(z![row + go + j] + (peep ? peep.o[j] * cNew : 0)));
         c[j] = cNew;
         const at = t * H + j;
         input[at] = i;
@@ -149,8 +165,8 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     for (let t = 0; t < T; t++) {
       const row = t * GH;
       for (let j = 0; j < H; j++) {
-        update[t * H + j] = d.f(pre(z[row + gz + j]));
-        reset[t * H + j] = d.f(pre(z[row + gr + j]));
+        update[t * H + j] = d.f(pre(z![row + gz + j]));
+        reset[t * H + j] = d.f(pre(z![row + gr + j]));
       }
     }
     // Reset before the product (Keras, ONNX's default): (r ⊙ h_prev)·R_h, one more matrix product.
@@ -174,13 +190,14 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
       }
     }
   } else {
-    for (let a = 0; a < T * H; a++) hidden[a] = d.f(pre(z[a]));
+    for (let a = 0; a < T * H; a++) hidden[a] = d.f(pre(z![a]));
   }
 
   let maxAbsDiff = 0;
   let worstStep = -1;
+  const recomputed = values.hidden;
   for (let a = 0; a < T * H; a++) {
-    const diff = Math.abs(hidden[a] - runtimeH[a]);
+    const diff = Math.abs(recomputed[a] - runtimeH[a]);
     if (!(diff <= maxAbsDiff)) {
       maxAbsDiff = Number.isNaN(diff) ? Infinity : diff;
       worstStep = Math.floor(a / H);
