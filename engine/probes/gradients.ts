@@ -50,7 +50,7 @@ export function gradientNorms(model: tf.LayersModel, input: tf.Tensor, outputSte
       const next = nextIds?.[outputStep] ?? -1;
       const id = next >= 0 ? next : (logp.argMax().dataSync()[0] as number);
       target = next >= 0 ? "log p of the next character in the text" : "log p of the model's most likely next character";
-      return logp.gather([id]).sum() as tf.Scalar;
+      return logp.slice([id], [1]).sum() as tf.Scalar; // (a gather's gradient needs a kernel the wasm backend lacks)
     };
     const g = tf.grad(f)(x); // [1, T, D]
     return g.norm("euclidean", 2).reshape([T]);

@@ -109,6 +109,7 @@ test("Show Gates on code: the character LSTM's gates under each character, and t
   await page.keyboard.press("Shift+ArrowDown");
   await page.keyboard.press("Shift+ArrowDown");
   await runCommand(page, "SeqLens: Show Gates");
+  frame = await webviewFrame(page, "seqlens-gates");
   await frame.waitForFunction(() => /char-lstm/.test(document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("header")!.textContent ?? ""), undefined, { timeout: 60_000 });
   const header = await frame.locator("header").innerText();
   const steps = Number(/(\d+) steps/.exec(header)![1]);
@@ -123,17 +124,12 @@ test("Show Gates on code: the character LSTM's gates under each character, and t
   assert.match(text, /char-rnn \(simple_rnn\)/);
   await frame.locator("section", { hasText: "Vanishing gradients" }).scrollIntoViewIfNeeded();
   await shot("gates-text-gradients");
-  // LSTMVis: brush steps 4-12 on the hidden state, pick the units above 0 there, find them in the document.
+  // LSTMVis: brush steps 4-12 on the hidden state (keyboard), pick the units above 0 there, find them in the document.
   const map = frame.locator('seqlens-gate-maps canvas.map[data-gate="hidden"]');
-  await map.scrollIntoViewIfNeeded();
-  const box = (await map.boundingBox())!;
-  const cw = box.width / steps;
-  await page.keyboard.down("Shift");
-  await page.mouse.move(box.x + 4.5 * cw, box.y + 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 12.5 * cw, box.y + 2, { steps: 5 });
-  await page.mouse.up();
-  await page.keyboard.up("Shift");
+  await map.focus();
+  await map.press("Home");
+  for (let i = 0; i < 4; i++) await map.press("ArrowRight");
+  for (let i = 0; i < 8; i++) await map.press("Shift+ArrowRight");
   await frame.locator('input[aria-label="Threshold"]').fill("0");
   await frame.locator('input[aria-label="Threshold"]').press("Enter");
   await frame.locator("vscode-button", { hasText: "Units above threshold in span 4–12" }).click();

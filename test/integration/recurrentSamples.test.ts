@@ -91,3 +91,20 @@ test("char-lstm: text through both copies, the same gates; characters outside th
   // A series given to a character model is refused with a sentence, not a crash.
   await assert.rejects(s.call("gates", { model, values: [[1], [2]] }, ctx), /character model: give it text/);
 });
+
+test("vanishing gradients: through 100+ characters the LSTM sample keeps gradients the SimpleRNN sample loses", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const text = fs.readFileSync(path.join(ROOT, "samples", "workspace", "shapes.ts"), "utf8").split("\n").slice(0, 3).join("\n");
+  const lstm = await s.call("gradients", { model: path.join(MODELS, "char-lstm"), text }, ctx);
+  const rnn = await s.call("gradients", { model: path.join(MODELS, "char-rnn"), text }, ctx);
+  assert.ok(lstm.steps > 100);
+  assert.equal(lstm.outputStep, lstm.steps - 1);
+  assert.match(lstm.target, /log p/);
+  // Near the output both are of one size; 100+ steps back the SimpleRNN's is orders of magnitude smaller.
+  const last = lstm.steps - 1;
+  assert.ok(rnn.norms[last] > 0 && lstm.norms[last] > 0);
+  assert.ok(lstm.norms[0] > 1000 * rnn.norms[0], `first step: LSTM ${lstm.norms[0]}, SimpleRNN ${rnn.norms[0]}`);
+  // An earlier output step: nothing flows back from the future.
+  const mid = await s.call("gradients", { model: path.join(MODELS, "char-rnn"), text, step: 40 }, ctx);
+  assert.ok(mid.norms.slice(41).every((n) => n === 0) && mid.norms[40] > 0);
+});

@@ -70,8 +70,23 @@ export class LineChart extends LitElement {
     const opts: uPlot.Options = {
       width: Math.max(200, this.clientWidth || 600),
       height: this.height,
-      scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },
-      axes: [axis(this.xLabel), axis(this.yLabel)],
+      scales: { x: { time: false }, y: this.logY ? { distr: 3, log: 10 } : {} },
+      axes: [
+        axis(this.xLabel),
+        this.logY
+          ? {
+              ...axis(this.yLabel),
+              space: 24,
+              size: 56,
+              // powers of ten only: 1e-9 ... 1
+              values: (_u: uPlot, splits: number[]) =>
+                splits.map((v) => {
+                  const e = Math.round(Math.log10(v));
+                  return Math.abs(Math.log10(v) - e) < 1e-6 ? (e === 0 ? "1" : `1e${e}`) : "";
+                }),
+            }
+          : axis(this.yLabel),
+      ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       series: [{ label: this.xLabel }, ...this.series.map((s) => ({ label: s.label, stroke: cssVar(s.color, "#888"), width: 1.5, dash: s.dash ? [4, 3] : undefined, spanGaps: false }))],
