@@ -20,18 +20,18 @@ import { seededRandom } from "../../engine/generate";
 import {
   REPO_ROOT,
   argOf,
-  loadCheckpoint,
   loadLayersModelFromDir,
   lrAt,
   maxAbsDiff,
   repoRelative,
-  round,
+  resumeFromCheckpoint,
   saveCheckpoint,
   saveLayersModel,
   setLearningRate,
   trainStep,
   trainableVariables,
-} from "./trainCharRnn";
+  round,
+} from "./layersTraining";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -167,14 +167,7 @@ async function main() {
   const model = buildForecaster(UNITS, SEED);
   const vars = trainableVariables(model);
   const opt = tf.train.adam(LR, 0.9, 0.999, 1e-7);
-  let step = 0;
-  let seconds = 0;
-  const resumed = await loadCheckpoint(ckptDir, model, opt);
-  if (resumed) {
-    step = resumed.step;
-    seconds = Number(resumed.seconds ?? 0);
-    log(`resuming from step ${step} (${seconds.toFixed(0)} s of training so far)`);
-  }
+  let { step, seconds } = await resumeFromCheckpoint(ckptDir, model, opt, log);
   log(`model ${model.countParams()} parameters: 2 x lstm(${UNITS}), dense 1; ${STEPS} steps of ${BATCH} windows, Adam ${LR} cosine to ${+(LR / 10).toPrecision(6)}, clip ${CLIP}`);
   let t0 = Date.now();
   let lossSum = 0;
