@@ -19,6 +19,17 @@ export class GatesService {
 
   constructor(private readonly keep = 8) {}
 
+  /** The model, in `runtime` if given; else in `prefer` when the model has that copy, else its default. */
+  async modelFor(p: string, runtime?: RecurrentRuntime, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
+    if (runtime || !prefer) return this.model(p, runtime);
+    try {
+      return await this.model(p, prefer);
+    } catch (e) {
+      if (e instanceof EngineError && e.code === "MODEL_INVALID" && /no (onnx|tfjs) model here/.test(e.message)) return this.model(p);
+      throw e;
+    }
+  }
+
   model(p: string, runtime?: RecurrentRuntime): Promise<RecurrentModel> {
     if (typeof p !== "string" || !p) throw new EngineError("BAD_INPUT", "model must be a path");
     if (runtime !== undefined && runtime !== "onnx" && runtime !== "tfjs") throw new EngineError("BAD_INPUT", `runtime must be "onnx" or "tfjs" (got ${JSON.stringify(runtime)})`);
@@ -34,7 +45,7 @@ export class GatesService {
 
   async gates(p: Params<"gates">): Promise<GatesResult> {
     const t0 = performance.now();
-    const model = await this.model(p.model, p.runtime);
+    const model = await this.modelFor(p.model, p.runtime, p.preferRuntime);
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
     const values = p.values === undefined ? undefined : checkRows(p.values);
     const enc = model.encode(values ? { values } : { text: p.text! });
@@ -80,10 +91,10 @@ export class GatesService {
   }
 
   async forecast(p: Params<"forecast">): Promise<ForecastResult> {
-    const model = await this.model(p.model, p.runtime);
+    const model = await this.modelFor(p.model, p.runtime, p.preferRuntime);
     const rows = checkRows(p.values);
     const core = await forecast(model, rows, { horizon: p.horizon });
-    const gates = await this.gates({ model: p.model, values: rows, runtime: p.runtime });
+    const gates = await this.gates({ model: p.model, values: rows, runtime: model.runtime });
     return { model: model.path, series: rows.map((r) => r[0]), ...core, gates };
   }
 

@@ -197,9 +197,10 @@ export interface Methods {
     result: { meanBits: number; tokens: { bits: number | null; p: number | null; rank: number | null; top: TopToken[] }[] };
   };
   generate: { params: GenerateParams; result: GenerateResult };
-  gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs" }; result: GatesResult };
+  /** `runtime` insists on one copy of a model; `preferRuntime` uses that copy when the model has it. */
+  gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: GatesResult };
   gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };
-  forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs" }; result: ForecastResult };
+  forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: ForecastResult };
   /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
   gradients: { params: { model: string; text?: string; values?: number[][]; step?: number }; result: { model: string; name: string; cell: string; steps: number; outputStep: number; norms: number[]; target: string; labels: string[] } };
 }

@@ -92,14 +92,15 @@ export class GatesPanel implements vscode.Disposable {
     const base = doc.offsetAt(range.start);
     let view: GatesView;
     const restore = { uri: doc.uri.toString(), start: base, end: doc.offsetAt(range.end), model, ...(input.kind === "series" && input.column !== undefined ? { column: input.column } : {}) };
+    const preferRuntime = vscode.workspace.getConfiguration("seqlens").get<"onnx" | "tfjs">("gatesRuntime", "onnx");
     if (input.kind === "series") {
       const horizon = vscode.workspace.getConfiguration("seqlens").get<number>("forecastHorizon", 24);
-      const f = await client.request("forecast", { model, values: input.rows, horizon }, { signal: ac.signal });
+      const f = await client.request("forecast", { model, values: input.rows, horizon, preferRuntime }, { signal: ac.signal });
       const { gates, model: _m, ...forecast } = f;
       void _m;
       view = { gates, forecast, restore, gradients: false };
     } else {
-      view = { gates: await client.request("gates", { model, text: input.text }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0 };
+      view = { gates: await client.request("gates", { model, text: input.text, preferRuntime }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0 };
     }
     // Where each step came from: a character of the text, or a row's number in the series.
     const spans: [number, number][] = view.gates.source.map((src) => {
@@ -176,7 +177,7 @@ export class GatesPanel implements vscode.Disposable {
           const text = doc.getText();
           if (text.length > MAX_DOCUMENT_CHARS) throw new EngineError("TOO_LARGE", `the document has ${text.length.toLocaleString("en-US")} characters; searching it runs the model over all of them (at most ${MAX_DOCUMENT_CHARS.toLocaleString("en-US")})`);
           const client = this.host.get();
-          const run = await client.request("gates", { model: s.model, text });
+          const run = await client.request("gates", { model: s.model, text, runtime: s.view.gates.runtime });
           try {
             const l = run.layers[msg.index];
             if (!l || msg.units.some((u) => u >= l.units)) throw new EngineError("BAD_INPUT", "no such direction or unit in the document run");

@@ -108,3 +108,13 @@ test("vanishing gradients: through 100+ characters the LSTM sample keeps gradien
   const mid = await s.call("gradients", { model: path.join(MODELS, "char-rnn"), text, step: 40 }, ctx);
   assert.ok(mid.norms.slice(41).every((n) => n === 0) && mid.norms[40] > 0);
 });
+
+test("runtime choice: insisting on a copy a model lacks is an error; preferring one falls back", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const torch = path.join(ROOT, "test", "fixtures", "rnn", "torch_lstm_uni.onnx");
+  await assert.rejects(s.call("gates", { model: torch, values: [[1, 2, 3]], runtime: "tfjs" }, ctx), /no tfjs model here/);
+  const r = await s.call("gates", { model: torch, values: [[1, 2, 3], [0, 1, 0]], preferRuntime: "tfjs" }, ctx);
+  assert.equal(r.runtime, "onnx");
+  const t = await s.call("gates", { model: path.join(MODELS, "char-rnn"), text: "let x", preferRuntime: "tfjs" }, ctx);
+  assert.equal(t.runtime, "tfjs");
+});
