@@ -10,6 +10,7 @@ export type ErrorCode =
   | "MODEL_INVALID" // corrupt or truncated model file, bad config.json
   | "TOKENIZER" // tokenizer missing or unreadable
   | "NO_ATTENTION" // the graph has no recognisable attention Softmax
+  | "NO_EMBEDDINGS" // no token-embedding matrix found in the graph
   | "TOO_LARGE" // a whole-tensor request over the size cap
   | "UNKNOWN_HANDLE" // an inspection that was released or never existed
   | "CANCELLED"
@@ -201,6 +202,10 @@ export interface Methods {
   gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: GatesResult };
   gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };
   forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: ForecastResult };
+  /** The model's token-embedding matrix projected (PCA so far): one point per token. */
+  project: { params: { model: string; method: "pca" | "umap" | "tsne"; dims?: 2 | 3 }; result: { points: { id: number; label: string; x: number; y: number; z?: number }[]; explained?: number[]; ms: number } };
+  /** The nearest tokens in the full embedding space to a token, or to a sum of tokens (plus minus). */
+  neighbours: { params: { model: string; plus: number[]; minus?: number[]; k?: number; metric?: "cosine" | "euclidean" }; result: { neighbours: { id: number; token: string; score: number }[]; metric: string } };
   /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
   gradients: { params: { model: string; text?: string; values?: number[][]; step?: number }; result: { model: string; name: string; cell: string; steps: number; outputStep: number; norms: number[]; target: string; labels: string[] } };
 }

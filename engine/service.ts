@@ -11,6 +11,7 @@ import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, Result } from "./protocol";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
+import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
 import { GatesService } from "./gatesService";
 
 export interface CallContext {
@@ -29,6 +30,13 @@ function int(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGE
 function str(v: unknown, name: string): string {
   if (typeof v !== "string" || v.length === 0) throw new EngineError("BAD_INPUT", `${name} must be a non-empty string`);
   return v;
+}
+
+/** The model's input (token) embedding matrix, [vocab, d]. */
+function embeddingMatrix(model: DecoderModel): Matrix {
+  const e = model.probe.tokenEmbedding;
+  if (!e || e.shape.length !== 2) throw new EngineError("NO_EMBEDDINGS", `${model.name}: no token-embedding matrix found in the graph (an initializer gathered by input_ids)`);
+  return { rows: e.shape[0], cols: e.shape[1], data: e.data };
 }
 
 export class EngineService {
@@ -166,6 +174,37 @@ export class EngineService {
     },
 
     gateSlice: async (p) => this.recurrent.gateSlice(p),
+
+    project: async (p, ctx) => {
+      const model = await this.model(p.model, ctx);
+      if (p.method !== "pca") throw new EngineError("BAD_INPUT", `projection method ${JSON.stringify(p.method)} is not available yet (this version projects with "pca")`);
+      const dims = p.dims ?? 2;
+      if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
+      const m = embeddingMatrix(model);
+      const t0 = performance.now();
+      const proj = pcaProject(m, dims);
+      const points = Array.from({ length: m.rows }, (_, id) => ({
+        id,
+        label: model.tokenizer.tokenText(id),
+        x: proj.coords[id * dims],
+        y: proj.coords[id * dims + 1],
+        ...(dims === 3 ? { z: proj.coords[id * dims + 2] } : {}),
+      }));
+      return { points, explained: proj.explained, ms: performance.now() - t0 };
+    },
+
+    neighbours: async (p, ctx) => {
+      const model = await this.model(p.model, ctx);
+      const m = embeddingMatrix(model);
+      const metric = p.metric ?? "cosine";
+      if (metric !== "cosine" && metric !== "euclidean") throw new EngineError("BAD_INPUT", `metric must be "cosine" or "euclidean" (got ${JSON.stringify(metric)})`);
+      if (!Array.isArray(p.plus) || p.plus.length === 0) throw new EngineError("BAD_INPUT", "neighbours needs at least one token id in plus");
+      const minus = p.minus ?? [];
+      const query = vectorSum(m, p.plus, minus);
+      const k = p.k === undefined ? 10 : int(p.k, "k", 1, m.rows);
+      const found = nearestRows(m, query, k, metric, new Set([...p.plus, ...minus]));
+      return { metric, neighbours: found.map((f) => ({ id: f.row, token: model.tokenizer.tokenText(f.row), score: f.score })) };
+    },
 
     forecast: async (p) => this.recurrent.forecast(p),
 

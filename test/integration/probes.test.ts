@@ -103,3 +103,20 @@ test("surprisal: -log2 p of each actual token from the previous position's logit
   }
   assert.ok(Math.abs(sur.meanBits - sum / (r.tokens.length - 1)) < 1e-9);
 });
+
+test("token embeddings: a PCA point per token, and neighbours in the full space that leave out the query", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const p = await s.call("project", { model: SAMPLE_MODEL, method: "pca", dims: 3 }, ctx);
+  assert.equal(p.points.length, 4096);
+  assert.ok(p.points.every((q) => Number.isFinite(q.x) && Number.isFinite(q.y) && Number.isFinite(q.z!)));
+  assert.ok(p.explained![0] >= p.explained![1] && p.explained![1] >= p.explained![2] && p.explained![2] > 0);
+  // The PCA coordinates are centred.
+  const meanX = p.points.reduce((a, q) => a + q.x, 0) / p.points.length;
+  assert.ok(Math.abs(meanX) < 1e-3, String(meanX));
+  const id = (await s.call("inspect", { model: SAMPLE_MODEL, text: " interface", topK: 1 }, ctx)).tokens[0].id;
+  const n = await s.call("neighbours", { model: SAMPLE_MODEL, plus: [id], k: 5 }, ctx);
+  assert.equal(n.neighbours.length, 5);
+  assert.ok(!n.neighbours.some((x) => x.id === id));
+  assert.ok(n.neighbours.every((x, i) => i === 0 || x.score <= n.neighbours[i - 1].score), "nearest first");
+  await assert.rejects(s.call("project", { model: SAMPLE_MODEL, method: "umap" }, ctx), /not available yet/);
+});
