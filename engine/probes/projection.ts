@@ -1,7 +1,7 @@
 // Token embeddings in view: the rows of an embedding matrix projected to 2-D or 3-D with PCA
-// (ml-pca), and the nearest neighbours of a token in the full space (cosine or euclidean), never in
+// (ml-matrix's eigen-decomposition of the covariance), and the nearest neighbours of a token in the full space (cosine or euclidean), never in
 // the projection.
-import { PCA } from "ml-pca";
+import { EigenvalueDecomposition, Matrix as MlMatrix } from "ml-matrix";
 import { EngineError } from "../protocol";
 
 export interface Matrix {
@@ -20,19 +20,43 @@ export interface Projection {
   axes: number[][];
 }
 
-/** PCA of the rows: centred (not scaled), the first `dims` principal components. */
+/**
+ * PCA of the rows: centred (not scaled), the first `dims` principal components. The covariance
+ * (cols x cols) is accumulated in one pass here; ml-matrix's symmetric eigen-decomposition gives the
+ * axes.
+ */
 export function pcaProject(m: Matrix, dims: 2 | 3): Projection {
-  if (m.rows < dims + 1 || m.cols < dims) throw new EngineError("BAD_INPUT", `PCA to ${dims} dimensions needs more than ${dims} rows of at least ${dims} values (got ${m.rows} x ${m.cols})`);
-  const rows: number[][] = new Array(m.rows);
-  for (let r = 0; r < m.rows; r++) rows[r] = Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols));
-  // The covariance matrix is cols x cols: its eigen-decomposition is far cheaper than an SVD of all rows.
-  const pca = new PCA(rows, { center: true, scale: false, method: "covarianceMatrix" });
-  const scores = pca.predict(rows, { nComponents: dims }).to2DArray();
-  const coords = new Float32Array(m.rows * dims);
-  scores.forEach((s, r) => coords.set(s.slice(0, dims), r * dims));
-  const vectors = pca.getEigenvectors().to2DArray(); // [cols][components]
-  const axes = Array.from({ length: dims }, (_, k) => vectors.map((row) => row[k]));
-  return { coords, dims, explained: pca.getExplainedVariance().slice(0, dims), axes };
+  const { rows: n, cols: d, data } = m;
+  if (n < dims + 1 || d < dims) throw new EngineError("BAD_INPUT", `PCA to ${dims} dimensions needs more than ${dims} rows of at least ${dims} values (got ${n} x ${d})`);
+  const mean = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) mean[c] += data[r * d + c];
+  for (let c = 0; c < d; c++) mean[c] /= n;
+  const cov = new Float64Array(d * d);
+  const x = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < d; c++) x[c] = data[r * d + c] - mean[c];
+    for (let i = 0; i < d; i++) {
+      const xi = x[i];
+      const row = i * d;
+      for (let j = i; j < d; j++) cov[row + j] += xi * x[j];
+    }
+  }
+  const C: number[][] = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i <= j ? cov[i * d + j] : cov[j * d + i]) / (n - 1)));
+  const eig = new EigenvalueDecomposition(new MlMatrix(C), { assumeSymmetric: true });
+  const values = eig.realEigenvalues;
+  const vectors = eig.eigenvectorMatrix.to2DArray(); // [d][components]
+  const order = values.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
+  const total = values.reduce((a, v) => a + v, 0) || 1;
+  const axes = order.slice(0, dims).map(([, i]) => vectors.map((row) => row[i]));
+  const coords = new Float32Array(n * dims);
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < dims; k++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += (data[r * d + c] - mean[c]) * axes[k][c];
+      coords[r * dims + k] = s;
+    }
+  }
+  return { coords, dims, explained: order.slice(0, dims).map(([v]) => v / total), axes };
 }
 
 export type Metric = "cosine" | "euclidean";
