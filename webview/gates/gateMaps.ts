@@ -5,7 +5,7 @@
 // unit for the chart; shift-drag to brush a span of steps. Keyboard: a focused map moves a cell cursor
 // with the arrows (Home/End, PageUp/PageDown by ten steps); Enter picks the unit; shift+arrows brush.
 import { css, html, LitElement, PropertyValues } from "lit";
-import { cssVar, parseColor, watchTheme } from "../shared/theme";
+import { cssVar, parseColor, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "../shared/text";
 
 export interface GateMap {
@@ -38,8 +38,7 @@ export class GateMaps extends LitElement {
   private dragFrom?: number;
   private cursor?: { name: string; t: number; u: number };
   private anchor?: number;
-  private unwatchTheme?: () => void;
-
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
   static override styles = css`
     :host { display: block; }
     .scroll { overflow-x: auto; overflow-y: hidden; position: relative; padding-bottom: 4px; }
@@ -50,16 +49,6 @@ export class GateMaps extends LitElement {
     canvas.strip { cursor: default; }
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin: 4px 0; }
   `;
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.unwatchTheme = watchTheme(() => this.paint());
-  }
-
-  override disconnectedCallback(): void {
-    this.unwatchTheme?.();
-    super.disconnectedCallback();
-  }
 
   /** Pixels per step and per unit: the maps fit ~900 px when they can, never under 1 px a step. */
   get cellW(): number {

@@ -3,7 +3,7 @@
 import { css, html, LitElement, PropertyValues, unsafeCSS } from "lit";
 import uPlot from "uplot";
 import uplotCss from "uplot/dist/uPlot.min.css";
-import { cssVar, watchTheme } from "../shared/theme";
+import { cssVar, ThemeRepaint } from "../shared/theme";
 
 export interface ChartSeries {
   label: string;
@@ -25,7 +25,7 @@ export class LineChart extends LitElement {
   yLabel = "";
   cursor = -1;
   private plot?: uPlot;
-  private unwatchTheme?: () => void;
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.build());
   private resize?: ResizeObserver;
 
   static override styles = [
@@ -39,13 +39,11 @@ export class LineChart extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.unwatchTheme = watchTheme(() => this.build());
     this.resize = new ResizeObserver(() => this.plot?.setSize({ width: Math.max(200, this.clientWidth), height: this.height }));
     this.resize.observe(this);
   }
 
   override disconnectedCallback(): void {
-    this.unwatchTheme?.();
     this.resize?.disconnect();
     this.plot?.destroy();
     super.disconnectedCallback();

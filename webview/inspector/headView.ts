@@ -2,7 +2,7 @@
 // hovered (or selected) query to the keys it attends to, opacity by weight.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { cssVar, watchTheme } from "../shared/theme";
+import { cssVar, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 const ROW = 16;
@@ -19,18 +19,7 @@ export class HeadView extends LitElement {
     canvas { display: block; cursor: pointer; }
   `;
 
-  private unwatchTheme?: () => void;
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.unwatchTheme = watchTheme(() => this.paint());
-  }
-
-  override disconnectedCallback(): void {
-    this.unwatchTheme?.();
-    super.disconnectedCallback();
-  }
-
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
   override updated(changed: PropertyValues): void {
     if (changed.has("weights") || changed.has("tokens") || changed.has("selected") || changed.has("hovered")) this.paint();
   }

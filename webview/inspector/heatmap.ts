@@ -3,7 +3,7 @@
 // focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../engine/protocol";
-import { themeRamp, watchTheme } from "../shared/theme";
+import { themeRamp, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 
 export class AttentionHeatmap extends LitElement {
@@ -26,18 +26,7 @@ export class AttentionHeatmap extends LitElement {
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin-top: 4px; }
   `;
 
-  private unwatchTheme?: () => void;
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.unwatchTheme = watchTheme(() => this.paint());
-  }
-
-  override disconnectedCallback(): void {
-    this.unwatchTheme?.();
-    super.disconnectedCallback();
-  }
-
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
   private get size(): number {
     return this.tokens.length;
   }

@@ -1,6 +1,6 @@
 // All layers x all heads as thumbnails (BertViz's model view). Click one to open it in the heatmap.
 import { css, html, LitElement, PropertyValues } from "lit";
-import { themeRamp, watchTheme } from "../shared/theme";
+import { themeRamp, ThemeRepaint } from "../shared/theme";
 
 export class AttentionOverview extends LitElement {
   static override properties = { layers: { type: Number }, heads: { type: Number }, slices: { attribute: false }, active: { attribute: false } };
@@ -20,18 +20,7 @@ export class AttentionOverview extends LitElement {
     canvas { width: 56px; height: 56px; image-rendering: pixelated; }
   `;
 
-  private unwatchTheme?: () => void;
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.unwatchTheme = watchTheme(() => this.paint());
-  }
-
-  override disconnectedCallback(): void {
-    this.unwatchTheme?.();
-    super.disconnectedCallback();
-  }
-
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
   override updated(changed: PropertyValues): void {
     if (changed.has("slices")) this.paint();
   }

@@ -1,3 +1,5 @@
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+
 // Colours for canvas drawing, read from VS Code's theme variables so dark, light and high-contrast
 // themes all work. Weights map from the editor background (0) to a strong accent (1).
 
@@ -32,10 +34,24 @@ export function themeRamp(): Ramp {
   return f;
 }
 
-/** Calls `repaint` when VS Code switches the theme (it changes the body's class and the root's variables). */
-export function watchTheme(repaint: () => void): () => void {
-  const o = new MutationObserver(() => repaint());
-  o.observe(document.body, { attributes: true, attributeFilter: ["class"] });
-  o.observe(document.documentElement, { attributes: true, attributeFilter: ["style", "class"] });
-  return () => o.disconnect();
+/**
+ * Calls `repaint` while its host element is connected and VS Code switches the theme (it changes the
+ * body's class and the root's variables). Canvases read their colours when they paint, so they repaint.
+ */
+export class ThemeRepaint implements ReactiveController {
+  private observer?: MutationObserver;
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly repaint: () => void,
+  ) {
+    host.addController(this);
+  }
+  hostConnected(): void {
+    this.observer = new MutationObserver(() => this.repaint());
+    this.observer.observe(document.body, { attributes: true, attributeFilter: ["class"] });
+    this.observer.observe(document.documentElement, { attributes: true, attributeFilter: ["style", "class"] });
+  }
+  hostDisconnected(): void {
+    this.observer?.disconnect();
+  }
 }
