@@ -1,8 +1,8 @@
 // The Gates panel: per-step gates of a recurrent model on the selection (and, for a series model,
 // its forecasts). The host runs the engine, keeps where each step came from in the document, and
 // answers the panel's requests for one [T, H] slice at a time; every panel message is validated.
-import * as crypto from "node:crypto";
 import * as vscode from "vscode";
+import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
 import { EngineError, GatesHostToPanel, GatesPanelToHost, GatesView, parseGatesPanelMessage } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import type { GatesInput } from "./gatesInput";
@@ -61,23 +61,7 @@ export class GatesPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const nonce = crypto.randomBytes(16).toString("base64");
-    const webview = this.panel.webview;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "gates.js"));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource} 'unsafe-inline'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join("; ");
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>SeqLens Gates</title>
-</head>
-<body>
-<seqlens-gates></seqlens-gates>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, "gates", "seqlens-gates", "SeqLens Gates");
   }
 
   private post(msg: GatesHostToPanel): void {
@@ -169,7 +153,7 @@ export class GatesPanel implements vscode.Disposable {
           this.revealRange(msg.from, msg.to, true);
           return;
         case "exportCsv":
-          await this.exportCsv(msg.index);
+          await saveExport(async () => Buffer.from(await this.csv(msg.index)), "seqlens-gates", "csv");
           return;
         case "findInDocument": {
           if (!s?.text) return;
@@ -217,13 +201,9 @@ export class GatesPanel implements vscode.Disposable {
           this.post({ type: "gradients", requestId: msg.requestId, outputStep: Math.min(msg.step, s.view.gates.steps - 1), target, series });
           return;
         }
-        case "exportPng": {
-          const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file("seqlens-gates.png"), filters: { PNG: ["png"] } });
-          if (!target) return;
-          await vscode.workspace.fs.writeFile(target, Buffer.from(msg.dataUrl.slice("data:image/png;base64,".length), "base64"));
-          void vscode.window.showInformationMessage(`SeqLens: saved ${target.fsPath}`);
+        case "exportPng":
+          await saveExport(pngBytes(msg.dataUrl), "seqlens-gates", "png");
           return;
-        }
       }
     } catch (e) {
       this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message: e instanceof EngineError ? e.message : String(e) });
@@ -247,13 +227,6 @@ export class GatesPanel implements vscode.Disposable {
       rows.push(cells.join(","));
     }
     return rows.join("\n") + "\n";
-  }
-
-  private async exportCsv(index: number): Promise<void> {
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file("seqlens-gates.csv"), filters: { CSV: ["csv"] } });
-    if (!target) return;
-    await vscode.workspace.fs.writeFile(target, Buffer.from(await this.csv(index)));
-    void vscode.window.showInformationMessage(`SeqLens: saved ${target.fsPath}`);
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 // The Inspector: one webview panel beside the editor, reused by later runs. The host side runs the
 // engine and answers the panel's requests for slices; every message from the panel is validated.
-import * as crypto from "node:crypto";
 import * as vscode from "vscode";
+import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
 import { EngineError, HostToPanel, InspectionView, parsePanelMessage, PanelToHost } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import { attentionNested } from "../engine/probes/attention";
@@ -64,23 +64,7 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const nonce = crypto.randomBytes(16).toString("base64");
-    const webview = this.panel.webview;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "inspector.js"));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource} 'unsafe-inline'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join("; ");
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>SeqLens Inspector</title>
-</head>
-<body>
-<seqlens-inspector></seqlens-inspector>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, "inspector", "seqlens-inspector", "SeqLens Inspector");
   }
 
   post(msg: HostToPanel): void {
@@ -202,29 +186,30 @@ export class InspectorPanel implements vscode.Disposable {
   private async export(msg: Extract<PanelToHost, { type: "exportData" | "exportPng" }>): Promise<void> {
     const s = this.shown;
     if (!s) return;
-    const ext = msg.type === "exportPng" ? "png" : msg.format;
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`seqlens-inspection.${ext}`), filters: { [ext.toUpperCase()]: [ext] } });
-    if (!target) return;
-    let bytes: Uint8Array;
-    if (msg.type === "exportPng") bytes = Buffer.from(msg.dataUrl.slice("data:image/png;base64,".length), "base64");
-    else if (msg.format === "json") {
-      // Attention goes along when it fits under the transfer cap (seqlens.attentionTransferCapMB).
-      let attention: number[][][][] | string | null = null;
-      if (s.view.attentionAvailable) {
-        const capBytes = vscode.workspace.getConfiguration("seqlens").get<number>("attentionTransferCapMB", 64) * 2 ** 20;
-        try {
-          const all = await this.host.get().request("attentionAll", { handle: s.view.handle, capBytes });
-          const [L, H, T] = all.shape;
-          attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
-        } catch (e) {
-          attention = e instanceof EngineError ? e.message : String(e);
-        }
-      }
-      bytes = Buffer.from(JSON.stringify({ model: s.view.modelName, device: s.view.device, text: s.view.text, tokens: s.view.tokens, attention, next: s.view.next }, null, 2));
+    if (msg.type === "exportPng") return saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png");
+    if (msg.format === "csv") {
+      return saveExport(Buffer.from(["index,id,text,start,end", ...s.view.tokens.map((t, i) => `${i},${t.id},${JSON.stringify(t.text)},${t.start},${t.end}`)].join("\n") + "\n"), "seqlens-inspection", "csv");
     }
-    else bytes = Buffer.from(["index,id,text,start,end", ...s.view.tokens.map((t, i) => `${i},${t.id},${JSON.stringify(t.text)},${t.start},${t.end}`)].join("\n") + "\n");
-    await vscode.workspace.fs.writeFile(target, bytes);
-    void vscode.window.showInformationMessage(`SeqLens: saved ${target.fsPath}`);
+    // JSON: attention goes along when it fits under the transfer cap (seqlens.attentionTransferCapMB);
+    // it is fetched once the user has picked where to save.
+    return saveExport(
+      async () => {
+        let attention: number[][][][] | string | null = null;
+        if (s.view.attentionAvailable) {
+          const capBytes = vscode.workspace.getConfiguration("seqlens").get<number>("attentionTransferCapMB", 64) * 2 ** 20;
+          try {
+            const all = await this.host.get().request("attentionAll", { handle: s.view.handle, capBytes });
+            const [L, H, T] = all.shape;
+            attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
+          } catch (e) {
+            attention = e instanceof EngineError ? e.message : String(e);
+          }
+        }
+        return Buffer.from(JSON.stringify({ model: s.view.modelName, device: s.view.device, text: s.view.text, tokens: s.view.tokens, attention, next: s.view.next }, null, 2));
+      },
+      "seqlens-inspection",
+      "json",
+    );
   }
 
   dispose(): void {
