@@ -5,6 +5,7 @@ import { EngineError, ForecastResult, GatesResult, Params, Result, SliceResult }
 import { RecurrentModel, RecurrentRuntime } from "./models/recurrent";
 import { forecast } from "./probes/forecast";
 import { valueNames } from "./probes/gates/gates";
+import { firingRuns } from "./probes/gates/firing";
 import type { LayerGates } from "./probes/gates/onnxGates";
 
 interface GatesRun {
@@ -88,6 +89,14 @@ export class GatesService {
     const data = p.name === "x" ? l.input : l.values[p.name];
     if (!data) throw new EngineError("BAD_INPUT", `${l.cell} layer ${l.layer} (${l.direction}) has no "${p.name}" (it has ${["x", ...Object.keys(l.values)].join(", ")})`);
     return { shape: [l.steps, p.name === "x" ? l.inputSize : l.units], data };
+  }
+
+  gateFiring(p: Params<"gateFiring">): Result<"gateFiring"> {
+    const { data, shape } = this.gateSlice(p);
+    const H = shape[1];
+    if (!Array.isArray(p.units) || p.units.length === 0 || p.units.some((u) => !Number.isInteger(u) || u < 0 || u >= H)) throw new EngineError("BAD_INPUT", `units must be a non-empty list of units in 0..${H - 1}`);
+    if (typeof p.threshold !== "number" || !Number.isFinite(p.threshold)) throw new EngineError("BAD_INPUT", "threshold must be a number");
+    return { runs: firingRuns(data, H, shape[0], p.units, p.threshold).slice(0, p.limit ?? 500) };
   }
 
   async forecast(p: Params<"forecast">): Promise<ForecastResult> {

@@ -201,6 +201,8 @@ export interface Methods {
   /** `runtime` insists on one copy of a model; `preferRuntime` uses that copy when the model has it. */
   gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: GatesResult };
   gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };
+  /** Where `units` of one gate are all above `threshold` together: maximal runs of steps, first `limit`. */
+  gateFiring: { params: { handle: string; index: number; name: string; units: number[]; threshold: number; limit?: number }; result: { runs: [number, number][] } };
   forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: ForecastResult };
   /** The model's token-embedding matrix projected (PCA so far): one point per token. */
   project: { params: { model: string; method: "pca" | "umap" | "tsne"; dims?: 2 | 3 }; result: { points: { id: number; label: string; x: number; y: number; z?: number }[]; explained?: number[]; ms: number } };

@@ -175,6 +175,8 @@ export class EngineService {
 
     gateSlice: async (p) => this.recurrent.gateSlice(p),
 
+    gateFiring: async (p) => this.recurrent.gateFiring(p),
+
     project: async (p, ctx) => {
       const model = await this.model(p.model, ctx);
       if (p.method !== "pca") throw new EngineError("BAD_INPUT", `projection method ${JSON.stringify(p.method)} is not available yet (this version projects with "pca")`);

@@ -6,7 +6,6 @@ import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
 import { EngineError, GatesHostToPanel, GatesPanelToHost, GatesView, parseGatesPanelMessage } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import type { GatesInput } from "./gatesInput";
-import { firingRuns } from "../engine/probes/gates/firing";
 
 export const GATES_VIEW_TYPE = "seqlens.gates";
 /** The most text "find in the document" runs a character model over. */
@@ -163,10 +162,8 @@ export class GatesPanel implements vscode.Disposable {
           const client = this.host.get();
           const run = await client.request("gates", { model: s.model, text, runtime: s.view.gates.runtime });
           try {
-            const l = run.layers[msg.index];
-            if (!l || msg.units.some((u) => u >= l.units)) throw new EngineError("BAD_INPUT", "no such direction or unit in the document run");
-            const data = (await client.request("gateSlice", { handle: run.handle, index: msg.index, name: msg.name })).data;
-            const runs = firingRuns(data, l.units, run.steps, msg.units, msg.threshold).slice(0, 500);
+            // The engine keeps the run and finds the places: only their step ranges come back.
+            const { runs } = await client.request("gateFiring", { handle: run.handle, index: msg.index, name: msg.name, units: msg.units, threshold: msg.threshold, limit: 500 });
             const matches = runs.map(([a, b]) => {
               const from = run.source[a];
               const to = run.source[b] + 1;
