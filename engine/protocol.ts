@@ -204,6 +204,17 @@ export interface Methods {
   /** Where `units` of one gate are all above `threshold` together: maximal runs of steps, first `limit`. */
   gateFiring: { params: { handle: string; index: number; name: string; units: number[]; threshold: number; limit?: number }; result: { runs: [number, number][] } };
   forecast: { params: { model: string; values: number[][]; horizon?: number; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: ForecastResult };
+  /**
+   * A selection read as numbers (engine/series/parseSeries.ts), in the engine so a huge selection
+   * never holds up the editor: the values and each one's [start, end) offsets in the text, or why not.
+   */
+  parseSeries: {
+    params: { text: string; lineOffset?: number; column?: number };
+    result:
+      | { ok: true; values: Float64Array; sourceStart: Int32Array; sourceEnd: Int32Array; columnIndex?: number }
+      | { ok: false; needsColumn: true; columns: { index: number; name: string; numeric: boolean; isTime: boolean }[]; message: string }
+      | { ok: false; needsColumn: false; errors: { line: number; text: string; reason: string }[]; more: number; message: string };
+  };
   /** The model's token-embedding matrix projected (PCA so far): one point per token. */
   project: { params: { model: string; method: "pca" | "umap" | "tsne"; dims?: 2 | 3 }; result: { points: { id: number; label: string; x: number; y: number; z?: number }[]; explained?: number[]; ms: number } };
   /** The nearest tokens in the full embedding space to a token, or to a sum of tokens (plus minus). */

@@ -13,6 +13,7 @@ import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
 import { GatesService } from "./gatesService";
+import { parseSeries } from "./series/parseSeries";
 
 export interface CallContext {
   signal: AbortSignal;
@@ -176,6 +177,19 @@ export class EngineService {
     gateSlice: async (p) => this.recurrent.gateSlice(p),
 
     gateFiring: async (p) => this.recurrent.gateFiring(p),
+
+    parseSeries: async (p) => {
+      if (typeof p.text !== "string") throw new EngineError("BAD_INPUT", "parseSeries needs text");
+      const r = parseSeries(p.text, { lineOffset: p.lineOffset, column: p.column });
+      if (!r.ok) return r;
+      return {
+        ok: true as const,
+        values: Float64Array.from(r.values),
+        sourceStart: Int32Array.from(r.sources, (x) => x.start),
+        sourceEnd: Int32Array.from(r.sources, (x) => x.end),
+        columnIndex: r.columnIndex,
+      };
+    },
 
     project: async (p, ctx) => {
       const model = await this.model(p.model, ctx);

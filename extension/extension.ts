@@ -67,7 +67,13 @@ export function activate(context: vscode.ExtensionContext): void {
     const range = targetRange(editor);
     if (!editor || !range) return;
     const doc = editor.document;
-    const input = await readGatesInput(doc, range, gatesDiagnostics);
+    let input;
+    try {
+      input = await readGatesInput(doc, range, gatesDiagnostics, host!.get());
+    } catch (e) {
+      void vscode.window.showErrorMessage(`SeqLens: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
     if (!input) return;
     const configured = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
     const model = configured || path.join(context.extensionPath, "samples", "models", input.kind === "text" ? "char-lstm" : "co2-lstm");
@@ -179,7 +185,7 @@ export function activate(context: vscode.ExtensionContext): void {
           const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
           const len = doc.getText().length;
           const range = new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len)));
-          const input = await readGatesInput(doc, range, gatesDiagnostics, Number.isInteger(s.column) ? s.column : undefined);
+          const input = await readGatesInput(doc, range, gatesDiagnostics, host!.get(), Number.isInteger(s.column) ? s.column : undefined);
           if (input) await restored.run(doc, range, input, s.model);
         } catch (e) {
           log.warn(`could not restore the Gates panel: ${e instanceof Error ? e.message : e}`);

@@ -3,9 +3,10 @@
 // character model. Bad numbers are reported with their line numbers in the Problems view and a
 // message; nothing is silently dropped.
 import * as vscode from "vscode";
-import { parseSeries, ParsedSeriesValues } from "../engine/series/parseSeries";
+import type { EngineClient } from "../engine/client";
 
-export type GatesInput = { kind: "text"; text: string } | { kind: "series"; parsed: ParsedSeriesValues; rows: number[][]; column?: number };
+/** A series: its rows, and each row's [start, end) offsets in the selection text. */
+export type GatesInput = { kind: "text"; text: string } | { kind: "series"; rows: number[][]; sourceStart: Int32Array; sourceEnd: Int32Array; column?: number };
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** `const xs =`, `xs: number[] =`, `xs = np.array(` and the like before an array literal. */
@@ -17,9 +18,9 @@ function numericLine(line: string): boolean {
   return cells.length > 0 && cells.every((c) => NUMBER.test(c));
 }
 
-/** Mostly numbers: most non-empty lines hold only numbers (a header line and a few bad cells allowed). */
+/** Mostly numbers: most non-empty lines hold only numbers (a header line and a few bad cells allowed); the first 200 lines decide. */
 export function looksNumeric(text: string): boolean {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  const lines = text.slice(0, 200_000).split(/\r?\n/, 200).filter((l) => l.trim() !== "");
   if (lines.length === 0) return false;
   lines[0] = lines[0].replace(ASSIGNMENT, "");
   const numeric = lines.filter(numericLine);
@@ -30,12 +31,13 @@ export function looksNumeric(text: string): boolean {
  * Reads the selection. Returns undefined when the user cancelled the column choice or the numbers
  * had errors (already reported, with their lines in the Problems view).
  */
-export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Range, diagnostics: vscode.DiagnosticCollection, column?: number): Promise<GatesInput | undefined> {
+export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Range, diagnostics: vscode.DiagnosticCollection, client: EngineClient, column?: number): Promise<GatesInput | undefined> {
   const text = doc.getText(range);
   diagnostics.delete(doc.uri);
   if (!looksNumeric(text)) return { kind: "text", text };
   const lineOffset = range.start.line;
-  let parsed = parseSeries(text, { lineOffset, column });
+  // The numbers are read in the engine process: a huge selection never holds up the editor.
+  let parsed = await client.request("parseSeries", { text, lineOffset, column });
   if (!parsed.ok && parsed.needsColumn) {
     const choices = parsed.columns.filter((c) => c.numeric && !c.isTime);
     const pick = await vscode.window.showQuickPick(
@@ -43,7 +45,7 @@ export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Ran
       { placeHolder: `${parsed.message} Which column is the series?` },
     );
     if (!pick) return undefined;
-    parsed = parseSeries(text, { lineOffset, column: pick.index });
+    parsed = await client.request("parseSeries", { text, lineOffset, column: pick.index });
   }
   if (!parsed.ok) {
     if (parsed.needsColumn) return undefined;
@@ -58,5 +60,5 @@ export async function readGatesInput(doc: vscode.TextDocument, range: vscode.Ran
     void vscode.window.showErrorMessage(`SeqLens: ${parsed.message} ${first}${parsed.errors.length + parsed.more > 3 ? ` (and ${parsed.errors.length + parsed.more - 3} more in the Problems view)` : ""}`);
     return undefined;
   }
-  return { kind: "series", parsed, rows: parsed.values.map((v) => [v]), column: parsed.columnIndex };
+  return { kind: "series", rows: Array.from(parsed.values, (v) => [v]), sourceStart: parsed.sourceStart, sourceEnd: parsed.sourceEnd, column: parsed.columnIndex };
 }

@@ -88,8 +88,7 @@ export class GatesPanel implements vscode.Disposable {
     // Where each step came from: a character of the text, or a row's number in the series.
     const spans: [number, number][] = view.gates.source.map((src) => {
       if (input.kind === "text") return [base + src, base + src + Math.max(1, [...input.text.slice(src, src + 2)][0]?.length ?? 1)];
-      const s = input.parsed.sources[src];
-      return [base + s.start, base + s.end];
+      return [base + input.sourceStart[src], base + input.sourceEnd[src]];
     });
     if (this.shown) void client.request("release", { handle: this.shown.view.gates.handle }).catch(() => undefined);
     this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined };

@@ -125,3 +125,17 @@ test("runtime choice: insisting on a copy a model lacks is an error; preferring 
   const t = await s.call("gates", { model: path.join(MODELS, "char-rnn"), text: "let x", preferRuntime: "tfjs" }, ctx);
   assert.equal(t.runtime, "tfjs");
 });
+
+test("parseSeries in the engine: values with their offsets as typed arrays, the column question, errors by line", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("parseSeries", { text: "1.5\n 2.5\n-3e2\n" }, ctx);
+  assert.ok(r.ok);
+  if (r.ok) {
+    assert.deepEqual(Array.from(r.values), [1.5, 2.5, -300]);
+    assert.deepEqual([Array.from(r.sourceStart), Array.from(r.sourceEnd)], [[0, 5, 9], [3, 8, 13]]);
+  }
+  const csv = await s.call("parseSeries", { text: "a,b\n1,2\n3,4\n" }, ctx);
+  assert.ok(!csv.ok && csv.needsColumn && csv.columns.map((c) => c.name).join() === "a,b");
+  const bad = await s.call("parseSeries", { text: "1\nx\n2\n", lineOffset: 10 }, ctx);
+  assert.ok(!bad.ok && !bad.needsColumn && bad.errors[0].line === 12, JSON.stringify(bad));
+});
