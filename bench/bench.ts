@@ -9,16 +9,12 @@ import * as path from "node:path";
 import { EngineService } from "../engine/service";
 import { GraphBuilder, DataType } from "../engine/formats/onnxBuilder";
 import { openSession, ort, ortVersion } from "../engine/runtime/onnx/session";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const MODEL = process.env.SEQLENS_BENCH_MODEL ?? path.join(ROOT, "samples", "models", "tiny-gpt");
 const RUNS = Number(process.env.SEQLENS_BENCH_RUNS ?? 15);
 
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function matmulGflops(n: number): Promise<number> {
   const g = new GraphBuilder();

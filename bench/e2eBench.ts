@@ -7,14 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { execSync } from "node:child_process";
 import { inspectorContentFrame, openFile, runCommand, startHost, VSIX } from "../test/e2e/host";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.SEQLENS_BENCH_E2E_RUNS ?? 7);
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** The SeqLens output channel's log file of a host, looked up once (a search per poll loads the machine). */
 function logReader(dir: string): () => string {

@@ -11,14 +11,10 @@ import * as path from "node:path";
 import { chromium } from "playwright-core";
 import { EngineService } from "../engine/service";
 import type { GatesView } from "../engine/protocol";
+import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.SEQLENS_BENCH_RUNS ?? 9);
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 
 function co2Extended(n: number): number[] {

@@ -297,11 +297,16 @@ export const PanelMessageSchema = v.variant("type", [
 export type PanelToHost = v.InferOutput<typeof PanelMessageSchema>;
 
 /** Validates a message from a webview; returns undefined (and the reason) for anything malformed. */
-export function parsePanelMessage(raw: unknown): { ok: true; message: PanelToHost } | { ok: false; reason: string } {
-  const r = v.safeParse(PanelMessageSchema, raw);
-  if (r.success) return { ok: true, message: r.output };
-  return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+/** A validator for messages from a webview: the typed message, or every problem as a sentence with its path. */
+function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) => { ok: true; message: v.InferOutput<S> } | { ok: false; reason: string } {
+  return (raw) => {
+    const r = v.safeParse(schema, raw);
+    if (r.success) return { ok: true, message: r.output };
+    return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+  };
 }
+
+export const parsePanelMessage = validator(PanelMessageSchema);
 
 // ---------------------------------------------------------------------------------------------
 // Extension host <-> the Gates panel (recurrent models: gates per step, forecasts).
@@ -350,8 +355,4 @@ export const GatesPanelMessageSchema = v.variant("type", [
 
 export type GatesPanelToHost = v.InferOutput<typeof GatesPanelMessageSchema>;
 
-export function parseGatesPanelMessage(raw: unknown): { ok: true; message: GatesPanelToHost } | { ok: false; reason: string } {
-  const r = v.safeParse(GatesPanelMessageSchema, raw);
-  if (r.success) return { ok: true, message: r.output };
-  return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
-}
+export const parseGatesPanelMessage = validator(GatesPanelMessageSchema);
