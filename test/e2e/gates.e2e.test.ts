@@ -43,7 +43,7 @@ test("Show Gates on the CO2 series: gates of both LSTM layers painted and checke
   assert.match(await frame.locator(".ok").innerText(), /h_t matches the runtime/);
   // Six maps (input, forget, candidate, output, cell, hidden), painted.
   const maps = frame.locator("seqlens-gate-maps canvas.map");
-  await frame.waitForFunction(() => document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("seqlens-gate-maps")!.shadowRoot!.querySelectorAll("canvas.map").length === 6);
+  await frame.waitForFunction(() => document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("seqlens-gate-maps")?.shadowRoot?.querySelectorAll("canvas.map").length === 6);
   assert.equal(await maps.count(), 6);
   const width = await maps.first().evaluate((c) => (c as HTMLCanvasElement).width);
   assert.ok(width >= 466, `one column per step at least: ${width}`);
@@ -69,7 +69,7 @@ test("click a unit row: its line is charted; hovering a step highlights the row 
   await map.press("ArrowDown");
   await map.press("ArrowDown");
   await map.press("Enter");
-  await frame.waitForFunction(() => /units 0, 2|units 2, 0/.test(document.querySelector("seqlens-gates")!.shadowRoot!.textContent ?? ""));
+  await frame.waitForFunction(() => /units 0, 2|units 2, 0/.test(document.querySelector("seqlens-gates")?.shadowRoot?.textContent ?? ""));
   await map.press("Home");
   await map.press("Shift+ArrowRight");
   await map.press("Shift+ArrowRight");
@@ -110,7 +110,8 @@ test("Show Gates on code: the character LSTM's gates under each character, and t
   await page.keyboard.press("Shift+ArrowDown");
   await runCommand(page, "SeqLens: Show Gates");
   frame = await webviewFrame(page, "seqlens-gates");
-  await frame.waitForFunction(() => /char-lstm/.test(document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("header")!.textContent ?? ""), undefined, { timeout: 60_000 });
+  // (null-safe: the element upgrades and renders after the module loads; a predicate that throws ends the wait)
+  await frame.waitForFunction(() => /char-lstm/.test(document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("header")?.textContent ?? ""), undefined, { timeout: 60_000 });
   const header = await frame.locator("header").innerText();
   const steps = Number(/(\d+) steps/.exec(header)![1]);
   assert.ok(steps > 40, header);
