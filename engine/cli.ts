@@ -5,8 +5,7 @@
 //   seqlens info     --model PATH [--json]
 //   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
 //   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
-//   seqlens project  --model PATH --method pca [--dims 2|3] [--json]
-//   seqlens neighbours --model PATH --token STR [--minus STR] [--plus STR] [--k N] [--metric cosine|euclidean] [--json]
+//   seqlens project, neighbours, lens: see cliEmbeddings.ts
 // Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP)
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +14,7 @@ import { attentionNested } from "./probes/attention";
 import { EngineError } from "./protocol";
 import { parseProviders } from "./runtime/onnx/session";
 import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
+import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
@@ -22,8 +22,9 @@ const USAGE = `usage:
   seqlens info     --model PATH [--json]
   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
-  seqlens project  --model PATH --method pca [--dims 2|3] [--json]
+  seqlens project  --model PATH --method pca|umap|tsne [--dims 2|3] [--text STR | --file PATH] [--layer N] [--json]
   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--json]
+  seqlens lens     --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
 
 const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
@@ -89,36 +90,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const model = need(opts, "--model");
     if (command === "gates") return await gatesCommand(client, opts, out);
     if (command === "forecast") return await forecastCommand(client, opts, out);
-    if (command === "project") {
-      const method = need(opts, "--method") as "pca";
-      const dims = Number(opts.get("--dims") ?? 2);
-      if (dims !== 2 && dims !== 3) throw new UsageError("--dims must be 2 or 3");
-      if (opts.has("--text")) throw new UsageError("--text (contextual embeddings) is not available yet: this version projects the token embeddings");
-      const r = await client.request("project", { model, method, dims });
-      if (json) out(JSON.stringify({ points: r.points }) + "\n");
-      else {
-        out(`${r.points.length} tokens, PCA to ${dims} dimensions in ${r.ms.toFixed(0)} ms; explained variance ${r.explained!.map((v) => (v * 100).toFixed(2) + "%").join(", ")}\n`);
-        for (const p of r.points.slice(0, 10)) out(`  ${String(p.id).padStart(5)} ${JSON.stringify(p.label).padEnd(14)} ${p.x.toFixed(3)} ${p.y.toFixed(3)}${p.z !== undefined ? ` ${p.z.toFixed(3)}` : ""}\n`);
-        if (r.points.length > 10) out(`  ... (${r.points.length - 10} more; --json for all)\n`);
-      }
-      return 0;
-    }
-    if (command === "neighbours") {
-      const ids = async (flag: string): Promise<number[]> => {
-        const all: number[] = [];
-        for (const [k, v] of opts) if (k === flag || k.startsWith(`${flag}#`)) all.push(...(await client!.request("inspect", { model, text: v, topK: 1 })).tokens.map((t) => t.id));
-        return all;
-      };
-      const token = opts.get("--token");
-      if (token === undefined) throw new UsageError("--token is required");
-      const plus = [...(await ids("--token")), ...(await ids("--plus"))];
-      const minus = await ids("--minus");
-      const metric = (opts.get("--metric") ?? "cosine") as "cosine" | "euclidean";
-      const r = await client.request("neighbours", { model, plus, minus, k: num(opts, "--k") ?? 10, metric });
-      if (json) out(JSON.stringify(r) + "\n");
-      else for (const n of r.neighbours) out(`  ${n.score.toFixed(4)}  ${String(n.id).padStart(5)} ${JSON.stringify(n.token)}\n`);
-      return 0;
-    }
+    if (command === "project") return await projectCommand(client, opts, model, json, readText, out, err);
+    if (command === "neighbours") return await neighboursCommand(client, opts, model, json, out);
+    if (command === "lens") return await lensCommand(client, opts, model, json, readText, out, err);
     if (command === "info") {
       const info = await client.request("info", { model });
       if (json) out(JSON.stringify(info, null, 2) + "\n");

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "TOKENIZER" // tokenizer missing or unreadable
   | "NO_ATTENTION" // the graph has no recognisable attention Softmax
   | "NO_EMBEDDINGS" // no token-embedding matrix found in the graph
+  | "NO_LENS" // the graph's residual stream / final layer norm could not be found for the logit lens
   | "TOO_LARGE" // a whole-tensor request over the size cap
   | "UNKNOWN_HANDLE" // an inspection that was released or never existed
   | "CANCELLED"
@@ -215,8 +216,15 @@ export interface Methods {
       | { ok: false; needsColumn: true; columns: { index: number; name: string; numeric: boolean; isTime: boolean }[]; message: string }
       | { ok: false; needsColumn: false; errors: { line: number; text: string; reason: string }[]; more: number; message: string };
   };
-  /** The model's token-embedding matrix projected (PCA so far): one point per token. */
-  project: { params: { model: string; method: "pca" | "umap" | "tsne"; dims?: 2 | 3 }; result: { points: { id: number; label: string; x: number; y: number; z?: number }[]; explained?: number[]; ms: number } };
+  /**
+   * Embeddings projected to 2-D or 3-D. Without text: the token-embedding matrix, one point per
+   * token (`id` = token id), cached per model, method and dims. With text (or ids): the residual
+   * stream at `layer` (0 = input embedding plus positions, i = after block i) at each position of the
+   * text, one point per position in order (`position`), with the tokens and their offsets.
+   */
+  project: { params: ProjectParams; result: ProjectResult };
+  /** The logit lens of a text: each layer's residual stream decoded through ln_f and the unembedding. */
+  lens: { params: { model: string; text?: string; ids?: number[]; maxTokens?: number; topK?: number }; result: LensResult };
   /** The nearest tokens in the full embedding space to a token, or to a sum of tokens (plus minus). */
   neighbours: { params: { model: string; plus: number[]; minus?: number[]; k?: number; metric?: "cosine" | "euclidean" }; result: { neighbours: { id: number; token: string; score: number }[]; metric: string } };
   /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
@@ -229,7 +237,59 @@ export type Result<M extends Method> = Methods[M]["result"];
 
 /** Progress events: generation streams its tokens; loading reports its phase. */
 /** `delta` is the text the token completes: characters split over several byte tokens appear once whole. */
-export type Progress = { kind: "token"; token: GeneratedToken; index: number; delta: string } | { kind: "phase"; message: string };
+/** `steps`: a long computation (UMAP epochs, t-SNE iterations) at `done` of `total`. */
+export type Progress = { kind: "token"; token: GeneratedToken; index: number; delta: string } | { kind: "phase"; message: string } | { kind: "steps"; done: number; total: number; message: string };
+
+export type ProjectionMethod = "pca" | "umap" | "tsne";
+
+export interface ProjectParams {
+  model: string;
+  method: ProjectionMethod;
+  dims?: 2 | 3;
+  text?: string;
+  ids?: number[];
+  layer?: number;
+  maxTokens?: number;
+}
+
+export interface ProjectedPoint {
+  id: number;
+  label: string;
+  x: number;
+  y: number;
+  z?: number;
+  /** Contextual points: the position in the text. */
+  position?: number;
+}
+
+export interface ProjectResult {
+  source: "vocabulary" | "contextual";
+  method: ProjectionMethod;
+  dims: 2 | 3;
+  points: ProjectedPoint[];
+  /** PCA: the share of variance of each kept axis. */
+  explained?: number[];
+  /** Contextual: the layer projected, how many there are (n_layer + 1) and the tokens with offsets. */
+  layer?: number;
+  layers?: number;
+  tokens?: TokenInfo[];
+  truncated?: { droppedTokens: number; notice: string };
+  cached: boolean;
+  ms: number;
+}
+
+export interface LensResult {
+  tokens: TokenInfo[];
+  truncated?: { droppedTokens: number; notice: string };
+  /** Row names: "embeddings", "block 0", ... ("block n-1" is the model's own output). */
+  layerNames: string[];
+  /** [layer][position][k] */
+  layers: TopToken[][][];
+  /** [layer][position]: rank and probability of the final layer's top token there. */
+  finalRank: number[][];
+  finalP: number[][];
+  ms: number;
+}
 
 export type ToEngine =
   | { type: "request"; id: number; method: Method; params: unknown }

@@ -8,7 +8,9 @@ import { surprisals } from "./probes/surprisal";
 import { tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { DecoderModel } from "./models/decoder";
-import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, Result } from "./protocol";
+import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
+import { tsneProject, umapProject } from "./probes/manifold";
+import { logitLens } from "./probes/logitLens";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
@@ -40,7 +42,24 @@ function embeddingMatrix(model: DecoderModel): Matrix {
   return { rows: e.shape[0], cols: e.shape[1], data: e.data };
 }
 
+/** Rows projected by `method` (PCA, UMAP or t-SNE), with progress and cancellation for the long ones. */
+async function projectRows(m: Matrix, method: ProjectionMethod, dims: 2 | 3, signal: AbortSignal, onProgress: (done: number, total: number, message: string) => void): Promise<{ coords: Float32Array; explained?: number[] }> {
+  if (method === "pca") {
+    const proj = pcaProject(m, dims);
+    return { coords: proj.coords, explained: proj.explained };
+  }
+  const opts = { dims, signal, onProgress };
+  return { coords: method === "umap" ? await umapProject(m, opts) : await tsneProject(m, opts) };
+}
+
+function pointAt(coords: Float32Array, dims: number, row: number, id: number, label: string): ProjectedPoint {
+  const o = row * dims;
+  return dims === 3 ? { id, label, x: coords[o], y: coords[o + 1], z: coords[o + 2] } : { id, label, x: coords[o], y: coords[o + 1] };
+}
+
 export class EngineService {
+  /** Vocabulary projections by model hash, method and dims. */
+  private readonly projections = new Map<string, { coords: Float32Array; explained?: number[] }>();
   private readonly models = new Map<string, Promise<DecoderModel>>();
   private readonly store = new InspectionStore();
   private readonly recurrent = new GatesService();
@@ -192,21 +211,63 @@ export class EngineService {
     },
 
     project: async (p, ctx) => {
+      const t0 = performance.now();
       const model = await this.model(p.model, ctx);
-      if (p.method !== "pca") throw new EngineError("BAD_INPUT", `projection method ${JSON.stringify(p.method)} is not available yet (this version projects with "pca")`);
+      const method = p.method;
+      if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
       const dims = p.dims ?? 2;
       if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
-      const m = embeddingMatrix(model);
+      const onSteps = (done: number, total: number, message: string) => ctx.progress({ kind: "steps", done, total, message });
+      if (p.text === undefined && p.ids === undefined) {
+        const m = embeddingMatrix(model);
+        const key = `${model.probe.sha256}|${method}|${dims}`;
+        let hit = this.projections.get(key);
+        const cached = !!hit;
+        if (!hit) {
+          hit = await projectRows(m, method, dims, ctx.signal, onSteps);
+          this.projections.set(key, hit);
+        }
+        const coords = hit.coords;
+        const points = Array.from({ length: m.rows }, (_, id) => pointAt(coords, dims, id, id, model.tokenizer.tokenText(id)));
+        return { source: "vocabulary" as const, method, dims, points, explained: hit.explained, cached, ms: performance.now() - t0 };
+      }
+      const layers = model.config.n_layer + 1;
+      const layer = p.layer === undefined ? layers - 1 : int(p.layer, "layer", 0, layers - 1);
+      const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
+      if (input.truncated) ctx.log("info", input.truncated.notice);
+      const out = await model.lensForward(input.ids, { decode: false });
+      const T = input.ids.length;
+      const d = out.residuals[layer].length / T;
+      const rows: Matrix = { rows: T, cols: d, data: out.residuals[layer] };
+      const { coords, explained } = await projectRows(rows, method, dims, ctx.signal, onSteps);
+      const points = input.tokens.map((tok, t) => ({ ...pointAt(coords, dims, t, tok.id, tok.text), position: t }));
+      return { source: "contextual" as const, method, dims, points, explained, layer, layers, tokens: input.tokens, truncated: input.truncated, cached: false, ms: performance.now() - t0 };
+    },
+
+    lens: async (p, ctx) => {
       const t0 = performance.now();
-      const proj = pcaProject(m, dims);
-      const points = Array.from({ length: m.rows }, (_, id) => ({
-        id,
-        label: model.tokenizer.tokenText(id),
-        x: proj.coords[id * dims],
-        y: proj.coords[id * dims + 1],
-        ...(dims === 3 ? { z: proj.coords[id * dims + 2] } : {}),
-      }));
-      return { points, explained: proj.explained, ms: performance.now() - t0 };
+      const model = await this.model(p.model, ctx);
+      const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
+      const topK = p.topK === undefined ? 5 : int(p.topK, "topK", 1, 50);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
+      if (input.truncated) ctx.log("info", input.truncated.notice);
+      const out = await model.lensForward(input.ids, { decode: true });
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "lens was cancelled");
+      const T = input.ids.length;
+      const table = logitLens(out.logits!, T, model.config.vocab_size, topK);
+      const text = (id: number) => model.tokenizer.tokenText(id);
+      const L = model.config.n_layer;
+      ctx.log("info", `lens ${model.name}: ${T} tokens x ${L + 1} layers in ${(performance.now() - t0).toFixed(0)} ms`);
+      return {
+        tokens: input.tokens,
+        truncated: input.truncated,
+        layerNames: Array.from({ length: L + 1 }, (_, i) => (i === 0 ? "embeddings" : `block ${i - 1}`)),
+        layers: table.top.map((row) => row.map((cell) => cell.map((c) => ({ id: c.id, token: text(c.id), p: c.p })))),
+        finalRank: table.finalRank,
+        finalP: table.finalP,
+        ms: performance.now() - t0,
+      };
     },
 
     neighbours: async (p, ctx) => {

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import type * as ortTypes from "onnxruntime-node";
 import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
+import { LensGraph, prepareLens } from "../formats/onnxLens";
 import { EngineError, ExecutionProvider, ModelInfo } from "../protocol";
 import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
 import { TextTokenizer } from "../tokenize/tokenizer";
@@ -22,7 +23,15 @@ export interface ForwardOutput {
   cache?: KvCache;
 }
 
+/** One run of the lens copy: per residual stream i = 0..n_layer, [T, d] and, when asked, [T, vocab]. */
+export interface LensOutput {
+  residuals: Float32Array[];
+  logits?: Float32Array[];
+}
+
 export class DecoderModel {
+  private lens?: Promise<{ graph: LensGraph; opened: OpenSession }>;
+
   private constructor(
     readonly dir: string,
     readonly name: string,
@@ -31,6 +40,8 @@ export class DecoderModel {
     readonly probe: ProbeGraph,
     private readonly opened: OpenSession,
     readonly fileBytes: number,
+    readonly onnxFile: string,
+    private readonly providers: ExecutionProvider[],
   ) {}
 
   static async load(p: string, providers: ExecutionProvider[]): Promise<DecoderModel> {
@@ -45,7 +56,7 @@ export class DecoderModel {
       if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
     }
     const opened = await openSession(probe.file, providers);
-    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size);
+    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers);
   }
 
   get device() {
@@ -152,8 +163,42 @@ export class DecoderModel {
     return result;
   }
 
+  /**
+   * Runs the lens copy (built and opened on first use): the residual stream entering each block and
+   * the final layer norm, and with `decode` each of them through ln_f and the output projection.
+   */
+  async lensForward(ids: number[], opts: { decode: boolean }): Promise<LensOutput> {
+    this.checkIds(ids);
+    if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
+    if (!this.lens) {
+      const graph = prepareLens(this.onnxFile, this.config.n_layer);
+      this.lens = openSession(graph.file, this.providers).then((opened) => ({ graph, opened }));
+      this.lens.catch(() => (this.lens = undefined));
+    }
+    const { graph, opened } = await this.lens;
+    const T = ort().Tensor;
+    const n = ids.length;
+    const feeds: Record<string, ortTypes.Tensor> = { input_ids: new T("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]) };
+    const inputs = new Set(this.probe.inputNames);
+    if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(n).fill(1n), [1, n]);
+    if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]);
+    if (this.probe.hasKvCache) for (const [k, v] of this.emptyCache().tensors) if (inputs.has(k)) feeds[k] = v;
+    const fetch = [...graph.residualOutputs, ...(opts.decode ? graph.lensOutputs : [])];
+    const out = await opened.session.run(feeds, [...new Set(fetch)]);
+    const V = this.config.vocab_size;
+    const residuals = graph.residualOutputs.map((name) => out[name].data as Float32Array);
+    if (!opts.decode) return { residuals };
+    const logits = graph.lensOutputs.map((name) => {
+      const t = out[name];
+      const width = t.dims[t.dims.length - 1];
+      return width === V ? (t.data as Float32Array) : stripPadding(t.data as Float32Array, n, width, V);
+    });
+    return { residuals, logits };
+  }
+
   async dispose(): Promise<void> {
     await this.opened.session.release();
+    if (this.lens) await (await this.lens).opened.session.release().catch(() => {});
   }
 }
 
