@@ -4,8 +4,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { CLI_JS, SAMPLE_MODEL } from "../helpers";
 
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [CLI_JS, ...args, "--ep", "cpu"], { encoding: "utf8", timeout: 120_000, maxBuffer: 256 * 2 ** 20 });
+}
+
 function run(args: string[]): unknown {
-  const r = spawnSync(process.execPath, [CLI_JS, ...args, "--ep", "cpu"], { encoding: "utf8", timeout: 120_000, maxBuffer: 256 * 2 ** 20 });
+  const r = cli(...args);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -54,4 +58,25 @@ test("seqlens info --json: architecture, parameters, runtime, device", () => {
   assert.equal(info.hasKvCache, true);
   // wte 4096x128 + wpe 512x128 + 4 blocks of 12 d^2 + 13 d + final LayerNorm 2d
   assert.equal(info.parameters, 4096 * 128 + 512 * 128 + 4 * (12 * 128 * 128 + 13 * 128) + 2 * 128);
+});
+
+test("seqlens lens --json: [layer][position] top-5, the last layer the model's own next token; project --text --layer --json", () => {
+  const text = "export function add(a: number, b: number) {";
+  const lens = JSON.parse(cli("lens", "--model", SAMPLE_MODEL, "--text", text, "--json").stdout);
+  const inspect = JSON.parse(cli("inspect", "--model", SAMPLE_MODEL, "--text", text, "--top-k", "5", "--json").stdout);
+  assert.equal(lens.layers.length, 5);
+  assert.equal(lens.layers[0].length, inspect.tokens.length);
+  for (const row of lens.layers) for (const cell of row) {
+    assert.equal(cell.length, 5);
+    for (const c of cell) assert.deepEqual(Object.keys(c).sort(), ["id", "p", "token"]);
+  }
+  const last = lens.layers[4][inspect.tokens.length - 1];
+  assert.deepEqual(last.map((c: { id: number }) => c.id), inspect.next.map((c: { id: number }) => c.id));
+  const proj = JSON.parse(cli("project", "--model", SAMPLE_MODEL, "--method", "pca", "--text", text, "--layer", "2", "--dims", "3", "--json").stdout);
+  assert.equal(proj.points.length, inspect.tokens.length);
+  assert.deepEqual(Object.keys(proj.points[0]).sort(), ["id", "label", "position", "x", "y", "z"]);
+  assert.equal(proj.layer, 2);
+  const bad = cli("project", "--model", SAMPLE_MODEL, "--method", "mds");
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--method must be pca, umap or tsne/);
 });

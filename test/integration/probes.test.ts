@@ -118,5 +118,5 @@ test("token embeddings: a PCA point per token, and neighbours in the full space 
   assert.equal(n.neighbours.length, 5);
   assert.ok(!n.neighbours.some((x) => x.id === id));
   assert.ok(n.neighbours.every((x, i) => i === 0 || x.score <= n.neighbours[i - 1].score), "nearest first");
-  await assert.rejects(s.call("project", { model: SAMPLE_MODEL, method: "umap" }, ctx), /not available yet/);
+  await assert.rejects(s.call("project", { model: SAMPLE_MODEL, method: "isomap" as "pca" }, ctx), /must be "pca", "umap" or "tsne"/);
 });
