@@ -335,7 +335,7 @@ export type HostToPanel =
   | { type: "stale"; stale: boolean }
   | { type: "error"; requestId?: number; message: string };
 
-const nonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+export const nonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
 
 export const PanelMessageSchema = v.variant("type", [
   v.strictObject({ type: v.literal("ready") }),
@@ -356,9 +356,8 @@ export const PanelMessageSchema = v.variant("type", [
 
 export type PanelToHost = v.InferOutput<typeof PanelMessageSchema>;
 
-/** Validates a message from a webview; returns undefined (and the reason) for anything malformed. */
 /** A validator for messages from a webview: the typed message, or every problem as a sentence with its path. */
-function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) => { ok: true; message: v.InferOutput<S> } | { ok: false; reason: string } {
+export function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) => { ok: true; message: v.InferOutput<S> } | { ok: false; reason: string } {
   return (raw) => {
     const r = v.safeParse(schema, raw);
     if (r.success) return { ok: true, message: r.output };

@@ -14,6 +14,7 @@ import type { GatesView } from "../engine/protocol";
 import { readGatesInput } from "./gatesInput";
 import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
+import { EmbeddingsPanel } from "./embeddingsPanel";
 
 let host: EngineHost | undefined;
 const moduleLoadedAt = performance.now();
@@ -128,7 +129,29 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   };
 
+  const showEmbeddings = async (editor: vscode.TextEditor | undefined) => {
+    const model = activeModel(context.extensionPath);
+    if ("error" in model) {
+      void vscode.window.showErrorMessage(model.error);
+      return;
+    }
+    // The selection (or the block around the cursor) gives the lens and the contextual points; with
+    // no editor the panel still shows the vocabulary.
+    const range = editor ? targetRange(editor) : undefined;
+    const panel = EmbeddingsPanel.show(context.extensionUri, host!);
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: embeddings and logit lens", cancellable: true }, (_p, token) =>
+        panel.show(range ? editor!.document : undefined, range, model.path, token),
+      );
+    } catch (e) {
+      const message = e instanceof EngineError ? e.message : String(e);
+      if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);
+      log.error(message);
+    }
+  };
+
   context.subscriptions.push(
+    vscode.commands.registerCommand("seqlens.showEmbeddings", () => showEmbeddings(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.showGates", () => showGates(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.toggleSurprisal", async () => {

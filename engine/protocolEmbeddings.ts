@@ -1,0 +1,75 @@
+// Extension host <-> the Embeddings panel (the projector, contextual embeddings, vector arithmetic
+// and the logit lens). Messages from the panel are validated before use, like every panel's.
+import * as v from "valibot";
+import { LensResult, nonNegInt, TokenInfo, validator } from "./protocol";
+
+/** What the panel shows for one selection: the tokens, the lens of them (or why not). */
+export interface EmbeddingsView {
+  modelName: string;
+  /** n_layer + 1 residual streams: 0 is the input embedding plus positions. */
+  layers: number;
+  vocabSize: number;
+  /** The selection's tokens with offsets into it (empty when the panel opened without one). */
+  tokens: TokenInfo[];
+  lens?: LensResult;
+  lensError?: string;
+  truncated?: string;
+}
+
+export type Source = "vocabulary" | "selection";
+
+export type EmbeddingsHostToPanel =
+  | { type: "view"; view: EmbeddingsView }
+  | {
+      type: "projection";
+      requestId: number;
+      source: Source;
+      method: "pca" | "umap" | "tsne";
+      dims: 2 | 3;
+      layer?: number;
+      /** [n, dims] */
+      coords: Float32Array;
+      ids: Int32Array;
+      labels: string[];
+      explained?: number[];
+      cached: boolean;
+      ms: number;
+    }
+  | { type: "progress"; requestId: number; done: number; total: number; message: string }
+  | { type: "neighbours"; requestId: number; metric: string; neighbours: { id: number; token: string; score: number }[] }
+  /** The editor's cursor moved onto position `index` of the selection. */
+  | { type: "selectPosition"; index: number }
+  | { type: "error"; requestId?: number; message: string };
+
+const idList = v.pipe(v.array(nonNegInt), v.maxLength(32));
+
+export const EmbeddingsPanelMessageSchema = v.variant("type", [
+  v.strictObject({ type: v.literal("ready") }),
+  v.strictObject({
+    type: v.literal("project"),
+    requestId: nonNegInt,
+    source: v.picklist(["vocabulary", "selection"]),
+    method: v.picklist(["pca", "umap", "tsne"]),
+    dims: v.picklist([2, 3]),
+    layer: v.optional(nonNegInt),
+  }),
+  v.strictObject({ type: v.literal("cancel"), requestId: nonNegInt }),
+  v.strictObject({
+    type: v.literal("neighbours"),
+    requestId: nonNegInt,
+    plus: v.pipe(idList, v.minLength(1)),
+    minus: idList,
+    k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200)),
+    metric: v.picklist(["cosine", "euclidean"]),
+  }),
+  /** Hover over position `index` of the selection (-1: none): the editor highlights that token. */
+  v.strictObject({ type: v.literal("hoverPosition"), index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(1_000_000)) }),
+  /** Hover over a vocabulary token: the editor highlights where it occurs in the selection. */
+  v.strictObject({ type: v.literal("hoverToken"), id: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(10_000_000)) }),
+  v.strictObject({ type: v.literal("revealPosition"), index: nonNegInt }),
+  v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
+]);
+
+export type EmbeddingsPanelToHost = v.InferOutput<typeof EmbeddingsPanelMessageSchema>;
+
+export const parseEmbeddingsPanelMessage = validator(EmbeddingsPanelMessageSchema);

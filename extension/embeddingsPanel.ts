@@ -1,0 +1,198 @@
+// The Embeddings panel, host side: the active model's token embeddings and the hidden states of the
+// selection projected (PCA, UMAP, t-SNE, in the engine with progress and cancellation), nearest
+// neighbours and vector arithmetic in the full space, and the logit lens of the selection. Hover a
+// point and the token is highlighted in the editor; move the cursor and the panel follows.
+import * as vscode from "vscode";
+import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
+import { EngineError } from "../engine/protocol";
+import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, parseEmbeddingsPanelMessage } from "../engine/protocolEmbeddings";
+import { EngineHost } from "./engineHost";
+import { tokenAt } from "./selectionRange";
+
+export const EMBEDDINGS_VIEW_TYPE = "seqlens.embeddings";
+
+interface Shown {
+  view: EmbeddingsView;
+  model: string;
+  uri?: string;
+  start: number;
+  version: number;
+  text: string;
+}
+
+export class EmbeddingsPanel implements vscode.Disposable {
+  static current?: EmbeddingsPanel;
+  private readonly disposables: vscode.Disposable[] = [];
+  private shown?: Shown;
+  private readonly running = new Map<number, AbortController>();
+  private readonly hoverDecoration = vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor("editor.findMatchHighlightBackground"),
+    borderColor: new vscode.ThemeColor("editor.findMatchBorder"),
+    borderStyle: "solid",
+    borderWidth: "1px",
+  });
+
+  static show(extensionUri: vscode.Uri, host: EngineHost): EmbeddingsPanel {
+    if (EmbeddingsPanel.current) {
+      EmbeddingsPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      return EmbeddingsPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(EMBEDDINGS_VIEW_TYPE, "SeqLens Embeddings", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { retainContextWhenHidden: true });
+    return new EmbeddingsPanel(panel, extensionUri, host);
+  }
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: EngineHost,
+  ) {
+    EmbeddingsPanel.current = this;
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, "embeddings", "seqlens-embeddings", "SeqLens Embeddings");
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "seqlens.svg");
+    this.disposables.push(
+      this.hoverDecoration,
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
+    );
+  }
+
+  post(msg: EmbeddingsHostToPanel): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  /** Shows `range` of `document` (the lens of it; its tokens highlighted in the projector). */
+  async show(document: vscode.TextDocument | undefined, range: vscode.Range | undefined, model: string, token?: vscode.CancellationToken): Promise<EmbeddingsView> {
+    const client = this.host.get();
+    const info = await client.request("info", { model });
+    const text = document && range ? document.getText(range) : "";
+    const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
+    const view: EmbeddingsView = { modelName: info.name, layers: info.nLayer + 1, vocabSize: info.vocabSize, tokens: [] };
+    if (text.trim().length > 0) {
+      const ac = new AbortController();
+      token?.onCancellationRequested(() => ac.abort());
+      try {
+        const lens = await client.request("lens", { model, text, maxTokens, topK: 5 }, { signal: ac.signal });
+        view.tokens = lens.tokens;
+        view.lens = lens;
+        view.truncated = lens.truncated?.notice;
+      } catch (e) {
+        if (e instanceof EngineError && e.code === "CANCELLED") throw e;
+        view.lensError = e instanceof Error ? e.message : String(e);
+        // the projector still works; the tokens come from an inspection
+        const r = await client.request("inspect", { model, text, maxTokens, topK: 1 });
+        view.tokens = r.tokens;
+        void client.request("release", { handle: r.handle }).catch(() => undefined);
+      }
+    }
+    this.shown = { view, model, uri: document?.uri.toString(), start: document && range ? document.offsetAt(range.start) : 0, version: document?.version ?? 0, text };
+    this.post({ type: "view", view });
+    return view;
+  }
+
+  private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
+    const s = this.shown;
+    if (!s || e.textEditor.document.uri.toString() !== s.uri || e.textEditor.document.version !== s.version) return;
+    const offset = e.textEditor.document.offsetAt(e.selections[0].active) - s.start;
+    if (offset < 0 || offset > s.text.length) return;
+    const i = tokenAt(s.view.tokens, offset);
+    if (i >= 0) this.post({ type: "selectPosition", index: i });
+  }
+
+  /** The editor ranges of the selection's tokens at `positions`, in the editor showing it. */
+  private ranges(positions: number[]): { editor?: vscode.TextEditor; ranges: vscode.Range[] } {
+    const s = this.shown;
+    if (!s?.uri) return { ranges: [] };
+    const editor = vscode.window.visibleTextEditors.find((ed) => ed.document.uri.toString() === s.uri);
+    if (!editor || editor.document.version !== s.version) return { editor, ranges: [] };
+    const doc = editor.document;
+    const ranges = positions.filter((i) => i >= 0 && i < s.view.tokens.length).map((i) => new vscode.Range(doc.positionAt(s.start + s.view.tokens[i].start), doc.positionAt(s.start + s.view.tokens[i].end)));
+    return { editor, ranges };
+  }
+
+  private highlight(positions: number[]): void {
+    const { editor, ranges } = this.ranges(positions);
+    editor?.setDecorations(this.hoverDecoration, ranges);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const parsed = parseEmbeddingsPanelMessage(raw);
+    if (!parsed.ok) {
+      this.host.log.warn(`ignored a malformed message from the Embeddings panel: ${parsed.reason}`);
+      return;
+    }
+    const msg: EmbeddingsPanelToHost = parsed.message;
+    const s = this.shown;
+    try {
+      switch (msg.type) {
+        case "ready":
+          if (s) this.post({ type: "view", view: s.view });
+          return;
+        case "project":
+          return await this.project(msg);
+        case "cancel":
+          this.running.get(msg.requestId)?.abort();
+          return;
+        case "neighbours": {
+          if (!s) return;
+          const r = await this.host.get().request("neighbours", { model: s.model, plus: msg.plus, minus: msg.minus, k: msg.k, metric: msg.metric });
+          this.post({ type: "neighbours", requestId: msg.requestId, metric: r.metric, neighbours: r.neighbours });
+          return;
+        }
+        case "hoverPosition":
+          this.highlight(msg.index >= 0 ? [msg.index] : []);
+          return;
+        case "hoverToken":
+          this.highlight(s && msg.id >= 0 ? s.view.tokens.flatMap((t, i) => (t.id === msg.id ? [i] : [])) : []);
+          return;
+        case "revealPosition": {
+          const { editor, ranges } = this.ranges([msg.index]);
+          if (!editor || ranges.length === 0) return;
+          editor.selection = new vscode.Selection(ranges[0].start, ranges[0].end);
+          editor.revealRange(ranges[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+          return;
+        }
+        case "exportPng":
+          return await saveExport(pngBytes(msg.dataUrl), "seqlens-embeddings", "png");
+      }
+    } catch (e) {
+      const cancelled = e instanceof EngineError && e.code === "CANCELLED";
+      this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message: cancelled ? "cancelled" : e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private async project(msg: Extract<EmbeddingsPanelToHost, { type: "project" }>): Promise<void> {
+    const s = this.shown;
+    if (!s) return;
+    if (msg.source === "selection" && s.view.tokens.length === 0) throw new EngineError("BAD_INPUT", "select some text and run SeqLens: Show Embeddings to see its hidden states");
+    const ac = new AbortController();
+    this.running.set(msg.requestId, ac);
+    try {
+      const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
+      const params = msg.source === "vocabulary" ? { model: s.model, method: msg.method, dims: msg.dims } : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
+      const r = await this.host.get().request("project", params, {
+        signal: ac.signal,
+        onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
+      });
+      const n = r.points.length;
+      const coords = new Float32Array(n * r.dims);
+      const ids = new Int32Array(n);
+      r.points.forEach((p, i) => {
+        coords[i * r.dims] = p.x;
+        coords[i * r.dims + 1] = p.y;
+        if (r.dims === 3) coords[i * r.dims + 2] = p.z!;
+        ids[i] = p.id;
+      });
+      this.post({ type: "projection", requestId: msg.requestId, source: msg.source, method: r.method, dims: r.dims, layer: r.layer, coords, ids, labels: r.points.map((p) => p.label), explained: r.explained, cached: r.cached, ms: r.ms });
+    } finally {
+      this.running.delete(msg.requestId);
+    }
+  }
+
+  dispose(): void {
+    if (EmbeddingsPanel.current === this) EmbeddingsPanel.current = undefined;
+    for (const ac of this.running.values()) ac.abort();
+    for (const d of this.disposables) d.dispose();
+  }
+}

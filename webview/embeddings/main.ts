@@ -1,0 +1,368 @@
+// The Embeddings webview: a projector of the model's token embeddings (or of the selection's hidden
+// states at a layer, with a polyline through the positions), nearest neighbours and vector
+// arithmetic in the full space, search by substring or /regex/, and the logit lens of the selection.
+import { css, html, LitElement, nothing } from "lit";
+import "@vscode-elements/elements/dist/vscode-button/index.js";
+import type { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, Source } from "../../engine/protocolEmbeddings";
+import type { SeqlensScatter, ScatterData } from "./scatter";
+import { visibleLabel } from "./scatter";
+import "./scatter";
+import "./lensGrid";
+
+interface VsCodeApi {
+  postMessage(msg: EmbeddingsPanelToHost): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+type Method = "pca" | "umap" | "tsne";
+interface Shown {
+  source: Source;
+  method: Method;
+  dims: 2 | 3;
+  layer?: number;
+  ids: Int32Array;
+  data: ScatterData;
+  explained?: number[];
+  cached: boolean;
+  ms: number;
+}
+interface Term {
+  id: number;
+  token: string;
+  sign: 1 | -1;
+}
+
+/** Matches of a search: a /regex/flags or a case-insensitive substring; an invalid regex says why. */
+export function searchLabels(labels: string[], query: string): { indices: number[]; error?: string } {
+  const q = query.trim() === "" ? "" : query;
+  if (!q) return { indices: [] };
+  let test: (s: string) => boolean;
+  const m = /^\/(.+)\/([a-z]*)$/.exec(q);
+  if (m) {
+    try {
+      const re = new RegExp(m[1], m[2].replace("g", ""));
+      test = (s) => re.test(s);
+    } catch (e) {
+      return { indices: [], error: (e as Error).message };
+    }
+  } else {
+    const lower = q.toLowerCase();
+    test = (s) => s.toLowerCase().includes(lower);
+  }
+  const indices: number[] = [];
+  labels.forEach((s, i) => test(s) && indices.push(i));
+  return { indices };
+}
+
+export class EmbeddingsApp extends LitElement {
+  static override properties = {
+    view: { state: true },
+    shown: { state: true },
+    source: { state: true },
+    method: { state: true },
+    dims: { state: true },
+    layer: { state: true },
+    progress: { state: true },
+    error: { state: true },
+    query: { state: true },
+    focusIndex: { state: true },
+    selectedPosition: { state: true },
+    neighbours: { state: true },
+    terms: { state: true },
+    sum: { state: true },
+    metric: { state: true },
+    colourBy: { state: true },
+  };
+  view?: EmbeddingsView;
+  shown?: Shown;
+  source: Source = "vocabulary";
+  method: Method = "pca";
+  dims: 2 | 3 = 2;
+  layer = 0;
+  progress?: { requestId: number; done: number; total: number; message: string };
+  error?: string;
+  query = "";
+  focusIndex = -1;
+  selectedPosition = -1;
+  neighbours?: { token: string; list: { id: number; token: string; score: number }[] };
+  terms: Term[] = [];
+  sum?: { id: number; token: string; score: number }[];
+  metric: "cosine" | "euclidean" = "cosine";
+  colourBy: "p" | "rank" = "p";
+  private requestId = 0;
+  private wantProjection = -1;
+  private wantNeighbours = -1;
+  private wantSum = -1;
+
+  static override styles = css`
+    :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
+    header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 6px; }
+    label { display: inline-flex; gap: 4px; align-items: center; }
+    select, input { font: inherit; color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, var(--vscode-dropdown-border, transparent)); padding: 2px 4px; border-radius: 2px; }
+    select:focus-visible, input:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+    .muted { opacity: 0.8; }
+    .error { color: var(--vscode-errorForeground); margin: 4px 0; }
+    .tabs { display: flex; gap: 2px; }
+    .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
+    .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
+    .tabs button:disabled { opacity: 0.5; cursor: default; }
+    .progress { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
+    progress { width: 220px; accent-color: var(--vscode-progressBar-background); }
+    .main { display: flex; gap: 10px; }
+    seqlens-scatter { flex: 1; height: 440px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
+    aside { width: 270px; flex: none; overflow: auto; max-height: 440px; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 8px 0 4px; opacity: 0.85; font-weight: 600; }
+    ol { margin: 0; padding-left: 22px; font-family: var(--vscode-editor-font-family); }
+    li button { font: inherit; color: var(--vscode-textLink-foreground); background: none; border: none; padding: 0; cursor: pointer; }
+    li .score { opacity: 0.7; margin-left: 6px; }
+    .terms { display: flex; flex-wrap: wrap; gap: 4px; font-family: var(--vscode-editor-font-family); }
+    .term { border: 1px solid var(--vscode-focusBorder); border-radius: 2px; padding: 0 4px; }
+    .row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 4px 0; }
+    section.lens { margin-top: 12px; }
+  `;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener("message", (e: MessageEvent<EmbeddingsHostToPanel>) => this.onMessage(e.data));
+    vscode.postMessage({ type: "ready" });
+  }
+
+  private onMessage(msg: EmbeddingsHostToPanel): void {
+    switch (msg.type) {
+      case "view":
+        this.view = msg.view;
+        this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
+        if (msg.view.tokens.length === 0) this.source = "vocabulary";
+        this.selectedPosition = -1;
+        this.error = undefined;
+        this.requestProjection();
+        return;
+      case "projection": {
+        if (msg.requestId !== this.wantProjection) return;
+        this.progress = undefined;
+        this.shown = { source: msg.source, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
+        this.focusIndex = this.indexOfPosition(this.selectedPosition);
+        return;
+      }
+      case "progress":
+        if (msg.requestId === this.wantProjection) this.progress = msg;
+        return;
+      case "neighbours":
+        if (msg.requestId === this.wantNeighbours && this.neighbours) this.neighbours = { ...this.neighbours, list: msg.neighbours };
+        if (msg.requestId === this.wantSum) this.sum = msg.neighbours;
+        return;
+      case "selectPosition":
+        this.selectedPosition = msg.index;
+        this.focusIndex = this.indexOfPosition(msg.index);
+        return;
+      case "error":
+        if (msg.requestId === this.wantProjection) this.progress = undefined;
+        if (msg.message !== "cancelled") this.error = msg.message;
+        return;
+    }
+  }
+
+  /** The scatter index of selection position `t`: the position itself, or in the vocabulary that token's id. */
+  private indexOfPosition(t: number): number {
+    const tok = this.view?.tokens[t];
+    if (!tok || !this.shown) return -1;
+    return this.shown.source === "selection" ? t : tok.id;
+  }
+
+  private requestProjection(): void {
+    if (this.progress) vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
+    const requestId = ++this.requestId;
+    this.wantProjection = requestId;
+    this.progress = { requestId, done: 0, total: 1, message: `${this.method.toUpperCase()}: starting` };
+    this.error = undefined;
+    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : {}) });
+  }
+
+  private cancel(): void {
+    if (!this.progress) return;
+    vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
+    this.wantProjection = -1;
+    this.progress = undefined;
+  }
+
+  private idAt(index: number): number {
+    return this.shown ? this.shown.ids[index] : -1;
+  }
+
+  private onHover(index: number): void {
+    if (!this.shown) return;
+    if (this.shown.source === "selection") vscode.postMessage({ type: "hoverPosition", index });
+    else vscode.postMessage({ type: "hoverToken", id: index >= 0 ? this.idAt(index) : -1 });
+  }
+
+  private pick(index: number): void {
+    if (!this.shown || index < 0) return;
+    this.focusIndex = index;
+    if (this.shown.source === "selection") {
+      this.selectedPosition = index;
+      vscode.postMessage({ type: "revealPosition", index });
+    }
+    const id = this.idAt(index);
+    this.neighbours = { token: this.shown.data.labels[index], list: [] };
+    this.wantNeighbours = ++this.requestId;
+    vscode.postMessage({ type: "neighbours", requestId: this.wantNeighbours, plus: [id], minus: [], k: 12, metric: this.metric });
+  }
+
+  private addTerm(sign: 1 | -1): void {
+    if (!this.shown || this.focusIndex < 0 || this.terms.length >= 16) return;
+    const id = this.idAt(this.focusIndex);
+    const token = this.view?.tokens.find((t) => t.id === id)?.text ?? this.shown.data.labels[this.focusIndex];
+    this.terms = [...this.terms, { id, token: this.shown.source === "vocabulary" ? this.shown.data.labels[this.focusIndex] : token, sign }];
+    this.computeSum();
+  }
+
+  private computeSum(): void {
+    const plus = this.terms.filter((t) => t.sign > 0).map((t) => t.id);
+    const minus = this.terms.filter((t) => t.sign < 0).map((t) => t.id);
+    this.sum = undefined;
+    if (plus.length === 0) return;
+    this.wantSum = ++this.requestId;
+    vscode.postMessage({ type: "neighbours", requestId: this.wantSum, plus, minus, k: 10, metric: this.metric });
+  }
+
+  private gotoVocabularyToken(id: number): void {
+    if (this.shown?.source !== "vocabulary") return;
+    this.pick(id);
+    this.renderRoot.querySelector<SeqlensScatter>("seqlens-scatter")?.centreOn(id);
+  }
+
+  override render() {
+    const v = this.view;
+    if (!v) return html`<p class="muted">Select text in the editor and run <b>SeqLens: Show Embeddings</b>.</p>`;
+    const s = this.shown;
+    const search = s ? searchLabels(s.data.labels, this.query) : { indices: [] };
+    const highlight = s ? (s.source === "vocabulary" ? [...new Set(v.tokens.map((t) => t.id))] : []) : [];
+    return html`
+      <header>
+        <b>${v.modelName}</b>
+        <div class="tabs" role="tablist" aria-label="What to project">
+          <button role="tab" aria-selected=${this.source === "vocabulary"} @click=${() => this.setSource("vocabulary")}>Vocabulary (${v.vocabSize})</button>
+          <button role="tab" aria-selected=${this.source === "selection"} ?disabled=${v.tokens.length === 0} @click=${() => this.setSource("selection")}>Selection (${v.tokens.length} tokens)</button>
+        </div>
+        <label>Method <select aria-label="Projection method" @change=${(e: Event) => this.set("method", (e.target as HTMLSelectElement).value as Method)}>
+          ${(["pca", "umap", "tsne"] as const).map((m) => html`<option value=${m} ?selected=${m === this.method}>${m === "tsne" ? "t-SNE" : m.toUpperCase()}</option>`)}
+        </select></label>
+        <label>Dims <select aria-label="Dimensions" @change=${(e: Event) => this.set("dims", Number((e.target as HTMLSelectElement).value) as 2 | 3)}>
+          ${[2, 3].map((d) => html`<option value=${d} ?selected=${d === this.dims}>${d}-D</option>`)}
+        </select></label>
+        ${this.source === "selection"
+          ? html`<label>Layer <select aria-label="Layer" @change=${(e: Event) => this.set("layer", Number((e.target as HTMLSelectElement).value))}>
+              ${Array.from({ length: v.layers }, (_, l) => html`<option value=${l} ?selected=${l === this.layer}>${l === 0 ? "0 · embeddings + positions" : `${l} · after block ${l - 1}`}</option>`)}
+            </select></label>`
+          : nothing}
+        <label>Search <input type="search" placeholder="text or /regex/" aria-label="Search tokens" .value=${this.query} @input=${(e: Event) => (this.query = (e.target as HTMLInputElement).value)} @keydown=${(e: KeyboardEvent) => e.key === "Enter" && this.firstMatch(search.indices)} /></label>
+        ${this.query ? html`<span class="muted" id="match-count">${"error" in search && search.error ? search.error : `${search.indices.length} match${search.indices.length === 1 ? "" : "es"}`}</span>` : nothing}
+        <vscode-button secondary @click=${() => this.exportPng()}>Export PNG</vscode-button>
+      </header>
+      ${this.progress
+        ? html`<div class="progress" role="status"><progress max=${this.progress.total} value=${this.progress.done}></progress><span>${this.progress.message} ${this.progress.total > 1 ? `${this.progress.done}/${this.progress.total}` : ""}</span><vscode-button secondary @click=${() => this.cancel()}>Cancel</vscode-button></div>`
+        : nothing}
+      ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
+      ${v.truncated ? html`<div class="muted">${v.truncated}</div>` : nothing}
+      ${s ? html`<div class="muted" id="summary">${this.summary(s)}</div>` : nothing}
+      <div class="main">
+        <seqlens-scatter
+          .data=${s?.data}
+          .highlight=${highlight}
+          .found=${search.indices}
+          .focusIndex=${this.focusIndex}
+          .path=${s?.source === "selection"}
+          .tipText=${(i: number) => this.tipText(i)}
+          @point-hover=${(e: CustomEvent<{ index: number }>) => this.onHover(e.detail.index)}
+          @point-pick=${(e: CustomEvent<{ index: number }>) => this.pick(e.detail.index)}
+        ></seqlens-scatter>
+        <aside>${this.sidebar()}</aside>
+      </div>
+      <section class="lens">
+        <h2>Logit lens</h2>
+        ${v.lens
+          ? html`<div class="row"><span class="muted">Each layer's residual stream through the final layer norm and the unembedding; the last row is the model's own prediction.</span>
+                <label>Colour by <select aria-label="Colour the lens by" @change=${(e: Event) => (this.colourBy = (e.target as HTMLSelectElement).value as "p" | "rank")}>
+                  <option value="p" ?selected=${this.colourBy === "p"}>probability of the top token</option>
+                  <option value="rank" ?selected=${this.colourBy === "rank"}>rank of the final prediction</option>
+                </select></label></div>
+              <seqlens-lens-grid .lens=${v.lens} .colourBy=${this.colourBy} .selected=${this.selectedPosition} @position-pick=${(e: CustomEvent<{ index: number }>) => this.pickPosition(e.detail.index)}></seqlens-lens-grid>`
+          : html`<p class="muted">${v.lensError ?? "Select some text to see its logit lens."}</p>`}
+      </section>
+    `;
+  }
+
+  private summary(s: Shown): string {
+    const n = s.data.labels.length;
+    const what = s.source === "vocabulary" ? `${n} tokens` : `${n} positions at layer ${s.layer}`;
+    const ev = s.explained ? `; explained variance ${s.explained.map((e) => (e * 100).toFixed(1) + "%").join(", ")}` : "";
+    return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, click a point for its neighbours.`;
+  }
+
+  private tipText(i: number): string {
+    const s = this.shown!;
+    const label = JSON.stringify(s.data.labels[i]);
+    return s.source === "selection" ? `${label}  position ${i} · id ${s.ids[i]}` : `${label}  id ${i}`;
+  }
+
+  private sidebar() {
+    const s = this.shown;
+    if (!s) return nothing;
+    const list = (items: { id: number; token: string; score: number }[]) =>
+      html`<ol>${items.map((n) => html`<li><button @click=${() => this.gotoVocabularyToken(n.id)} title="id ${n.id}">${visibleLabel(n.token)}</button><span class="score">${n.score.toFixed(3)}</span></li>`)}</ol>`;
+    return html`
+      <div class="row"><label>Distance <select aria-label="Distance" @change=${(e: Event) => this.setMetric((e.target as HTMLSelectElement).value as "cosine" | "euclidean")}>
+        <option value="cosine" ?selected=${this.metric === "cosine"}>cosine</option><option value="euclidean" ?selected=${this.metric === "euclidean"}>euclidean</option>
+      </select></label></div>
+      <h2>Nearest tokens${this.neighbours ? html` to ${JSON.stringify(this.neighbours.token)}` : nothing}</h2>
+      ${this.neighbours ? list(this.neighbours.list) : html`<p class="muted">Click a point. Neighbours are found in the full ${s.source === "selection" ? "embedding" : ""} space, not in the picture.</p>`}
+      <h2>Vector arithmetic</h2>
+      <div class="row">
+        <vscode-button secondary ?disabled=${this.focusIndex < 0} @click=${() => this.addTerm(1)} title="Add the picked token">+ picked</vscode-button>
+        <vscode-button secondary ?disabled=${this.focusIndex < 0} @click=${() => this.addTerm(-1)} title="Subtract the picked token">− picked</vscode-button>
+        <vscode-button secondary ?disabled=${this.terms.length === 0} @click=${() => ((this.terms = []), (this.sum = undefined))}>Clear</vscode-button>
+      </div>
+      <div class="terms" aria-label="Expression">${this.terms.map((t, i) => html`<span class="term">${t.sign > 0 ? (i ? "+ " : "") : "− "}${visibleLabel(t.token)}</span>`)}</div>
+      ${this.sum ? html`<h2>Nearest to the result</h2>${list(this.sum)}` : nothing}
+    `;
+  }
+
+  private setSource(s: Source): void {
+    if (this.source === s) return;
+    this.source = s;
+    this.focusIndex = -1;
+    this.neighbours = undefined;
+    this.requestProjection();
+  }
+
+  private set<K extends "method" | "dims" | "layer">(key: K, value: EmbeddingsApp[K]): void {
+    (this as EmbeddingsApp)[key] = value;
+    this.requestProjection();
+  }
+
+  private setMetric(m: "cosine" | "euclidean"): void {
+    this.metric = m;
+    if (this.focusIndex >= 0) this.pick(this.focusIndex);
+    this.computeSum();
+  }
+
+  private firstMatch(indices: number[]): void {
+    if (indices.length === 0) return;
+    this.pick(indices[0]);
+    this.renderRoot.querySelector<SeqlensScatter>("seqlens-scatter")?.centreOn(indices[0]);
+  }
+
+  private pickPosition(t: number): void {
+    this.selectedPosition = t;
+    this.focusIndex = this.indexOfPosition(t);
+    vscode.postMessage({ type: "revealPosition", index: t });
+  }
+
+  private exportPng(): void {
+    const sc = this.renderRoot.querySelector<SeqlensScatter>("seqlens-scatter");
+    if (sc) vscode.postMessage({ type: "exportPng", dataUrl: sc.toDataUrl() });
+  }
+}
+
+customElements.define("seqlens-embeddings", EmbeddingsApp);
