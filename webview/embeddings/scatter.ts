@@ -23,6 +23,9 @@ void main() { vec2 c = gl_PointCoord - 0.5; if (dot(c, c) > 0.25) discard; gl_Fr
 interface Gl {
   gl: WebGLRenderingContext;
   program: WebGLProgram;
+  /** Attribute and uniform locations, looked up once (each lookup is a round trip to the GPU process). */
+  at: { p: number; k: number };
+  un: Record<"scale" | "offset" | "size" | "base" | "hi" | "match", WebGLUniformLocation | null>;
   pos: WebGLBuffer;
   kind: WebGLBuffer;
   n: number;
@@ -42,9 +45,15 @@ export class SeqlensScatter extends LitElement {
 
   /** Drawing mode in use: "webgl" or "2d". */
   mode: "webgl" | "2d" = "2d";
+  /** Most labels placed in one frame. */
+  maxLabels = 400;
+  /** Use WebGL even when it is a software renderer (the benchmark compares both). */
+  allowSoftwareGl = false;
   /** Draw the points with the 2-D canvas even where WebGL is there (the benchmark compares both). */
   noWebgl = false;
   private glTried = false;
+  private pixels?: ImageData;
+  preserve = true;
   /** The label boxes placed in the last frame, [x0, y0, x1, y1] in CSS pixels (tests check they never overlap). */
   labelBoxes: [number, number, number, number][] = [];
   /** Frames drawn so far and the time they took (for the benchmark). */
@@ -63,6 +72,8 @@ export class SeqlensScatter extends LitElement {
   private dirty = false;
   private worldDirty = true;
   private kindDirty = true;
+  private colorsDirty = true;
+  private colorCache?: ReturnType<SeqlensScatter["readColors"]>;
   private drag?: { x: number; y: number; moved: boolean; rotate: boolean };
   private labelWidth = new Map<string, number>();
   private order?: Uint32Array;
@@ -76,7 +87,11 @@ export class SeqlensScatter extends LitElement {
 
   constructor() {
     super();
-    new ThemeRepaint(this, () => this.invalidate());
+    new ThemeRepaint(this, () => {
+      this.colorCache = undefined;
+      this.colorsDirty = true;
+      this.invalidate();
+    });
   }
 
   override render() {
@@ -206,8 +221,15 @@ export class SeqlensScatter extends LitElement {
     if (this.glState) this.uploadPositions(this.glState);
   }
 
-  private initGl(canvas: HTMLCanvasElement): Gl | undefined {
-    const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: true, premultipliedAlpha: false });
+  private initGl(canvas: HTMLCanvasElement, allowSoftware: boolean): Gl | undefined {
+    // Probe on a spare canvas first: a canvas that once gave a WebGL context cannot give a 2-D one.
+    const probe = document.createElement("canvas").getContext("webgl");
+    if (!probe) return undefined;
+    const info = probe.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info ? String(probe.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    probe.getExtension("WEBGL_lose_context")?.loseContext();
+    if (!allowSoftware && /swiftshader|llvmpipe|software/i.test(renderer)) return undefined;
+    const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: this.preserve, premultipliedAlpha: false });
     if (!gl) return undefined;
     const compile = (type: number, src: string) => {
       const s = gl.createShader(type)!;
@@ -223,7 +245,12 @@ export class SeqlensScatter extends LitElement {
     gl.attachShader(program, fs);
     gl.linkProgram(program);
     if (!gl.getProgramParameter(program, gl.LINK_STATUS)) return undefined;
-    return { gl, program, pos: gl.createBuffer()!, kind: gl.createBuffer()!, n: 0 };
+    const un = Object.fromEntries((["scale", "offset", "size", "base", "hi", "match"] as const).map((u) => [u, gl.getUniformLocation(program, u)])) as Gl["un"];
+    gl.useProgram(program);
+    gl.enable(gl.BLEND);
+    gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.clearColor(0, 0, 0, 0);
+    return { gl, program, at: { p: gl.getAttribLocation(program, "p"), k: gl.getAttribLocation(program, "k") }, un, pos: gl.createBuffer()!, kind: gl.createBuffer()!, n: 0 };
   }
 
   private uploadPositions(g: Gl): void {
@@ -235,7 +262,10 @@ export class SeqlensScatter extends LitElement {
     }
     g.gl.bindBuffer(g.gl.ARRAY_BUFFER, g.pos);
     g.gl.bufferData(g.gl.ARRAY_BUFFER, xy, g.gl.STATIC_DRAW);
+    g.gl.vertexAttribPointer(g.at.p, 2, g.gl.FLOAT, false, 0, 0);
+    g.gl.enableVertexAttribArray(g.at.p);
     g.n = n;
+    this.kindDirty = true;
   }
 
   /** 0: plain, 1: search match, 2: highlighted or picked. */
@@ -247,12 +277,22 @@ export class SeqlensScatter extends LitElement {
     return k;
   }
 
+  /** The theme's colours, read once per theme (a repaint after a theme switch reads them again). */
   private colors() {
+    return (this.colorCache ??= this.readColors());
+  }
+
+  private readColors() {
     const rgba = (c: string, a: number) => [...parseColor(c).map((v) => v / 255), a] as [number, number, number, number];
     return {
       base: rgba(cssVar("--vscode-foreground", "#cccccc"), 0.55),
       hi: rgba(cssVar("--vscode-charts-orange", "#d18616"), 1),
       match: rgba(cssVar("--vscode-charts-blue", "#3794ff"), 1),
+      purple: cssVar("--vscode-charts-purple", "#b180d7"),
+      focus: cssVar("--vscode-focusBorder", "#007fd4"),
+      fg: cssVar("--vscode-foreground", "#cccccc"),
+      bg: cssVar("--vscode-editor-background", "#1e1e1e"),
+      font: `11px ${cssVar("--vscode-editor-font-family", "monospace")}`,
     };
   }
 
@@ -269,9 +309,9 @@ export class SeqlensScatter extends LitElement {
         c.height = Math.round(h * dpr);
       }
     }
-    if (!this.glTried && !this.noWebgl) {
+    if (!this.glTried && !this.noWebgl && this.data) {
       this.glTried = true;
-      this.glState = this.initGl(glCanvas);
+      this.glState = this.initGl(glCanvas, this.allowSoftwareGl);
       this.mode = this.glState ? "webgl" : "2d";
       if (this.glState) this.worldDirty = true;
     }
@@ -289,45 +329,29 @@ export class SeqlensScatter extends LitElement {
       const g = this.glState;
       const gl = g.gl;
       gl.viewport(0, 0, glCanvas.width, glCanvas.height);
-      gl.clearColor(0, 0, 0, 0);
       gl.clear(gl.COLOR_BUFFER_BIT);
-      gl.useProgram(g.program);
       if (this.kindDirty) {
         gl.bindBuffer(gl.ARRAY_BUFFER, g.kind);
         gl.bufferData(gl.ARRAY_BUFFER, this.kinds(), gl.STATIC_DRAW);
+        gl.vertexAttribPointer(g.at.k, 1, gl.FLOAT, false, 0, 0);
+        gl.enableVertexAttribArray(g.at.k);
         this.kindDirty = false;
       }
-      const pLoc = gl.getAttribLocation(g.program, "p");
-      gl.bindBuffer(gl.ARRAY_BUFFER, g.pos);
-      gl.enableVertexAttribArray(pLoc);
-      gl.vertexAttribPointer(pLoc, 2, gl.FLOAT, false, 0, 0);
-      const kLoc = gl.getAttribLocation(g.program, "k");
-      gl.bindBuffer(gl.ARRAY_BUFFER, g.kind);
-      gl.enableVertexAttribArray(kLoc);
-      gl.vertexAttribPointer(kLoc, 1, gl.FLOAT, false, 0, 0);
       // clip = (world + pan) * s / (size / 2)
-      gl.uniform2f(gl.getUniformLocation(g.program, "scale"), (2 * s) / w, (2 * s) / h);
-      gl.uniform2f(gl.getUniformLocation(g.program, "offset"), (2 * s * this.panX) / w, (2 * s * this.panY) / h);
-      gl.uniform1f(gl.getUniformLocation(g.program, "size"), pointSize * dpr);
-      gl.uniform4fv(gl.getUniformLocation(g.program, "base"), colors.base);
-      gl.uniform4fv(gl.getUniformLocation(g.program, "hi"), colors.hi);
-      gl.uniform4fv(gl.getUniformLocation(g.program, "match"), colors.match);
-      gl.enable(gl.BLEND);
-      gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-      gl.drawArrays(gl.POINTS, 0, g.n);
-    } else {
-      ctx.fillStyle = `rgba(${colors.base.slice(0, 3).map((v) => Math.round(v * 255)).join(",")},0.55)`;
-      const r = pointSize;
-      for (let i = 0; i < this.wx.length; i++) {
-        const x = sx(i);
-        const y = sy(i);
-        if (x < -r || y < -r || x > w + r || y > h + r) continue;
-        ctx.fillRect(x - r / 2, y - r / 2, r, r);
+      gl.uniform2f(g.un.scale, (2 * s) / w, (2 * s) / h);
+      gl.uniform2f(g.un.offset, (2 * s * this.panX) / w, (2 * s * this.panY) / h);
+      gl.uniform1f(g.un.size, pointSize * dpr);
+      if (this.colorsDirty) {
+        gl.uniform4fv(g.un.base, colors.base);
+        gl.uniform4fv(g.un.hi, colors.hi);
+        gl.uniform4fv(g.un.match, colors.match);
+        this.colorsDirty = false;
       }
-    }
+      gl.drawArrays(gl.POINTS, 0, g.n);
+    } else this.rasterPoints(glCanvas, dpr, s, pointSize, colors.base);
     const css3 = (c: number[]) => `rgb(${c.slice(0, 3).map((v) => Math.round(v * 255)).join(",")})`;
     if (this.path && this.wx.length > 1) {
-      ctx.strokeStyle = cssVar("--vscode-charts-purple", "#b180d7");
+      ctx.strokeStyle = colors.purple;
       ctx.lineWidth = 1.25;
       ctx.beginPath();
       for (let i = 0; i < this.wx.length; i++) (i === 0 ? ctx.moveTo : ctx.lineTo).call(ctx, sx(i), sy(i));
@@ -339,7 +363,7 @@ export class SeqlensScatter extends LitElement {
         for (const i of list) ctx.fillRect(sx(i) - pointSize, sy(i) - pointSize, 2 * pointSize, 2 * pointSize);
       }
     }
-    for (const [i, c] of [[this.focusIndex, cssVar("--vscode-focusBorder", "#007fd4")], [this.hover, cssVar("--vscode-foreground", "#ccc")]] as const) {
+    for (const [i, c] of [[this.focusIndex, colors.focus], [this.hover, colors.fg]] as const) {
       if (i < 0 || i >= this.wx.length) continue;
       ctx.strokeStyle = c;
       ctx.lineWidth = 2;
@@ -353,16 +377,48 @@ export class SeqlensScatter extends LitElement {
     this.frames.ms += performance.now() - t0;
   }
 
+  /**
+   * The points written straight into the canvas's pixels (one putImageData): where WebGL is software
+   * (SwiftShader) or missing this is several times faster than either 50,000 fillRects or GL points.
+   */
+  private rasterPoints(canvas: HTMLCanvasElement, dpr: number, s: number, pointSize: number, base: number[]): void {
+    const ctx = canvas.getContext("2d")!;
+    const W = canvas.width;
+    const H = canvas.height;
+    if (!this.pixels || this.pixels.width !== W || this.pixels.height !== H) this.pixels = ctx.createImageData(W, H);
+    const px = new Uint32Array(this.pixels.data.buffer);
+    px.fill(0);
+    const [r, g, b] = base.map((v) => Math.round(v * 255));
+    const colour = (Math.round(base[3] * 255) << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA
+    const size = Math.max(1, Math.round(pointSize * dpr));
+    const half = size >> 1;
+    const scale = s * dpr;
+    const cx = W / 2 + this.panX * scale;
+    const cy = H / 2 - this.panY * scale;
+    const wx = this.wx;
+    const wy = this.wy;
+    for (let i = 0; i < wx.length; i++) {
+      const x0 = Math.round(cx + wx[i] * scale) - half;
+      const y0 = Math.round(cy - wy[i] * scale) - half;
+      if (x0 < 0 || y0 < 0 || x0 + size > W || y0 + size > H) continue;
+      for (let yy = 0; yy < size; yy++) {
+        const row = (y0 + yy) * W + x0;
+        for (let xx = 0; xx < size; xx++) px[row + xx] = colour;
+      }
+    }
+    ctx.putImageData(this.pixels, 0, 0);
+  }
+
   /** Greedy label placement: a label goes where no placed label is (a coarse grid of placed boxes). */
   private drawLabels(ctx: CanvasRenderingContext2D, w: number, h: number, sx: (i: number) => number, sy: (i: number) => number, hiColor: string): void {
     const d = this.data!;
-    ctx.font = `11px ${cssVar("--vscode-editor-font-family", "monospace")}`;
+    const colors = this.colors();
+    ctx.font = colors.font;
     ctx.textBaseline = "middle";
     const cell = 24;
     const cols = Math.ceil(w / cell) + 1;
     const grid = new Map<number, [number, number, number, number][]>();
-    const fg = cssVar("--vscode-foreground", "#ccc");
-    const bg = cssVar("--vscode-editor-background", "#1e1e1e");
+    const { fg, bg } = colors;
     let placed = 0;
     this.labelBoxes = [];
     const budget = performance.now() + 6;
@@ -401,7 +457,7 @@ export class SeqlensScatter extends LitElement {
     for (const i of this.highlight) tryPlace(i, true);
     for (const i of this.found) if (performance.now() < budget) tryPlace(i, false);
     const order = this.order!;
-    const maxLabels = 400;
+    const maxLabels = this.maxLabels;
     for (let k = 0; k < order.length && placed < maxLabels && performance.now() < budget; k++) tryPlace(order[k], false);
   }
 
