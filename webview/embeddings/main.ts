@@ -109,9 +109,9 @@ export class EmbeddingsApp extends LitElement {
     .tabs button:disabled { opacity: 0.5; cursor: default; }
     .progress { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
     progress { width: 220px; accent-color: var(--vscode-progressBar-background); }
-    .main { display: flex; gap: 10px; }
-    seqlens-scatter { flex: 1; height: 440px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
-    aside { width: 270px; flex: none; overflow: auto; max-height: 440px; }
+    .main { display: flex; flex-wrap: wrap; gap: 10px; }
+    seqlens-scatter { flex: 1 1 420px; min-width: 300px; height: 440px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
+    aside { flex: 1 1 240px; max-width: 360px; overflow: auto; max-height: 440px; }
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 8px 0 4px; opacity: 0.85; font-weight: 600; }
     ol { margin: 0; padding-left: 22px; font-family: var(--vscode-editor-font-family); }
     li button { font: inherit; color: var(--vscode-textLink-foreground); background: none; border: none; padding: 0; cursor: pointer; }

@@ -1,0 +1,86 @@
+// The Embeddings panel in the real host (code-server + chromium): the bundled model's vocabulary
+// projected with the selection's tokens highlighted, the logit lens of the selection, the hidden
+// states of the selection at a layer with hover linked to the editor, in dark, light and
+// high-contrast themes.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import type { Frame } from "playwright-core";
+import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ROOT } from "../helpers";
+
+let host: Host;
+let frame: Frame;
+
+before(async () => {
+  host = await startHost(path.join(ROOT, "samples", "workspace"), { "workbench.colorTheme": "Default Dark Modern" }, VSIX);
+});
+
+after(async () => {
+  await host?.close();
+});
+
+const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+const app = () => frame.locator("seqlens-embeddings");
+
+test("Show Embeddings on a selection: the vocabulary by PCA with its tokens highlighted, and the logit lens", async () => {
+  const { page } = host;
+  await openFile(page, "shapes.ts");
+  await page.locator(".monaco-editor .view-lines", { hasText: "interface Shape" }).first().click();
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+ArrowDown");
+  await runCommand(page, "SeqLens: Show Embeddings & Logit Lens");
+  frame = await webviewFrame(page, "seqlens-embeddings");
+  await frame.waitForFunction(() => /4096 tokens, PCA 2-D/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  await frame.waitForFunction(() => Number(document.body.dataset.scatterPaintedAt ?? 0) > 0);
+  const summary = await app().locator("#summary").innerText();
+  assert.match(summary, /explained variance [\d.]+%, [\d.]+%/);
+  // The logit lens: embeddings and four blocks, one column per token of the selection.
+  const rows = await app().locator("seqlens-lens-grid tbody tr").count();
+  assert.equal(rows, 5);
+  const tabs = await app().locator("button[role=tab]").allTextContents();
+  const tokens = Number(/Selection \((\d+) tokens\)/.exec(tabs.join(" "))![1]);
+  assert.ok(tokens > 10, tabs.join(" "));
+  assert.equal(await app().locator("seqlens-lens-grid tbody tr").first().locator("td").count(), tokens);
+  // The selection's tokens are labelled in the highlight colour: the scatter placed their labels.
+  const labels = await app().locator("seqlens-scatter").evaluate((e) => (e as unknown as { labelBoxes: unknown[] }).labelBoxes.length);
+  assert.ok(labels > 10, `${labels} labels`);
+  await shot("embeddings-dark");
+});
+
+test("the selection's hidden states at a layer: hover a point and its token is highlighted in the editor", async () => {
+  await app().locator("button[role=tab]", { hasText: "Selection" }).click();
+  await frame.waitForFunction(() => /positions at layer 4/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });
+  await app().locator('select[aria-label="Layer"]').selectOption("2");
+  await frame.waitForFunction(() => /positions at layer 2/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });
+  // Sweep the pointer over the scatter until it is over a point.
+  const sc = app().locator("seqlens-scatter");
+  const box = (await sc.boundingBox())!;
+  let hovered = false;
+  for (let y = 20; y < box.height - 20 && !hovered; y += 12) {
+    for (let x = 20; x < box.width - 20 && !hovered; x += 12) {
+      await host.page.mouse.move(box.x + x, box.y + y);
+      hovered = await sc.evaluate((e) => !(e.shadowRoot!.querySelector(".tip") as HTMLElement).hidden);
+    }
+  }
+  assert.ok(hovered, "the pointer found a point");
+  assert.match(await sc.locator(".tip").innerText(), /position \d+ · id \d+/);
+  await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
+  await shot("embeddings-selection-dark");
+});
+
+test("the Embeddings panel in light and high-contrast themes", async () => {
+  for (const [theme, name] of [["Light Modern", "light"], ["Dark High Contrast", "hc"]] as const) {
+    await setTheme(host.page, theme);
+    await host.page.waitForTimeout(800);
+    const bg = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background").trim());
+    const px = await app().locator("seqlens-scatter").evaluate((e) => {
+      const c = e.shadowRoot!.querySelector<HTMLCanvasElement>("canvas.overlay")!;
+      return c.width > 0;
+    });
+    assert.ok(px);
+    assert.ok(name === "light" ? /^#f|^#e|^#ff/i.test(bg) : /^#000/.test(bg), `${theme}: ${bg}`);
+    await shot(`embeddings-${name}`);
+  }
+  void ARTIFACTS;
+});
