@@ -45,7 +45,7 @@ async function scatterFps(softwareGl: boolean) {
   const p = await openPanelPage("embeddings", "seqlens-embeddings");
   try {
     const n = 50_000;
-    await p.post({ type: "view", view: { modelName: "bench", layers: 1, vocabSize: n, tokens: [] } });
+    await p.post({ type: "view", view: { modelName: "bench", layers: 1, vocabSize: n, outputMatrix: "tied", tokens: [] } });
     const ask = (await p.sent()).find((m) => m.type === "project") as { requestId: number };
     let seed = 5;
     const r = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;

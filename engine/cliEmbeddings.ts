@@ -1,10 +1,10 @@
 // The CLI twins of the Embeddings panel:
-//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--text STR | --file PATH] [--layer N] [--json]
-//   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--json]
+//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH] [--layer N] [--json]
+//   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
 //   seqlens lens       --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
-import { ProjectionMethod } from "./protocol";
+import { EmbeddingMatrix, ProjectionMethod } from "./protocol";
 
 type Opts = Map<string, string>;
 type Out = (s: string) => void;
@@ -12,6 +12,12 @@ type ReadText = (opts: Opts) => { text?: string; ids?: number[] };
 
 const show = (s: string) => JSON.stringify(s).slice(1, -1);
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
+
+function matrixOf(opts: Opts): EmbeddingMatrix | undefined {
+  const m = opts.get("--matrix");
+  if (m !== undefined && m !== "input" && m !== "output") throw new CliUsageError("--matrix must be input (the token embedding) or output (the model's own output projection)");
+  return m;
+}
 
 /** A one-line progress bar on stderr for the long projections (UMAP, t-SNE). */
 function progressLine(err: Out): (p: { kind: string; done?: number; total?: number; message?: string }) => void {
@@ -34,14 +40,16 @@ export async function projectCommand(client: EngineClient, opts: Opts, model: st
   if (opts.has("--layer") && !contextual) throw new CliUsageError("--layer goes with --text, --file or --ids (the hidden states of a text)");
   const layer = opts.has("--layer") ? Number(opts.get("--layer")) : undefined;
   if (layer !== undefined && !Number.isInteger(layer)) throw new CliUsageError("--layer must be an integer");
+  const matrix = matrixOf(opts);
+  if (matrix && contextual) throw new CliUsageError("--matrix goes with the vocabulary (without --text)");
   const input = contextual ? readText(opts) : {};
-  const r = await client.request("project", { model, method: method as ProjectionMethod, dims, ...input, layer }, { onProgress: json ? undefined : progressLine(err) });
+  const r = await client.request("project", { model, method: method as ProjectionMethod, dims, matrix, ...input, layer }, { onProgress: json ? undefined : progressLine(err) });
   if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
   if (json) {
     out(JSON.stringify({ points: r.points, ...(r.explained ? { explained: r.explained } : {}), ...(r.layer !== undefined ? { layer: r.layer } : {}) }) + "\n");
     return 0;
   }
-  const what = r.source === "vocabulary" ? `${r.points.length} tokens of the vocabulary` : `${r.points.length} positions at layer ${r.layer} of ${r.layers! - 1}`;
+  const what = r.source === "vocabulary" ? `${r.points.length} tokens of the ${r.matrix === "output" ? "output projection" : "token embedding"}` : `${r.points.length} positions at layer ${r.layer} of ${r.layers! - 1}`;
   out(`${what}, ${method.toUpperCase()} to ${dims} dimensions in ${r.ms.toFixed(0)} ms${r.cached ? " (cached)" : ""}${r.explained ? `; explained variance ${r.explained.map(pct).join(", ")}` : ""}\n`);
   for (const p of r.points.slice(0, 10)) out(`  ${String(p.position ?? p.id).padStart(5)} ${JSON.stringify(p.label).padEnd(14)} ${p.x.toFixed(3)} ${p.y.toFixed(3)}${p.z !== undefined ? ` ${p.z.toFixed(3)}` : ""}\n`);
   if (r.points.length > 10) out(`  ... (${r.points.length - 10} more; --json for all)\n`);
@@ -59,7 +67,7 @@ export async function neighboursCommand(client: EngineClient, opts: Opts, model:
   const minus = await ids("--minus");
   const metric = (opts.get("--metric") ?? "cosine") as "cosine" | "euclidean";
   const k = opts.has("--k") ? Number(opts.get("--k")) : 10;
-  const r = await client.request("neighbours", { model, plus, minus, k, metric });
+  const r = await client.request("neighbours", { model, plus, minus, k, metric, matrix: matrixOf(opts) });
   if (json) out(JSON.stringify(r) + "\n");
   else for (const n of r.neighbours) out(`  ${n.score.toFixed(4)}  ${String(n.id).padStart(5)} ${JSON.stringify(n.token)}\n`);
   return 0;

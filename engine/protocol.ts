@@ -55,6 +55,8 @@ export interface ModelInfo {
   threads: number;
   hasKvCache: boolean;
   attention: { found: boolean; layers: number; note?: string };
+  /** The vocabulary matrices found: the token embedding, and whether the output projection is its own, tied to it, or not found. */
+  embeddings: { input: boolean; output: "own" | "tied" | "none" };
   fileBytes: number;
 }
 
@@ -226,7 +228,7 @@ export interface Methods {
   /** The logit lens of a text: each layer's residual stream decoded through ln_f and the unembedding. */
   lens: { params: { model: string; text?: string; ids?: number[]; maxTokens?: number; topK?: number }; result: LensResult };
   /** The nearest tokens in the full embedding space to a token, or to a sum of tokens (plus minus). */
-  neighbours: { params: { model: string; plus: number[]; minus?: number[]; k?: number; metric?: "cosine" | "euclidean" }; result: { neighbours: { id: number; token: string; score: number }[]; metric: string } };
+  neighbours: { params: { model: string; plus: number[]; minus?: number[]; k?: number; metric?: "cosine" | "euclidean"; matrix?: EmbeddingMatrix }; result: { neighbours: { id: number; token: string; score: number }[]; metric: string } };
   /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
   gradients: { params: { model: string; text?: string; values?: number[][]; step?: number }; result: { model: string; name: string; cell: string; steps: number; outputStep: number; norms: number[]; target: string; labels: string[] } };
 }
@@ -241,10 +243,14 @@ export type Result<M extends Method> = Methods[M]["result"];
 export type Progress = { kind: "token"; token: GeneratedToken; index: number; delta: string } | { kind: "phase"; message: string } | { kind: "steps"; done: number; total: number; message: string };
 
 export type ProjectionMethod = "pca" | "umap" | "tsne";
+/** Which vocabulary matrix: the input (token) embedding, or the model's own output projection. */
+export type EmbeddingMatrix = "input" | "output";
 
 export interface ProjectParams {
   model: string;
   method: ProjectionMethod;
+  /** Vocabulary projections: which matrix (default "input"). */
+  matrix?: EmbeddingMatrix;
   dims?: 2 | 3;
   text?: string;
   ids?: number[];
@@ -264,6 +270,7 @@ export interface ProjectedPoint {
 
 export interface ProjectResult {
   source: "vocabulary" | "contextual";
+  matrix?: EmbeddingMatrix;
   method: ProjectionMethod;
   dims: 2 | 3;
   points: ProjectedPoint[];

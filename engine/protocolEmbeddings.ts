@@ -9,6 +9,8 @@ export interface EmbeddingsView {
   /** n_layer + 1 residual streams: 0 is the input embedding plus positions. */
   layers: number;
   vocabSize: number;
+  /** The output projection: the model's own matrix (a second vocabulary to project), tied to the token embedding, or not found. */
+  outputMatrix: "own" | "tied" | "none";
   /** The selection's tokens with offsets into it (empty when the panel opened without one). */
   tokens: TokenInfo[];
   lens?: LensResult;
@@ -24,6 +26,7 @@ export type EmbeddingsHostToPanel =
       type: "projection";
       requestId: number;
       source: Source;
+      matrix?: "input" | "output";
       method: "pca" | "umap" | "tsne";
       dims: 2 | 3;
       layer?: number;
@@ -52,6 +55,7 @@ export const EmbeddingsPanelMessageSchema = v.variant("type", [
     method: v.picklist(["pca", "umap", "tsne"]),
     dims: v.picklist([2, 3]),
     layer: v.optional(nonNegInt),
+    matrix: v.optional(v.picklist(["input", "output"])),
   }),
   v.strictObject({ type: v.literal("cancel"), requestId: nonNegInt }),
   v.strictObject({
@@ -61,6 +65,7 @@ export const EmbeddingsPanelMessageSchema = v.variant("type", [
     minus: idList,
     k: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200)),
     metric: v.picklist(["cosine", "euclidean"]),
+    matrix: v.optional(v.picklist(["input", "output"])),
   }),
   /** Hover over position `index` of the selection (-1: none): the editor highlights that token. */
   v.strictObject({ type: v.literal("hoverPosition"), index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(1_000_000)) }),

@@ -8,7 +8,7 @@ import { surprisals } from "./probes/surprisal";
 import { tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { DecoderModel } from "./models/decoder";
-import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
+import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
 import { parseProviders } from "./runtime/onnx/session";
@@ -35,8 +35,21 @@ function str(v: unknown, name: string): string {
   return v;
 }
 
-/** The model's input (token) embedding matrix, [vocab, d]. */
-function embeddingMatrix(model: DecoderModel): Matrix {
+/** The model's input (token) embedding matrix, or with "output" its own unembedding, [vocab, d]. */
+function embeddingMatrix(model: DecoderModel, which: EmbeddingMatrix = "input"): Matrix {
+  if (which !== "input" && which !== "output") throw new EngineError("BAD_INPUT", `matrix must be "input" or "output" (got ${JSON.stringify(which)})`);
+  if (which === "output") {
+    const u = model.probe.unembedding;
+    if (!u) {
+      throw new EngineError(
+        "NO_EMBEDDINGS",
+        model.probe.tiedEmbeddings
+          ? `${model.name}: the output projection is the token embedding (tied weights): the input matrix is the same one`
+          : `${model.name}: no output-projection matrix found (the logits MatMul does not multiply by an initializer)`,
+      );
+    }
+    return { rows: u.shape[0], cols: u.shape[1], data: u.data };
+  }
   const e = model.probe.tokenEmbedding;
   if (!e || e.shape.length !== 2) throw new EngineError("NO_EMBEDDINGS", `${model.name}: no token-embedding matrix found in the graph (an initializer gathered by input_ids)`);
   return { rows: e.shape[0], cols: e.shape[1], data: e.data };
@@ -219,8 +232,9 @@ export class EngineService {
       if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
       const onSteps = (done: number, total: number, message: string) => ctx.progress({ kind: "steps", done, total, message });
       if (p.text === undefined && p.ids === undefined) {
-        const m = embeddingMatrix(model);
-        const key = `${model.probe.sha256}|${method}|${dims}`;
+        const matrix = p.matrix ?? "input";
+        const m = embeddingMatrix(model, matrix);
+        const key = `${model.probe.sha256}|${matrix}|${method}|${dims}`;
         let hit = this.projections.get(key);
         const cached = !!hit;
         if (!hit) {
@@ -229,7 +243,7 @@ export class EngineService {
         }
         const coords = hit.coords;
         const points = Array.from({ length: m.rows }, (_, id) => pointAt(coords, dims, id, id, model.tokenizer.tokenText(id)));
-        return { source: "vocabulary" as const, method, dims, points, explained: hit.explained, cached, ms: performance.now() - t0 };
+        return { source: "vocabulary" as const, matrix, method, dims, points, explained: hit.explained, cached, ms: performance.now() - t0 };
       }
       const layers = model.config.n_layer + 1;
       const layer = p.layer === undefined ? layers - 1 : int(p.layer, "layer", 0, layers - 1);
@@ -272,7 +286,7 @@ export class EngineService {
 
     neighbours: async (p, ctx) => {
       const model = await this.model(p.model, ctx);
-      const m = embeddingMatrix(model);
+      const m = embeddingMatrix(model, p.matrix ?? "input");
       const metric = p.metric ?? "cosine";
       if (metric !== "cosine" && metric !== "euclidean") throw new EngineError("BAD_INPUT", `metric must be "cosine" or "euclidean" (got ${JSON.stringify(metric)})`);
       if (!Array.isArray(p.plus) || p.plus.length === 0) throw new EngineError("BAD_INPUT", "neighbours needs at least one token id in plus");

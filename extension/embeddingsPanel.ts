@@ -68,7 +68,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
     const info = await client.request("info", { model });
     const text = document && range ? document.getText(range) : "";
     const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
-    const view: EmbeddingsView = { modelName: info.name, layers: info.nLayer + 1, vocabSize: info.vocabSize, tokens: [] };
+    const view: EmbeddingsView = { modelName: info.name, layers: info.nLayer + 1, vocabSize: info.vocabSize, outputMatrix: info.embeddings.output, tokens: [] };
     if (text.trim().length > 0) {
       const ac = new AbortController();
       token?.onCancellationRequested(() => ac.abort());
@@ -136,7 +136,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
           return;
         case "neighbours": {
           if (!s) return;
-          const r = await this.host.get().request("neighbours", { model: s.model, plus: msg.plus, minus: msg.minus, k: msg.k, metric: msg.metric });
+          const r = await this.host.get().request("neighbours", { model: s.model, plus: msg.plus, minus: msg.minus, k: msg.k, metric: msg.metric, matrix: msg.matrix });
           this.post({ type: "neighbours", requestId: msg.requestId, metric: r.metric, neighbours: r.neighbours });
           return;
         }
@@ -170,7 +170,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
     this.running.set(msg.requestId, ac);
     try {
       const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
-      const params = msg.source === "vocabulary" ? { model: s.model, method: msg.method, dims: msg.dims } : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
+      const params = msg.source === "vocabulary" ? { model: s.model, method: msg.method, dims: msg.dims, matrix: msg.matrix } : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
       const r = await this.host.get().request("project", params, {
         signal: ac.signal,
         onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
@@ -184,7 +184,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
         if (r.dims === 3) coords[i * r.dims + 2] = p.z!;
         ids[i] = p.id;
       });
-      this.post({ type: "projection", requestId: msg.requestId, source: msg.source, method: r.method, dims: r.dims, layer: r.layer, coords, ids, labels: r.points.map((p) => p.label), explained: r.explained, cached: r.cached, ms: r.ms });
+      this.post({ type: "projection", requestId: msg.requestId, source: msg.source, matrix: r.matrix, method: r.method, dims: r.dims, layer: r.layer, coords, ids, labels: r.points.map((p) => p.label), explained: r.explained, cached: r.cached, ms: r.ms });
     } finally {
       this.running.delete(msg.requestId);
     }

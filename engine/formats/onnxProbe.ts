@@ -20,6 +20,14 @@ export interface ProbeGraph {
   lastHiddenOutput?: string;
   /** The token-embedding matrix [vocab, d] read from the initializer the input_ids Gather uses. */
   tokenEmbedding?: { shape: number[]; data: Float32Array };
+  /**
+   * The output projection (unembedding) as [vocab, d] rows, when the model has its own: the
+   * initializer the logits MatMul multiplies by. Absent when it is the token embedding (tied) or
+   * computed in the graph from something else.
+   */
+  unembedding?: { shape: number[]; data: Float32Array };
+  /** The logits MatMul reads the token embedding (through a Transpose): input and output embeddings are one matrix. */
+  tiedEmbeddings: boolean;
   parameters: number;
   hasKvCache: boolean;
   inputNames: string[];
@@ -90,6 +98,28 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
     }
   }
 
+  // The unembedding: the logits MatMul's right operand, an initializer [d, vocab] (its own), or a
+  // Transpose of the token embedding (tied).
+  let unembedding: ProbeGraph["unembedding"];
+  let tiedEmbeddings = false;
+  const wName = lm?.opType === "MatMul" ? lm.input![1] : undefined;
+  const embName = (consumers.get("input_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "input_ids")?.input![0];
+  if (wName) {
+    const viaTranspose = producers.get(wName);
+    if (viaTranspose?.opType === "Transpose" && viaTranspose.input![0] === embName) tiedEmbeddings = true;
+    else if (wName === embName) tiedEmbeddings = true;
+    else if (initializers.has(wName)) {
+      const t = initializers.get(wName)!;
+      const data = initializerFloats(t);
+      const [d, V] = (t.dims ?? []).map(Number);
+      if (data && (t.dims ?? []).length === 2) {
+        const rows = new Float32Array(V * d); // [d, V] -> [V, d]
+        for (let i = 0; i < d; i++) for (let v = 0; v < V; v++) rows[v * d + i] = data[i * V + v];
+        unembedding = { shape: [V, d], data: rows };
+      }
+    }
+  }
+
   const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
   const existing = new Set(graph.output!.map((o) => o.name));
@@ -105,5 +135,5 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
     fs.renameSync(tmp, file);
   }
   void nHead;
-  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, parameters, hasKvCache, inputNames };
+  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames };
 }

@@ -89,6 +89,7 @@ export class DecoderModel {
       threads: this.opened.threads,
       hasKvCache: this.probe.hasKvCache,
       attention: { found: this.probe.attentionOutputs.length > 0, layers: this.probe.attentionOutputs.length, note: this.probe.attentionNote },
+      embeddings: { input: !!this.probe.tokenEmbedding, output: this.probe.unembedding ? "own" : this.probe.tiedEmbeddings ? "tied" : "none" },
       fileBytes: this.fileBytes,
     };
   }

@@ -82,5 +82,4 @@ test("the Embeddings panel in light and high-contrast themes", async () => {
     assert.ok(name === "light" ? /^#f|^#e|^#ff/i.test(bg) : /^#000/.test(bg), `${theme}: ${bg}`);
     await shot(`embeddings-${name}`);
   }
-  void ARTIFACTS;
 });

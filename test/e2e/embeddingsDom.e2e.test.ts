@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { EmbeddingsHostToPanel, EmbeddingsView } from "../../engine/protocolEmbeddings";
 import type { LensResult } from "../../engine/protocol";
 import { ARTIFACTS } from "./host";
-import { DARK, openPanelPage, PanelPage } from "./webviewPage";
+import { openPanelPage, PanelPage } from "./webviewPage";
 
 const texts = ["interface", " Foo", " {"];
 let offset = 0;
@@ -26,7 +26,7 @@ const lens: LensResult = {
   finalP: [[0.1, 0.2, 0.05], [0.2, 0.4, 0.3], [0.5, 0.6, 0.7]],
   ms: 1,
 };
-const view: EmbeddingsView = { modelName: "fixture", layers: 3, vocabSize: 5, tokens, lens };
+const view: EmbeddingsView = { modelName: "fixture", layers: 3, vocabSize: 5, outputMatrix: "own", tokens, lens };
 // Five tokens on a square and its centre: (-1,-1) (1,-1) (-1,1) (1,1) (0,0).
 const square = Float32Array.from([-1, -1, 1, -1, -1, 1, 1, 1, 0, 0]);
 const labels = ["a", "b", "c", "d", "interface"];
@@ -113,6 +113,20 @@ test("hover names the token and the host is told; a click asks for its neighbour
   assert.equal(await p.page.locator(".terms").innerText(), "d\n− a");
 });
 
+test("a model with its own output projection offers it as a second vocabulary; its neighbours come from it", async () => {
+  await p.page.locator('select[aria-label="Matrix"]').selectOption("output");
+  const ask = await lastProject();
+  assert.equal((ask as { matrix?: string }).matrix, "output");
+  await post({ type: "projection", requestId: ask.requestId, source: "vocabulary", matrix: "output", method: "pca", dims: 2, coords: square, ids: Int32Array.from([0, 1, 2, 3, 4]), labels, cached: false, ms: 2 });
+  await p.page.locator("#summary", { hasText: "of the output projection" }).waitFor();
+  const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
+  const s = (Math.min(box.width, box.height) / 2) * 0.92;
+  await p.page.mouse.click(box.x + box.width / 2 + s, box.y + box.height / 2 + s); // point 1 at (1, -1)
+  const n = (await p.sent()).filter((m) => m.type === "neighbours").at(-1) as { plus: number[]; matrix?: string };
+  assert.deepEqual([n.plus, n.matrix], [[1], "output"]);
+  await p.page.locator('select[aria-label="Matrix"]').selectOption("input");
+});
+
 test("search by substring and by /regex/; a bad regex says why", async () => {
   const input = p.page.locator('input[aria-label="Search tokens"]');
   await input.fill("inter");
@@ -158,4 +172,3 @@ test("the logit lens grid: every layer and position, the top 5 on hover, a click
   await p.page.screenshot({ path: path.join(ARTIFACTS, "embeddings-lens.png"), fullPage: true });
 });
 
-void DARK;

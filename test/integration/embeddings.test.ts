@@ -5,14 +5,16 @@
 // vocabulary projection is cached.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { onnx } from "onnx-proto";
 import { EngineService } from "../../engine/service";
 import { softmax, topIndices } from "../../engine/probes/nextToken";
 import { DecoderModel } from "../../engine/models/decoder";
-import { readInitializers } from "../../engine/formats/onnxWeights";
+import { decodeOnnx, readInitializers } from "../../engine/formats/onnxWeights";
 import { tsneProject, umapProject } from "../../engine/probes/manifold";
 import { Progress } from "../../engine/protocol";
-import { heldoutText, SAMPLE_MODEL } from "../helpers";
+import { copyModel, heldoutText, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 
@@ -158,4 +160,40 @@ test("the vocabulary's UMAP streams progress, is cached per model, method and di
   // A cancelled run leaves nothing in the cache.
   const c = await s.call("project", { model: SAMPLE_MODEL, method: "pca", dims: 3 }, ctx);
   assert.equal(c.cached, false);
+});
+
+test("a model with its own output projection: project and neighbours read it as [vocab, d] rows; the tied sample says it is tied", async () => {
+  // An untied copy of the sample: logits = ln_f(x) @ W, W [d, V] an initializer whose column v is
+  // the token embedding of token (7v + 3) mod V.
+  const dir = copyModel();
+  const file = path.join(dir, "onnx", "model.onnx");
+  const model = decodeOnnx(file, fs.readFileSync(file));
+  const g = model.graph!;
+  const wte = readInitializers(file);
+  const emb = [...wte.entries()].find(([k]) => k.endsWith("wte.weight"))![1];
+  const [V, d] = emb.shape;
+  const perm = (v: number) => (7 * v + 3) % V;
+  const W = new Float32Array(d * V);
+  for (let v = 0; v < V; v++) for (let i = 0; i < d; i++) W[i * V + v] = emb.data[perm(v) * d + i];
+  g.initializer!.push(onnx.TensorProto.create({ name: "lm_head.weight", dims: [d, V], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(W.buffer) }));
+  const lm = g.node!.find((n) => n.output![0] === "logits")!;
+  lm.input![1] = "lm_head.weight";
+  fs.writeFileSync(file, onnx.ModelProto.encode(model).finish());
+
+  const s = new EngineService({ providers: "cpu" });
+  const info = await s.call("info", { model: dir }, ctx);
+  assert.deepEqual(info.embeddings, { input: true, output: "own" });
+  const inp = await s.call("project", { model: dir, method: "pca" }, ctx);
+  const out = await s.call("project", { model: dir, method: "pca", matrix: "output" }, ctx);
+  assert.equal(out.matrix, "output");
+  assert.equal(out.cached, false, "each matrix has its own cache entry");
+  // The output rows are the input rows permuted: the same axes (up to sign), point v at input point perm(v).
+  const sign = Math.sign(out.points[0].x * inp.points[perm(0)].x) || 1;
+  for (const v of [0, 1, 17, 1000, 4095]) assert.ok(Math.abs(out.points[v].x - sign * inp.points[perm(v)].x) < 1e-3, `token ${v}`);
+  const nIn = await s.call("neighbours", { model: dir, plus: [perm(42)], k: 5 }, ctx);
+  const nOut = await s.call("neighbours", { model: dir, plus: [42], k: 5, matrix: "output" }, ctx);
+  assert.deepEqual(nOut.neighbours.map((n) => perm(n.id)), nIn.neighbours.map((n) => n.id));
+  // The bundled sample ties them.
+  assert.deepEqual((await s.call("info", { model: SAMPLE_MODEL }, ctx)).embeddings, { input: true, output: "tied" });
+  await assert.rejects(s.call("project", { model: SAMPLE_MODEL, method: "pca", matrix: "output" }, ctx), /tied weights/);
 });

@@ -18,6 +18,7 @@ const vscode = acquireVsCodeApi();
 type Method = "pca" | "umap" | "tsne";
 interface Shown {
   source: Source;
+  matrix?: "input" | "output";
   method: Method;
   dims: 2 | 3;
   layer?: number;
@@ -73,7 +74,10 @@ export class EmbeddingsApp extends LitElement {
     sum: { state: true },
     metric: { state: true },
     colourBy: { state: true },
+    matrix: { state: true },
   };
+  /** Vocabulary: the token embedding, or the model's own output projection when it has one. */
+  matrix: "input" | "output" = "input";
   view?: EmbeddingsView;
   shown?: Shown;
   source: Source = "vocabulary";
@@ -134,6 +138,7 @@ export class EmbeddingsApp extends LitElement {
         this.view = msg.view;
         this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
         if (msg.view.tokens.length === 0) this.source = "vocabulary";
+        if (msg.view.outputMatrix !== "own") this.matrix = "input";
         this.selectedPosition = -1;
         this.error = undefined;
         this.requestProjection();
@@ -141,7 +146,7 @@ export class EmbeddingsApp extends LitElement {
       case "projection": {
         if (msg.requestId !== this.wantProjection) return;
         this.progress = undefined;
-        this.shown = { source: msg.source, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
+        this.shown = { source: msg.source, matrix: msg.matrix, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
         this.focusIndex = this.indexOfPosition(this.selectedPosition);
         return;
       }
@@ -176,7 +181,7 @@ export class EmbeddingsApp extends LitElement {
     this.wantProjection = requestId;
     this.progress = { requestId, done: 0, total: 1, message: `${this.method.toUpperCase()}: starting` };
     this.error = undefined;
-    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : {}) });
+    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : { matrix: this.matrix }) });
   }
 
   private cancel(): void {
@@ -184,6 +189,11 @@ export class EmbeddingsApp extends LitElement {
     vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
     this.wantProjection = -1;
     this.progress = undefined;
+  }
+
+  /** Neighbours are found in the matrix on show (the token embedding for the selection's hidden states). */
+  private neighbourMatrix(): "input" | "output" {
+    return this.shown?.source === "vocabulary" ? this.matrix : "input";
   }
 
   private idAt(index: number): number {
@@ -206,7 +216,7 @@ export class EmbeddingsApp extends LitElement {
     const id = this.idAt(index);
     this.neighbours = { token: this.shown.data.labels[index], list: [] };
     this.wantNeighbours = ++this.requestId;
-    vscode.postMessage({ type: "neighbours", requestId: this.wantNeighbours, plus: [id], minus: [], k: 12, metric: this.metric });
+    vscode.postMessage({ type: "neighbours", requestId: this.wantNeighbours, plus: [id], minus: [], k: 12, metric: this.metric, matrix: this.neighbourMatrix() });
   }
 
   private addTerm(sign: 1 | -1): void {
@@ -223,7 +233,7 @@ export class EmbeddingsApp extends LitElement {
     this.sum = undefined;
     if (plus.length === 0) return;
     this.wantSum = ++this.requestId;
-    vscode.postMessage({ type: "neighbours", requestId: this.wantSum, plus, minus, k: 10, metric: this.metric });
+    vscode.postMessage({ type: "neighbours", requestId: this.wantSum, plus, minus, k: 10, metric: this.metric, matrix: this.neighbourMatrix() });
   }
 
   private gotoVocabularyToken(id: number): void {
@@ -245,6 +255,12 @@ export class EmbeddingsApp extends LitElement {
           <button role="tab" aria-selected=${this.source === "vocabulary"} @click=${() => this.setSource("vocabulary")}>Vocabulary (${v.vocabSize})</button>
           <button role="tab" aria-selected=${this.source === "selection"} ?disabled=${v.tokens.length === 0} @click=${() => this.setSource("selection")}>Selection (${v.tokens.length} tokens)</button>
         </div>
+        ${this.source === "vocabulary" && v.outputMatrix === "own"
+          ? html`<label>Matrix <select aria-label="Matrix" @change=${(e: Event) => this.set("matrix", (e.target as HTMLSelectElement).value as "input" | "output")}>
+              <option value="input" ?selected=${this.matrix === "input"}>token embedding</option>
+              <option value="output" ?selected=${this.matrix === "output"}>output projection</option>
+            </select></label>`
+          : nothing}
         <label>Method <select aria-label="Projection method" @change=${(e: Event) => this.set("method", (e.target as HTMLSelectElement).value as Method)}>
           ${(["pca", "umap", "tsne"] as const).map((m) => html`<option value=${m} ?selected=${m === this.method}>${m === "tsne" ? "t-SNE" : m.toUpperCase()}</option>`)}
         </select></label>
@@ -295,7 +311,7 @@ export class EmbeddingsApp extends LitElement {
 
   private summary(s: Shown): string {
     const n = s.data.labels.length;
-    const what = s.source === "vocabulary" ? `${n} tokens` : `${n} positions at layer ${s.layer}`;
+    const what = s.source === "vocabulary" ? `${n} tokens${s.matrix === "output" ? " of the output projection" : ""}` : `${n} positions at layer ${s.layer}`;
     const ev = s.explained ? `; explained variance ${s.explained.map((e) => (e * 100).toFixed(1) + "%").join(", ")}` : "";
     return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, click a point for its neighbours.`;
   }
@@ -336,7 +352,7 @@ export class EmbeddingsApp extends LitElement {
     this.requestProjection();
   }
 
-  private set<K extends "method" | "dims" | "layer">(key: K, value: EmbeddingsApp[K]): void {
+  private set<K extends "method" | "dims" | "layer" | "matrix">(key: K, value: EmbeddingsApp[K]): void {
     (this as EmbeddingsApp)[key] = value;
     this.requestProjection();
   }
