@@ -22,7 +22,7 @@ const USAGE = `usage:
   seqlens info     --model PATH [--json]
   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
-  seqlens project  --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH] [--layer N] [--json]
+  seqlens project  --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV] [--layer N] [--json]
   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
   seqlens lens     --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;

@@ -1,9 +1,10 @@
 // The CLI twins of the Embeddings panel:
-//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH] [--layer N] [--json]
+//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV | --values ...] [--layer N] [--json]
+//   (a recurrent model: h_t per step of the direction --layer indexes)
 //   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
 //   seqlens lens       --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 import type { EngineClient } from "./client";
-import { CliUsageError } from "./cliRecurrent";
+import { CliUsageError, readSeries } from "./cliRecurrent";
 import { EmbeddingMatrix, ProjectionMethod } from "./protocol";
 
 type Opts = Map<string, string>;
@@ -36,20 +37,26 @@ export async function projectCommand(client: EngineClient, opts: Opts, model: st
   if (method !== "pca" && method !== "umap" && method !== "tsne") throw new CliUsageError("--method must be pca, umap or tsne");
   const dims = Number(opts.get("--dims") ?? 2);
   if (dims !== 2 && dims !== 3) throw new CliUsageError("--dims must be 2 or 3");
-  const contextual = opts.has("--text") || opts.has("--file") || opts.has("--ids");
+  const series = opts.has("--series") || opts.has("--values");
+  const contextual = opts.has("--text") || opts.has("--file") || opts.has("--ids") || series;
   if (opts.has("--layer") && !contextual) throw new CliUsageError("--layer goes with --text, --file or --ids (the hidden states of a text)");
   const layer = opts.has("--layer") ? Number(opts.get("--layer")) : undefined;
   if (layer !== undefined && !Number.isInteger(layer)) throw new CliUsageError("--layer must be an integer");
   const matrix = matrixOf(opts);
   if (matrix && contextual) throw new CliUsageError("--matrix goes with the vocabulary (without --text)");
-  const input = contextual ? readText(opts) : {};
+  const input = series ? { values: readSeries(opts) } : contextual ? readText(opts) : {};
   const r = await client.request("project", { model, method: method as ProjectionMethod, dims, matrix, ...input, layer }, { onProgress: json ? undefined : progressLine(err) });
   if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
   if (json) {
-    out(JSON.stringify({ points: r.points, ...(r.explained ? { explained: r.explained } : {}), ...(r.layer !== undefined ? { layer: r.layer } : {}) }) + "\n");
+    out(JSON.stringify({ points: r.points, ...(r.explained ? { explained: r.explained } : {}), ...(r.layer !== undefined ? { layer: r.layer } : {}), ...(r.layerNames ? { layerNames: r.layerNames } : {}) }) + "\n");
     return 0;
   }
-  const what = r.source === "vocabulary" ? `${r.points.length} tokens of the ${r.matrix === "output" ? "output projection" : "token embedding"}` : `${r.points.length} positions at layer ${r.layer} of ${r.layers! - 1}`;
+  const what =
+    r.source === "vocabulary"
+      ? `${r.points.length} tokens of the ${r.matrix === "output" ? "output projection" : "token embedding"}`
+      : r.recurrent
+        ? `${r.points.length} steps of h_t, ${r.layerNames![r.layer!]}`
+        : `${r.points.length} positions at layer ${r.layer} of ${r.layers! - 1}`;
   out(`${what}, ${method.toUpperCase()} to ${dims} dimensions in ${r.ms.toFixed(0)} ms${r.cached ? " (cached)" : ""}${r.explained ? `; explained variance ${r.explained.map(pct).join(", ")}` : ""}\n`);
   for (const p of r.points.slice(0, 10)) out(`  ${String(p.position ?? p.id).padStart(5)} ${JSON.stringify(p.label).padEnd(14)} ${p.x.toFixed(3)} ${p.y.toFixed(3)}${p.z !== undefined ? ` ${p.z.toFixed(3)}` : ""}\n`);
   if (r.points.length > 10) out(`  ... (${r.points.length - 10} more; --json for all)\n`);

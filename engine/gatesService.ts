@@ -1,6 +1,7 @@
 // The engine's recurrent-model methods: gates (every layer's gates on the user's text or series,
 // kept here; the panel asks for one [T, H] slice at a time), gateSlice, and forecast.
 import * as path from "node:path";
+import type { Matrix } from "./probes/projection";
 import { EngineError, ForecastResult, GatesResult, Params, Result, SliceResult } from "./protocol";
 import { RecurrentModel, RecurrentRuntime } from "./models/recurrent";
 import { forecast } from "./probes/forecast";
@@ -78,6 +79,25 @@ export class GatesService {
     this.runs.set(handle, { result, layers });
     while (this.runs.size > this.keep) this.runs.delete(this.runs.keys().next().value as string);
     return result;
+  }
+
+  /**
+   * The hidden state h_t at every step of one direction of one layer (`layer` indexes the run's
+   * directions; default the last), as rows to project: the recurrent twin of a transformer's
+   * residual stream.
+   */
+  async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number }): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series" }> {
+    const model = await this.model(p.model);
+    if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", `${model.name} is a recurrent model: it has no token-embedding matrix to project; give it text or numbers for its hidden states`);
+    const enc = model.encode(p.values !== undefined ? { values: checkRows(p.values) } : { text: p.text! });
+    const { layers } = await model.run(enc);
+    const layerNames = layers.map((l) => `layer ${l.layer} · ${l.direction} · ${l.cell} · ${l.units} units`);
+    const layer = p.layer === undefined ? layers.length - 1 : p.layer;
+    if (!Number.isInteger(layer) || layer < 0 || layer >= layers.length) throw new EngineError("BAD_INPUT", `layer must be an integer in 0..${layers.length - 1} (got ${JSON.stringify(p.layer)})`);
+    const l = layers[layer];
+    const hidden = l.values.hidden;
+    if (!hidden) throw new EngineError("INTERNAL", `${l.cell} layer ${l.layer} reported no hidden state`);
+    return { rows: { rows: l.steps, cols: l.units, data: hidden }, labels: enc.labels, source: enc.source, layerNames, layer, inputKind: model.inputKind };
   }
 
   gateSlice(p: Params<"gateSlice">): SliceResult {

@@ -254,6 +254,8 @@ export interface ProjectParams {
   dims?: 2 | 3;
   text?: string;
   ids?: number[];
+  /** A recurrent model's numeric input (rows of features). */
+  values?: number[][];
   layer?: number;
   maxTokens?: number;
 }
@@ -279,6 +281,9 @@ export interface ProjectResult {
   /** Contextual: the layer projected, how many there are (n_layer + 1) and the tokens with offsets. */
   layer?: number;
   layers?: number;
+  /** Recurrent models: h_t per step; each layer's name (layer, direction, cell, units). */
+  recurrent?: boolean;
+  layerNames?: string[];
   tokens?: TokenInfo[];
   truncated?: { droppedTokens: number; notice: string };
   cached: boolean;

@@ -15,6 +15,7 @@ import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
 import { GatesService } from "./gatesService";
+import { isRecurrentModel } from "./models/recurrent";
 import { parseSeries } from "./series/parseSeries";
 
 export interface CallContext {
@@ -225,6 +226,7 @@ export class EngineService {
 
     project: async (p, ctx) => {
       const t0 = performance.now();
+      if (typeof p.model === "string" && isRecurrentModel(p.model)) return this.projectRecurrent(p, ctx, t0);
       const model = await this.model(p.model, ctx);
       const method = p.method;
       if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
@@ -301,6 +303,26 @@ export class EngineService {
 
     gradients: async (p) => this.recurrent.gradients(p),
   };
+
+  /** Contextual embeddings of a recurrent model: h_t per step of one direction of one layer. */
+  private async projectRecurrent(p: Params<"project">, ctx: CallContext, t0: number): Promise<Result<"project">> {
+    const method = p.method;
+    if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
+    const dims = p.dims ?? 2;
+    if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
+    const h = await this.recurrent.hiddenStates({ model: p.model, text: p.text, values: p.values, layer: p.layer });
+    const { coords, explained } = await projectRows(h.rows, method, dims, ctx.signal, (done, total, message) => ctx.progress({ kind: "steps", done, total, message }));
+    // Steps as tokens: a character and its offsets in the text (UTF-16 and UTF-8), or a row of the series.
+    let bytes = 0;
+    const tokens = h.labels.map((label, t) => {
+      const start = h.source[t];
+      const byteStart = bytes;
+      bytes += h.inputKind === "text" ? Buffer.byteLength(label) : 0;
+      return { id: h.inputKind === "text" ? (label.codePointAt(0) ?? 0) : t, text: label, start, end: h.inputKind === "text" ? start + label.length : start + 1, byteStart, byteEnd: bytes };
+    });
+    const points = tokens.map((tok, t) => ({ ...pointAt(coords, dims, t, tok.id, tok.text), position: t }));
+    return { source: "contextual", recurrent: true, method, dims, points, explained, layer: h.layer, layers: h.layerNames.length, layerNames: h.layerNames, tokens, cached: false, ms: performance.now() - t0 };
+  }
 
   async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {
     const h = Object.hasOwn(this.handlers, method) ? (this.handlers[method] as Handler<M>) : undefined;

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { isRecurrentModel } from "../engine/models/recurrent";
 
 /** One spelling per folder (the extension folder may be a link), so a model is listed once. */
 export function canonical(p: string): string {
@@ -30,15 +31,9 @@ export function recurrentSamples(extensionPath: string): string[] {
     .sort();
 }
 
-/** A recurrent model folder: a SeqLens recurrent sample, or a TensorFlow.js model.json without a decoder config. */
+/** A recurrent model folder (the engine's test, so the Models view and the engine agree). */
 export function isRecurrentFolder(p: string): boolean {
-  try {
-    const cfg = path.join(p, "config.json");
-    if (fs.existsSync(cfg)) return (JSON.parse(fs.readFileSync(cfg, "utf8")) as { model_type?: string }).model_type === "seqlens-rnn";
-    return fs.existsSync(path.join(p, "model.json")) || fs.existsSync(path.join(p, "tfjs", "model.json"));
-  } catch {
-    return false;
-  }
+  return fs.existsSync(p) && fs.statSync(p).isDirectory() && isRecurrentModel(p);
 }
 
 export function activeModel(extensionPath: string): { path: string } | { error: string } {

@@ -13,6 +13,7 @@ import { softmax, topIndices } from "../../engine/probes/nextToken";
 import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx, readInitializers } from "../../engine/formats/onnxWeights";
 import { tsneProject, umapProject } from "../../engine/probes/manifold";
+import { pcaProject } from "../../engine/probes/projection";
 import { Progress } from "../../engine/protocol";
 import { copyModel, heldoutText, SAMPLE_MODEL } from "../helpers";
 
@@ -196,4 +197,27 @@ test("a model with its own output projection: project and neighbours read it as 
   // The bundled sample ties them.
   assert.deepEqual((await s.call("info", { model: SAMPLE_MODEL }, ctx)).embeddings, { input: true, output: "tied" });
   await assert.rejects(s.call("project", { model: SAMPLE_MODEL, method: "pca", matrix: "output" }, ctx), /tied weights/);
+});
+
+test("a recurrent model's contextual embeddings are its h_t per step (the hidden state the gates panel checks against the runtime)", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const model = path.join(path.dirname(SAMPLE_MODEL), "char-lstm");
+  const text = "function area(r: number) {\n  return r * r;\n}";
+  const p = await s.call("project", { model, method: "pca", text, layer: 1 }, ctx);
+  assert.equal(p.recurrent, true);
+  assert.deepEqual(p.layerNames, ["layer 0 · forward · lstm · 128 units", "layer 1 · forward · lstm · 128 units"]);
+  assert.equal(p.points.length, Array.from(text).length);
+  // Each step is a character with its offsets in the text.
+  p.tokens!.forEach((t, i) => assert.equal(text.slice(t.start, t.end), Array.from(text)[i]));
+  // The same rows as the gates run's hidden state of layer 1, projected.
+  const g = await s.call("gates", { model, text }, ctx);
+  assert.ok(g.layers[1].check.ok);
+  const h = await s.call("gateSlice", { handle: g.handle, index: 1, name: "hidden" }, ctx);
+  const ref = pcaProject({ rows: h.shape[0], cols: h.shape[1], data: h.data as Float32Array }, 2);
+  const sign = [0, 1].map((k) => Math.sign(ref.coords[k] * (k ? p.points[0].y : p.points[0].x)) || 1);
+  p.points.forEach((q, i) => {
+    assert.ok(Math.abs(q.x - sign[0] * ref.coords[2 * i]) < 1e-4 && Math.abs(q.y - sign[1] * ref.coords[2 * i + 1]) < 1e-4, `step ${i}`);
+  });
+  await assert.rejects(s.call("project", { model, method: "pca" }, ctx), /recurrent model: it has no token-embedding matrix/);
+  await assert.rejects(s.call("project", { model, method: "pca", text, layer: 2 }, ctx), /layer must be an integer in 0\.\.1/);
 });
