@@ -11,6 +11,8 @@ export interface EmbeddingsView {
   vocabSize: number;
   /** The output projection: the model's own matrix (a second vocabulary to project), tied to the token embedding, or not found. */
   outputMatrix: "own" | "tied" | "none";
+  /** The recurrent model whose h_t the panel can show for the selection (text only), by name. */
+  recurrentModel?: string;
   /** The selection's tokens with offsets into it (empty when the panel opened without one). */
   tokens: TokenInfo[];
   lens?: LensResult;
@@ -18,7 +20,8 @@ export interface EmbeddingsView {
   truncated?: string;
 }
 
-export type Source = "vocabulary" | "selection";
+/** What is projected: the vocabulary, the selection's residual stream at a layer, or a recurrent model's h_t over the selection's characters. */
+export type Source = "vocabulary" | "selection" | "recurrent";
 
 export type EmbeddingsHostToPanel =
   | { type: "view"; view: EmbeddingsView }
@@ -30,6 +33,8 @@ export type EmbeddingsHostToPanel =
       method: "pca" | "umap" | "tsne";
       dims: 2 | 3;
       layer?: number;
+      /** Recurrent: the name of each direction the layer picker offers. */
+      layerNames?: string[];
       /** [n, dims] */
       coords: Float32Array;
       ids: Int32Array;
@@ -40,8 +45,8 @@ export type EmbeddingsHostToPanel =
     }
   | { type: "progress"; requestId: number; done: number; total: number; message: string }
   | { type: "neighbours"; requestId: number; metric: string; neighbours: { id: number; token: string; score: number }[] }
-  /** The editor's cursor moved onto position `index` of the selection. */
-  | { type: "selectPosition"; index: number }
+  /** The editor's cursor moved onto token `index` (and character `step`) of the selection. */
+  | { type: "selectPosition"; index: number; step: number }
   | { type: "error"; requestId?: number; message: string };
 
 const idList = v.pipe(v.array(nonNegInt), v.maxLength(32));
@@ -51,7 +56,7 @@ export const EmbeddingsPanelMessageSchema = v.variant("type", [
   v.strictObject({
     type: v.literal("project"),
     requestId: nonNegInt,
-    source: v.picklist(["vocabulary", "selection"]),
+    source: v.picklist(["vocabulary", "selection", "recurrent"]),
     method: v.picklist(["pca", "umap", "tsne"]),
     dims: v.picklist([2, 3]),
     layer: v.optional(nonNegInt),
@@ -67,11 +72,11 @@ export const EmbeddingsPanelMessageSchema = v.variant("type", [
     metric: v.picklist(["cosine", "euclidean"]),
     matrix: v.optional(v.picklist(["input", "output"])),
   }),
-  /** Hover over position `index` of the selection (-1: none): the editor highlights that token. */
-  v.strictObject({ type: v.literal("hoverPosition"), index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(1_000_000)) }),
+  /** Hover over position `index` of the selection (-1: none): the editor highlights that token (`of: "steps"`: that character of the recurrent run). */
+  v.strictObject({ type: v.literal("hoverPosition"), index: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(1_000_000)), of: v.optional(v.picklist(["tokens", "steps"])) }),
   /** Hover over a vocabulary token: the editor highlights where it occurs in the selection. */
   v.strictObject({ type: v.literal("hoverToken"), id: v.pipe(v.number(), v.integer(), v.minValue(-1), v.maxValue(10_000_000)) }),
-  v.strictObject({ type: v.literal("revealPosition"), index: nonNegInt }),
+  v.strictObject({ type: v.literal("revealPosition"), index: nonNegInt, of: v.optional(v.picklist(["tokens", "steps"])) }),
   v.strictObject({ type: v.literal("exportPng"), dataUrl: v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000)) }),
 ]);
 

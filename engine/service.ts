@@ -15,7 +15,7 @@ import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
 import { GatesService } from "./gatesService";
-import { isRecurrentModel } from "./models/recurrent";
+import { isRecurrentModel } from "./formats/recurrentPath";
 import { parseSeries } from "./series/parseSeries";
 
 export interface CallContext {

@@ -4,7 +4,7 @@
 // point and the token is highlighted in the editor; move the cursor and the panel follows.
 import * as vscode from "vscode";
 import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError } from "../engine/protocol";
+import { EngineError, TokenInfo } from "../engine/protocol";
 import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, parseEmbeddingsPanelMessage } from "../engine/protocolEmbeddings";
 import { EngineHost } from "./engineHost";
 import { tokenAt } from "./selectionRange";
@@ -14,6 +14,9 @@ export const EMBEDDINGS_VIEW_TYPE = "seqlens.embeddings";
 interface Shown {
   view: EmbeddingsView;
   model: string;
+  /** The recurrent model for the selection's h_t, and its steps (characters) once projected. */
+  recurrentModel?: string;
+  steps: TokenInfo[];
   uri?: string;
   start: number;
   version: number;
@@ -63,7 +66,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
   }
 
   /** Shows `range` of `document` (the lens of it; its tokens highlighted in the projector). */
-  async show(document: vscode.TextDocument | undefined, range: vscode.Range | undefined, model: string, token?: vscode.CancellationToken): Promise<EmbeddingsView> {
+  async show(document: vscode.TextDocument | undefined, range: vscode.Range | undefined, model: string, recurrentModel?: string, token?: vscode.CancellationToken): Promise<EmbeddingsView> {
     const client = this.host.get();
     const info = await client.request("info", { model });
     const text = document && range ? document.getText(range) : "";
@@ -86,7 +89,8 @@ export class EmbeddingsPanel implements vscode.Disposable {
         void client.request("release", { handle: r.handle }).catch(() => undefined);
       }
     }
-    this.shown = { view, model, uri: document?.uri.toString(), start: document && range ? document.offsetAt(range.start) : 0, version: document?.version ?? 0, text };
+    if (view.tokens.length > 0 && recurrentModel) view.recurrentModel = recurrentModel.split(/[\\/]/).pop();
+    this.shown = { view, model, recurrentModel: view.recurrentModel ? recurrentModel : undefined, steps: [], uri: document?.uri.toString(), start: document && range ? document.offsetAt(range.start) : 0, version: document?.version ?? 0, text };
     this.post({ type: "view", view });
     return view;
   }
@@ -97,22 +101,23 @@ export class EmbeddingsPanel implements vscode.Disposable {
     const offset = e.textEditor.document.offsetAt(e.selections[0].active) - s.start;
     if (offset < 0 || offset > s.text.length) return;
     const i = tokenAt(s.view.tokens, offset);
-    if (i >= 0) this.post({ type: "selectPosition", index: i });
+    if (i >= 0) this.post({ type: "selectPosition", index: i, step: tokenAt(s.steps, offset) });
   }
 
   /** The editor ranges of the selection's tokens at `positions`, in the editor showing it. */
-  private ranges(positions: number[]): { editor?: vscode.TextEditor; ranges: vscode.Range[] } {
+  private ranges(positions: number[], of: "tokens" | "steps" = "tokens"): { editor?: vscode.TextEditor; ranges: vscode.Range[] } {
     const s = this.shown;
     if (!s?.uri) return { ranges: [] };
     const editor = vscode.window.visibleTextEditors.find((ed) => ed.document.uri.toString() === s.uri);
     if (!editor || editor.document.version !== s.version) return { editor, ranges: [] };
     const doc = editor.document;
-    const ranges = positions.filter((i) => i >= 0 && i < s.view.tokens.length).map((i) => new vscode.Range(doc.positionAt(s.start + s.view.tokens[i].start), doc.positionAt(s.start + s.view.tokens[i].end)));
+    const list = of === "steps" ? s.steps : s.view.tokens;
+    const ranges = positions.filter((i) => i >= 0 && i < list.length).map((i) => new vscode.Range(doc.positionAt(s.start + list[i].start), doc.positionAt(s.start + list[i].end)));
     return { editor, ranges };
   }
 
-  private highlight(positions: number[]): void {
-    const { editor, ranges } = this.ranges(positions);
+  private highlight(positions: number[], of: "tokens" | "steps" = "tokens"): void {
+    const { editor, ranges } = this.ranges(positions, of);
     editor?.setDecorations(this.hoverDecoration, ranges);
   }
 
@@ -141,13 +146,13 @@ export class EmbeddingsPanel implements vscode.Disposable {
           return;
         }
         case "hoverPosition":
-          this.highlight(msg.index >= 0 ? [msg.index] : []);
+          this.highlight(msg.index >= 0 ? [msg.index] : [], msg.of);
           return;
         case "hoverToken":
           this.highlight(s && msg.id >= 0 ? s.view.tokens.flatMap((t, i) => (t.id === msg.id ? [i] : [])) : []);
           return;
         case "revealPosition": {
-          const { editor, ranges } = this.ranges([msg.index]);
+          const { editor, ranges } = this.ranges([msg.index], msg.of);
           if (!editor || ranges.length === 0) return;
           editor.selection = new vscode.Selection(ranges[0].start, ranges[0].end);
           editor.revealRange(ranges[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
@@ -165,16 +170,23 @@ export class EmbeddingsPanel implements vscode.Disposable {
   private async project(msg: Extract<EmbeddingsPanelToHost, { type: "project" }>): Promise<void> {
     const s = this.shown;
     if (!s) return;
-    if (msg.source === "selection" && s.view.tokens.length === 0) throw new EngineError("BAD_INPUT", "select some text and run SeqLens: Show Embeddings to see its hidden states");
+    if (msg.source !== "vocabulary" && s.view.tokens.length === 0) throw new EngineError("BAD_INPUT", "select some text and run SeqLens: Show Embeddings to see its hidden states");
+    if (msg.source === "recurrent" && !s.recurrentModel) throw new EngineError("BAD_INPUT", "no recurrent model for this selection");
     const ac = new AbortController();
     this.running.set(msg.requestId, ac);
     try {
       const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
-      const params = msg.source === "vocabulary" ? { model: s.model, method: msg.method, dims: msg.dims, matrix: msg.matrix } : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
+      const params =
+        msg.source === "vocabulary"
+          ? { model: s.model, method: msg.method, dims: msg.dims, matrix: msg.matrix }
+          : msg.source === "recurrent"
+            ? { model: s.recurrentModel!, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer }
+            : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
       const r = await this.host.get().request("project", params, {
         signal: ac.signal,
         onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
       });
+      if (msg.source === "recurrent") s.steps = r.tokens ?? [];
       const n = r.points.length;
       const coords = new Float32Array(n * r.dims);
       const ids = new Int32Array(n);
@@ -184,7 +196,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
         if (r.dims === 3) coords[i * r.dims + 2] = p.z!;
         ids[i] = p.id;
       });
-      this.post({ type: "projection", requestId: msg.requestId, source: msg.source, matrix: r.matrix, method: r.method, dims: r.dims, layer: r.layer, coords, ids, labels: r.points.map((p) => p.label), explained: r.explained, cached: r.cached, ms: r.ms });
+      this.post({ type: "projection", requestId: msg.requestId, source: msg.source, matrix: r.matrix, method: r.method, dims: r.dims, layer: r.layer, layerNames: r.layerNames, coords, ids, labels: r.points.map((p) => p.label), explained: r.explained, cached: r.cached, ms: r.ms });
     } finally {
       this.running.delete(msg.requestId);
     }

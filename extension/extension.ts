@@ -129,6 +129,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   };
 
+  /** The recurrent model whose h_t the Embeddings panel offers for text: seqlens.gatesModel, else the character LSTM. */
+  const recurrentTextModel = () => vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim() || path.join(context.extensionPath, "samples", "models", "char-lstm");
   const showEmbeddings = async (editor: vscode.TextEditor | undefined) => {
     const model = activeModel(context.extensionPath);
     if ("error" in model) {
@@ -141,7 +143,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const panel = EmbeddingsPanel.show(context.extensionUri, host!);
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: embeddings and logit lens", cancellable: true }, (_p, token) =>
-        panel.show(range ? editor!.document : undefined, range, model.path, token),
+        panel.show(range ? editor!.document : undefined, range, model.path, recurrentTextModel(), token),
       );
     } catch (e) {
       const message = e instanceof EngineError ? e.message : String(e);

@@ -67,6 +67,10 @@ test("the selection's hidden states at a layer: hover a point and its token is h
   assert.match(await sc.locator(".tip").innerText(), /position \d+ · id \d+/);
   await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
   await shot("embeddings-selection-dark");
+  // The character LSTM's h_t over the same selection.
+  await app().locator("button[role=tab]", { hasText: "Recurrent h_t (char-lstm)" }).click();
+  await frame.waitForFunction(() => /steps of h_t, layer 1 · forward · lstm · 128 units/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });
+  await shot("embeddings-recurrent-dark");
 });
 
 test("the Embeddings panel in light and high-contrast themes", async () => {

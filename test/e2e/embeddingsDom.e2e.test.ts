@@ -26,7 +26,7 @@ const lens: LensResult = {
   finalP: [[0.1, 0.2, 0.05], [0.2, 0.4, 0.3], [0.5, 0.6, 0.7]],
   ms: 1,
 };
-const view: EmbeddingsView = { modelName: "fixture", layers: 3, vocabSize: 5, outputMatrix: "own", tokens, lens };
+const view: EmbeddingsView = { modelName: "fixture", layers: 3, vocabSize: 5, outputMatrix: "own", recurrentModel: "char-lstm", tokens, lens };
 // Five tokens on a square and its centre: (-1,-1) (1,-1) (-1,1) (1,1) (0,0).
 const square = Float32Array.from([-1, -1, 1, -1, -1, 1, 1, 1, 0, 0]);
 const labels = ["a", "b", "c", "d", "interface"];
@@ -155,6 +155,21 @@ test("labels never overlap at 3,000 points, and the selection mode asks for the 
     assert.ok(!(a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]), `labels ${i} and ${j} overlap`);
   }
   await p.page.screenshot({ path: path.join(ARTIFACTS, "embeddings-labels.png") });
+});
+
+test("a recurrent model's h_t over the selection's characters: its own layer picker, hover names the step", async () => {
+  await p.page.locator("button[role=tab]", { hasText: "Recurrent h_t (char-lstm)" }).click();
+  const ask = await lastProject();
+  assert.deepEqual([ask.source, ask.layer], ["recurrent", undefined], "the engine picks the default layer first");
+  const chars = ["a", "b", "c", "d", "e"];
+  await post({ type: "projection", requestId: ask.requestId, source: "recurrent", method: "pca", dims: 2, layer: 1, layerNames: ["layer 0 · forward · lstm · 8 units", "layer 1 · forward · lstm · 8 units"], coords: square, ids: Int32Array.from(chars, (c) => c.codePointAt(0)!), labels: chars, cached: false, ms: 4 });
+  await p.page.locator("#summary", { hasText: "5 steps of h_t, layer 1 · forward · lstm · 8 units" }).waitFor();
+  await p.page.locator('select[aria-label="Recurrent layer"]').selectOption("0");
+  assert.deepEqual([(await lastProject()).source, (await lastProject()).layer], ["recurrent", 0]);
+  const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
+  await p.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); // step 4 at the centre
+  await p.page.waitForFunction(() => (window as unknown as { sent: { type: string; index?: number; of?: string }[] }).sent.some((m) => m.type === "hoverPosition" && m.index === 4 && m.of === "steps"));
+  assert.match(await p.page.locator("seqlens-scatter .tip").innerText(), /"e"\s+step 4/);
 });
 
 test("the logit lens grid: every layer and position, the top 5 on hover, a click picks the position", async () => {

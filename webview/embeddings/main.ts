@@ -19,6 +19,7 @@ type Method = "pca" | "umap" | "tsne";
 interface Shown {
   source: Source;
   matrix?: "input" | "output";
+  layerNames?: string[];
   method: Method;
   dims: 2 | 3;
   layer?: number;
@@ -78,6 +79,9 @@ export class EmbeddingsApp extends LitElement {
   };
   /** Vocabulary: the token embedding, or the model's own output projection when it has one. */
   matrix: "input" | "output" = "input";
+  /** The recurrent direction shown (-1 until the engine says which is the default, the last). */
+  stepLayer = -1;
+  selectedStep = -1;
   view?: EmbeddingsView;
   shown?: Shown;
   source: Source = "vocabulary";
@@ -146,7 +150,8 @@ export class EmbeddingsApp extends LitElement {
       case "projection": {
         if (msg.requestId !== this.wantProjection) return;
         this.progress = undefined;
-        this.shown = { source: msg.source, matrix: msg.matrix, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
+        this.shown = { source: msg.source, matrix: msg.matrix, layerNames: msg.layerNames, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
+        if (msg.source === "recurrent" && msg.layer !== undefined) this.stepLayer = msg.layer;
         this.focusIndex = this.indexOfPosition(this.selectedPosition);
         return;
       }
@@ -159,6 +164,7 @@ export class EmbeddingsApp extends LitElement {
         return;
       case "selectPosition":
         this.selectedPosition = msg.index;
+        this.selectedStep = msg.step;
         this.focusIndex = this.indexOfPosition(msg.index);
         return;
       case "error":
@@ -168,8 +174,9 @@ export class EmbeddingsApp extends LitElement {
     }
   }
 
-  /** The scatter index of selection position `t`: the position itself, or in the vocabulary that token's id. */
+  /** The scatter index of selection position `t`: the position itself, or in the vocabulary that token's id; for h_t the character step. */
   private indexOfPosition(t: number): number {
+    if (this.shown?.source === "recurrent") return this.selectedStep;
     const tok = this.view?.tokens[t];
     if (!tok || !this.shown) return -1;
     return this.shown.source === "selection" ? t : tok.id;
@@ -181,7 +188,7 @@ export class EmbeddingsApp extends LitElement {
     this.wantProjection = requestId;
     this.progress = { requestId, done: 0, total: 1, message: `${this.method.toUpperCase()}: starting` };
     this.error = undefined;
-    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : { matrix: this.matrix }) });
+    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : this.source === "recurrent" ? (this.stepLayer >= 0 ? { layer: this.stepLayer } : {}) : { matrix: this.matrix }) });
   }
 
   private cancel(): void {
@@ -202,13 +209,20 @@ export class EmbeddingsApp extends LitElement {
 
   private onHover(index: number): void {
     if (!this.shown) return;
-    if (this.shown.source === "selection") vscode.postMessage({ type: "hoverPosition", index });
+    if (this.shown.source === "recurrent") vscode.postMessage({ type: "hoverPosition", index, of: "steps" });
+    else if (this.shown.source === "selection") vscode.postMessage({ type: "hoverPosition", index });
     else vscode.postMessage({ type: "hoverToken", id: index >= 0 ? this.idAt(index) : -1 });
   }
 
   private pick(index: number): void {
     if (!this.shown || index < 0) return;
     this.focusIndex = index;
+    if (this.shown.source === "recurrent") {
+      // characters, not vocabulary tokens: no neighbours to look up
+      this.selectedStep = index;
+      vscode.postMessage({ type: "revealPosition", index, of: "steps" });
+      return;
+    }
     if (this.shown.source === "selection") {
       this.selectedPosition = index;
       vscode.postMessage({ type: "revealPosition", index });
@@ -254,6 +268,7 @@ export class EmbeddingsApp extends LitElement {
         <div class="tabs" role="tablist" aria-label="What to project">
           <button role="tab" aria-selected=${this.source === "vocabulary"} @click=${() => this.setSource("vocabulary")}>Vocabulary (${v.vocabSize})</button>
           <button role="tab" aria-selected=${this.source === "selection"} ?disabled=${v.tokens.length === 0} @click=${() => this.setSource("selection")}>Selection (${v.tokens.length} tokens)</button>
+          ${v.recurrentModel ? html`<button role="tab" aria-selected=${this.source === "recurrent"} @click=${() => this.setSource("recurrent")}>Recurrent h_t (${v.recurrentModel})</button>` : nothing}
         </div>
         ${this.source === "vocabulary" && v.outputMatrix === "own"
           ? html`<label>Matrix <select aria-label="Matrix" @change=${(e: Event) => this.set("matrix", (e.target as HTMLSelectElement).value as "input" | "output")}>
@@ -272,6 +287,11 @@ export class EmbeddingsApp extends LitElement {
               ${Array.from({ length: v.layers }, (_, l) => html`<option value=${l} ?selected=${l === this.layer}>${l === 0 ? "0 · embeddings + positions" : `${l} · after block ${l - 1}`}</option>`)}
             </select></label>`
           : nothing}
+        ${this.source === "recurrent" && s?.source === "recurrent" && s.layerNames
+          ? html`<label>Layer <select aria-label="Recurrent layer" @change=${(e: Event) => this.set("stepLayer", Number((e.target as HTMLSelectElement).value))}>
+              ${s.layerNames.map((name, l) => html`<option value=${l} ?selected=${l === this.stepLayer}>${name}</option>`)}
+            </select></label>`
+          : nothing}
         <label>Search <input type="search" placeholder="text or /regex/" aria-label="Search tokens" .value=${this.query} @input=${(e: Event) => (this.query = (e.target as HTMLInputElement).value)} @keydown=${(e: KeyboardEvent) => e.key === "Enter" && this.firstMatch(search.indices)} /></label>
         ${this.query ? html`<span class="muted" id="match-count">${"error" in search && search.error ? search.error : `${search.indices.length} match${search.indices.length === 1 ? "" : "es"}`}</span>` : nothing}
         <vscode-button secondary @click=${() => this.exportPng()}>Export PNG</vscode-button>
@@ -288,7 +308,7 @@ export class EmbeddingsApp extends LitElement {
           .highlight=${highlight}
           .found=${search.indices}
           .focusIndex=${this.focusIndex}
-          .path=${s?.source === "selection"}
+          .path=${s?.source === "selection" || s?.source === "recurrent"}
           .tipText=${(i: number) => this.tipText(i)}
           @point-hover=${(e: CustomEvent<{ index: number }>) => this.onHover(e.detail.index)}
           @point-pick=${(e: CustomEvent<{ index: number }>) => this.pick(e.detail.index)}
@@ -311,20 +331,22 @@ export class EmbeddingsApp extends LitElement {
 
   private summary(s: Shown): string {
     const n = s.data.labels.length;
-    const what = s.source === "vocabulary" ? `${n} tokens${s.matrix === "output" ? " of the output projection" : ""}` : `${n} positions at layer ${s.layer}`;
+    const what = s.source === "recurrent" ? `${n} steps of h_t, ${s.layerNames?.[s.layer ?? 0] ?? ""}` : s.source === "vocabulary" ? `${n} tokens${s.matrix === "output" ? " of the output projection" : ""}` : `${n} positions at layer ${s.layer}`;
     const ev = s.explained ? `; explained variance ${s.explained.map((e) => (e * 100).toFixed(1) + "%").join(", ")}` : "";
-    return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, click a point for its neighbours.`;
+    return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, ${s.source === "recurrent" ? "click a point to select its character" : "click a point for its neighbours"}.`;
   }
 
   private tipText(i: number): string {
     const s = this.shown!;
     const label = JSON.stringify(s.data.labels[i]);
+    if (s.source === "recurrent") return `${label}  step ${i}`;
     return s.source === "selection" ? `${label}  position ${i} · id ${s.ids[i]}` : `${label}  id ${i}`;
   }
 
   private sidebar() {
     const s = this.shown;
     if (!s) return nothing;
+    if (s.source === "recurrent") return html`<p class="muted">Each point is the recurrent model's hidden state h_t after reading one character of the selection; the line joins them in order. Hover a point to see its character in the editor.</p>`;
     const list = (items: { id: number; token: string; score: number }[]) =>
       html`<ol>${items.map((n) => html`<li><button @click=${() => this.gotoVocabularyToken(n.id)} title="id ${n.id}">${visibleLabel(n.token)}</button><span class="score">${n.score.toFixed(3)}</span></li>`)}</ol>`;
     return html`
@@ -352,7 +374,7 @@ export class EmbeddingsApp extends LitElement {
     this.requestProjection();
   }
 
-  private set<K extends "method" | "dims" | "layer" | "matrix">(key: K, value: EmbeddingsApp[K]): void {
+  private set<K extends "method" | "dims" | "layer" | "matrix" | "stepLayer">(key: K, value: EmbeddingsApp[K]): void {
     (this as EmbeddingsApp)[key] = value;
     this.requestProjection();
   }
