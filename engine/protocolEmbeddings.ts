@@ -18,6 +18,15 @@ export interface EmbeddingsView {
   lens?: LensResult;
   lensError?: string;
   truncated?: string;
+  /** What the host needs to show the same selection again after a window reload (kept in the panel's state). */
+  restore?: EmbeddingsRestore;
+}
+
+export interface EmbeddingsRestore {
+  uri: string;
+  start: number;
+  end: number;
+  model: string;
 }
 
 /** What is projected: the vocabulary, the selection's residual stream at a layer, or a recurrent model's h_t over the selection's characters. */

@@ -5,7 +5,7 @@
 import * as vscode from "vscode";
 import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
 import { EngineError, TokenInfo } from "../engine/protocol";
-import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, parseEmbeddingsPanelMessage } from "../engine/protocolEmbeddings";
+import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsPanelMessage } from "../engine/protocolEmbeddings";
 import { EngineHost } from "./engineHost";
 import { tokenAt } from "./selectionRange";
 
@@ -90,9 +90,17 @@ export class EmbeddingsPanel implements vscode.Disposable {
       }
     }
     if (view.tokens.length > 0 && recurrentModel) view.recurrentModel = recurrentModel.split(/[\\/]/).pop();
+    if (document && range && text.length > 0) view.restore = { uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), model };
     this.shown = { view, model, recurrentModel: view.recurrentModel ? recurrentModel : undefined, steps: [], uri: document?.uri.toString(), start: document && range ? document.offsetAt(range.start) : 0, version: document?.version ?? 0, text };
     this.post({ type: "view", view });
     return view;
+  }
+
+  /** Shows a saved selection again (after a window reload), clamped to the document as it is now. */
+  async restore(r: EmbeddingsRestore, recurrentModel?: string): Promise<EmbeddingsView> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(r.uri));
+    const len = doc.getText().length;
+    return this.show(doc, new vscode.Range(doc.positionAt(Math.min(r.start, len)), doc.positionAt(Math.min(r.end, len))), r.model, recurrentModel);
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {

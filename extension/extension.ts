@@ -14,7 +14,8 @@ import type { GatesView } from "../engine/protocol";
 import { readGatesInput } from "./gatesInput";
 import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
-import { EmbeddingsPanel } from "./embeddingsPanel";
+import { EMBEDDINGS_VIEW_TYPE, EmbeddingsPanel } from "./embeddingsPanel";
+import type { EmbeddingsRestore } from "../engine/protocolEmbeddings";
 
 let host: EngineHost | undefined;
 const moduleLoadedAt = performance.now();
@@ -129,6 +130,21 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   };
 
+  /**
+   * Whether a panel's saved state names a file document and a model SeqLens offers itself (the state
+   * comes back from the webview, so it is not trusted): only then is the panel shown again after a reload.
+   */
+  const restorable = <S extends { uri: string; start: number; end: number; model: string }>(st: S | undefined, what: string): st is S => {
+    if (!st || typeof st.uri !== "string" || typeof st.model !== "string" || !Number.isInteger(st.start) || !Number.isInteger(st.end)) return false;
+    const known = [...bundledModels(context.extensionPath), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])];
+    const active = activeModel(context.extensionPath);
+    if ("path" in active) known.push(active.path);
+    if (!known.includes(st.model) || vscode.Uri.parse(st.uri).scheme !== "file") {
+      log.warn(`not restoring ${what}: its saved state names a model or document SeqLens does not offer`);
+      return false;
+    }
+    return true;
+  };
   /** The recurrent model whose h_t the Embeddings panel offers for text: seqlens.gatesModel, else the character LSTM. */
   const recurrentTextModel = () => vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim() || path.join(context.extensionPath, "samples", "models", "char-lstm");
   const showEmbeddings = async (editor: vscode.TextEditor | undefined) => {
@@ -217,19 +233,23 @@ export function activate(context: vscode.ExtensionContext): void {
         }
       },
     }),
+    vscode.window.registerWebviewPanelSerializer(EMBEDDINGS_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: EmbeddingsRestore } | undefined) {
+        const restored = new EmbeddingsPanel(panel, context.extensionUri, host!);
+        const s = state?.host;
+        if (!restorable(s, "the Embeddings panel")) return;
+        try {
+          await restored.restore(s, recurrentTextModel());
+        } catch (e) {
+          log.warn(`could not restore the Embeddings panel: ${e instanceof Error ? e.message : e}`);
+        }
+      },
+    }),
     vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { host?: InspectorState } | undefined) {
         const restored = new InspectorPanel(panel, context.extensionUri, host!, onInspected);
         const s = state?.host;
-        if (!s || typeof s.uri !== "string" || typeof s.model !== "string" || !Number.isInteger(s.start) || !Number.isInteger(s.end)) return;
-        // The state comes back from the webview: use only a file URI and a model SeqLens offers itself.
-        const known = [...bundledModels(context.extensionPath), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])];
-        const active = activeModel(context.extensionPath);
-        if ("path" in active) known.push(active.path);
-        if (!known.includes(s.model) || vscode.Uri.parse(s.uri).scheme !== "file") {
-          log.warn("not restoring the Inspector: its saved state names a model or document SeqLens does not offer");
-          return;
-        }
+        if (!restorable(s, "the Inspector")) return;
         try {
           await restored.reinspect(s);
         } catch (e) {

@@ -73,6 +73,19 @@ test("the selection's hidden states at a layer: hover a point and its token is h
   await shot("embeddings-recurrent-dark");
 });
 
+test("after a window reload the Embeddings panel comes back with the same selection and choices", async () => {
+  const { page } = host;
+  await app().locator('select[aria-label="Projection method"]').waitFor();
+  const before = await app().locator("button[role=tab][aria-selected=true]").innerText();
+  const lensCells = await app().locator("seqlens-lens-grid td").count();
+  await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  frame = await webviewFrame(page, "seqlens-embeddings");
+  await frame.waitForFunction(() => /steps of h_t, layer 1/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  assert.equal(await app().locator("button[role=tab][aria-selected=true]").innerText(), before);
+  assert.equal(await app().locator("seqlens-lens-grid td").count(), lensCells);
+});
+
 test("the Embeddings panel in light and high-contrast themes", async () => {
   for (const [theme, name] of [["Light Modern", "light"], ["Dark High Contrast", "hc"]] as const) {
     await setTheme(host.page, theme);

@@ -11,6 +11,19 @@ import "./lensGrid";
 
 interface VsCodeApi {
   postMessage(msg: EmbeddingsPanelToHost): void;
+  getState(): SavedState | undefined;
+  setState(s: SavedState): void;
+}
+
+/** What the panel keeps across a window reload: the host's selection and the choices made here. */
+interface SavedState {
+  host?: unknown;
+  source: Source;
+  method: Method;
+  dims: 2 | 3;
+  layer: number;
+  stepLayer: number;
+  matrix: "input" | "output";
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
@@ -132,6 +145,8 @@ export class EmbeddingsApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    const saved = vscode.getState();
+    if (saved) Object.assign(this, { source: saved.source, method: saved.method, dims: saved.dims, layer: saved.layer, stepLayer: saved.stepLayer, matrix: saved.matrix });
     window.addEventListener("message", (e: MessageEvent<EmbeddingsHostToPanel>) => this.onMessage(e.data));
     vscode.postMessage({ type: "ready" });
   }
@@ -141,7 +156,7 @@ export class EmbeddingsApp extends LitElement {
       case "view":
         this.view = msg.view;
         this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
-        if (msg.view.tokens.length === 0) this.source = "vocabulary";
+        if (msg.view.tokens.length === 0 || (this.source === "recurrent" && !msg.view.recurrentModel)) this.source = "vocabulary";
         if (msg.view.outputMatrix !== "own") this.matrix = "input";
         this.selectedPosition = -1;
         this.error = undefined;
@@ -182,7 +197,12 @@ export class EmbeddingsApp extends LitElement {
     return this.shown.source === "selection" ? t : tok.id;
   }
 
+  private save(): void {
+    vscode.setState({ host: this.view?.restore, source: this.source, method: this.method, dims: this.dims, layer: this.layer, stepLayer: this.stepLayer, matrix: this.matrix });
+  }
+
   private requestProjection(): void {
+    this.save();
     if (this.progress) vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
     const requestId = ++this.requestId;
     this.wantProjection = requestId;
