@@ -3,12 +3,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as path from "node:path";
-import { chromium, Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { HostToPanel, InspectionView } from "../../engine/protocol";
-import { ROOT } from "../helpers";
 import { ARTIFACTS } from "./host";
+import { DARK, openPanelPage, PanelPage } from "./webviewPage";
 
 const tokens = ["interface", " Foo", " {", "\n", "  bar", ":", " string", ";"];
 let offset = 0;
@@ -36,35 +35,16 @@ function attention(T: number): Float32Array {
   return w;
 }
 
-let server: http.Server;
-let browser: Browser;
+let panel: PanelPage;
 let page: Page;
-let url = "";
 
 before(async () => {
-  const bundle = fs.readFileSync(path.join(ROOT, "dist", "webview", "inspector.js"));
-  server = http.createServer((req, res) => {
-    if (req.url === "/inspector.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      res.end(bundle);
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(`<!DOCTYPE html><html><body style="--vscode-editor-background:#1e1e1e;--vscode-foreground:#ccc;--vscode-charts-orange:#d18616;--vscode-focusBorder:#007fd4">
-<script>window.sent=[];window.acquireVsCodeApi=()=>({postMessage:(m)=>window.sent.push(m),getState:()=>undefined,setState:()=>{}});</script>
-<seqlens-inspector></seqlens-inspector><script type="module" src="/inspector.js"></script></body></html>`);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-  page = await browser.newPage({ viewport: { width: 700, height: 900 } });
-  await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "ready"));
+  panel = await openPanelPage("inspector", "seqlens-inspector", DARK, { width: 700, height: 900 });
+  page = panel.page;
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await panel?.close();
 });
 
 const post = (msg: HostToPanel) => page.evaluate((m) => window.postMessage(m, "*"), msg as unknown as Record<string, unknown>);
