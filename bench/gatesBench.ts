@@ -6,12 +6,11 @@
 //                      chromium (the panel's own paint, median)
 // Run by `npm run bench`.
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
 import { EngineService } from "../engine/service";
 import type { GatesView } from "../engine/protocol";
 import { median } from "./stats";
+import { DARK, openPanelPage } from "../test/e2e/webviewPage";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.SEQLENS_BENCH_RUNS ?? 9);
@@ -40,25 +39,9 @@ async function engineGates(): Promise<{ median: number; runs: number[]; ok: bool
 }
 
 async function panelPaint(): Promise<{ median: number; runs: number[] }> {
-  const bundle = fs.readFileSync(path.join(ROOT, "dist", "webview", "gates.js"));
-  const server = http.createServer((req, res) => {
-    if (req.url === "/gates.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      res.end(bundle);
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(`<!DOCTYPE html><html><body style="--vscode-editor-background:#1e1e1e;--vscode-foreground:#ccc;--vscode-charts-orange:#d18616;--vscode-charts-blue:#3794ff;--vscode-focusBorder:#007fd4">
-<script>window.sent=[];window.acquireVsCodeApi=()=>({postMessage:(m)=>window.sent.push(m),getState:()=>undefined,setState:()=>{}});</script>
-<seqlens-gates></seqlens-gates><script type="module" src="/gates.js"></script></body></html>`);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const panel = await openPanelPage("gates", "seqlens-gates", DARK, { width: 1200, height: 900 });
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "ready"));
+    const page = panel.page;
     const T = 2000;
     const H = 64;
     const names = ["input", "forget", "candidate", "output", "cell", "hidden"];
@@ -113,8 +96,7 @@ async function panelPaint(): Promise<{ median: number; runs: number[] }> {
     }
     return { median: median(runs), runs };
   } finally {
-    await browser.close();
-    server.close();
+    await panel.close();
   }
 }
 
