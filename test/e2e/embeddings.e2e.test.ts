@@ -67,6 +67,15 @@ test("the selection's hidden states at a layer: hover a point and its token is h
   assert.match(await sc.locator(".tip").innerText(), /position \d+ · id \d+/);
   await host.page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 0, undefined, { timeout: 15_000 });
   await shot("embeddings-selection-dark");
+  // The other way round: the cursor in the editor rings the point of the token under it.
+  await host.page.locator(".monaco-editor .view-lines", { hasText: "interface Shape" }).first().click();
+  await host.page.keyboard.press("Control+Home");
+  await host.page.keyboard.press("ArrowDown");
+  await host.page.keyboard.press("End");
+  await frame.waitForFunction(() => {
+    const sc = document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("seqlens-scatter") as unknown as { focusIndex?: number } | null;
+    return (sc?.focusIndex ?? -1) >= 0;
+  }, undefined, { timeout: 15_000 });
   // The character LSTM's h_t over the same selection.
   await app().locator("button[role=tab]", { hasText: "Recurrent h_t (char-lstm)" }).click();
   await frame.waitForFunction(() => /steps of h_t, layer 1 · forward · lstm · 128 units/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });

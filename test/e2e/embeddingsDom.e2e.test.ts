@@ -127,6 +127,33 @@ test("a model with its own output projection offers it as a second vocabulary; i
   await p.page.locator('select[aria-label="Matrix"]').selectOption("input");
 });
 
+test("3-D: a drag turns the cloud (points move on screen), shift-drag pans, 0 resets", async () => {
+  await p.page.locator('select[aria-label="Dimensions"]').selectOption("3");
+  const ask = await lastProject();
+  assert.equal(ask.dims, 3);
+  // a cube's corners
+  const cube = Float32Array.from([-1, -1, -1, 1, -1, -1, -1, 1, -1, 1, 1, -1, -1, -1, 1, 1, -1, 1, -1, 1, 1, 1, 1, 1]);
+  await post({ type: "projection", requestId: ask.requestId, source: "vocabulary", matrix: "input", method: "pca", dims: 3, coords: cube, ids: Int32Array.from({ length: 8 }, (_, i) => i), labels: Array.from({ length: 8 }, (_, i) => `c${i}`), cached: false, ms: 1 });
+  await p.page.locator("#summary", { hasText: "PCA 3-D" }).waitFor();
+  const boxes = () => p.page.locator("seqlens-scatter").evaluate((e) => (e as unknown as { labelBoxes: number[][] }).labelBoxes.map((b) => [Math.round(b[0]), Math.round(b[1])]).sort((a, b) => a[0] - b[0] || a[1] - b[1]));
+  await p.page.waitForTimeout(100);
+  const before = await boxes();
+  const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
+  await p.page.mouse.move(box.x + 40, box.y + 40);
+  await p.page.mouse.down();
+  await p.page.mouse.move(box.x + 120, box.y + 60, { steps: 5 });
+  await p.page.mouse.up();
+  await p.page.waitForTimeout(100);
+  const turned = await boxes();
+  assert.notDeepEqual(turned, before, "the labels moved with the points");
+  await p.page.locator("seqlens-scatter").focus();
+  await p.page.keyboard.press("0");
+  await p.page.locator('select[aria-label="Dimensions"]').selectOption("2");
+  const back = await lastProject();
+  await post({ type: "projection", requestId: back.requestId, source: "vocabulary", method: "pca", dims: 2, coords: square, ids: Int32Array.from([0, 1, 2, 3, 4]), labels, cached: true, ms: 1 });
+  await p.page.locator("#summary", { hasText: "PCA 2-D" }).waitFor();
+});
+
 test("search by substring and by /regex/; a bad regex says why", async () => {
   const input = p.page.locator('input[aria-label="Search tokens"]');
   await input.fill("inter");
