@@ -15,6 +15,7 @@ import { EngineError } from "./protocol";
 import { parseProviders } from "./runtime/onnx/session";
 import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
 import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
+import { compareCommand, quantizeCommand } from "./cliCompare";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
@@ -25,6 +26,8 @@ const USAGE = `usage:
   seqlens project  --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV] [--layer N] [--json]
   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
   seqlens lens     --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
+  seqlens compare  --model A --model B (--text STR | --file PATH) [--json]
+  seqlens quantize --model PATH --out NEW_FOLDER [--json]
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
 
 const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
@@ -37,7 +40,10 @@ export function parseArgs(argv: string[]): { command: string; opts: Map<string, 
     if (FLAGS.has(a)) opts.set(a, "true");
     else if (a.startsWith("--")) {
       if (i + 1 >= rest.length) throw new UsageError(`${a} needs a value`);
-      opts.set(a, rest[++i]);
+      // a flag given again is kept as "--flag#2", "--flag#3" ... (compare's two --model, neighbours' --plus)
+      let key = a;
+      for (let n = 2; opts.has(key); n++) key = `${a}#${n}`;
+      opts.set(key, rest[++i]);
     } else throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
   }
   return { command: command ?? "", opts };
@@ -90,6 +96,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const model = need(opts, "--model");
     if (command === "gates") return await gatesCommand(client, opts, out);
     if (command === "forecast") return await forecastCommand(client, opts, out);
+    if (command === "compare") return await compareCommand(client, opts, json, readText, out, err);
+    if (command === "quantize") return await quantizeCommand(client, opts, model, json, out);
     if (command === "project") return await projectCommand(client, opts, model, json, readText, out, err);
     if (command === "neighbours") return await neighboursCommand(client, opts, model, json, out);
     if (command === "lens") return await lensCommand(client, opts, model, json, readText, out, err);

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { CompareParams, CompareResult } from "./protocolCompare";
 
 // The one protocol between the extension host, the engine process and (through the extension)
 // the webviews. Requests carry ids; the engine answers each with exactly one response (a result
@@ -11,6 +12,7 @@ export type ErrorCode =
   | "TOKENIZER" // tokenizer missing or unreadable
   | "NO_ATTENTION" // the graph has no recognisable attention Softmax
   | "NO_EMBEDDINGS" // no token-embedding matrix found in the graph
+  | "INCOMPATIBLE" // two models that cannot be compared (the message names the first difference)
   | "NO_LENS" // the graph's residual stream / final layer norm could not be found for the logit lens
   | "TOO_LARGE" // a whole-tensor request over the size cap
   | "UNKNOWN_HANDLE" // an inspection that was released or never existed
@@ -225,6 +227,10 @@ export interface Methods {
    * text, one point per position in order (`position`), with the tokens and their offsets.
    */
   project: { params: ProjectParams; result: ProjectResult };
+  /** Two models on one text: divergences, losses, head changes (engine/compareService.ts). */
+  compare: { params: CompareParams; result: CompareResult };
+  /** Writes an int8 dynamically quantised copy of a model folder (MatMul weights to int8). */
+  quantize: { params: { model: string; out: string }; result: { out: string; quantized: number; kept: number; bytes: [number, number] } };
   /** The logit lens of a text: each layer's residual stream decoded through ln_f and the unembedding. */
   lens: { params: { model: string; text?: string; ids?: number[]; maxTokens?: number; topK?: number }; result: LensResult };
   /** The nearest tokens in the full embedding space to a token, or to a sum of tokens (plus minus). */

@@ -1,6 +1,9 @@
 // The engine's methods: loads models (cached), runs them, keeps inspections and answers for
 // slices. Process-agnostic: engine/process.ts serves it over IPC, tests may call it directly.
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { openModelFolder } from "./formats/modelFolder";
+import { quantizeDynamic } from "./formats/quantize";
 import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attention";
 import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
 import { nextTokenAt } from "./probes/nextToken";
@@ -11,6 +14,7 @@ import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
+import { compareModels } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
@@ -259,6 +263,38 @@ export class EngineService {
       const { coords, explained } = await projectRows(rows, method, dims, ctx.signal, onSteps);
       const points = input.tokens.map((tok, t) => ({ ...pointAt(coords, dims, t, tok.id, tok.text), position: t }));
       return { source: "contextual" as const, method, dims, points, explained, layer, layers, tokens: input.tokens, truncated: input.truncated, cached: false, ms: performance.now() - t0 };
+    },
+
+    compare: async (p, ctx) => {
+      const rA = typeof p.modelA === "string" && isRecurrentModel(p.modelA);
+      const rB = typeof p.modelB === "string" && isRecurrentModel(p.modelB);
+      if (rA !== rB) throw new EngineError("INCOMPATIBLE", `the two models read different inputs: ${rA ? p.modelA : p.modelB} is a recurrent model and ${rA ? p.modelB : p.modelA} a transformer decoder`);
+      if (rA) throw new EngineError("BAD_INPUT", "comparing two recurrent models is not available yet: show each one's gates (SeqLens: Show Gates)");
+      const [a, b] = await Promise.all([this.model(p.modelA, ctx), this.model(p.modelB, ctx)]);
+      const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
+      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal });
+      if (r.truncated) ctx.log("info", r.truncated.notice);
+      ctx.log("info", `compare ${a.name} / ${b.name} (${r.mode}): ${r.tokens.length} tokens in ${r.ms.total.toFixed(0)} ms; mean loss ${r.summary.meanLoss.map((v) => v.toFixed(3)).join(" / ")} ${r.summary.unit}`);
+      return r;
+    },
+
+    quantize: async (p, ctx) => {
+      const folder = openModelFolder(str(p.model, "model"));
+      const out = path.resolve(str(p.out, "out"));
+      if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new EngineError("BAD_INPUT", `${out} exists and is not empty: pick a new folder for the int8 copy (nothing is overwritten)`);
+      const q = quantizeDynamic(folder.onnxFile);
+      fs.mkdirSync(path.join(out, "onnx"), { recursive: true });
+      // the folder's other files (config, tokenizer, README ...) as they are; the graph quantised
+      for (const f of fs.readdirSync(folder.dir)) {
+        const src = path.join(folder.dir, f);
+        if (fs.statSync(src).isFile()) fs.copyFileSync(src, path.join(out, f));
+      }
+      const target = path.join(out, "onnx", "model.onnx");
+      fs.writeFileSync(`${target}.tmp`, q.bytes);
+      fs.renameSync(`${target}.tmp`, target);
+      const bytes: [number, number] = [fs.statSync(folder.onnxFile).size, q.bytes.length];
+      ctx.log("info", `quantised ${folder.name}: ${q.quantized} MatMul weights to int8 (${q.kept} kept float), ${(bytes[0] / 2 ** 20).toFixed(1)} -> ${(bytes[1] / 2 ** 20).toFixed(1)} MiB, written to ${out}`);
+      return { out, quantized: q.quantized, kept: q.kept, bytes };
     },
 
     lens: async (p, ctx) => {

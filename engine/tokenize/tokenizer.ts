@@ -11,6 +11,10 @@ export class TextTokenizer {
   private readonly idToToken: Map<number, string>;
   readonly vocabSize: number;
   readonly eosId?: number;
+  /** The name the tokenizer's config gives it (name_or_path), if any. */
+  readonly name?: string;
+  /** The merge rules in order, joined (two tokenizers with one vocabulary but other merges split text differently). */
+  private readonly mergesKey: string;
 
   constructor(tokenizerJson: object, tokenizerConfig: object, source: string, fallbackEosId?: number) {
     try {
@@ -28,6 +32,23 @@ export class TextTokenizer {
     const eosText = typeof eos === "string" ? eos : eos?.content;
     if (eosText !== undefined) for (const [id, t] of this.idToToken) if (t === eosText) this.eosId = id;
     this.eosId ??= fallbackEosId; // config.json's eos_token_id
+    const cfg = tokenizerConfig as { name_or_path?: string; _name_or_path?: string };
+    this.name = cfg.name_or_path ?? cfg._name_or_path;
+    const merges = (tj.model as { merges?: unknown[] } | undefined)?.merges ?? [];
+    this.mergesKey = merges.map((m) => (Array.isArray(m) ? m.join(" ") : String(m))).join("\n");
+  }
+
+  /** The first way `other` tokenizes differently from this one, as a sentence; undefined when they are the same. */
+  firstDifference(other: TextTokenizer): string | undefined {
+    if (this.byteLevel !== other.byteLevel) return `one tokenizer is byte-level and the other is not`;
+    const ids = new Set([...this.idToToken.keys(), ...other.idToToken.keys()]);
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const a = this.idToToken.get(id);
+      const b = other.idToToken.get(id);
+      if (a !== b) return `token ${id} is ${a === undefined ? "missing" : JSON.stringify(a)} in the first and ${b === undefined ? "missing" : JSON.stringify(b)} in the second`;
+    }
+    if (this.mergesKey !== other.mergesKey) return "the vocabularies are the same but the merge rules differ";
+    return undefined;
   }
 
   encode(text: string): number[] {

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { CLI_JS, SAMPLE_MODEL } from "../helpers";
+import { CLI_JS, EARLY_MODEL, heldoutText, SAMPLE_MODEL } from "../helpers";
 
 function cli(...args: string[]) {
   return spawnSync(process.execPath, [CLI_JS, ...args, "--ep", "cpu"], { encoding: "utf8", timeout: 120_000, maxBuffer: 256 * 2 ** 20 });
@@ -79,4 +79,19 @@ test("seqlens lens --json: [layer][position] top-5, the last layer the model's o
   const bad = cli("project", "--model", SAMPLE_MODEL, "--method", "mds");
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--method must be pca, umap or tsne/);
+});
+
+test("seqlens compare --json: the summary and each token's losses, KL both ways and JS; two --model are needed", () => {
+  const text = heldoutText(800);
+  const r = JSON.parse(cli("compare", "--model", EARLY_MODEL, "--model", SAMPLE_MODEL, "--text", text, "--json").stdout);
+  assert.equal(r.mode, "token");
+  assert.equal(r.summary.meanLoss.length, 2);
+  assert.ok(r.summary.meanLoss[1] < r.summary.meanLoss[0]);
+  assert.ok(Array.isArray(r.summary.changedHeads) && r.summary.changedHeads.length === 16);
+  assert.deepEqual(Object.keys(r.tokens[1]).sort(), ["end", "id", "js", "kl", "loss", "start", "text"]);
+  assert.equal(r.tokens[0].loss[0], null);
+  assert.equal(r.tokens[1].kl.length, 2);
+  const one = cli("compare", "--model", SAMPLE_MODEL, "--text", text);
+  assert.equal(one.status, 2);
+  assert.match(one.stderr, /compare needs two --model \(got 1\)/);
 });

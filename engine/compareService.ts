@@ -1,0 +1,111 @@
+// Two decoders on one text. With one tokenizer they are compared token by token: per position the
+// KL divergence both ways and JS of their next-token distributions, each one's loss, rank and
+// probability of the actual token, and per head how their attention differs. With two tokenizers
+// each one's loss is spread over the bytes of its tokens and the two are compared per byte. A pair
+// that cannot be compared gets an error naming the first difference.
+import { DecoderModel } from "./models/decoder";
+import { headChanges, lossOverSpans, lossPerByte, positionDivergences, tokenLosses } from "./probes/compare";
+import { tokenizeInput, TokenizedInput } from "./probes/tokens";
+import { EngineError } from "./protocol";
+import type { ComparedToken, CompareResult } from "./protocolCompare";
+import type { InspectionStore } from "./store";
+
+/** "token" when the two tokenize alike, "byte" when they do not; throws INCOMPATIBLE when they claim one tokenizer but differ. */
+export function pairMode(a: DecoderModel, b: DecoderModel): { mode: "token" | "byte"; note?: string } {
+  const diff = a.tokenizer.firstDifference(b.tokenizer);
+  if (!diff) {
+    if (a.config.vocab_size !== b.config.vocab_size) {
+      throw new EngineError("INCOMPATIBLE", `${a.name} and ${b.name} share a tokenizer but not the vocabulary size of their outputs: vocab_size ${a.config.vocab_size} against ${b.config.vocab_size}`);
+    }
+    return { mode: "token" };
+  }
+  if (a.tokenizer.name !== undefined && a.tokenizer.name === b.tokenizer.name) {
+    throw new EngineError("INCOMPATIBLE", `${a.name} and ${b.name} both name their tokenizer ${JSON.stringify(a.tokenizer.name)}, but ${diff}`);
+  }
+  return { mode: "byte", note: `${a.name} and ${b.name} tokenize differently (${diff}): their losses are compared per byte of the text, aligned by byte offsets` };
+}
+
+export async function compareModels(
+  a: DecoderModel,
+  b: DecoderModel,
+  input: { text?: string; ids?: number[] },
+  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal },
+): Promise<CompareResult> {
+  const t0 = performance.now();
+  const { mode, note } = pairMode(a, b);
+  const cap = Math.min(opts.maxTokens ?? Infinity, a.config.n_positions, b.config.n_positions);
+  const inA = tokenizeInput(a, input, cap);
+  let inB: TokenizedInput = inA;
+  if (mode === "byte") {
+    if (input.text === undefined) throw new EngineError("BAD_INPUT", "two models with different tokenizers are compared on text, not token ids");
+    inB = tokenizeInput(b, input, cap);
+    if (inA.truncated || inB.truncated) throw new EngineError("BAD_INPUT", `the text is longer than a model's context (${cap} tokens): select less to compare two tokenizers byte by byte`);
+  }
+  const attention = a.probe.attentionOutputs.length > 0 && b.probe.attentionOutputs.length > 0;
+  const t1 = performance.now();
+  const [outA, outB] = await Promise.all([a.forward(inA.ids, { attention }), b.forward(inB.ids, { attention })]);
+  const t2 = performance.now();
+  if (opts.signal?.aborted) throw new EngineError("CANCELLED", "compare was cancelled");
+  const T = inA.ids.length;
+  const add = (m: DecoderModel, inp: TokenizedInput, out: typeof outA) =>
+    opts.store.add({ model: m, ids: inp.ids, tokens: inp.tokens, logits: out.logits, attention: out.attention ? { layers: out.attention, heads: m.config.n_head, length: inp.ids.length } : undefined, attentionNote: out.attentionError ?? m.probe.attentionNote });
+  const handles: [string, string] = [add(a, inA, outA).handle, add(b, inB, outB).handle];
+  const lossA = tokenLosses(outA.logits, a.config.vocab_size, inA.ids);
+  const lossB = tokenLosses(outB.logits, b.config.vocab_size, inB.ids);
+  let perToken: ComparedToken[];
+  let meanLoss: [number, number];
+  let meanJs: number | undefined;
+  if (mode === "token") {
+    const div = positionDivergences(outA.logits, outB.logits, a.config.vocab_size, T);
+    perToken = inA.ids.map((_, t) => ({
+      loss: [lossA.bits[t], lossB.bits[t]],
+      kl: div[t] ? [div[t]!.klAB, div[t]!.klBA] : null,
+      js: div[t]?.js ?? null,
+      rank: [lossA.rank[t], lossB.rank[t]],
+      p: [lossA.p[t], lossB.p[t]],
+    }));
+    const n = Math.max(1, T - 1);
+    meanLoss = [lossA.bits.reduce<number>((s, v) => s + (v ?? 0), 0) / n, lossB.bits.reduce<number>((s, v) => s + (v ?? 0), 0) / n];
+    meanJs = div.reduce((s, d) => s + (d?.js ?? 0), 0) / n;
+  } else {
+    const bytes = new TextEncoder().encode(input.text!).length;
+    const perA = lossPerByte(inA.tokens, lossA.bits, bytes);
+    const perB = lossPerByte(inB.tokens, lossB.bits, bytes);
+    const bOverA = lossOverSpans(inA.tokens, perB);
+    perToken = inA.ids.map((_, t) => ({ loss: [lossA.bits[t], lossA.bits[t] === null ? null : bOverA[t]], kl: null, js: null, rank: null, p: null }));
+    // bits per byte over the bytes both models predicted
+    let sa = 0;
+    let sb = 0;
+    let n = 0;
+    for (let k = 0; k < bytes; k++) {
+      if (Number.isNaN(perA[k]) || Number.isNaN(perB[k])) continue;
+      sa += perA[k];
+      sb += perB[k];
+      n++;
+    }
+    meanLoss = [sa / Math.max(1, n), sb / Math.max(1, n)];
+  }
+  const changedTokens = perToken
+    .map((c, index) => ({ index, text: inA.tokens[index].text, delta: c.loss[0] !== null && c.loss[1] !== null ? c.loss[1] - c.loss[0] : 0 }))
+    .filter((c) => c.delta !== 0)
+    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta))
+    .slice(0, 10);
+  const comparable = mode === "token" && !!outA.attention && !!outB.attention && a.config.n_layer === b.config.n_layer && a.config.n_head === b.config.n_head;
+  const changedHeads = comparable ? headChanges(outA.attention!, outB.attention!, a.config.n_head, T) : [];
+  return {
+    mode,
+    note,
+    names: [a.name, b.name],
+    devices: [a.device, b.device],
+    handles,
+    tokens: inA.tokens,
+    tokensB: mode === "byte" ? inB.tokens : undefined,
+    perToken,
+    summary: { meanLoss, unit: mode === "token" ? "bits/token" : "bits/byte", changedTokens, changedHeads, meanJs },
+    nLayer: a.config.n_layer,
+    nHead: a.config.n_head,
+    attentionComparable: comparable,
+    truncated: inA.truncated,
+    ms: { run: t2 - t1, total: performance.now() - t0 },
+  };
+}

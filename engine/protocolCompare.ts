@@ -1,0 +1,52 @@
+// Types of comparing two models on one text (the engine's `compare` method, the CLI's
+// `seqlens compare`, the Compare panel).
+import type { Device, TokenInfo } from "./protocol";
+
+export interface CompareParams {
+  modelA: string;
+  modelB: string;
+  text?: string;
+  ids?: number[];
+  maxTokens?: number;
+}
+
+export interface ComparedToken {
+  /** −log2 p of this token under each model (null for the first token, or where a model has none). */
+  loss: [number | null, number | null];
+  /** KL(A‖B) and KL(B‖A), bits, of the two distributions that predicted this token (token mode). */
+  kl: [number, number] | null;
+  js: number | null;
+  rank: [number | null, number | null] | null;
+  p: [number | null, number | null] | null;
+}
+
+export interface CompareResult {
+  /** "token": one tokenizer, compared token by token; "byte": two tokenizers, losses compared per byte. */
+  mode: "token" | "byte";
+  note?: string;
+  names: [string, string];
+  devices: [Device, Device];
+  /** The inspections of each side (for attention slices and next-token distributions). */
+  handles: [string, string];
+  /** The first model's tokens (the rows of `perToken`); in byte mode also the second's. */
+  tokens: TokenInfo[];
+  tokensB?: TokenInfo[];
+  perToken: ComparedToken[];
+  summary: {
+    /** Mean loss of each: bits per token (token mode) or bits per byte (byte mode). */
+    meanLoss: [number, number];
+    unit: "bits/token" | "bits/byte";
+    /** Tokens whose loss changed most (second minus first), largest change first. */
+    changedTokens: { index: number; text: string; delta: number }[];
+    /** Heads whose attention changed most: the mean over query rows of the rows' JS divergence, bits. */
+    changedHeads: { layer: number; head: number; meanJs: number }[];
+    /** Mean JS divergence of the next-token distributions over the positions (token mode). */
+    meanJs?: number;
+  };
+  nLayer: number;
+  nHead: number;
+  /** Both have attention of one shape (same layers and heads): the panel can show the difference. */
+  attentionComparable: boolean;
+  truncated?: { droppedTokens: number; notice: string };
+  ms: { run: number; total: number };
+}

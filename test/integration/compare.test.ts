@@ -1,0 +1,121 @@
+// Comparing two models on one text, through the engine service: a model against itself gives zero
+// divergence; a copy with one logit raised by δ gives the KL the closed form says; the final
+// checkpoint beats the early one on held-out text; the int8 copy costs a little divergence; two
+// tokenizers are compared per byte; pairs that cannot be compared say why.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { onnx } from "onnx-proto";
+import { EngineService } from "../../engine/service";
+import { DecoderModel } from "../../engine/models/decoder";
+import { decodeOnnx } from "../../engine/formats/onnxWeights";
+import { copyModel, EARLY_MODEL, heldoutText, SAMPLE_MODEL, tempDir } from "../helpers";
+
+const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
+const text = heldoutText(1500);
+
+test("a model against itself: zero divergence everywhere, equal losses, no head changed", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("compare", { modelA: SAMPLE_MODEL, modelB: SAMPLE_MODEL, text }, ctx);
+  assert.equal(r.mode, "token");
+  assert.ok(r.tokens.length > 100);
+  for (const c of r.perToken.slice(1)) {
+    assert.ok(c.kl![0] < 1e-9 && c.kl![1] < 1e-9 && c.js! < 1e-9, JSON.stringify(c));
+    assert.equal(c.loss[0], c.loss[1]);
+  }
+  assert.equal(r.summary.meanLoss[0], r.summary.meanLoss[1]);
+  assert.equal(r.summary.changedTokens.length, 0);
+  assert.equal(r.summary.changedHeads.length, 16);
+  assert.ok(r.summary.changedHeads.every((h) => h.meanJs < 1e-9));
+});
+
+test("one logit raised by δ in a copy: the per-position KL is log(1 + p_k(e^δ − 1)) − δ·p_k", async () => {
+  const dir = copyModel();
+  const file = path.join(dir, "onnx", "model.onnx");
+  const model = decodeOnnx(file, fs.readFileSync(file));
+  const g = model.graph!;
+  const V = 4096;
+  const k = 1234;
+  const delta = 2;
+  const bias = new Float32Array(V);
+  bias[k] = delta;
+  g.node!.find((n) => n.output![0] === "logits")!.output![0] = "logits_raw";
+  g.initializer!.push(onnx.TensorProto.create({ name: "logit_bias", dims: [V], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(bias.buffer) }));
+  g.node!.push(onnx.NodeProto.create({ opType: "Add", name: "bias_one_logit", input: ["logits_raw", "logit_bias"], output: ["logits"] }));
+  fs.writeFileSync(file, onnx.ModelProto.encode(model).finish());
+
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("compare", { modelA: SAMPLE_MODEL, modelB: dir, text: heldoutText(400) }, ctx);
+  const m = await DecoderModel.load(SAMPLE_MODEL, ["cpu"]);
+  const ids = r.tokens.map((t) => t.id);
+  const { logits } = await m.forward(ids);
+  for (let t = 1; t < ids.length; t++) {
+    const row = logits.subarray((t - 1) * V, t * V);
+    let max = -Infinity;
+    for (const v of row) max = Math.max(max, v);
+    let sum = 0;
+    for (const v of row) sum += Math.exp(v - max);
+    const pk = Math.exp(row[k] - max) / sum;
+    const expected = (Math.log(1 + pk * (Math.exp(delta) - 1)) - delta * pk) / Math.LN2;
+    assert.ok(Math.abs(r.perToken[t].kl![0] - expected) < 1e-6 + 1e-4 * expected, `position ${t}: ${r.perToken[t].kl![0]} vs ${expected}`);
+  }
+  await m.dispose();
+});
+
+test("the final checkpoint has a lower mean loss than the early one on held-out text, and the heads changed", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("compare", { modelA: EARLY_MODEL, modelB: SAMPLE_MODEL, text }, ctx);
+  assert.ok(r.summary.meanLoss[1] < r.summary.meanLoss[0] - 1, `early ${r.summary.meanLoss[0]} vs final ${r.summary.meanLoss[1]} bits/token`);
+  assert.ok(r.summary.meanJs! > 0.1);
+  assert.ok(r.summary.changedHeads[0].meanJs > 0.1);
+  assert.ok(r.summary.changedTokens[0].delta !== 0);
+  // the attention of both sides is kept for the panel
+  const slice = await s.call("attention", { handle: r.handles[1], layer: 0, head: 0 }, ctx);
+  assert.deepEqual(slice.shape, [r.tokens.length, r.tokens.length]);
+});
+
+test("the int8 copy: MatMulInteger in the graph, a smaller file, and a small divergence it costs", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const out = path.join(tempDir("q8"), "tiny-gpt-int8");
+  const q = await s.call("quantize", { model: SAMPLE_MODEL, out }, ctx);
+  assert.equal(q.quantized, 16); // c_attn, attn c_proj, c_fc, mlp c_proj in each of 4 blocks
+  assert.ok(q.bytes[1] < 0.65 * q.bytes[0], JSON.stringify(q.bytes));
+  const g = decodeOnnx(path.join(out, "onnx", "model.onnx"), fs.readFileSync(path.join(out, "onnx", "model.onnx"))).graph!;
+  assert.equal(g.node!.filter((n) => n.opType === "MatMulInteger").length, 16);
+  const r = await s.call("compare", { modelA: SAMPLE_MODEL, modelB: out, text }, ctx);
+  assert.equal(r.mode, "token");
+  assert.ok(r.summary.meanJs! > 0 && r.summary.meanJs! < 0.01, String(r.summary.meanJs));
+  assert.ok(Math.abs(r.summary.meanLoss[1] - r.summary.meanLoss[0]) < 0.05, JSON.stringify(r.summary.meanLoss));
+  await assert.rejects(s.call("quantize", { model: SAMPLE_MODEL, out }, ctx), /exists and is not empty/);
+});
+
+test("two tokenizers: compared per byte, said so; one tokenizer name with two vocabularies, or a recurrent model, is refused with the first difference", async () => {
+  // The same weights with the last (rarest) merge rule removed: the vocabularies agree, the merges do not.
+  const dir = copyModel();
+  const tj = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+  tj.model.merges.pop();
+  fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(tj));
+  const s = new EngineService({ providers: "cpu" });
+  const sample = heldoutText(400);
+  const r = await s.call("compare", { modelA: SAMPLE_MODEL, modelB: dir, text: sample }, ctx);
+  assert.equal(r.mode, "byte");
+  assert.match(r.note!, /tokenize differently \(the vocabularies are the same but the merge rules differ\): their losses are compared per byte/);
+  assert.equal(r.summary.unit, "bits/byte");
+  // This text never uses the dropped merge, so both split it alike; with the same weights the
+  // second's loss over the first's token spans is then its own token loss, and bits per byte agree.
+  assert.deepEqual(r.tokensB!.map((t) => t.id), r.tokens.map((t) => t.id));
+  r.perToken.forEach((c, i) => assert.ok(c.loss[0] === null || Math.abs(c.loss[0] - c.loss[1]!) < 1e-9, `token ${i}`));
+  assert.ok(Math.abs(r.summary.meanLoss[0] - r.summary.meanLoss[1]) < 1e-9);
+  const bytes = new TextEncoder().encode(sample).length;
+  assert.ok(Math.abs(r.summary.meanLoss[0] - r.perToken.reduce((a, c) => a + (c.loss[0] ?? 0), 0) / (bytes - r.tokens[0].byteEnd)) < 1e-9, "bits per byte: the losses over the bytes after the first token");
+  // Both claim one tokenizer name: refused, naming the difference.
+  const named = copyModel();
+  for (const d of [named, dir]) {
+    const cfgFile = path.join(d, "tokenizer_config.json");
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, "utf8")), name_or_path: "seqlens/tiny-bpe" }));
+  }
+  const fresh = new EngineService({ providers: "cpu" }); // models are cached as first loaded
+  await assert.rejects(fresh.call("compare", { modelA: named, modelB: dir, text: sample }, ctx), /both name their tokenizer "seqlens\/tiny-bpe", but the vocabularies are the same but the merge rules differ/);
+  await assert.rejects(s.call("compare", { modelA: SAMPLE_MODEL, modelB: path.join(path.dirname(SAMPLE_MODEL), "char-lstm"), text: sample }, ctx), /read different inputs: .*char-lstm is a recurrent model/);
+});
