@@ -4,9 +4,10 @@
 // each one's loss is spread over the bytes of its tokens and the two are compared per byte. A pair
 // that cannot be compared gets an error naming the first difference.
 import { DecoderModel } from "./models/decoder";
-import { headChanges, lossOverSpans, lossPerByte, positionDivergences, tokenLosses } from "./probes/compare";
+import { lossOverSpans, lossPerByte } from "./probes/compare";
+import { attentionRowJs, compareRows, RowsOut } from "./probes/compareGraph";
 import { tokenizeInput, TokenizedInput } from "./probes/tokens";
-import { EngineError } from "./protocol";
+import { EngineError, ExecutionProvider } from "./protocol";
 import type { ComparedToken, CompareResult } from "./protocolCompare";
 import type { InspectionStore } from "./store";
 
@@ -29,7 +30,7 @@ export async function compareModels(
   a: DecoderModel,
   b: DecoderModel,
   input: { text?: string; ids?: number[] },
-  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal },
+  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal; providers: ExecutionProvider[] },
 ): Promise<CompareResult> {
   const t0 = performance.now();
   const { mode, note } = pairMode(a, b);
@@ -43,36 +44,53 @@ export async function compareModels(
   }
   const attention = a.probe.attentionOutputs.length > 0 && b.probe.attentionOutputs.length > 0;
   const t1 = performance.now();
-  const [outA, outB] = await Promise.all([a.forward(inA.ids, { attention }), b.forward(inB.ids, { attention })]);
+  // one after the other: each session already uses every core
+  const outA = await a.forward(inA.ids, { attention });
+  const outB = await b.forward(inB.ids, { attention });
   const t2 = performance.now();
   if (opts.signal?.aborted) throw new EngineError("CANCELLED", "compare was cancelled");
   const T = inA.ids.length;
   const add = (m: DecoderModel, inp: TokenizedInput, out: typeof outA) =>
     opts.store.add({ model: m, ids: inp.ids, tokens: inp.tokens, logits: out.logits, attention: out.attention ? { layers: out.attention, heads: m.config.n_head, length: inp.ids.length } : undefined, attentionNote: out.attentionError ?? m.probe.attentionNote });
   const handles: [string, string] = [add(a, inA, outA).handle, add(b, inB, outB).handle];
-  const lossA = tokenLosses(outA.logits, a.config.vocab_size, inA.ids);
-  const lossB = tokenLosses(outB.logits, b.config.vocab_size, inB.ids);
+  const V = a.config.vocab_size;
+  /** Row t predicts token t + 1: the targets are the ids shifted by one (the last row has none). */
+  const targets = (ids: number[]) => Array.from(ids, (_, t) => (t + 1 < ids.length ? ids[t + 1] : 0));
+  const bits = (nats: number) => nats / Math.LN2;
+  /** Token t's loss, p and rank from row t − 1 (null for the first token). */
+  const side = (r: RowsOut, which: "A" | "B", t: number) => {
+    if (t === 0) return { loss: null, p: null, rank: null };
+    const nats = (which === "A" ? r.lossA : r.lossB)[t - 1];
+    return { loss: bits(nats), p: Math.exp(-nats), rank: (which === "A" ? r.aboveA : r.aboveB)[t - 1] + 1 };
+  };
   let perToken: ComparedToken[];
   let meanLoss: [number, number];
   let meanJs: number | undefined;
   if (mode === "token") {
-    const div = positionDivergences(outA.logits, outB.logits, a.config.vocab_size, T);
-    perToken = inA.ids.map((_, t) => ({
-      loss: [lossA.bits[t], lossB.bits[t]],
-      kl: div[t] ? [div[t]!.klAB, div[t]!.klBA] : null,
-      js: div[t]?.js ?? null,
-      rank: [lossA.rank[t], lossB.rank[t]],
-      p: [lossA.p[t], lossB.p[t]],
-    }));
+    const rows = await compareRows(outA.logits, outB.logits, T, V, targets(inA.ids), opts.providers);
+    perToken = inA.ids.map((_, t) => {
+      const [sa, sb] = [side(rows, "A", t), side(rows, "B", t)];
+      return {
+        loss: [sa.loss, sb.loss],
+        kl: t === 0 ? null : [bits(rows.klAB[t - 1]), bits(rows.klBA[t - 1])],
+        js: t === 0 ? null : bits(rows.js[t - 1]),
+        rank: [sa.rank, sb.rank],
+        p: [sa.p, sb.p],
+      };
+    });
     const n = Math.max(1, T - 1);
-    meanLoss = [lossA.bits.reduce<number>((s, v) => s + (v ?? 0), 0) / n, lossB.bits.reduce<number>((s, v) => s + (v ?? 0), 0) / n];
-    meanJs = div.reduce((s, d) => s + (d?.js ?? 0), 0) / n;
+    meanLoss = [perToken.reduce((s, c) => s + (c.loss[0] ?? 0), 0) / n, perToken.reduce((s, c) => s + (c.loss[1] ?? 0), 0) / n];
+    meanJs = perToken.reduce((s, c) => s + (c.js ?? 0), 0) / n;
   } else {
+    const rowsA = await compareRows(outA.logits, outA.logits, T, V, targets(inA.ids), opts.providers);
+    const rowsB = await compareRows(outB.logits, outB.logits, inB.ids.length, b.config.vocab_size, targets(inB.ids), opts.providers);
+    const lossA = inA.ids.map((_, t) => side(rowsA, "A", t).loss);
+    const lossB = inB.ids.map((_, t) => side(rowsB, "A", t).loss);
     const bytes = new TextEncoder().encode(input.text!).length;
-    const perA = lossPerByte(inA.tokens, lossA.bits, bytes);
-    const perB = lossPerByte(inB.tokens, lossB.bits, bytes);
+    const perA = lossPerByte(inA.tokens, lossA, bytes);
+    const perB = lossPerByte(inB.tokens, lossB, bytes);
     const bOverA = lossOverSpans(inA.tokens, perB);
-    perToken = inA.ids.map((_, t) => ({ loss: [lossA.bits[t], lossA.bits[t] === null ? null : bOverA[t]], kl: null, js: null, rank: null, p: null }));
+    perToken = inA.ids.map((_, t) => ({ loss: [lossA[t], lossA[t] === null ? null : bOverA[t]], kl: null, js: null, rank: null, p: null }));
     // bits per byte over the bytes both models predicted
     let sa = 0;
     let sb = 0;
@@ -91,7 +109,19 @@ export async function compareModels(
     .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta))
     .slice(0, 10);
   const comparable = mode === "token" && !!outA.attention && !!outB.attention && a.config.n_layer === b.config.n_layer && a.config.n_head === b.config.n_head;
-  const changedHeads = comparable ? headChanges(outA.attention!, outB.attention!, a.config.n_head, T) : [];
+  const changedHeads: CompareResult["summary"]["changedHeads"] = [];
+  if (comparable) {
+    const H = a.config.n_head;
+    for (let l = 0; l < a.config.n_layer; l++) {
+      const js = await attentionRowJs(outA.attention![l], outB.attention![l], H, T, opts.providers);
+      for (let h = 0; h < H; h++) {
+        let sum = 0;
+        for (let q = 0; q < T; q++) sum += js[h * T + q];
+        changedHeads.push({ layer: l, head: h, meanJs: bits(sum / T) });
+      }
+    }
+    changedHeads.sort((x, y) => y.meanJs - x.meanJs);
+  }
   return {
     mode,
     note,

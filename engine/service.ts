@@ -272,7 +272,7 @@ export class EngineService {
       if (rA) throw new EngineError("BAD_INPUT", "comparing two recurrent models is not available yet: show each one's gates (SeqLens: Show Gates)");
       const [a, b] = await Promise.all([this.model(p.modelA, ctx), this.model(p.modelB, ctx)]);
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
-      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal });
+      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal, providers: this.providers });
       if (r.truncated) ctx.log("info", r.truncated.notice);
       ctx.log("info", `compare ${a.name} / ${b.name} (${r.mode}): ${r.tokens.length} tokens in ${r.ms.total.toFixed(0)} ms; mean loss ${r.summary.meanLoss.map((v) => v.toFixed(3)).join(" / ")} ${r.summary.unit}`);
       return r;
