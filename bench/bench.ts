@@ -3,6 +3,9 @@
 //   inspect_ms            inspection (all layers and heads + top-k) at 64/256/512 tokens, engine time
 //   generate_tokens_per_s with and without the KV cache, at 256 tokens of context
 //   ort_matmul_gflops     a 512x512 float32 MatMul in onnxruntime, the machine's yardstick
+//   compare_512           comparing the early and final tiny-GPT checkpoints on 512 tokens (two
+//                         forwards with attention, divergences over the vocabulary, head changes)
+//                         against one inspection of the same 512 tokens, interleaved, medians
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -67,6 +70,23 @@ async function main() {
     inspect[String(T)] = median(times);
   }
 
+  // Compare against inspect, interleaved so both see the same machine.
+  const EARLY = path.join(ROOT, "samples", "models", "tiny-gpt-early");
+  const ids512 = allIds.slice(0, 512);
+  const cmpTimes: number[] = [];
+  const inspTimes: number[] = [];
+  for (let i = 0; i < RUNS + 2; i++) {
+    const r = await service.call("inspect", { model: MODEL, ids: ids512 }, ctx);
+    await service.call("release", { handle: r.handle }, ctx);
+    const c = await service.call("compare", { modelA: EARLY, modelB: MODEL, ids: ids512 }, ctx);
+    for (const h of c.handles) await service.call("release", { handle: h }, ctx);
+    if (i >= 2) {
+      inspTimes.push(r.ms.total);
+      cmpTimes.push(c.ms.total);
+    }
+  }
+  const compare512 = { compare_ms: median(cmpTimes), inspect_ms: median(inspTimes), ratio: median(cmpTimes) / median(inspTimes) };
+
   const prompt = model.tokenizer.decode(allIds.slice(0, 256));
   const gen: Record<string, number> = {};
   const perToken: Record<string, number[]> = { kv_cache: [], no_cache: [] };
@@ -92,8 +112,9 @@ async function main() {
     ort_matmul_gflops: gflops,
     inspect_256_gflops: achieved,
     inspect_256_fraction_of_matmul: achieved / gflops,
-    bars: { inspect_256_ms_max: 50, kv_cache_speedup_min: 5 },
-    pass: { inspect_256: inspect["256"] <= 50, kv_cache_speedup: gen.kv_cache / gen.no_cache >= 5 },
+    compare_512: compare512,
+    bars: { inspect_256_ms_max: 50, kv_cache_speedup_min: 5, compare_512_ratio_max: 2.2 },
+    pass: { inspect_256: inspect["256"] <= 50, kv_cache_speedup: gen.kv_cache / gen.no_cache >= 5, compare_512: compare512.ratio <= 2.2 },
   };
   fs.writeFileSync(path.join(ROOT, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
   const rows: [string, string, string][] = [
@@ -103,6 +124,7 @@ async function main() {
     ["generate tok/s, KV cache @256", gen.kv_cache.toFixed(1), ""],
     ["generate tok/s, no cache @256", gen.no_cache.toFixed(1), ""],
     ["KV cache speed-up", results.kv_cache_speedup.toFixed(1) + "x", `>= 5x ${results.pass.kv_cache_speedup ? "ok" : "FAIL"}`],
+    ["compare @512 (early vs final), ms", compare512.compare_ms.toFixed(1), `${compare512.ratio.toFixed(2)}x inspect (${compare512.inspect_ms.toFixed(1)} ms) <= 2.2x ${results.pass.compare_512 ? "ok" : "FAIL"}`],
     ["ORT 512x512 matmul GFLOP/s", gflops.toFixed(1), ""],
     ["inspect @256 GFLOP/s", achieved.toFixed(2), `${(100 * results.inspect_256_fraction_of_matmul).toFixed(1)}% of matmul`],
   ];
