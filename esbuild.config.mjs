@@ -17,7 +17,7 @@ const builds = [
   { ...node, external: engineExternal, entryPoints: { engine: "engine/process.ts", cli: "engine/cli.ts", bench: "bench/bench.ts" }, outdir: "dist" },
   {
     bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: true, logLevel: "warning",
-    entryPoints: { "webview/inspector": "webview/inspector/main.ts", "webview/gates": "webview/gates/main.ts", "webview/embeddings": "webview/embeddings/main.ts" }, outdir: "dist", minify: true,
+    entryPoints: { "webview/inspector": "webview/inspector/main.ts", "webview/gates": "webview/gates/main.ts", "webview/embeddings": "webview/embeddings/main.ts", "webview/compare": "webview/compare/main.ts" }, outdir: "dist", minify: true,
     loader: { ".css": "text" },
   },
 ];

@@ -1,6 +1,8 @@
 // Types of comparing two models on one text (the engine's `compare` method, the CLI's
 // `seqlens compare`, the Compare panel).
-import type { Device, TokenInfo } from "./protocol";
+import * as v from "valibot";
+import { nonNegInt, validator } from "./protocol";
+import type { Device, NextTokenResult, TokenInfo } from "./protocol";
 
 export interface CompareParams {
   modelA: string;
@@ -50,3 +52,27 @@ export interface CompareResult {
   truncated?: { droppedTokens: number; notice: string };
   ms: { run: number; total: number };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Extension host <-> the Compare panel. The panel names a side (0 or 1), never a handle or a path.
+
+export type CompareHostToPanel =
+  | { type: "compare"; view: CompareResult & { text: string } }
+  | { type: "nextToken"; requestId: number; side: 0 | 1; result: NextTokenResult }
+  | { type: "attention"; requestId: number; side: 0 | 1; layer: number; head: number; shape: number[]; data: Float32Array }
+  /** The editor's cursor moved onto token `index`. */
+  | { type: "selectPosition"; index: number }
+  | { type: "error"; requestId?: number; message: string };
+
+const side = v.picklist([0, 1]);
+
+export const ComparePanelMessageSchema = v.variant("type", [
+  v.strictObject({ type: v.literal("ready") }),
+  v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) }),
+  v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, side, layer: nonNegInt, head: nonNegInt }),
+  v.strictObject({ type: v.literal("revealToken"), index: nonNegInt }),
+]);
+
+export type ComparePanelToHost = v.InferOutput<typeof ComparePanelMessageSchema>;
+
+export const parseComparePanelMessage = validator(ComparePanelMessageSchema);

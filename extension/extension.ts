@@ -15,6 +15,8 @@ import { readGatesInput } from "./gatesInput";
 import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
 import { EMBEDDINGS_VIEW_TYPE, EmbeddingsPanel } from "./embeddingsPanel";
+import { ComparePanel } from "./comparePanel";
+import * as fs from "node:fs";
 import type { EmbeddingsRestore } from "../engine/protocolEmbeddings";
 
 let host: EngineHost | undefined;
@@ -168,7 +170,64 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   };
 
+  /**
+   * The decoders SeqLens offers for a comparison: the bundled checkpoints, the active model, the
+   * configured ones, and every .onnx checkpoint inside their onnx/ folders; or a folder picked by hand.
+   */
+  const pickModel = async (title: string, exclude?: string): Promise<string | undefined> => {
+    const active = activeModel(context.extensionPath);
+    const folders = [...new Set([...bundledModels(context.extensionPath), ...("path" in active ? [active.path] : []), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])])];
+    const items: (vscode.QuickPickItem & { model?: string })[] = [];
+    for (const f of folders) {
+      const onnxDir = path.join(f, "onnx");
+      const files = fs.existsSync(onnxDir) ? fs.readdirSync(onnxDir).filter((n) => n.endsWith(".onnx")) : [];
+      if (files.length <= 1) items.push({ label: path.basename(f), description: f, model: f });
+      else for (const file of files) items.push({ label: `${path.basename(f)} · ${file}`, description: path.join(onnxDir, file), model: path.join(onnxDir, file) });
+    }
+    const browse = { label: "$(folder-opened) Another model folder…", model: undefined };
+    const pick = await vscode.window.showQuickPick([...items.filter((i) => i.model !== exclude), browse], { title, placeHolder: "a model folder (config.json, tokenizer.json, onnx/model.onnx) or one of its checkpoints" });
+    if (!pick) return undefined;
+    if (pick.model) return pick.model;
+    const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, filters: { ONNX: ["onnx"] }, title });
+    return chosen?.[0]?.fsPath;
+  };
+
+  const compareModels = async (editor: vscode.TextEditor | undefined, modelA?: string, modelB?: string) => {
+    const range = targetRange(editor);
+    if (!editor || !range) return;
+    const a = typeof modelA === "string" ? modelA : await pickModel("SeqLens: Compare — the first model (A)");
+    if (!a) return;
+    const b = typeof modelB === "string" ? modelB : await pickModel(`SeqLens: Compare ${path.basename(a)} with… (B)`, a);
+    if (!b) return;
+    const panel = ComparePanel.show(context.extensionUri, host!);
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: comparing", cancellable: true }, (_p, token) => panel.compare(editor.document, range, a, b, token));
+    } catch (e) {
+      const message = e instanceof EngineError ? e.message : String(e);
+      if (!(e instanceof EngineError && e.code === "CANCELLED")) void vscode.window.showErrorMessage(`SeqLens: ${message}`);
+      log.error(message);
+    }
+  };
+
+  const quantizeModel = async () => {
+    const model = await pickModel("SeqLens: the model to write an int8 copy of");
+    if (!model) return;
+    const dir = fs.existsSync(model) && fs.statSync(model).isFile() ? path.dirname(path.dirname(model)) : model;
+    const out = await vscode.window.showInputBox({ title: "SeqLens: folder for the int8 copy (new or empty)", value: `${dir.replace(/[\\/]+$/, "")}-int8` });
+    if (!out) return;
+    try {
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: writing an int8 copy" }, () => host!.get().request("quantize", { model, out }));
+      const compare = "Compare with the original";
+      const pick = await vscode.window.showInformationMessage(`SeqLens: wrote ${r.out}: ${r.quantized} MatMul weights to int8, ${(r.bytes[0] / 2 ** 20).toFixed(1)} → ${(r.bytes[1] / 2 ** 20).toFixed(1)} MiB.`, compare);
+      if (pick === compare) await compareModels(vscode.window.activeTextEditor, model, r.out);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`SeqLens: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+
   context.subscriptions.push(
+    vscode.commands.registerCommand("seqlens.compareModels", (a?: string, b?: string) => compareModels(vscode.window.activeTextEditor, a, b)),
+    vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel()),
     vscode.commands.registerCommand("seqlens.showEmbeddings", () => showEmbeddings(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.showGates", () => showGates(vscode.window.activeTextEditor)),

@@ -7,7 +7,11 @@ import { visibleWhitespace } from "../shared/text";
 export { visibleWhitespace };
 
 export class TokenStrip extends LitElement {
-  static override properties = { tokens: { attribute: false }, selected: { type: Number } };
+  static override properties = { tokens: { attribute: false }, selected: { type: Number }, colours: { attribute: false }, titles: { attribute: false } };
+  /** Optional background per token (the Compare panel colours by loss difference). */
+  colours?: string[];
+  /** Optional extra line per token's tooltip. */
+  titles?: string[];
   tokens: TokenInfo[] = [];
   selected = -1;
 
@@ -44,7 +48,8 @@ export class TokenStrip extends LitElement {
           data-index=${i}
           aria-pressed=${i === this.selected ? "true" : "false"}
           aria-selected=${i === this.selected ? "true" : "false"}
-          title=${`#${i} id ${t.id} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}`}
+          title=${`#${i} id ${t.id} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
+          style=${this.colours?.[i] ? `background:${this.colours[i]}` : ""}
           @click=${() => this.pick(i)}
           @keydown=${(e: KeyboardEvent) => this.onKey(e, i)}
         >${visibleWhitespace(t.text)}</button>`,

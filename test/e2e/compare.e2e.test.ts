@@ -1,0 +1,80 @@
+// The Compare panel in the real host: the bundled early and final checkpoints on a selection,
+// picked from the quick pick; the final one has the lower mean loss; the editor is coloured by the
+// loss difference; the int8 copy command writes a copy that can be compared with its original.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Frame } from "playwright-core";
+import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ROOT, tempDir } from "../helpers";
+
+let host: Host;
+let frame: Frame;
+
+before(async () => {
+  host = await startHost(path.join(ROOT, "samples", "workspace"), { "workbench.colorTheme": "Default Dark Modern" }, VSIX);
+});
+
+after(async () => {
+  await host?.close();
+});
+
+const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+
+async function pick(label: string): Promise<void> {
+  const row = host.page.locator(".quick-input-widget .monaco-list-row", { hasText: label }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await host.page.keyboard.type(label);
+  await host.page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: label }).first().waitFor();
+  await host.page.keyboard.press("Enter");
+}
+
+test("Compare Models on a selection: early against final, the final better, the editor coloured by the difference", async () => {
+  const { page } = host;
+  await openFile(page, "shapes.ts");
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+A");
+  await runCommand(page, "SeqLens: Compare Models…");
+  await pick("tiny-gpt-early");
+  await pick("tiny-gpt");
+  frame = await webviewFrame(page, "seqlens-compare");
+  await frame.waitForFunction(() => /mean loss/.test(document.querySelector("seqlens-compare")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  assert.match(await frame.locator("#pair").innerText(), /tiny-gpt-early ⟷ tiny-gpt/);
+  const summary = await frame.locator("#summary").innerText();
+  const [a, b] = [...summary.matchAll(/: ([\d.]+)/g)].map((m) => Number(m[1]));
+  assert.ok(b < a, `final ${b} < early ${a}: ${summary}`);
+  assert.equal(await frame.locator("#changed-heads li").count(), 8);
+  // both next-token tables filled for the selected token
+  await frame.waitForFunction(() => (document.querySelector("seqlens-compare")?.shadowRoot?.querySelectorAll("seqlens-next-token") ?? []).length === 2);
+  await frame.locator("seqlens-next-token").nth(1).locator("tr").first().waitFor({ timeout: 30_000 });
+  // the editor: tokens coloured by the loss difference (decorations)
+  await page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 5, undefined, { timeout: 15_000 });
+  await shot("compare-dark");
+  await setTheme(page, "Light Modern");
+  await page.waitForTimeout(800);
+  await shot("compare-light");
+  await setTheme(page, "Dark High Contrast");
+  await page.waitForTimeout(800);
+  await shot("compare-hc");
+  await setTheme(page, "Dark Modern");
+});
+
+test("Write an int8 copy of a model: the copy is written and can be compared with its original", async () => {
+  const { page } = host;
+  const out = path.join(tempDir("int8-e2e"), "tiny-gpt-int8");
+  await runCommand(page, "SeqLens: Write an int8 Copy of a Model…");
+  await pick("tiny-gpt");
+  const input = page.locator(".quick-input-widget .quick-input-box input");
+  await input.waitFor();
+  await input.fill(out);
+  await page.keyboard.press("Enter");
+  const toast = page.locator(".notification-toast", { hasText: "MatMul weights to int8" });
+  await toast.waitFor({ timeout: 60_000 });
+  assert.ok(fs.existsSync(path.join(out, "onnx", "model.onnx")));
+  await toast.locator("a.monaco-button, .monaco-button", { hasText: "Compare with the original" }).first().click();
+  await frame.waitForFunction(() => /tiny-gpt ⟷ tiny-gpt-int8/.test(document.querySelector("seqlens-compare")?.shadowRoot?.querySelector("#pair")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  const js = Number(/mean JS\s+([\d.e-]+)/.exec(await frame.locator("#summary").innerText())![1]);
+  assert.ok(js > 0 && js < 0.01, String(js));
+  await shot("compare-int8");
+});
