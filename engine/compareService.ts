@@ -10,6 +10,8 @@ import { tokenizeInput, TokenizedInput } from "./probes/tokens";
 import { EngineError, ExecutionProvider } from "./protocol";
 import type { ComparedToken, CompareResult } from "./protocolCompare";
 import type { InspectionStore } from "./store";
+import type { GatesService } from "./gatesService";
+import { stepTokens } from "./probes/tokens";
 
 /** "token" when the two tokenize alike, "byte" when they do not; throws INCOMPATIBLE when they claim one tokenizer but differ. */
 export function pairMode(a: DecoderModel, b: DecoderModel): { mode: "token" | "byte"; note?: string } {
@@ -137,5 +139,73 @@ export async function compareModels(
     attentionComparable: comparable,
     truncated: inA.truncated,
     ms: { run: t2 - t1, total: performance.now() - t0 },
+  };
+}
+
+/**
+ * Two recurrent character models on one text: the same vocabulary, compared character by
+ * character (the distribution of the next character after each step), with each one's gates run
+ * kept for the panel.
+ */
+export async function compareRecurrent(gates: GatesService, modelA: string, modelB: string, input: string | undefined, opts: { store: InspectionStore; providers: ExecutionProvider[]; maxChars?: number }): Promise<CompareResult> {
+  const t0 = performance.now();
+  if (input === undefined || input.length === 0) throw new EngineError("BAD_INPUT", "two character models are compared on text: give some");
+  // the last maxChars characters, as decoders keep their last tokens
+  const chars = Array.from(input);
+  const cap = opts.maxChars ?? 4096;
+  const dropped = Math.max(0, chars.length - cap);
+  const text = dropped ? chars.slice(dropped).join("") : input;
+  const truncated = dropped ? { droppedTokens: dropped, notice: `the text has ${chars.length} characters, more than the ${cap} compared; the first ${dropped} were dropped (truncated from the left)` } : undefined;
+  const a = await gates.charRun(modelA, text);
+  const b = await gates.charRun(modelB, text);
+  const V = a.vocab.length;
+  if (b.vocab.length !== V || a.vocab.some((c, i) => c !== b.vocab[i])) {
+    const i = a.vocab.findIndex((c, k) => c !== b.vocab[k]);
+    throw new EngineError("INCOMPATIBLE", `${a.model.name} and ${b.model.name} have different character vocabularies: entry ${i < 0 ? V : i} is ${JSON.stringify(a.vocab[i] ?? "missing")} in the first and ${JSON.stringify(b.vocab[i] ?? "missing")} in the second`);
+  }
+  const t1 = performance.now();
+  const tokens = stepTokens(a.result.labels, a.result.source, "text");
+  const T = tokens.length;
+  const index = new Map(a.vocab.map((c, i) => [c, i]));
+  const unk = a.model.config?.unk ?? 0;
+  const ids = a.result.labels.map((c) => index.get(c) ?? unk);
+  const [la, lb] = [a.logits, b.logits];
+  const rows = await compareRows(la, lb, T, V, ids.map((_, t) => (t + 1 < T ? ids[t + 1] : 0)), opts.providers);
+  const bits = (nats: number) => nats / Math.LN2;
+  const perToken: ComparedToken[] = ids.map((_, t) =>
+    t === 0
+      ? { loss: [null, null], kl: null, js: null, rank: [null, null], p: [null, null] }
+      : {
+          loss: [bits(rows.lossA[t - 1]), bits(rows.lossB[t - 1])],
+          kl: [bits(rows.klAB[t - 1]), bits(rows.klBA[t - 1])],
+          js: bits(rows.js[t - 1]),
+          rank: [rows.aboveA[t - 1] + 1, rows.aboveB[t - 1] + 1],
+          p: [Math.exp(-rows.lossA[t - 1]), Math.exp(-rows.lossB[t - 1])],
+        },
+  );
+  // Both runs as inspections over the characters, so the panel asks for next-character distributions the same way.
+  const charModel = { config: { vocab_size: V }, tokenizer: { tokenText: (id: number) => a.vocab[id] ?? "" } };
+  const handles: [string, string] = [opts.store.add({ model: charModel, ids, tokens, logits: la }).handle, opts.store.add({ model: charModel, ids, tokens, logits: lb }).handle];
+  const n = Math.max(1, T - 1);
+  const meanLoss: [number, number] = [perToken.reduce((s, c) => s + (c.loss[0] ?? 0), 0) / n, perToken.reduce((s, c) => s + (c.loss[1] ?? 0), 0) / n];
+  const changedTokens = perToken
+    .map((c, i) => ({ index: i, text: tokens[i].text, delta: c.loss[0] !== null && c.loss[1] !== null ? c.loss[1] - c.loss[0] : 0 }))
+    .filter((c) => c.delta !== 0)
+    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta))
+    .slice(0, 10);
+  return {
+    mode: "token",
+    names: [a.model.name, b.model.name],
+    devices: ["cpu", "cpu"],
+    handles,
+    gates: [a.result.handle, b.result.handle],
+    tokens,
+    perToken,
+    summary: { meanLoss, unit: "bits/char", changedTokens, changedHeads: [], meanJs: perToken.reduce((s, c) => s + (c.js ?? 0), 0) / n },
+    nLayer: 0,
+    nHead: 0,
+    attentionComparable: false,
+    truncated,
+    ms: { run: t1 - t0, total: performance.now() - t0 },
   };
 }

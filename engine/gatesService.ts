@@ -46,13 +46,29 @@ export class GatesService {
   }
 
   async gates(p: Params<"gates">): Promise<GatesResult> {
-    const t0 = performance.now();
     const model = await this.modelFor(p.model, p.runtime, p.preferRuntime);
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
-    const values = p.values === undefined ? undefined : checkRows(p.values);
-    const enc = model.encode(values ? { values } : { text: p.text! });
+    return (await this.run(model, p.values === undefined ? { text: p.text! } : { values: checkRows(p.values) })).result;
+  }
+
+  /**
+   * A character model on text, kept like a gates run, with its output: the scores of the next
+   * character after each step [T, vocab] as logits (an output of probabilities is turned into its
+   * logarithm) and the vocabulary (for comparing two of them).
+   */
+  async charRun(modelPath: string, text: string): Promise<{ result: GatesResult; logits: Float32Array; vocab: string[]; model: RecurrentModel }> {
+    const model = await this.model(modelPath);
+    if (model.inputKind !== "text" || !model.config?.vocab) throw new EngineError("BAD_INPUT", `${model.name} reads a numeric series: comparing two series models is not available yet`);
+    const { result, output, outputWidth } = await this.run(model, { text });
+    if (outputWidth !== model.config.vocab.length) throw new EngineError("MODEL_INVALID", `${model.name}: the output has ${outputWidth} values per step but the vocabulary ${model.config.vocab.length}`);
+    return { result, logits: asLogits(output, outputWidth), vocab: model.config.vocab, model };
+  }
+
+  private async run(model: RecurrentModel, input: { text: string } | { values: number[][] }): Promise<{ result: GatesResult; output: Float32Array; outputWidth: number }> {
+    const t0 = performance.now();
+    const enc = model.encode(input);
     const t1 = performance.now();
-    const { layers } = await model.run(enc);
+    const { layers, output, outputWidth } = await model.run(enc);
     const handle = `gates-${this.next++}`;
     const result: GatesResult = {
       handle,
@@ -78,7 +94,7 @@ export class GatesService {
     };
     this.runs.set(handle, { result, layers });
     while (this.runs.size > this.keep) this.runs.delete(this.runs.keys().next().value as string);
-    return result;
+    return { result, output, outputWidth };
   }
 
   /**
@@ -151,4 +167,18 @@ function checkRows(v: unknown): number[][] {
     return row as number[];
   });
   return rows;
+}
+
+/** Rows that are all non-negative and sum to 1 are probabilities (a softmax output): their logs; anything else is taken as logits. */
+export function asLogits(out: Float32Array, width: number): Float32Array {
+  const rows = out.length / width;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let i = r * width; i < (r + 1) * width; i++) {
+      if (out[i] < 0) return out;
+      sum += out[i];
+    }
+    if (Math.abs(sum - 1) > 1e-3) return out;
+  }
+  return Float32Array.from(out, (p) => Math.log(Math.max(p, 1e-30)));
 }

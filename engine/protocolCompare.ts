@@ -30,6 +30,8 @@ export interface CompareResult {
   devices: [Device, Device];
   /** The inspections of each side (for attention slices and next-token distributions). */
   handles: [string, string];
+  /** Recurrent pairs: each side's gates run (for gate slices). */
+  gates?: [string, string];
   /** The first model's tokens (the rows of `perToken`); in byte mode also the second's. */
   tokens: TokenInfo[];
   tokensB?: TokenInfo[];
@@ -37,7 +39,7 @@ export interface CompareResult {
   summary: {
     /** Mean loss of each: bits per token (token mode) or bits per byte (byte mode). */
     meanLoss: [number, number];
-    unit: "bits/token" | "bits/byte";
+    unit: "bits/token" | "bits/byte" | "bits/char";
     /** Tokens whose loss changed most (second minus first), largest change first. */
     changedTokens: { index: number; text: string; delta: number }[];
     /** Heads whose attention changed most: the mean over query rows of the rows' JS divergence, bits. */

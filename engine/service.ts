@@ -8,13 +8,13 @@ import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attentio
 import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
 import { nextTokenAt } from "./probes/nextToken";
 import { surprisals } from "./probes/surprisal";
-import { tokenizeInput } from "./probes/tokens";
+import { stepTokens, tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
-import { compareModels } from "./compareService";
+import { compareModels, compareRecurrent } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
@@ -183,7 +183,7 @@ export class EngineService {
 
     embeddings: async (p) => {
       const insp = this.store.get(p.handle);
-      if (p.kind === "input") return inputEmbeddingRows(insp.model.probe.tokenEmbedding, insp.ids);
+      if (p.kind === "input") return inputEmbeddingRows(insp.model.probe?.tokenEmbedding, insp.ids);
       if (p.kind === "hidden") return hiddenStates(insp.lastHidden, insp.ids.length);
       throw new EngineError("BAD_INPUT", `embeddings kind must be "input" or "hidden" (got ${JSON.stringify(p.kind)})`);
     },
@@ -269,7 +269,7 @@ export class EngineService {
       const rA = typeof p.modelA === "string" && isRecurrentModel(p.modelA);
       const rB = typeof p.modelB === "string" && isRecurrentModel(p.modelB);
       if (rA !== rB) throw new EngineError("INCOMPATIBLE", `the two models read different inputs: ${rA ? p.modelA : p.modelB} is a recurrent model and ${rA ? p.modelB : p.modelA} a transformer decoder`);
-      if (rA) throw new EngineError("BAD_INPUT", "comparing two recurrent models is not available yet: show each one's gates (SeqLens: Show Gates)");
+      if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, providers: this.providers, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
       const [a, b] = await Promise.all([this.model(p.modelA, ctx), this.model(p.modelB, ctx)]);
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
       const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal, providers: this.providers });
@@ -348,14 +348,7 @@ export class EngineService {
     if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
     const h = await this.recurrent.hiddenStates({ model: p.model, text: p.text, values: p.values, layer: p.layer });
     const { coords, explained } = await projectRows(h.rows, method, dims, ctx.signal, (done, total, message) => ctx.progress({ kind: "steps", done, total, message }));
-    // Steps as tokens: a character and its offsets in the text (UTF-16 and UTF-8), or a row of the series.
-    let bytes = 0;
-    const tokens = h.labels.map((label, t) => {
-      const start = h.source[t];
-      const byteStart = bytes;
-      bytes += h.inputKind === "text" ? Buffer.byteLength(label) : 0;
-      return { id: h.inputKind === "text" ? (label.codePointAt(0) ?? 0) : t, text: label, start, end: h.inputKind === "text" ? start + label.length : start + 1, byteStart, byteEnd: bytes };
-    });
+    const tokens = stepTokens(h.labels, h.source, h.inputKind);
     const points = tokens.map((tok, t) => ({ ...pointAt(coords, dims, t, tok.id, tok.text), position: t }));
     return { source: "contextual", recurrent: true, method, dims, points, explained, layer: h.layer, layers: h.layerNames.length, layerNames: h.layerNames, tokens, cached: false, ms: performance.now() - t0 };
   }

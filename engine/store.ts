@@ -4,9 +4,16 @@ import { AttentionTensor } from "./probes/attention";
 import { DecoderModel } from "./models/decoder";
 import { EngineError, TokenInfo } from "./protocol";
 
+/** What an inspection needs of its model: a decoder, or a recurrent character model's vocabulary. */
+export interface InspectedModel {
+  readonly config: { vocab_size: number };
+  readonly tokenizer: { tokenText(id: number): string };
+  readonly probe?: DecoderModel["probe"];
+}
+
 export interface Inspection {
   handle: string;
-  model: DecoderModel;
+  model: InspectedModel;
   ids: number[];
   tokens: TokenInfo[];
   logits: Float32Array; // [T, vocab]

@@ -44,3 +44,14 @@ export function tokenizeInput(model: DecoderModel, input: { text?: string; ids?:
   }
   return { ids, tokens };
 }
+
+/** A recurrent model's steps as tokens: each character with its offsets in the text (UTF-16 and UTF-8), or a row of a series. */
+export function stepTokens(labels: readonly string[], source: readonly number[], inputKind: "text" | "series"): TokenInfo[] {
+  let bytes = 0;
+  return labels.map((label, t) => {
+    const start = source[t];
+    const byteStart = bytes;
+    bytes += inputKind === "text" ? Buffer.byteLength(label) : 0;
+    return { id: inputKind === "text" ? (label.codePointAt(0) ?? 0) : t, text: label, start, end: inputKind === "text" ? start + label.length : start + 1, byteStart, byteEnd: bytes };
+  });
+}

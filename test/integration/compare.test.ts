@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import { EngineService } from "../../engine/service";
+import { GatesService } from "../../engine/gatesService";
 import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx } from "../../engine/formats/onnxWeights";
 import { headChanges, rowDivergence, tokenLosses } from "../../engine/probes/compare";
@@ -149,4 +150,34 @@ test("the divergences onnxruntime computes equal the reference written out in Ja
   }
   await a.dispose();
   await b.dispose();
+});
+
+test("two recurrent character models: zero against itself; the GRU sample beats the LSTM sample, as their held-out figures say; a different vocabulary is named", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const models = path.dirname(SAMPLE_MODEL);
+  const [lstm, gru] = ["char-lstm", "char-gru"].map((n) => path.join(models, n));
+  const sample = heldoutText(2000);
+  const self = await s.call("compare", { modelA: lstm, modelB: lstm, text: sample }, ctx);
+  assert.equal(self.summary.unit, "bits/char");
+  assert.equal(self.tokens.length, Array.from(sample).length);
+  assert.ok(self.perToken.slice(1).every((c) => c.kl![0] === 0 && c.js! < 1e-6));
+  const r = await s.call("compare", { modelA: lstm, modelB: gru, text: sample }, ctx);
+  assert.ok(r.summary.meanLoss[1] < r.summary.meanLoss[0], JSON.stringify(r.summary.meanLoss));
+  // the losses are the models' own: the reference loss of the LSTM's logits from its gates run
+  const g = new GatesService();
+  const run = await g.charRun(lstm, sample);
+  const index = new Map(run.vocab.map((c, i) => [c, i]));
+  const ref = tokenLosses(run.logits, run.vocab.length, Array.from(sample, (c) => index.get(c) ?? 0));
+  r.perToken.forEach((c, t) => assert.ok(t === 0 || Math.abs(c.loss[0]! - ref.bits[t]!) < 1e-4, `char ${t}`));
+  // the next-character distributions are there for the panel, and the gates runs
+  const next = await s.call("nextToken", { handle: r.handles[1], position: 10, topK: 3 }, ctx);
+  assert.equal(next.top.length, 3);
+  assert.equal(r.gates!.length, 2);
+  // a vocabulary that differs in one entry
+  const dir = copyModel(lstm);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  cfg.vocab[5] = "§";
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(cfg));
+  await assert.rejects(s.call("compare", { modelA: lstm, modelB: dir, text: sample }, ctx), /different character vocabularies: entry 5 is "#" in the first and "§" in the second/);
+  await assert.rejects(s.call("compare", { modelA: path.join(models, "co2-lstm"), modelB: lstm, text: sample }, ctx), /reads a numeric series/);
 });
