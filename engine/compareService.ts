@@ -199,6 +199,7 @@ export async function compareRecurrent(gates: GatesService, modelA: string, mode
     devices: ["cpu", "cpu"],
     handles,
     gates: [a.result.handle, b.result.handle],
+    gateLayers: [a.result.layers, b.result.layers],
     tokens,
     perToken,
     summary: { meanLoss, unit: "bits/char", changedTokens, changedHeads: [], meanJs: perToken.reduce((s, c) => s + (c.js ?? 0), 0) / n },

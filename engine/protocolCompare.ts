@@ -2,7 +2,7 @@
 // `seqlens compare`, the Compare panel).
 import * as v from "valibot";
 import { nonNegInt, validator } from "./protocol";
-import type { Device, NextTokenResult, TokenInfo } from "./protocol";
+import type { Device, GatesLayerInfo, NextTokenResult, TokenInfo } from "./protocol";
 
 export interface CompareParams {
   modelA: string;
@@ -30,8 +30,9 @@ export interface CompareResult {
   devices: [Device, Device];
   /** The inspections of each side (for attention slices and next-token distributions). */
   handles: [string, string];
-  /** Recurrent pairs: each side's gates run (for gate slices). */
+  /** Recurrent pairs: each side's gates run (for gate slices) and its layers. */
   gates?: [string, string];
+  gateLayers?: [GatesLayerInfo[], GatesLayerInfo[]];
   /** The first model's tokens (the rows of `perToken`); in byte mode also the second's. */
   tokens: TokenInfo[];
   tokensB?: TokenInfo[];
@@ -62,6 +63,8 @@ export type CompareHostToPanel =
   | { type: "compare"; view: CompareResult & { text: string } }
   | { type: "nextToken"; requestId: number; side: 0 | 1; result: NextTokenResult }
   | { type: "attention"; requestId: number; side: 0 | 1; layer: number; head: number; shape: number[]; data: Float32Array }
+  /** A recurrent side's gate or state over the steps, [T, units]. */
+  | { type: "gate"; requestId: number; side: 0 | 1; index: number; name: string; shape: number[]; data: Float32Array }
   /** The editor's cursor moved onto token `index`. */
   | { type: "selectPosition"; index: number }
   | { type: "error"; requestId?: number; message: string };
@@ -72,6 +75,7 @@ export const ComparePanelMessageSchema = v.variant("type", [
   v.strictObject({ type: v.literal("ready") }),
   v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) }),
   v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, side, layer: nonNegInt, head: nonNegInt }),
+  v.strictObject({ type: v.literal("getGate"), requestId: nonNegInt, side, index: nonNegInt, name: v.pipe(v.string(), v.regex(/^[a-z]{1,16}$/)) }),
   v.strictObject({ type: v.literal("revealToken"), index: nonNegInt }),
 ]);
 

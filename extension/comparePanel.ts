@@ -134,6 +134,12 @@ export class ComparePanel implements vscode.Disposable {
           this.post({ type: "attention", requestId: msg.requestId, side: msg.side, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
           return;
         }
+        case "getGate": {
+          if (!s?.result.gates) return;
+          const slice = await this.host.get().request("gateSlice", { handle: s.result.gates[msg.side], index: msg.index, name: msg.name });
+          this.post({ type: "gate", requestId: msg.requestId, side: msg.side, index: msg.index, name: msg.name, shape: slice.shape, data: slice.data });
+          return;
+        }
         case "revealToken": {
           if (!s || msg.index >= s.result.tokens.length) return;
           const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);

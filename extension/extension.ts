@@ -176,7 +176,8 @@ export function activate(context: vscode.ExtensionContext): void {
    */
   const pickModel = async (title: string, exclude?: string): Promise<string | undefined> => {
     const active = activeModel(context.extensionPath);
-    const folders = [...new Set([...bundledModels(context.extensionPath), ...("path" in active ? [active.path] : []), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])])];
+    // decoders, then the recurrent samples (a pair of those is compared character by character)
+    const folders = [...new Set([...bundledModels(context.extensionPath), ...("path" in active ? [active.path] : []), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", []), ...recurrentSamples(context.extensionPath)])];
     const items: (vscode.QuickPickItem & { model?: string })[] = [];
     for (const f of folders) {
       const onnxDir = path.join(f, "onnx");

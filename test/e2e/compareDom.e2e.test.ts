@@ -87,3 +87,22 @@ test("the editor's cursor moves both sides", async () => {
   const next = (await sentOf("getNextToken")).slice(-2);
   assert.deepEqual(next.map((m) => [m.side, m.position]), [[0, 3], [1, 3]]);
 });
+
+test("a recurrent pair: both sides' shared state over the steps, side by side and their difference", async () => {
+  const info = (cell: "lstm" | "gru", names: string[]) => ({ index: 0, layer: 0, direction: "forward" as const, cell, units: 3, inputSize: 1, activations: [], names, check: { maxAbsDiff: 0, worstStep: 0, tolerance: 1e-5, ok: true } });
+  const rview = { ...view, names: ["char-lstm", "char-gru"] as [string, string], attentionComparable: false, nLayer: 0, nHead: 0, summary: { ...view.summary, unit: "bits/char" as const, changedHeads: [] }, gates: ["g0", "g1"] as [string, string], gateLayers: [[info("lstm", ["input", "forget", "candidate", "output", "cell", "hidden"])], [info("gru", ["update", "reset", "candidate", "hidden"])]] as [never[], never[]] };
+  await post({ type: "compare", view: rview });
+  await p.page.locator("text=Gates and states").waitFor();
+  const asks = (await sentOf("getGate")).slice(-2);
+  assert.deepEqual(asks.map((m) => [m.side, m.index, m.name as unknown as string]), [[0, 0, "hidden"], [1, 0, "hidden"]]);
+  // the gates both cells have: candidate and hidden
+  assert.deepEqual(await p.page.locator('select[aria-label="Gate"] option').allTextContents(), ["candidate", "hidden"]);
+  const T = tokens.length;
+  const a = Float32Array.from({ length: T * 3 }, (_, i) => i / 10);
+  const b = Float32Array.from(a, (x, i) => (i === 7 ? x + 0.5 : x));
+  await post({ type: "gate", requestId: asks[0].requestId, side: 0, index: 0, name: "hidden", shape: [T, 3], data: a });
+  await post({ type: "gate", requestId: asks[1].requestId, side: 1, index: 0, name: "hidden", shape: [T, 3], data: b });
+  await p.page.waitForFunction(() => (document.querySelector("seqlens-compare")?.shadowRoot?.querySelectorAll("seqlens-diff-map") ?? []).length === 3);
+  await p.page.waitForFunction(() => (document.querySelector("seqlens-compare")?.shadowRoot?.querySelectorAll("seqlens-diff-map")[2] as HTMLElement | undefined)?.dataset.max === "0.500");
+  await p.page.screenshot({ path: path.join(ARTIFACTS, "compare-recurrent-fixture.png"), fullPage: true });
+});

@@ -1,14 +1,18 @@
-// <seqlens-diff-map>: the difference of two [T, T] attention maps (b − a), one pixel block per
-// cell, blue where the second model attends less, red where it attends more, the background where
-// they agree. Hover names the cell and both weights.
+// <seqlens-diff-map>: a [rows, cols] map of one side (`a` only: the background to the accent, min
+// to max) or of the difference of two (b − a: blue where the second is lower, red where higher,
+// the background where they agree). Attention maps are [T, T]; recurrent states [T, units],
+// drawn units down and steps across. Hover names the cell and both values.
 import { css, html, LitElement } from "lit";
 import { cssVar, parseColor, ThemeRepaint } from "../shared/theme";
 
 export class DiffMap extends LitElement {
-  static override properties = { a: { attribute: false }, b: { attribute: false }, size: { type: Number }, tip: { state: true } };
+  static override properties = { a: { attribute: false }, b: { attribute: false }, rows: { type: Number }, cols: { type: Number }, transpose: { type: Boolean }, tip: { state: true } };
   a?: Float32Array;
   b?: Float32Array;
-  size = 0;
+  rows = 0;
+  cols = 0;
+  /** Draw [rows, cols] data as cols down and rows across (steps across for a recurrent state). */
+  transpose = false;
   tip = "";
 
   static override styles = css`
@@ -23,7 +27,7 @@ export class DiffMap extends LitElement {
   }
 
   override render() {
-    return html`<canvas class="map" role="img" aria-label="Attention difference" @mousemove=${(e: MouseEvent) => this.onMove(e)}></canvas><div class="tip">${this.tip}</div>`;
+    return html`<canvas class="map" role="img" aria-label=${this.b ? "Difference map" : "Map"} @mousemove=${(e: MouseEvent) => this.onMove(e)}></canvas><div class="tip">${this.tip}</div>`;
   }
 
   override updated(): void {
@@ -32,37 +36,56 @@ export class DiffMap extends LitElement {
 
   private paint(): void {
     const c = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.map");
-    const T = this.size;
-    if (!c || !this.a || !this.b || T === 0) return;
-    c.width = T;
-    c.height = T;
+    const { rows, cols, a, b } = this;
+    if (!c || !a || rows === 0 || cols === 0 || a.length < rows * cols || (b && b.length < rows * cols)) return;
+    const [W, H] = this.transpose ? [rows, cols] : [cols, rows];
+    c.width = W;
+    c.height = H;
     const ctx = c.getContext("2d")!;
-    const img = ctx.createImageData(T, T);
+    const img = ctx.createImageData(W, H);
     const bg = parseColor(cssVar("--vscode-editor-background", "#1e1e1e"));
     const neg = parseColor(cssVar("--vscode-charts-blue", "#3794ff"));
-    const pos = parseColor(cssVar("--vscode-charts-red", "#f14c4c"));
+    const pos = parseColor(cssVar(b ? "--vscode-charts-red" : "--vscode-charts-orange", b ? "#f14c4c" : "#d18616"));
+    const n = rows * cols;
+    let lo = Infinity;
+    let hi = -Infinity;
     let max = 1e-9;
-    for (let i = 0; i < T * T; i++) max = Math.max(max, Math.abs(this.b[i] - this.a[i]));
-    for (let i = 0; i < T * T; i++) {
-      const d = (this.b[i] - this.a[i]) / max;
-      const to = d < 0 ? neg : pos;
-      const k = Math.sqrt(Math.abs(d));
-      for (let ch = 0; ch < 3; ch++) img.data[4 * i + ch] = Math.round(bg[ch] + (to[ch] - bg[ch]) * k);
-      img.data[4 * i + 3] = 255;
+    for (let i = 0; i < n; i++) {
+      if (b) max = Math.max(max, Math.abs(b[i] - a[i]));
+      else {
+        lo = Math.min(lo, a[i]);
+        hi = Math.max(hi, a[i]);
+      }
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let col = 0; col < cols; col++) {
+        const i = r * cols + col;
+        let k: number;
+        let to = pos;
+        if (b) {
+          const d = (b[i] - a[i]) / max;
+          to = d < 0 ? neg : pos;
+          k = Math.sqrt(Math.abs(d));
+        } else k = hi > lo ? (a[i] - lo) / (hi - lo) : 0;
+        const px = this.transpose ? col * W + r : i;
+        for (let ch = 0; ch < 3; ch++) img.data[4 * px + ch] = Math.round(bg[ch] + (to[ch] - bg[ch]) * k);
+        img.data[4 * px + 3] = 255;
+      }
     }
     ctx.putImageData(img, 0, 0);
-    this.dataset.max = max.toPrecision(3);
+    this.dataset.max = (b ? max : hi - lo).toPrecision(3);
   }
 
   private onMove(e: MouseEvent): void {
     const c = e.currentTarget as HTMLCanvasElement;
-    const r = c.getBoundingClientRect();
-    const T = this.size;
-    const k = Math.floor(((e.clientX - r.left) / r.width) * T);
-    const q = Math.floor(((e.clientY - r.top) / r.height) * T);
-    if (!this.a || !this.b || q < 0 || k < 0 || q >= T || k >= T) return;
-    const i = q * T + k;
-    this.tip = `query ${q}, key ${k}: ${this.a[i].toFixed(3)} → ${this.b[i].toFixed(3)} (${this.b[i] - this.a[i] >= 0 ? "+" : ""}${(this.b[i] - this.a[i]).toFixed(3)})`;
+    const rect = c.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - rect.left) / rect.width) * c.width);
+    const y = Math.floor(((e.clientY - rect.top) / rect.height) * c.height);
+    const [r, col] = this.transpose ? [x, y] : [y, x];
+    if (!this.a || r < 0 || col < 0 || r >= this.rows || col >= this.cols) return;
+    const i = r * this.cols + col;
+    const where = this.transpose ? `step ${r}, unit ${col}` : `query ${r}, key ${col}`;
+    this.tip = this.b ? `${where}: ${this.a[i].toFixed(3)} → ${this.b[i].toFixed(3)} (${this.b[i] - this.a[i] >= 0 ? "+" : ""}${(this.b[i] - this.a[i]).toFixed(3)})` : `${where}: ${this.a[i].toFixed(3)}`;
   }
 }
 

@@ -28,7 +28,12 @@ export function deltaColour(delta: number | null): string {
 }
 
 export class CompareApp extends LitElement {
-  static override properties = { view: { state: true }, position: { state: true }, layer: { state: true }, head: { state: true }, next: { state: true }, attn: { state: true }, error: { state: true } };
+  static override properties = { view: { state: true }, position: { state: true }, layer: { state: true }, head: { state: true }, next: { state: true }, attn: { state: true }, gate: { state: true }, gateName: { state: true }, gateIndex: { state: true }, error: { state: true } };
+  /** Recurrent pairs: the direction (index into each side's layers) and gate shown, and each side's [T, units]. */
+  gateIndex = 0;
+  gateName = "hidden";
+  gate: [{ data: Float32Array; units: number }?, { data: Float32Array; units: number }?] = [];
+  private wantGate: [number, number] = [-1, -1];
   view?: View;
   /** The selected token: its distribution is the one that predicted it (made at the position before). */
   position = 1;
@@ -76,6 +81,13 @@ export class CompareApp extends LitElement {
         this.head = Math.min(this.head, msg.view.nHead - 1);
         this.select(Math.min(msg.view.tokens.length - 1, Math.max(1, this.position)), false);
         this.requestAttention();
+        this.requestGates();
+        return;
+      case "gate":
+        if (msg.requestId === this.wantGate[msg.side]) {
+          const g = { data: msg.data, units: msg.shape[1] };
+          this.gate = msg.side === 0 ? [g, this.gate[1]] : [this.gate[0], g];
+        }
         return;
       case "nextToken":
         if (msg.requestId === this.wantNext[msg.side]) this.next = msg.side === 0 ? [msg.result, this.next[1]] : [this.next[0], msg.result];
@@ -118,6 +130,51 @@ export class CompareApp extends LitElement {
     }
   }
 
+  /** Both sides' layers at one index and the gate names they share (LSTM and GRU share the hidden state only). */
+  private gateChoice(): { layers: number; names: string[] } | undefined {
+    const gl = this.view?.gateLayers;
+    if (!gl) return undefined;
+    const layers = Math.min(gl[0].length, gl[1].length);
+    const i = Math.min(this.gateIndex, layers - 1);
+    const names = gl[0][i].names.filter((n) => gl[1][i].names.includes(n));
+    return { layers, names };
+  }
+
+  private requestGates(): void {
+    this.gate = [];
+    const choice = this.gateChoice();
+    if (!choice || choice.layers === 0) return;
+    if (!choice.names.includes(this.gateName)) this.gateName = choice.names.includes("hidden") ? "hidden" : choice.names[0];
+    for (const side of [0, 1] as const) {
+      const requestId = ++this.requestId;
+      this.wantGate[side] = requestId;
+      vscode.postMessage({ type: "getGate", requestId, side, index: Math.min(this.gateIndex, choice.layers - 1), name: this.gateName });
+    }
+  }
+
+  private gatesSection() {
+    const v = this.view!;
+    const choice = this.gateChoice();
+    if (!choice || !v.gateLayers) return nothing;
+    const T = v.tokens.length;
+    const [ga, gb] = this.gate;
+    const same = ga && gb && ga.units === gb.units;
+    return html`<h2>Gates and states</h2>
+      <div class="pickers">
+        <label>Layer <select aria-label="Recurrent layer" @change=${(e: Event) => ((this.gateIndex = Number((e.target as HTMLSelectElement).value)), this.requestGates())}>
+          ${Array.from({ length: choice.layers }, (_, i) => html`<option value=${i} ?selected=${i === this.gateIndex}>${v.gateLayers![0][i].layer} · ${v.gateLayers![0][i].direction} (${v.gateLayers![0][i].cell} / ${v.gateLayers![1][i].cell})</option>`)}
+        </select></label>
+        <label>Gate <select aria-label="Gate" @change=${(e: Event) => ((this.gateName = (e.target as HTMLSelectElement).value), this.requestGates())}>
+          ${choice.names.map((n) => html`<option value=${n} ?selected=${n === this.gateName}>${n}</option>`)}
+        </select></label>
+        <span class="muted">units down, steps across</span>
+      </div>
+      <div class="sides3">
+        ${([0, 1] as const).map((side) => html`<div class="side"><h3>${v.names[side]}</h3><seqlens-diff-map transpose .a=${this.gate[side]?.data} .rows=${T} .cols=${this.gate[side]?.units ?? 0}></seqlens-diff-map></div>`)}
+        <div class="side"><h3>${v.names[1]} − ${v.names[0]}</h3>${same ? html`<seqlens-diff-map transpose .a=${ga!.data} .b=${gb!.data} .rows=${T} .cols=${ga!.units}></seqlens-diff-map>` : html`<p class="muted">${ga && gb ? `${ga.units} and ${gb.units} units: no difference to draw` : ""}</p>`}</div>
+      </div>`;
+  }
+
   override render() {
     const v = this.view;
     if (!v) return html`<p class="muted">Run <b>SeqLens: Compare Models…</b> on a selection.</p>`;
@@ -141,10 +198,10 @@ export class CompareApp extends LitElement {
       <div class="sides">
         <div><h3>Tokens that changed most (bits, ${b} − ${a})</h3>
           <ul id="changed-tokens">${s.changedTokens.slice(0, 8).map((t) => html`<li><a href="#" @click=${(e: Event) => (e.preventDefault(), this.select(t.index, true))}>${JSON.stringify(t.text)}</a> ${t.delta > 0 ? "+" : ""}${t.delta.toFixed(2)}</li>`)}</ul></div>
-        <div><h3>Heads whose attention changed most (mean JS of rows)</h3>
+        <div><h3>${v.gateLayers ? "Attention" : "Heads whose attention changed most (mean JS of rows)"}</h3>
           ${s.changedHeads.length
             ? html`<ul id="changed-heads">${s.changedHeads.slice(0, 8).map((h) => html`<li><a href="#" @click=${(e: Event) => (e.preventDefault(), this.pickHead(h.layer, h.head))}>layer ${h.layer} head ${h.head}</a> ${h.meanJs.toFixed(3)}</li>`)}</ul>`
-            : html`<p class="muted">${v.mode === "byte" ? "Two tokenizers: attention is over different tokens." : "No attention in one of the graphs."}</p>`}</div>
+            : html`<p class="muted">${v.mode === "byte" ? "Two tokenizers: attention is over different tokens." : v.gateLayers ? "Recurrent models: their gates are below." : "No attention in one of the graphs."}</p>`}</div>
       </div>
       <h2>Loss difference over the text</h2>
       <div class="legend muted"><span style="background:${deltaColour(-3)}">${b} better</span> <span style="background:${deltaColour(3)}">${b} worse</span> (click a token)</div>
@@ -170,9 +227,10 @@ export class CompareApp extends LitElement {
             <div class="sides3">
               <div class="side"><h3>${a}</h3><seqlens-attention-heatmap .weights=${this.attn[0]} .tokens=${v.tokens} .selected=${this.position} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-attention-heatmap></div>
               <div class="side"><h3>${b}</h3><seqlens-attention-heatmap .weights=${this.attn[1]} .tokens=${v.tokens} .selected=${this.position} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-attention-heatmap></div>
-              <div class="side"><h3>${b} − ${a}</h3><seqlens-diff-map .a=${this.attn[0]} .b=${this.attn[1]} .size=${v.tokens.length}></seqlens-diff-map></div>
+              <div class="side"><h3>${b} − ${a}</h3><seqlens-diff-map .a=${this.attn[0]} .b=${this.attn[1]} .rows=${v.tokens.length} .cols=${v.tokens.length}></seqlens-diff-map></div>
             </div>`
         : nothing}
+      ${this.gatesSection()}
     `;
   }
 
