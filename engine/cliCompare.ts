@@ -32,7 +32,7 @@ export async function compareCommand(client: EngineClient, opts: Opts, json: boo
   const [a, b] = r.names;
   out(`${a} against ${b}: ${r.tokens.length} tokens, compared ${r.mode === "token" ? "token by token" : "per byte"} in ${r.ms.total.toFixed(0)} ms\n`);
   out(`  mean loss ${r.summary.meanLoss[0].toFixed(3)} / ${r.summary.meanLoss[1].toFixed(3)} ${r.summary.unit}${r.summary.meanJs !== undefined ? `; mean JS ${r.summary.meanJs < 1e-3 ? r.summary.meanJs.toExponential(2) : r.summary.meanJs.toFixed(4)} bits` : ""}\n`);
-  if (r.summary.changedTokens.length) out(`  changed most: ${r.summary.changedTokens.slice(0, 5).map((c) => `"${show(c.text)}" ${c.delta > 0 ? "+" : ""}${c.delta.toFixed(2)}`).join(", ")} (bits, second minus first)\n`);
+  if (r.summary.changedTokens.length) out(`  changed most: ${r.summary.changedTokens.slice(0, 5).map((c) => `"${show(c.text)}" ${c.delta > 0 ? "+" : ""}${Math.abs(c.delta) < 0.005 ? c.delta.toExponential(1) : c.delta.toFixed(2)}`).join(", ")} (bits, second minus first)\n`);
   if (r.summary.changedHeads.length) out(`  heads changed most: ${r.summary.changedHeads.slice(0, 5).map((h) => `L${h.layer}H${h.head} ${h.meanJs < 1e-3 ? h.meanJs.toExponential(2) : h.meanJs.toFixed(3)}`).join(", ")} (mean JS of rows, bits)\n`);
   return 0;
 }

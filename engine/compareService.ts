@@ -13,8 +13,14 @@ import type { InspectionStore } from "./store";
 import type { GatesService } from "./gatesService";
 import { stepTokens } from "./probes/tokens";
 
+/** What a comparison needs of a decoder: the ONNX one (DecoderModel) or its TensorFlow.js twin. */
+export type Decoder = Pick<DecoderModel, "name" | "config" | "tokenizer" | "device" | "checkIds"> & {
+  probe: { attentionOutputs: string[]; attentionNote?: string };
+  forward(ids: number[], opts: { attention?: boolean }): Promise<{ logits: Float32Array; attention?: Float32Array[]; attentionError?: string }>;
+};
+
 /** "token" when the two tokenize alike, "byte" when they do not; throws INCOMPATIBLE when they claim one tokenizer but differ. */
-export function pairMode(a: DecoderModel, b: DecoderModel): { mode: "token" | "byte"; note?: string } {
+export function pairMode(a: Decoder, b: Decoder): { mode: "token" | "byte"; note?: string } {
   const diff = a.tokenizer.firstDifference(b.tokenizer);
   if (!diff) {
     if (a.config.vocab_size !== b.config.vocab_size) {
@@ -29,8 +35,8 @@ export function pairMode(a: DecoderModel, b: DecoderModel): { mode: "token" | "b
 }
 
 export async function compareModels(
-  a: DecoderModel,
-  b: DecoderModel,
+  a: Decoder,
+  b: Decoder,
   input: { text?: string; ids?: number[] },
   opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal; providers: ExecutionProvider[] },
 ): Promise<CompareResult> {
@@ -52,8 +58,8 @@ export async function compareModels(
   const t2 = performance.now();
   if (opts.signal?.aborted) throw new EngineError("CANCELLED", "compare was cancelled");
   const T = inA.ids.length;
-  const add = (m: DecoderModel, inp: TokenizedInput, out: typeof outA) =>
-    opts.store.add({ model: m, ids: inp.ids, tokens: inp.tokens, logits: out.logits, attention: out.attention ? { layers: out.attention, heads: m.config.n_head, length: inp.ids.length } : undefined, attentionNote: out.attentionError ?? m.probe.attentionNote });
+  const add = (m: Decoder, inp: TokenizedInput, out: typeof outA) =>
+    opts.store.add({ model: { config: m.config, tokenizer: m.tokenizer }, ids: inp.ids, tokens: inp.tokens, logits: out.logits, attention: out.attention ? { layers: out.attention, heads: m.config.n_head, length: inp.ids.length } : undefined, attentionNote: out.attentionError ?? m.probe.attentionNote });
   const handles: [string, string] = [add(a, inA, outA).handle, add(b, inB, outB).handle];
   const V = a.config.vocab_size;
   /** Row t predicts token t + 1: the targets are the ids shifted by one (the last row has none). */

@@ -14,7 +14,8 @@ import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
-import { compareModels, compareRecurrent } from "./compareService";
+import { compareModels, compareRecurrent, Decoder } from "./compareService";
+import { TFJS_PREFIX, TfjsDecoder } from "./models/tfjsDecoder";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
@@ -103,6 +104,23 @@ export class EngineService {
         },
         () => this.models.delete(key), // a failed load is retried next time
       );
+    }
+    return m;
+  }
+
+  private readonly tfjsDecoders = new Map<string, Promise<TfjsDecoder>>();
+
+  /** A decoder by path; "tfjs:<folder>" is the same weights on TensorFlow.js (a parity twin). */
+  async decoder(p: unknown, ctx?: CallContext): Promise<Decoder> {
+    const spec = str(p, "model");
+    if (!spec.startsWith(TFJS_PREFIX)) return this.model(spec, ctx);
+    const key = path.resolve(spec.slice(TFJS_PREFIX.length));
+    let m = this.tfjsDecoders.get(key);
+    if (!m) {
+      ctx?.progress({ kind: "phase", message: `loading ${key} on TensorFlow.js` });
+      m = TfjsDecoder.load(key);
+      this.tfjsDecoders.set(key, m);
+      m.catch(() => this.tfjsDecoders.delete(key));
     }
     return m;
   }
@@ -270,7 +288,7 @@ export class EngineService {
       const rB = typeof p.modelB === "string" && isRecurrentModel(p.modelB);
       if (rA !== rB) throw new EngineError("INCOMPATIBLE", `the two models read different inputs: ${rA ? p.modelA : p.modelB} is a recurrent model and ${rA ? p.modelB : p.modelA} a transformer decoder`);
       if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, providers: this.providers, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
-      const [a, b] = await Promise.all([this.model(p.modelA, ctx), this.model(p.modelB, ctx)]);
+      const [a, b] = await Promise.all([this.decoder(p.modelA, ctx), this.decoder(p.modelB, ctx)]);
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
       const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal, providers: this.providers });
       if (r.truncated) ctx.log("info", r.truncated.notice);

@@ -8,7 +8,7 @@ import { EngineError, TokenInfo } from "./protocol";
 export interface InspectedModel {
   readonly config: { vocab_size: number };
   readonly tokenizer: { tokenText(id: number): string };
-  readonly probe?: DecoderModel["probe"];
+  readonly probe?: { tokenEmbedding?: DecoderModel["probe"]["tokenEmbedding"] };
 }
 
 export interface Inspection {

@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 import { EngineError } from "../engine/protocol";
 import { EngineHost } from "./engineHost";
 import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
-import { activeModel, bundledModels, recurrentSamples } from "./models";
+import { activeModel, bundledModels, isRecurrentFolder, recurrentSamples } from "./models";
 import { blockAround } from "./selectionRange";
 import { StallMeter } from "./stallMeter";
 import { SurprisalDecorations } from "./surprisal";
@@ -184,6 +184,8 @@ export function activate(context: vscode.ExtensionContext): void {
       const files = fs.existsSync(onnxDir) ? fs.readdirSync(onnxDir).filter((n) => n.endsWith(".onnx")) : [];
       if (files.length <= 1) items.push({ label: path.basename(f), description: f, model: f });
       else for (const file of files) items.push({ label: `${path.basename(f)} · ${file}`, description: path.join(onnxDir, file), model: path.join(onnxDir, file) });
+      // the same weights on TensorFlow.js: a parity check of the two runtimes
+      if (files.length > 0 && !isRecurrentFolder(f)) items.push({ label: `${path.basename(f)} · TensorFlow.js`, description: "the same weights on TensorFlow.js (parity with ONNX)", model: `tfjs:${f}` });
     }
     const browse = { label: "$(folder-opened) Another model folder…", model: undefined };
     const pick = await vscode.window.showQuickPick([...items.filter((i) => i.model !== exclude), browse], { title, placeHolder: "a model folder (config.json, tokenizer.json, onnx/model.onnx) or one of its checkpoints" });

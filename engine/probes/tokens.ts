@@ -9,7 +9,7 @@ export interface TokenizedInput {
   truncated?: { droppedTokens: number; notice: string };
 }
 
-export function tokenizeInput(model: DecoderModel, input: { text?: string; ids?: number[] }, maxTokens: number): TokenizedInput {
+export function tokenizeInput(model: Pick<DecoderModel, "tokenizer" | "checkIds">, input: { text?: string; ids?: number[] }, maxTokens: number): TokenizedInput {
   let ids: number[];
   let tokens: TokenInfo[];
   if (input.ids !== undefined) {

@@ -181,3 +181,17 @@ test("two recurrent character models: zero against itself; the GRU sample beats 
   await assert.rejects(s.call("compare", { modelA: lstm, modelB: dir, text: sample }, ctx), /different character vocabularies: entry 5 is "#" in the first and "§" in the second/);
   await assert.rejects(s.call("compare", { modelA: path.join(models, "co2-lstm"), modelB: lstm, text: sample }, ctx), /reads a numeric series/);
 });
+
+test("ONNX against the TensorFlow.js twin of the same weights: a parity check, divergences at float32 round-off", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const r = await s.call("compare", { modelA: SAMPLE_MODEL, modelB: `tfjs:${SAMPLE_MODEL}`, text: heldoutText(1200) }, ctx);
+  assert.equal(r.mode, "token");
+  assert.deepEqual(r.names, ["tiny-gpt", "tiny-gpt (tfjs)"]);
+  const maxKl = Math.max(...r.perToken.slice(1).map((c) => Math.max(...c.kl!)));
+  const maxLoss = Math.max(...r.perToken.slice(1).map((c) => Math.abs(c.loss[0]! - c.loss[1]!)));
+  assert.ok(maxKl < 1e-5, `max KL ${maxKl} bits`);
+  assert.ok(maxLoss < 1e-3, `max loss difference ${maxLoss} bits`);
+  assert.ok(r.perToken.slice(1).every((c) => c.rank![0] === c.rank![1]), "the same rank for every actual token");
+  assert.equal(r.summary.changedHeads.length, 16);
+  assert.ok(r.summary.changedHeads[0].meanJs < 1e-6, String(r.summary.changedHeads[0].meanJs));
+});

@@ -1,0 +1,68 @@
+// The same decoder on TensorFlow.js: a GPT-2 model folder's weights, read from its ONNX file by
+// their Hugging Face names, run by the project's TensorFlow.js GPT-2 (engine/runtime/tfjs/gpt2.ts).
+// Compared against the ONNX copy it is a parity check of two runtimes on one set of weights.
+// Named "tfjs:<folder>" wherever a model path is taken.
+import * as tf from "@tensorflow/tfjs";
+import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { readInitializers } from "../formats/onnxWeights";
+import { EngineError } from "../protocol";
+import { initTfjs } from "../runtime/tfjs/backend";
+import { Gpt2Config, gpt2Forward, Gpt2Weights, hfNamesToWeights } from "../runtime/tfjs/gpt2";
+import { TextTokenizer } from "../tokenize/tokenizer";
+
+export const TFJS_PREFIX = "tfjs:";
+
+export class TfjsDecoder {
+  readonly device = "cpu" as const;
+  /** Attention comes from the TensorFlow.js forward itself. */
+  readonly probe = { attentionOutputs: ["tfjs"], attentionNote: undefined as string | undefined };
+
+  private constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly config: DecoderConfig,
+    readonly tokenizer: TextTokenizer,
+    private readonly cfg: Gpt2Config,
+    private readonly weights: Gpt2Weights,
+    readonly backend: string,
+  ) {}
+
+  static async load(p: string): Promise<TfjsDecoder> {
+    const folder = openModelFolder(p);
+    const c = folder.config;
+    if (c.model_type !== "gpt2") throw new EngineError("MODEL_INVALID", `${folder.dir}: the TensorFlow.js twin runs GPT-2 models (config.json says model_type ${JSON.stringify(c.model_type)})`);
+    const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, c.eos_token_id);
+    const backend = await initTfjs();
+    const init = readInitializers(folder.onnxFile);
+    const cfg: Gpt2Config = { vocabSize: c.vocab_size, nPositions: c.n_positions, nEmbd: c.n_embd, nLayer: c.n_layer, nHead: c.n_head, layerNormEpsilon: c.layer_norm_epsilon ?? 1e-5 };
+    const weights = hfNamesToWeights(cfg, (name) => {
+      const t = init.get(name);
+      if (!t) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: no initializer named ${name}: the TensorFlow.js twin reads weights by their Hugging Face GPT-2 names`);
+      return t;
+    });
+    return new TfjsDecoder(folder.dir, `${folder.name} (tfjs)`, c, tokenizer, cfg, weights, backend);
+  }
+
+  checkIds(ids: number[]): void {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocab_size) throw new EngineError("BAD_INPUT", `token id ${id} is outside the vocabulary (0..${this.config.vocab_size - 1})`);
+    }
+  }
+
+  async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
+    this.checkIds(ids);
+    if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
+    const out = tf.tidy(() => {
+      const o = gpt2Forward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention });
+      return { logits: o.logits, attention: o.attention ?? [] };
+    }) as { logits: tf.Tensor; attention: tf.Tensor[] };
+    try {
+      const logits = (await out.logits.data()) as Float32Array;
+      const attention = opts.attention ? await Promise.all(out.attention.map(async (a) => (await a.data()) as Float32Array)) : undefined;
+      return { logits, attention };
+    } finally {
+      out.logits.dispose();
+      for (const a of out.attention) a.dispose();
+    }
+  }
+}
