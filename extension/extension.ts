@@ -177,7 +177,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const pickModel = async (title: string, exclude?: string): Promise<string | undefined> => {
     const active = activeModel(context.extensionPath);
     // decoders, then the recurrent samples (a pair of those is compared character by character)
-    const folders = [...new Set([...bundledModels(context.extensionPath), ...("path" in active ? [active.path] : []), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", []), ...recurrentSamples(context.extensionPath)])];
+    const inTree = (await models.getChildren()).map((i) => i.modelPath); // the Models view's, workspace folders among them
+    const folders = [...new Set([...bundledModels(context.extensionPath), ...("path" in active ? [active.path] : []), ...vscode.workspace.getConfiguration("seqlens").get<string[]>("models", []), ...inTree, ...recurrentSamples(context.extensionPath)])];
     const items: (vscode.QuickPickItem & { model?: string })[] = [];
     for (const f of folders) {
       const onnxDir = path.join(f, "onnx");
@@ -231,6 +232,12 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand("seqlens.compareModels", (a?: string, b?: string) => compareModels(vscode.window.activeTextEditor, a, b)),
     vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel()),
+    // From the Models view: this model against one picked next.
+    vscode.commands.registerCommand("seqlens.compareWith", async (item: ModelItem) => {
+      if (!(item instanceof ModelItem)) return;
+      const b = await pickModel(`SeqLens: Compare ${path.basename(item.modelPath)} with… (B)`, item.modelPath);
+      if (b) await compareModels(vscode.window.activeTextEditor, item.modelPath, b);
+    }),
     vscode.commands.registerCommand("seqlens.showEmbeddings", () => showEmbeddings(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspect(vscode.window.activeTextEditor)),
     vscode.commands.registerCommand("seqlens.showGates", () => showGates(vscode.window.activeTextEditor)),

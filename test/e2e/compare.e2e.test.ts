@@ -12,22 +12,30 @@ import { ROOT, tempDir } from "../helpers";
 let host: Host;
 let frame: Frame;
 
+// The sample file these tests select in, restored afterwards whatever happens to the editor.
+const SHAPES = path.join(ROOT, "samples", "workspace", "shapes.ts");
+const shapes = fs.readFileSync(SHAPES, "utf8");
+
 before(async () => {
   host = await startHost(path.join(ROOT, "samples", "workspace"), { "workbench.colorTheme": "Default Dark Modern" }, VSIX);
 });
 
 after(async () => {
   await host?.close();
+  if (fs.readFileSync(SHAPES, "utf8") !== shapes) fs.writeFileSync(SHAPES, shapes);
 });
 
 const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 
-async function pick(label: string): Promise<void> {
-  const row = host.page.locator(".quick-input-widget .monaco-list-row", { hasText: label }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await host.page.keyboard.type(label);
-  await host.page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: label }).first().waitFor();
-  await host.page.keyboard.press("Enter");
+/** Picks `label` in the quick pick titled `title` (typing only once that pick is open, so nothing lands in the editor). */
+async function pick(title: string, label: string): Promise<void> {
+  const widget = host.page.locator(".quick-input-widget", { has: host.page.locator(".quick-input-title", { hasText: title }) });
+  await widget.waitFor({ timeout: 30_000 });
+  const input = widget.locator(".quick-input-box input");
+  await input.fill(label);
+  await widget.locator(".monaco-list-row.focused", { hasText: label }).first().waitFor();
+  await input.press("Enter");
+  await widget.waitFor({ state: "hidden" });
 }
 
 test("Compare Models on a selection: early against final, the final better, the editor coloured by the difference", async () => {
@@ -36,8 +44,8 @@ test("Compare Models on a selection: early against final, the final better, the 
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+A");
   await runCommand(page, "SeqLens: Compare Models…");
-  await pick("tiny-gpt-early");
-  await pick("tiny-gpt");
+  await pick("the first model (A)", "tiny-gpt-early");
+  await pick("Compare tiny-gpt-early with", "tiny-gpt");
   frame = await webviewFrame(page, "seqlens-compare");
   await frame.waitForFunction(() => /mean loss/.test(document.querySelector("seqlens-compare")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
   assert.match(await frame.locator("#pair").innerText(), /tiny-gpt-early ⟷ tiny-gpt/);
@@ -64,11 +72,11 @@ test("Write an int8 copy of a model: the copy is written and can be compared wit
   const { page } = host;
   const out = path.join(tempDir("int8-e2e"), "tiny-gpt-int8");
   await runCommand(page, "SeqLens: Write an int8 Copy of a Model…");
-  await pick("tiny-gpt");
-  const input = page.locator(".quick-input-widget .quick-input-box input");
-  await input.waitFor();
-  await input.fill(out);
-  await page.keyboard.press("Enter");
+  await pick("the model to write an int8 copy of", "tiny-gpt");
+  const box = page.locator(".quick-input-widget", { has: page.locator(".quick-input-title", { hasText: "folder for the int8 copy" }) });
+  await box.waitFor();
+  await box.locator(".quick-input-box input").fill(out);
+  await box.locator(".quick-input-box input").press("Enter");
   const toast = page.locator(".notification-toast", { hasText: "MatMul weights to int8" });
   await toast.waitFor({ timeout: 60_000 });
   assert.ok(fs.existsSync(path.join(out, "onnx", "model.onnx")));
