@@ -5,7 +5,7 @@
 // that cannot be compared gets an error naming the first difference.
 import { DecoderModel } from "./models/decoder";
 import { lossOverSpans, lossPerByte } from "./probes/compare";
-import { attentionRowJs, compareRows, RowsOut } from "./probes/compareGraph";
+import { attentionHeadJs, compareRows, RowsOut } from "./probes/compareGraph";
 import { tokenizeInput, TokenizedInput } from "./probes/tokens";
 import { EngineError, ExecutionProvider } from "./protocol";
 import type { ComparedToken, CompareResult } from "./protocolCompare";
@@ -120,14 +120,8 @@ export async function compareModels(
   const changedHeads: CompareResult["summary"]["changedHeads"] = [];
   if (comparable) {
     const H = a.config.n_head;
-    for (let l = 0; l < a.config.n_layer; l++) {
-      const js = await attentionRowJs(outA.attention![l], outB.attention![l], H, T, opts.providers);
-      for (let h = 0; h < H; h++) {
-        let sum = 0;
-        for (let q = 0; q < T; q++) sum += js[h * T + q];
-        changedHeads.push({ layer: l, head: h, meanJs: bits(sum / T) });
-      }
-    }
+    const js = await attentionHeadJs(outA.attention!, outB.attention!, H, T, opts.providers);
+    js.forEach((v, i) => changedHeads.push({ layer: Math.floor(i / H), head: i % H, meanJs: bits(v) }));
     changedHeads.sort((x, y) => y.meanJs - x.meanJs);
   }
   return {

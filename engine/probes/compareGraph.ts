@@ -5,7 +5,7 @@
 //   rows:      a, b [T, V] logits; targets [T, 1]
 //              -> klAB, klBA, js [T] (nats); lossA, lossB [T, 1] (nats); and, counted in JavaScript,
 //                 aboveA, aboveB [T] (how many tokens score above the target: rank − 1, ties not counted)
-//   attention: p, q [H, T, T] attention rows -> js [H, T] (nats)
+//   attention: p, q [R, N] causal attention rows packed per head -> js [R] (nats, summed over rows)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as ortTypes from "onnxruntime-node";
@@ -15,7 +15,7 @@ import { ExecutionProvider } from "../protocol";
 import { openSession, ort } from "../runtime/onnx/session";
 
 const EPS = 1e-30;
-const GRAPH_VERSION = 4;
+const GRAPH_VERSION = 5;
 
 function rowsGraph(): Uint8Array {
   // Directly from the log-probabilities (the algebraic shortcuts through the entropies cancel
@@ -47,17 +47,19 @@ function rowsGraph(): Uint8Array {
 }
 
 function attentionGraph(): Uint8Array {
+  // p, q [R, N]: for each of R heads, its causal rows packed one after another (row i keeps its
+  // i + 1 keys), so only the lower triangle is computed; out: the sum of the rows' JS per head.
   const g = new GraphBuilder();
-  g.input("p", DataType.FLOAT, ["H", "T", "T"]);
-  g.input("q", DataType.FLOAT, ["H", "T", "T"]);
+  g.input("p", DataType.FLOAT, ["R", "N"]);
+  g.input("q", DataType.FLOAT, ["R", "N"]);
   const last = g.int64s("last_axis", [-1]);
   const half = g.floatScalar("half", 0.5);
   const eps = g.floatScalar("eps", EPS);
   const lm = g.op("Log", [g.op("Max", [g.op("Mul", [g.op("Add", ["p", "q"], "p_q"), half], "m"), eps], "m_eps")], "lm");
   const term = (x: string) => g.op("Mul", [x, g.op("Sub", [g.op("Log", [g.op("Max", [x, eps], `${x}_eps`)], `l${x}`), lm], `l${x}_lm`)], `t${x}`);
-  const sum = g.op("ReduceSum", [g.op("Add", [term("p"), term("q")], "terms"), last], "row_sum", { keepdims: 0 });
+  const sum = g.op("ReduceSum", [g.op("Add", [term("p"), term("q")], "terms"), last], "head_sum", { keepdims: 0 });
   g.rename(g.op("Mul", [sum, half], "js_half"), "js");
-  g.output("js", DataType.FLOAT, ["H", "T"]);
+  g.output("js", DataType.FLOAT, ["R"]);
   return g.model("seqlens_compare_attention", 17, "seqlens");
 }
 
@@ -113,10 +115,26 @@ function above(logits: Float32Array, rows: number, vocab: number, targets: Array
   return out;
 }
 
-/** JS divergence (nats) of each attention row of p against q, [H, T]. */
-export async function attentionRowJs(p: Float32Array, q: Float32Array, heads: number, length: number, providers: ExecutionProvider[]): Promise<Float32Array> {
+/**
+ * Per head, the mean over query rows of the JS divergence (nats) between the two models' causal
+ * attention rows. `a`, `b`: per layer [heads, T, T]; out: [layers * heads], layer-major.
+ */
+export async function attentionHeadJs(a: Float32Array[], b: Float32Array[], heads: number, length: number, providers: ExecutionProvider[]): Promise<Float32Array> {
+  const T = length;
+  const N = (T * (T + 1)) / 2;
+  const R = a.length * heads;
+  const pack = (layers: Float32Array[]) => {
+    const out = new Float32Array(R * N);
+    let o = 0;
+    for (const l of layers) for (let h = 0; h < heads; h++) for (let q = 0; q < T; q++) {
+      const start = (h * T + q) * T;
+      out.set(l.subarray(start, start + q + 1), o);
+      o += q + 1;
+    }
+    return out;
+  };
   const s = await session("compare-attention", attentionGraph, providers);
-  const T = ort().Tensor;
-  const out = await s.run({ p: new T("float32", p, [heads, length, length]), q: new T("float32", q, [heads, length, length]) });
-  return out.js.data as Float32Array;
+  const Tn = ort().Tensor;
+  const out = await s.run({ p: new Tn("float32", pack(a), [R, N]), q: new Tn("float32", pack(b), [R, N]) });
+  return Float32Array.from(out.js.data as Float32Array, (v) => v / T);
 }
