@@ -50,7 +50,8 @@ export async function compareModels(
     inB = tokenizeInput(b, input, cap);
     if (inA.truncated || inB.truncated) throw new EngineError("BAD_INPUT", `the text is longer than a model's context (${cap} tokens): select less to compare two tokenizers byte by byte`);
   }
-  const attention = a.probe.attentionOutputs.length > 0 && b.probe.attentionOutputs.length > 0;
+  // attention is only compared over one tokenization
+  const attention = mode === "token" && a.probe.attentionOutputs.length > 0 && b.probe.attentionOutputs.length > 0;
   const t1 = performance.now();
   // one after the other: each session already uses every core
   const outA = await a.forward(inA.ids, { attention });

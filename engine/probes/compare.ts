@@ -84,13 +84,6 @@ export function tokenLosses(logits: Float32Array, vocab: number, ids: readonly n
   return { bits, p, rank };
 }
 
-/** Divergence of the distributions that predict each token t (made at t − 1; null for t = 0). */
-export function positionDivergences(logitsA: Float32Array, logitsB: Float32Array, vocab: number, length: number): (RowDivergence | null)[] {
-  const out: (RowDivergence | null)[] = [null];
-  for (let t = 1; t < length; t++) out.push(rowDivergence(logitsA.subarray((t - 1) * vocab, t * vocab), logitsB.subarray((t - 1) * vocab, t * vocab)));
-  return out;
-}
-
 /**
  * Per head, the mean over query rows of the JS divergence between the two models' attention rows
  * (causal: row q has q + 1 keys). `a`, `b`: per layer [heads, T, T].

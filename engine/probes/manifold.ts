@@ -5,6 +5,7 @@
 import { UMAP } from "umap-js";
 import { Matrix as DruidMatrix, TSNE } from "@saehrimnir/druidjs";
 import { EngineError } from "../protocol";
+import { seededRandom } from "../generate";
 import type { Matrix } from "./projection";
 
 export interface ManifoldOptions {
@@ -15,18 +16,6 @@ export interface ManifoldOptions {
   seed?: number;
   /** t-SNE iterations (default 500). */
   iterations?: number;
-}
-
-/** Mulberry32: a small seeded generator for umap-js (which takes a `random` function). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function rowsOf(m: Matrix): Float64Array[] {

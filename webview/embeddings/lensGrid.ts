@@ -5,8 +5,7 @@
 // picks the position (the editor follows).
 import { css, html, LitElement, nothing } from "lit";
 import type { LensResult } from "../../engine/protocol";
-import { themeRamp } from "../shared/theme";
-import { ThemeRepaint } from "../shared/theme";
+import { themeRamp, ThemeRepaint } from "../shared/theme";
 import { visibleLabel } from "./scatter";
 
 export class SeqlensLensGrid extends LitElement {

@@ -45,15 +45,10 @@ export class SeqlensScatter extends LitElement {
 
   /** Drawing mode in use: "webgl" or "2d". */
   mode: "webgl" | "2d" = "2d";
-  /** Most labels placed in one frame. */
-  maxLabels = 400;
   /** Use WebGL even when it is a software renderer (the benchmark compares both). */
   allowSoftwareGl = false;
-  /** Draw the points with the 2-D canvas even where WebGL is there (the benchmark compares both). */
-  noWebgl = false;
   private glTried = false;
   private pixels?: ImageData;
-  preserve = true;
   /** The label boxes placed in the last frame, [x0, y0, x1, y1] in CSS pixels (tests check they never overlap). */
   labelBoxes: [number, number, number, number][] = [];
   /** Frames drawn so far and the time they took (for the benchmark). */
@@ -229,7 +224,7 @@ export class SeqlensScatter extends LitElement {
     const renderer = info ? String(probe.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
     probe.getExtension("WEBGL_lose_context")?.loseContext();
     if (!allowSoftware && /swiftshader|llvmpipe|software/i.test(renderer)) return undefined;
-    const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: this.preserve, premultipliedAlpha: false });
+    const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: true, premultipliedAlpha: false });
     if (!gl) return undefined;
     const compile = (type: number, src: string) => {
       const s = gl.createShader(type)!;
@@ -309,7 +304,7 @@ export class SeqlensScatter extends LitElement {
         c.height = Math.round(h * dpr);
       }
     }
-    if (!this.glTried && !this.noWebgl && this.data) {
+    if (!this.glTried && this.data) {
       this.glTried = true;
       this.glState = this.initGl(glCanvas, this.allowSoftwareGl);
       this.mode = this.glState ? "webgl" : "2d";
@@ -457,7 +452,7 @@ export class SeqlensScatter extends LitElement {
     for (const i of this.highlight) tryPlace(i, true);
     for (const i of this.found) if (performance.now() < budget) tryPlace(i, false);
     const order = this.order!;
-    const maxLabels = this.maxLabels;
+    const maxLabels = 400;
     for (let k = 0; k < order.length && placed < maxLabels && performance.now() < budget; k++) tryPlace(order[k], false);
   }
 
