@@ -5,6 +5,7 @@ import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
 import * as fs from "node:fs";
+import asc from "assemblyscript/asc";
 
 const external = ["vscode", "onnxruntime-node", "@tensorflow/*"];
 const node = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: true, external, logLevel: "warning" };
@@ -29,6 +30,9 @@ if (watch) {
   await Promise.all(builds.map((b) => esbuild.build(b)));
 }
 fs.mkdirSync("dist", { recursive: true });
+// The comparison kernels (AssemblyScript -> WebAssembly SIMD), loaded by the engine from beside its bundle.
+const kernels = await asc.main(["kernels/divergence.ts", "-O3", "--runtime", "stub", "--noAssert", "--enable", "simd", "-o", "dist/seqlens-kernels.wasm"]);
+if (kernels.error) throw kernels.error;
 for (const f of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
   fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
 }

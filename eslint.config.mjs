@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "test/dist/**", "scratch/**", "samples/models/**", "samples/workspace/**"] },
+  { ignores: ["dist/**", "kernels/**", "node_modules/**", "test/dist/**", "scratch/**", "samples/models/**", "samples/workspace/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

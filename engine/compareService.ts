@@ -5,9 +5,9 @@
 // that cannot be compared gets an error naming the first difference.
 import { DecoderModel } from "./models/decoder";
 import { lossOverSpans, lossPerByte } from "./probes/compare";
-import { attentionHeadJs, compareRows, RowsOut } from "./probes/compareGraph";
+import { attentionHeadJs, compareRows, RowsOut } from "./probes/compareKernel";
 import { tokenizeInput, TokenizedInput } from "./probes/tokens";
-import { EngineError, ExecutionProvider } from "./protocol";
+import { EngineError } from "./protocol";
 import type { ComparedToken, CompareResult } from "./protocolCompare";
 import type { InspectionStore } from "./store";
 import type { GatesService } from "./gatesService";
@@ -38,7 +38,7 @@ export async function compareModels(
   a: Decoder,
   b: Decoder,
   input: { text?: string; ids?: number[] },
-  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal; providers: ExecutionProvider[] },
+  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal },
 ): Promise<CompareResult> {
   const t0 = performance.now();
   const { mode, note } = pairMode(a, b);
@@ -76,7 +76,7 @@ export async function compareModels(
   let meanLoss: [number, number];
   let meanJs: number | undefined;
   if (mode === "token") {
-    const rows = await compareRows(outA.logits, outB.logits, T, V, targets(inA.ids), opts.providers);
+    const rows = compareRows(outA.logits, outB.logits, T, V, targets(inA.ids));
     perToken = inA.ids.map((_, t) => {
       const [sa, sb] = [side(rows, "A", t), side(rows, "B", t)];
       return {
@@ -91,8 +91,8 @@ export async function compareModels(
     meanLoss = [perToken.reduce((s, c) => s + (c.loss[0] ?? 0), 0) / n, perToken.reduce((s, c) => s + (c.loss[1] ?? 0), 0) / n];
     meanJs = perToken.reduce((s, c) => s + (c.js ?? 0), 0) / n;
   } else {
-    const rowsA = await compareRows(outA.logits, outA.logits, T, V, targets(inA.ids), opts.providers);
-    const rowsB = await compareRows(outB.logits, outB.logits, inB.ids.length, b.config.vocab_size, targets(inB.ids), opts.providers);
+    const rowsA = compareRows(outA.logits, outA.logits, T, V, targets(inA.ids));
+    const rowsB = compareRows(outB.logits, outB.logits, inB.ids.length, b.config.vocab_size, targets(inB.ids));
     const lossA = inA.ids.map((_, t) => side(rowsA, "A", t).loss);
     const lossB = inB.ids.map((_, t) => side(rowsB, "A", t).loss);
     const bytes = new TextEncoder().encode(input.text!).length;
@@ -121,7 +121,7 @@ export async function compareModels(
   const changedHeads: CompareResult["summary"]["changedHeads"] = [];
   if (comparable) {
     const H = a.config.n_head;
-    const js = await attentionHeadJs(outA.attention!, outB.attention!, H, T, opts.providers);
+    const js = attentionHeadJs(outA.attention!, outB.attention!, H, T);
     js.forEach((v, i) => changedHeads.push({ layer: Math.floor(i / H), head: i % H, meanJs: bits(v) }));
     changedHeads.sort((x, y) => y.meanJs - x.meanJs);
   }
@@ -148,7 +148,7 @@ export async function compareModels(
  * character (the distribution of the next character after each step), with each one's gates run
  * kept for the panel.
  */
-export async function compareRecurrent(gates: GatesService, modelA: string, modelB: string, input: string | undefined, opts: { store: InspectionStore; providers: ExecutionProvider[]; maxChars?: number }): Promise<CompareResult> {
+export async function compareRecurrent(gates: GatesService, modelA: string, modelB: string, input: string | undefined, opts: { store: InspectionStore; maxChars?: number }): Promise<CompareResult> {
   const t0 = performance.now();
   if (input === undefined || input.length === 0) throw new EngineError("BAD_INPUT", "two character models are compared on text: give some");
   // the last maxChars characters, as decoders keep their last tokens
@@ -171,7 +171,7 @@ export async function compareRecurrent(gates: GatesService, modelA: string, mode
   const unk = a.model.config?.unk ?? 0;
   const ids = a.result.labels.map((c) => index.get(c) ?? unk);
   const [la, lb] = [a.logits, b.logits];
-  const rows = await compareRows(la, lb, T, V, ids.map((_, t) => (t + 1 < T ? ids[t + 1] : 0)), opts.providers);
+  const rows = compareRows(la, lb, T, V, ids.map((_, t) => (t + 1 < T ? ids[t + 1] : 0)));
   const bits = (nats: number) => nats / Math.LN2;
   const perToken: ComparedToken[] = ids.map((_, t) =>
     t === 0

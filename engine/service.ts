@@ -287,10 +287,10 @@ export class EngineService {
       const rA = typeof p.modelA === "string" && isRecurrentModel(p.modelA);
       const rB = typeof p.modelB === "string" && isRecurrentModel(p.modelB);
       if (rA !== rB) throw new EngineError("INCOMPATIBLE", `the two models read different inputs: ${rA ? p.modelA : p.modelB} is a recurrent model and ${rA ? p.modelB : p.modelA} a transformer decoder`);
-      if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, providers: this.providers, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
+      if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
       const [a, b] = await Promise.all([this.decoder(p.modelA, ctx), this.decoder(p.modelB, ctx)]);
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
-      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal, providers: this.providers });
+      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal });
       if (r.truncated) ctx.log("info", r.truncated.notice);
       ctx.log("info", `compare ${a.name} / ${b.name} (${r.mode}): ${r.tokens.length} tokens in ${r.ms.total.toFixed(0)} ms; mean loss ${r.summary.meanLoss.map((v) => v.toFixed(3)).join(" / ")} ${r.summary.unit}`);
       return r;

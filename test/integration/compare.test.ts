@@ -12,7 +12,7 @@ import { GatesService } from "../../engine/gatesService";
 import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx } from "../../engine/formats/onnxWeights";
 import { headChanges, rowDivergence, tokenLosses } from "../../engine/probes/compare";
-import { attentionHeadJs, compareRows } from "../../engine/probes/compareGraph";
+import { attentionHeadJs, compareRows } from "../../engine/probes/compareKernel";
 import { copyModel, EARLY_MODEL, heldoutText, SAMPLE_MODEL, tempDir } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
@@ -125,14 +125,14 @@ test("two tokenizers: compared per byte, said so; one tokenizer name with two vo
   await assert.rejects(s.call("compare", { modelA: SAMPLE_MODEL, modelB: path.join(path.dirname(SAMPLE_MODEL), "char-lstm"), text: sample }, ctx), /read different inputs: .*char-lstm is a recurrent model/);
 });
 
-test("the divergences onnxruntime computes equal the reference written out in JavaScript (compare.ts)", async () => {
+test("the divergences the WebAssembly kernels compute equal the reference written out in JavaScript (compare.ts)", async () => {
   const a = await DecoderModel.load(EARLY_MODEL, ["cpu"]);
   const b = await DecoderModel.load(SAMPLE_MODEL, ["cpu"]);
   const ids = b.tokenizer.encode(heldoutText(600));
   const [oa, ob] = [await a.forward(ids, { attention: true }), await b.forward(ids, { attention: true })];
   const V = 4096;
   const T = ids.length;
-  const rows = await compareRows(oa.logits, ob.logits, T, V, ids.map((_, t) => (t + 1 < T ? ids[t + 1] : 0)), ["cpu"]);
+  const rows = compareRows(oa.logits, ob.logits, T, V, ids.map((_, t) => (t + 1 < T ? ids[t + 1] : 0)));
   const refLoss = tokenLosses(oa.logits, V, ids);
   for (let t = 0; t + 1 < T; t++) {
     const ref = rowDivergence(oa.logits.subarray(t * V, (t + 1) * V), ob.logits.subarray(t * V, (t + 1) * V));
@@ -141,7 +141,7 @@ test("the divergences onnxruntime computes equal the reference written out in Ja
     assert.ok(close(rows.lossA[t] / Math.LN2, refLoss.bits[t + 1]!), `loss ${t}`);
     assert.ok(Math.abs(rows.aboveA[t] + 1 - refLoss.rank[t + 1]!) <= 1, `rank ${t}`); // ties count once in the reference
   }
-  const js = await attentionHeadJs(oa.attention!, ob.attention!, 4, T, ["cpu"]);
+  const js = attentionHeadJs(oa.attention!, ob.attention!, 4, T);
   const ref = headChanges(oa.attention!, ob.attention!, 4, T);
   for (const h of ref) assert.ok(Math.abs(js[h.layer * 4 + h.head] / Math.LN2 - h.meanJs) < 1e-5, `layer ${h.layer} head ${h.head}`);
   await a.dispose();
