@@ -2,6 +2,7 @@
 // extension uses.
 //   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 //   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
+//   seqlens complete --model PATH (--text PREFIX | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--json]
 //   seqlens info     --model PATH [--json]
 //   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
 //   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
@@ -28,6 +29,7 @@ const USAGE = `usage:
   seqlens lens     --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
   seqlens compare  --model A --model B (--text STR | --file PATH) [--json]
   seqlens quantize --model PATH --out NEW_FOLDER [--json]
+  seqlens complete --model PATH (--text STR | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--alternatives N] [--json]
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
 
 const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
@@ -156,6 +158,21 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
       if (json) out(JSON.stringify({ text: r.text, tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p })), device: r.device, stoppedBy: r.stoppedBy, ...(r.seed !== undefined ? { seed: r.seed } : {}) }) + "\n");
       else out(`\n[${r.tokens.length} tokens, ${r.ms.perToken.toFixed(2)} ms/token on ${r.device}, ${r.greedy ? "greedy" : `sampled with seed ${r.seed}`}, stopped by ${r.stoppedBy}]\n`);
+      return 0;
+    }
+    if (command === "complete") {
+      const prefix = readText(opts).text;
+      if (prefix === undefined) throw new UsageError("complete needs --text or --file (the text before the cursor)");
+      const stopAt = opts.has("--stop-at") ? opts.get("--stop-at") : undefined;
+      if (stopAt !== undefined && stopAt !== "line" && stopAt !== "block") throw new UsageError("--stop-at is line or block");
+      const r = await client.request("complete", { model, prefix, suffix: opts.get("--suffix"), maxTokens: num(opts, "--max-tokens") ?? 48, maxMs: num(opts, "--max-ms"), stopAt, alternatives: num(opts, "--alternatives") });
+      if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
+      if (json) out(JSON.stringify({ text: r.text, stoppedBy: r.stoppedBy, kvCache: r.kvCache, tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p, alternatives: t.alternatives })) }) + "\n");
+      else {
+        out(`${r.text}\n`);
+        for (const t of r.tokens) out(`  ${JSON.stringify(t.text).padEnd(16)} ${(100 * t.p).toFixed(1).padStart(5)}%   ${t.alternatives.map((a) => `${JSON.stringify(a.text)} ${(100 * a.p).toFixed(1)}%`).join("  ")}\n`);
+        out(`[${r.generated} tokens, ${r.ms.total.toFixed(1)} ms, stopped by ${r.stoppedBy}${r.kvCache ? "" : ", no KV cache"}]\n`);
+      }
       return 0;
     }
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { CompareParams, CompareResult } from "./protocolCompare";
+import type { CompleteParams, CompleteResult } from "./protocolCompletion";
 
 // The one protocol between the extension host, the engine process and (through the extension)
 // the webviews. Requests carry ids; the engine answers each with exactly one response (a result
@@ -203,6 +204,8 @@ export interface Methods {
     result: { meanBits: number; tokens: { bits: number | null; p: number | null; rank: number | null; top: TopToken[] }[] };
   };
   generate: { params: GenerateParams; result: GenerateResult };
+  /** A code completion at a cursor: greedy, stopping at the line or block (engine/completion.ts). */
+  complete: { params: CompleteParams; result: CompleteResult };
   /** `runtime` insists on one copy of a model; `preferRuntime` uses that copy when the model has it. */
   gates: { params: { model: string; text?: string; values?: number[][]; runtime?: "onnx" | "tfjs"; preferRuntime?: "onnx" | "tfjs" }; result: GatesResult };
   gateSlice: { params: { handle: string; index: number; name: string }; result: SliceResult };

@@ -10,6 +10,7 @@ import { nextTokenAt } from "./probes/nextToken";
 import { surprisals } from "./probes/surprisal";
 import { stepTokens, tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
+import { complete } from "./completion";
 import { DecoderModel } from "./models/decoder";
 import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
 import { tsneProject, umapProject } from "./probes/manifold";
@@ -220,6 +221,13 @@ export class EngineService {
       const res = await generate(model, p, (token: GeneratedToken, index: number, delta: string) => ctx.progress({ kind: "token", token, index, delta }), ctx.signal);
       ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
       return res;
+    },
+
+    complete: async (p, ctx) => {
+      const model = await this.model(p.model, ctx);
+      const r = await complete(model, p, ctx.signal);
+      ctx.log("info", `complete ${model.name}: ${r.generated} tokens (${r.text.length} characters kept, stopped by ${r.stoppedBy}) in ${r.ms.total.toFixed(1)} ms, prompt ${r.promptTokens} tokens ${r.ms.prompt.toFixed(1)} ms, ${r.ms.perToken.toFixed(2)} ms/token${r.kvCache ? "" : " (no KV cache)"}`);
+      return r;
     },
 
     gates: async (p, ctx) => {

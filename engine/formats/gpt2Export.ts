@@ -4,7 +4,8 @@
 //           past_key_values.{i}.key|value [batch, heads, past, head_dim]
 //   outputs logits [batch, seq, vocab], present.{i}.key|value [batch, heads, past+seq, head_dim]
 // Only plain ops (Gather, MatMul, Softmax, LayerNormalization, Tanh, ...; opset 17), so attention
-// probabilities stay visible as the output of one Softmax per layer.
+// probabilities stay visible as the output of one Softmax per layer. With `kvCache: false` there are
+// no past inputs and no present outputs (a decoder that recomputes the whole sequence each step).
 import { DataType, GraphBuilder } from "./onnxBuilder";
 
 export interface Gpt2ExportConfig {
@@ -22,7 +23,8 @@ export const OPSET = 17;
 /** Added to the scores of masked (future or padded) keys before the Softmax. */
 export const MASK_VALUE = -1e9;
 
-export function exportGpt2Onnx(cfg: Gpt2ExportConfig, weight: WeightLookup, metadata: Record<string, string> = {}): Uint8Array {
+export function exportGpt2Onnx(cfg: Gpt2ExportConfig, weight: WeightLookup, metadata: Record<string, string> = {}, opts: { kvCache?: boolean } = {}): Uint8Array {
+  const kvCache = opts.kvCache ?? true;
   const g = new GraphBuilder();
   const d = cfg.n_embd;
   const H = cfg.n_head;
@@ -39,7 +41,7 @@ export function exportGpt2Onnx(cfg: Gpt2ExportConfig, weight: WeightLookup, meta
   const attentionMask = g.input("attention_mask", INT64, ["batch_size", "total_sequence_length"]);
   const positionIds = g.input("position_ids", INT64, ["batch_size", "sequence_length"]);
   const past: [string, string][] = [];
-  for (let i = 0; i < cfg.n_layer; i++) {
+  for (let i = 0; kvCache && i < cfg.n_layer; i++) {
     past.push([
       g.input(`past_key_values.${i}.key`, FLOAT, ["batch_size", H, "past_sequence_length", hd]),
       g.input(`past_key_values.${i}.value`, FLOAT, ["batch_size", H, "past_sequence_length", hd]),
@@ -94,9 +96,9 @@ export function exportGpt2Onnx(cfg: Gpt2ExportConfig, weight: WeightLookup, meta
     const toHeads = (t: string, what: string) =>
       g.op("Transpose", [g.op("Reshape", [t, headsShape], `${n}/attn/${what}/Reshape`)], `${n}/attn/${what}/Transpose`, { perm: [0, 2, 1, 3] }); // [B, H, T, hd]
     const qh = toHeads(q, "query");
-    const presentK = g.rename(g.op("Concat", [past[i][0], toHeads(k, "key")], `${n}/attn/key/Concat`, { axis: 2 }), `present.${i}.key`);
-    const presentV = g.rename(g.op("Concat", [past[i][1], toHeads(v, "value")], `${n}/attn/value/Concat`, { axis: 2 }), `present.${i}.value`);
-    presents.push(presentK, presentV);
+    const presentK = kvCache ? g.rename(g.op("Concat", [past[i][0], toHeads(k, "key")], `${n}/attn/key/Concat`, { axis: 2 }), `present.${i}.key`) : toHeads(k, "key");
+    const presentV = kvCache ? g.rename(g.op("Concat", [past[i][1], toHeads(v, "value")], `${n}/attn/value/Concat`, { axis: 2 }), `present.${i}.value`) : toHeads(v, "value");
+    if (kvCache) presents.push(presentK, presentV);
     const kT = g.op("Transpose", [presentK], `${n}/attn/key/TransposeForScores`, { perm: [0, 1, 3, 2] }); // [B, H, hd, P+T]
     const scores = g.op("Mul", [g.op("MatMul", [qh, kT], `${n}/attn/scores/MatMul`), scale], `${n}/attn/scores/Mul`);
     const masked = g.op("Add", [scores, additiveMask], `${n}/attn/scores/AddMask`);
