@@ -16,8 +16,8 @@ export function indentOf(line: string): string {
 
 /**
  * Where the completion's text should end, or undefined to go on generating.
- *   suffix:   the rest of the cursor's line; once the completion writes it (a closing bracket that
- *             the completion itself did not open, or the text itself), the completion stops before it
+ *   suffix:   the rest of the cursor's line; once the completion starts to write it (see suffixAt),
+ *             the completion stops before it
  *   stopAt:   "line": at the first newline (unless nothing but whitespace came before it: then at the
  *             end of the next line); "block": at a blank line, or before a line indented less than
  *             the cursor's line
@@ -50,17 +50,21 @@ export function completionCut(text: string, o: { stopAt: "line" | "block"; suffi
   return undefined;
 }
 
-/** Where `needle` (the text after the cursor) begins in the completion; a closing bracket counts only when unmatched in it. */
+/**
+ * Where the completion starts to repeat `needle` (the text after the cursor, trimmed): a closing
+ * bracket there is repeated by the first closing bracket the completion did not open itself; other
+ * text by its first (up to) eight characters.
+ */
 function suffixAt(text: string, needle: string): number {
   const open = CLOSERS[needle[0]];
-  if (!open) return text.indexOf(needle);
+  if (!open) return text.indexOf(needle.slice(0, 8));
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === open) depth++;
     else if (c === needle[0]) {
-      if (depth === 0 && text.startsWith(needle, i)) return i;
-      depth = Math.max(0, depth - 1);
+      if (depth === 0) return i;
+      depth--;
     }
   }
   return -1;
@@ -103,7 +107,8 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
       stoppedBy = "cancelled";
       break;
     }
-    if (p.maxMs !== undefined && performance.now() - t0 >= p.maxMs) {
+    // the first token is always made, so a slow model still completes something
+    if (step > 0 && p.maxMs !== undefined && performance.now() - t0 >= p.maxMs) {
       stoppedBy = "maxMs";
       break;
     }

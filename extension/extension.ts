@@ -18,6 +18,7 @@ import { EMBEDDINGS_VIEW_TYPE, EmbeddingsPanel } from "./embeddingsPanel";
 import { ComparePanel } from "./comparePanel";
 import * as fs from "node:fs";
 import type { EmbeddingsRestore } from "../engine/protocolEmbeddings";
+import { InlineCompletions } from "./completion/inlineCompletions";
 
 let host: EngineHost | undefined;
 const moduleLoadedAt = performance.now();
@@ -46,6 +47,8 @@ export function activate(context: vscode.ExtensionContext): void {
     if (r) surprisal.update(r).catch((e) => log.warn(`surprisal: ${e instanceof Error ? e.message : e}`));
   };
   context.subscriptions.push(log, host, status, surprisal, models, vscode.window.registerTreeDataProvider("seqlens.models", models));
+  // Ghost text from the active decoder; it loads the model on the first keystroke, not here.
+  context.subscriptions.push(new InlineCompletions(context.extensionPath, host));
 
   /** The selection, or with none the paragraph or block around the cursor; undefined (and a message) if there is nothing. */
   const targetRange = (editor: vscode.TextEditor | undefined): vscode.Range | undefined => {

@@ -27,3 +27,19 @@ export function copyModel(src = SAMPLE_MODEL): string {
   fs.cpSync(src, dst, { recursive: true });
   return dst;
 }
+
+/**
+ * The sample decoder's weights exported again by the project's exporter without a KV cache (no past
+ * inputs, no present outputs): a decoder that recomputes the whole sequence for every token.
+ */
+export async function noKvCacheCopy(src = SAMPLE_MODEL): Promise<string> {
+  const { readInitializers } = await import("../engine/formats/onnxWeights");
+  const { exportGpt2Onnx } = await import("../engine/formats/gpt2Export");
+  const dst = copyModel(src);
+  const file = path.join(dst, "onnx", "model.onnx");
+  const weights = readInitializers(file);
+  const c = JSON.parse(fs.readFileSync(path.join(dst, "config.json"), "utf8"));
+  const bytes = exportGpt2Onnx({ vocab_size: c.vocab_size, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head, layer_norm_epsilon: c.layer_norm_epsilon }, (name) => weights.get(name)!, {}, { kvCache: false });
+  fs.writeFileSync(file, bytes);
+  return dst;
+}

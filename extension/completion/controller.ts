@@ -1,0 +1,183 @@
+// What the inline completions do, apart from VS Code: per model, load it first (no completion
+// while it loads, and nothing waits for it); serve what the type-ahead cache already has; wait
+// the adaptive debounce; keep at most one request in the engine (a newer one cancels the older,
+// which stops between two tokens); and report the state for the status bar.
+import type { EngineClient } from "../../engine/client";
+import { EngineError, ModelInfo } from "../../engine/protocol";
+import type { CompleteResult } from "../../engine/protocolCompletion";
+import { AdaptiveDebounce } from "./debounce";
+import { TAIL_CHARS, TypeAheadCache } from "./typeAhead";
+
+/** The part of VS Code's CancellationToken used here. */
+export interface CancelLike {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
+
+export interface CompletionSettings {
+  enabled: boolean;
+  debounceMs: number;
+  maxTokens: number;
+  maxMs: number;
+  stopAt: "line" | "block";
+  excludeLanguages: string[];
+}
+
+export type CompletionState =
+  | { kind: "off"; why: string }
+  | { kind: "loading"; model: string }
+  | { kind: "ready"; model: string; kvCache: boolean }
+  | { kind: "generating"; model: string; kvCache: boolean }
+  | { kind: "error"; model: string; message: string };
+
+export interface SuggestQuery {
+  model: string;
+  uri: string;
+  languageId: string;
+  /** The cursor's offset in the document. */
+  offset: number;
+  /** The text before the cursor (the end of it is enough: see prefixChars). */
+  prefix: string;
+  /** The text after the cursor on its line. */
+  suffix: string;
+}
+
+export interface Suggestion {
+  /** What to show at the cursor. */
+  text: string;
+  /** The completion it comes from, made at `offset` after `prefix`; `typed` of it was typed since. */
+  result: CompleteResult;
+  offset: number;
+  typed: string;
+  fromCache: boolean;
+  /** ms: the debounce waited, and from the end of the debounce to the suggestion (0 from the cache). */
+  timing: { debounce: number; request: number };
+}
+
+interface ModelEntry {
+  state: "loading" | "ready" | "error";
+  info?: ModelInfo;
+  message?: string;
+}
+
+export class CompletionController {
+  readonly cache = new TypeAheadCache();
+  private readonly debounce: AdaptiveDebounce;
+  private readonly models = new Map<string, ModelEntry>();
+  private inflight?: { abort: AbortController; done: Promise<unknown> };
+  /** Requests sent to the engine, and the last one's result, cancelled ones included (for tests and the bench). */
+  requests = 0;
+  last?: CompleteResult;
+
+  constructor(
+    private readonly engine: () => Pick<EngineClient, "request">,
+    private readonly settings: () => CompletionSettings,
+    private readonly onState: (s: CompletionState) => void = () => {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.debounce = new AdaptiveDebounce(settings().debounceMs);
+  }
+
+  /** A document change at the cursor: typing speed for the debounce. */
+  keystroke(): void {
+    this.debounce.keystroke(this.now());
+  }
+
+  /** How much text before the cursor to send: about six characters per token of the model's context. */
+  prefixChars(model: string): number {
+    return Math.max(TAIL_CHARS, 6 * (this.models.get(model)?.info?.nPositions ?? 1024));
+  }
+
+  /** Forgets loaded models and cached completions (the active model or the settings changed). */
+  reset(): void {
+    this.models.clear();
+    this.cache.clear();
+    this.inflight?.abort.abort();
+  }
+
+  /** The model's state; starts loading it (in the background) the first time. */
+  ensureModel(model: string): ModelEntry {
+    let m = this.models.get(model);
+    if (m) return m;
+    m = { state: "loading" };
+    const entry = m;
+    this.models.set(model, entry);
+    this.onState({ kind: "loading", model });
+    this.engine()
+      .request("info", { model })
+      .then(
+        (info) => {
+          entry.state = "ready";
+          entry.info = info;
+          this.onState({ kind: "ready", model, kvCache: info.hasKvCache });
+        },
+        (e) => {
+          entry.state = "error";
+          entry.message = e instanceof Error ? e.message : String(e);
+          this.onState({ kind: "error", model, message: entry.message });
+        },
+      );
+    return entry;
+  }
+
+  async suggest(q: SuggestQuery, cancel: CancelLike): Promise<Suggestion | undefined> {
+    const s = this.settings();
+    if (!s.enabled || s.excludeLanguages.includes(q.languageId)) return undefined;
+    const m = this.ensureModel(q.model);
+    if (m.state !== "ready") return undefined; // loading (nothing waits for it) or failed
+    const hit = this.cache.lookup(q.model, q.uri, q.offset, q.prefix, q.suffix);
+    if (hit) return { text: hit.rest, result: hit.entry.result, offset: hit.entry.offset, typed: hit.typed, fromCache: true, timing: { debounce: 0, request: 0 } };
+    this.debounce.setBase(s.debounceMs);
+    const wait = this.debounce.delay();
+    if (!(await sleep(wait, cancel))) return undefined;
+    // At most one request in the engine: the older one is cancelled (it stops between two tokens).
+    if (this.inflight) {
+      this.inflight.abort.abort();
+      await this.inflight.done.catch(() => undefined);
+    }
+    if (cancel.isCancellationRequested) return undefined;
+    const t0 = this.now();
+    const abort = new AbortController();
+    const onCancel = cancel.onCancellationRequested(() => abort.abort());
+    const kvCache = m.info!.hasKvCache;
+    this.onState({ kind: "generating", model: q.model, kvCache });
+    this.requests++;
+    const call = this.engine().request("complete", { model: q.model, prefix: q.prefix.slice(-this.prefixChars(q.model)), suffix: q.suffix, maxTokens: s.maxTokens, maxMs: s.maxMs, stopAt: s.stopAt }, { signal: abort.signal });
+    const flight = { abort, done: call };
+    this.inflight = flight;
+    try {
+      const result = await call;
+      this.last = result;
+      // Kept even when this request was cancelled after it finished: typing on may still use it.
+      if (result.stoppedBy !== "cancelled") this.cache.put(q.model, q.uri, q.offset, q.prefix, q.suffix, result);
+      if (cancel.isCancellationRequested || result.stoppedBy === "cancelled" || result.text.length === 0) return undefined;
+      return { text: result.text, result, offset: q.offset, typed: "", fromCache: false, timing: { debounce: wait, request: this.now() - t0 } };
+    } catch (e) {
+      if (e instanceof EngineError && e.code === "CANCELLED") return undefined;
+      throw e;
+    } finally {
+      onCancel.dispose();
+      if (this.inflight === flight) {
+        this.inflight = undefined;
+        this.onState({ kind: "ready", model: q.model, kvCache });
+      }
+    }
+  }
+}
+
+/** Waits `ms`; false if cancelled first. */
+function sleep(ms: number, cancel: CancelLike): Promise<boolean> {
+  if (cancel.isCancellationRequested) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const sub = cancel.onCancellationRequested(() => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(false);
+    });
+    const timer = setTimeout(() => {
+      sub.dispose();
+      resolve(true);
+    }, ms);
+  });
+}
