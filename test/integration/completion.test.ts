@@ -13,7 +13,6 @@ import { ENGINE_JS, heldoutText, noKvCacheCopy, SAMPLE_MODEL } from "../helpers"
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const DOC = "interface Array<T> {\n    /**\n     * Gets or sets the";
-const never = new AbortController().signal;
 
 test("line: the completion is greedy generation up to the end of the line, with each token's probability and alternatives", async () => {
   const s = new EngineService({ providers: "cpu" });
