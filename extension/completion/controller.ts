@@ -25,6 +25,8 @@ export interface CompletionSettings {
 
 export type CompletionState =
   | { kind: "off"; why: string }
+  /** On, the model not loaded yet (it loads at the first keystroke). */
+  | { kind: "idle"; model: string }
   | { kind: "loading"; model: string }
   | { kind: "ready"; model: string; kvCache: boolean }
   | { kind: "generating"; model: string; kvCache: boolean }

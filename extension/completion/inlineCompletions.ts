@@ -100,7 +100,7 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
 
   private modelState(): CompletionState {
     const m = this.model();
-    return "off" in m ? { kind: "off", why: m.off } : { kind: "ready", model: m.path, kvCache: true };
+    return "off" in m ? { kind: "off", why: m.off } : { kind: "idle", model: m.path };
   }
 
   private showState(s: CompletionState): void {
@@ -111,7 +111,10 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
       return;
     }
     const name = path.basename(s.model);
-    if (s.kind === "loading") {
+    if (s.kind === "idle") {
+      st.text = "$(sparkle) SeqLens";
+      st.tooltip = `SeqLens completions from ${name}: it loads when you type. Click to explain the last completion.`;
+    } else if (s.kind === "loading") {
       st.text = "$(sync~spin) SeqLens: loading";
       st.tooltip = `SeqLens is loading ${name} for completions (none are offered until it has loaded)`;
     } else if (s.kind === "generating") {
