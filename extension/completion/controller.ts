@@ -52,8 +52,8 @@ export interface Suggestion {
   offset: number;
   typed: string;
   fromCache: boolean;
-  /** ms: the debounce waited, and from the end of the debounce to the suggestion (0 from the cache). */
-  timing: { debounce: number; request: number };
+  /** ms: the debounce waited, from the end of the debounce to the suggestion (0 from the cache), and from the last document change. */
+  timing: { debounce: number; request: number; sinceChange: number };
 }
 
 interface ModelEntry {
@@ -80,9 +80,12 @@ export class CompletionController {
     this.debounce = new AdaptiveDebounce(settings().debounceMs);
   }
 
+  private lastChange = 0;
+
   /** A document change at the cursor: typing speed for the debounce. */
   keystroke(): void {
-    this.debounce.keystroke(this.now());
+    this.lastChange = this.now();
+    this.debounce.keystroke(this.lastChange);
   }
 
   /** How much text before the cursor to send: about six characters per token of the model's context. */
@@ -128,7 +131,7 @@ export class CompletionController {
     const m = this.ensureModel(q.model);
     if (m.state !== "ready") return undefined; // loading (nothing waits for it) or failed
     const hit = this.cache.lookup(q.model, q.uri, q.offset, q.prefix, q.suffix);
-    if (hit) return { text: hit.rest, result: hit.entry.result, offset: hit.entry.offset, typed: hit.typed, fromCache: true, timing: { debounce: 0, request: 0 } };
+    if (hit) return { text: hit.rest, result: hit.entry.result, offset: hit.entry.offset, typed: hit.typed, fromCache: true, timing: { debounce: 0, request: 0, sinceChange: this.now() - this.lastChange } };
     this.debounce.setBase(s.debounceMs);
     const wait = this.debounce.delay();
     if (!(await sleep(wait, cancel))) return undefined;
@@ -153,7 +156,7 @@ export class CompletionController {
       // Kept even when this request was cancelled after it finished: typing on may still use it.
       if (result.stoppedBy !== "cancelled") this.cache.put(q.model, q.uri, q.offset, q.prefix, q.suffix, result);
       if (cancel.isCancellationRequested || result.stoppedBy === "cancelled" || result.text.length === 0) return undefined;
-      return { text: result.text, result, offset: q.offset, typed: "", fromCache: false, timing: { debounce: wait, request: this.now() - t0 } };
+      return { text: result.text, result, offset: q.offset, typed: "", fromCache: false, timing: { debounce: wait, request: this.now() - t0, sinceChange: this.now() - this.lastChange } };
     } catch (e) {
       if (e instanceof EngineError && e.code === "CANCELLED") return undefined;
       throw e;

@@ -143,7 +143,13 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
       const s = await this.controller.suggest({ model: m.path, uri: document.uri.toString(), languageId: document.languageId, offset, prefix, suffix }, token);
       if (!s || token.isCancellationRequested) return undefined;
       this.shownLast = { uri: document.uri.toString(), model: m.path, start: s.offset, prompt: prefix.slice(0, prefix.length - s.typed.length), languageId: document.languageId, result: s.result };
-      if (!s.fromCache) this.host.log.info(`completion: ${s.result.generated} tokens, ${s.text.length} characters (stopped by ${s.result.stoppedBy}) ${s.timing.request.toFixed(1)} ms after a ${s.timing.debounce.toFixed(0)} ms debounce`);
+      const r = s.result;
+      if (!s.fromCache) {
+        this.host.log.info(
+          `completion: ${r.generated} tokens, ${s.text.length} characters (stopped by ${r.stoppedBy}) ${s.timing.request.toFixed(1)} ms after a ${s.timing.debounce.toFixed(0)} ms debounce, ` +
+            `${s.timing.sinceChange.toFixed(1)} ms after the edit; prompt ${r.promptTokens} tokens in ${r.ms.prompt.toFixed(1)} ms, ${r.ms.perToken.toFixed(2)} ms per token${r.kvCache ? "" : " (no KV cache)"}`,
+        );
+      }
       return [new vscode.InlineCompletionItem(s.text, new vscode.Range(position, position), { command: "seqlens.completionAccepted", title: "SeqLens: completion accepted" })];
     } catch (e) {
       this.host.log.warn(`completion: ${e instanceof Error ? e.message : e}`);

@@ -1,0 +1,139 @@
+// Generation speed of a GPT-2-small-shaped decoder (124M parameters, random weights, written by the
+// project's ONNX exporter) with the KV cache, as float32 and as its int8 copy, beside the memory
+// bandwidth measured in the same run: each token reads every weight once, so weight bytes per
+// token over the memory bandwidth (the traffic of a large copy, read plus written) is about the
+// fastest a token can be. Added to bench/results.json.
+//   npx tsx bench/completionBench.ts        (part of npm run bench)
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { onnx } from "onnx-proto";
+import { exportGpt2Onnx, Gpt2ExportConfig } from "../engine/formats/gpt2Export";
+import { quantizeDynamic } from "../engine/formats/quantize";
+import { decodeOnnx } from "../engine/formats/onnxWeights";
+import { seededRandom } from "../engine/generate";
+import { EngineService } from "../engine/service";
+import { median } from "./stats";
+
+const ROOT = path.resolve(__dirname, "..");
+const TINY = path.join(ROOT, "samples", "models", "tiny-gpt");
+const DIR = process.env.SEQLENS_BENCH_GPT2_DIR ?? path.join(os.tmpdir(), "seqlens-bench-gpt2-small");
+const CFG: Gpt2ExportConfig = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, layer_norm_epsilon: 1e-5 };
+const RUNS = Number(process.env.SEQLENS_BENCH_RUNS ?? 5);
+
+/** GPT-2 small's shapes with random weights (the tiny model's tokenizer: its ids are the first 4,096). */
+function buildModel(dir: string): void {
+  if (fs.existsSync(path.join(dir, "onnx", "model.onnx"))) return;
+  const rnd = seededRandom(124);
+  const d = CFG.n_embd;
+  const shapes = new Map<string, number[]>([
+    ["transformer.wte.weight", [CFG.vocab_size, d]],
+    ["transformer.wpe.weight", [CFG.n_positions, d]],
+    ["transformer.ln_f.weight", [d]],
+    ["transformer.ln_f.bias", [d]],
+  ]);
+  for (let i = 0; i < CFG.n_layer; i++) {
+    const p = `transformer.h.${i}.`;
+    for (const [n, s] of [["ln_1.weight", [d]], ["ln_1.bias", [d]], ["attn.c_attn.weight", [d, 3 * d]], ["attn.c_attn.bias", [3 * d]], ["attn.c_proj.weight", [d, d]], ["attn.c_proj.bias", [d]], ["ln_2.weight", [d]], ["ln_2.bias", [d]], ["mlp.c_fc.weight", [d, 4 * d]], ["mlp.c_fc.bias", [4 * d]], ["mlp.c_proj.weight", [4 * d, d]], ["mlp.c_proj.bias", [d]]] as const) shapes.set(p + n, [...s]);
+  }
+  const weight = (name: string) => {
+    const shape = shapes.get(name)!;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (/ln_[12f]\.weight$/.test(name)) data.fill(1);
+    else if (!/\.bias$/.test(name)) for (let i = 0; i < n; i++) data[i] = (rnd() - 0.5) * 0.04;
+    // rows past the tokenizer's 4,096 tokens score 0: greedy picks stay tokens it can print
+    if (name === "transformer.wte.weight") data.fill(0, 4096 * d);
+    return { shape, data };
+  };
+  const bytes = exportGpt2Onnx(CFG, weight, { source: "bench/completionBench.ts (random weights)" });
+  fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "onnx", "model.onnx"), bytes);
+  const tinyCfg = JSON.parse(fs.readFileSync(path.join(TINY, "config.json"), "utf8"));
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...tinyCfg, vocab_size: CFG.vocab_size, n_positions: CFG.n_positions, n_ctx: CFG.n_positions, n_embd: d, n_layer: CFG.n_layer, n_head: CFG.n_head }, null, 2));
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) fs.copyFileSync(path.join(TINY, f), path.join(dir, f));
+}
+
+function int8Copy(src: string, dst: string): void {
+  if (fs.existsSync(path.join(dst, "onnx", "model.onnx"))) return;
+  fs.mkdirSync(path.join(dst, "onnx"), { recursive: true });
+  for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"]) fs.copyFileSync(path.join(src, f), path.join(dst, f));
+  fs.writeFileSync(path.join(dst, "onnx", "model.onnx"), quantizeDynamic(path.join(src, "onnx", "model.onnx")).bytes);
+}
+
+/** Bytes of weights one token reads: every matrix a MatMul multiplies by (the output projection reads all of wte). */
+function weightBytesPerToken(file: string): { bytes: number; parameters: number } {
+  const g = decodeOnnx(file, fs.readFileSync(file)).graph!;
+  const size = new Map<string, { bytes: number; elements: number }>();
+  for (const t of g.initializer ?? []) {
+    const elements = (t.dims ?? []).map(Number).reduce((a, b) => a * b, 1);
+    const per = t.dataType === onnx.TensorProto.DataType.FLOAT ? 4 : t.dataType === onnx.TensorProto.DataType.INT8 || t.dataType === onnx.TensorProto.DataType.UINT8 ? 1 : 4;
+    size.set(t.name!, { bytes: elements * per, elements });
+  }
+  const transposed = new Map<string, string>();
+  for (const n of g.node ?? []) if (n.opType === "Transpose" && size.has(n.input![0])) transposed.set(n.output![0], n.input![0]);
+  let bytes = 0;
+  for (const n of g.node ?? []) {
+    if (n.opType !== "MatMul" && n.opType !== "MatMulInteger") continue;
+    const w = size.get(n.input![1]) ?? size.get(transposed.get(n.input![1]) ?? "");
+    if (w) bytes += w.bytes;
+  }
+  let parameters = 0;
+  for (const t of g.initializer ?? []) if (t.dataType === onnx.TensorProto.DataType.FLOAT || t.dataType === onnx.TensorProto.DataType.INT8) parameters += size.get(t.name!)!.elements;
+  return { bytes, parameters };
+}
+
+/** Memory traffic of a copy of 256 MiB (bytes read plus bytes written, per second), median of several copies. */
+function copyBandwidth(): number {
+  const n = 64 * 2 ** 20;
+  const a = new Float32Array(n).fill(1);
+  const b = new Float32Array(n);
+  b.set(a);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    b.set(a);
+    times.push(performance.now() - t0);
+  }
+  return (2 * 4 * n) / (median(times) / 1000);
+}
+
+async function main() {
+  const t0 = performance.now();
+  buildModel(DIR);
+  const int8Dir = `${DIR}-int8`;
+  int8Copy(DIR, int8Dir);
+  console.log(`GPT-2-small-shaped model ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${DIR})`);
+  const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
+  const service = new EngineService({ providers: "cpu" });
+  const prompt = fs.readFileSync(path.join(ROOT, "samples", "data", "ts-lib", "heldout.txt"), "utf8").slice(0, 500);
+  const bandwidth: number[] = [];
+  const out: Record<string, { tokens_per_s: number; ms_per_token: number; weight_mib_per_token: number; bound_tokens_per_s: number }> = {};
+  const parameters = weightBytesPerToken(path.join(DIR, "onnx", "model.onnx")).parameters;
+  for (const [name, dir] of [["float32", DIR], ["int8", int8Dir]] as const) {
+    const { bytes } = weightBytesPerToken(path.join(dir, "onnx", "model.onnx"));
+    await service.call("generate", { model: dir, text: prompt, maxTokens: 8, greedy: true, stopAtEos: false }, ctx); // load and warm up
+    const perToken: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bandwidth.push(copyBandwidth());
+      const r = await service.call("generate", { model: dir, text: prompt, maxTokens: 32, greedy: true, stopAtEos: false }, ctx);
+      perToken.push(r.ms.perToken);
+    }
+    const bw = median(bandwidth);
+    out[name] = { tokens_per_s: 1000 / median(perToken), ms_per_token: median(perToken), weight_mib_per_token: bytes / 2 ** 20, bound_tokens_per_s: bw / bytes };
+  }
+  const bw = median(bandwidth);
+  const file = path.join(ROOT, "bench", "results.json");
+  const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  results.gpt2_small = { parameters, ...out, copy_traffic_gib_per_s: bw / 2 ** 30, bars: { tokens_per_s_min: 20 }, pass: { float32: out.float32.tokens_per_s >= 20, int8: out.int8.tokens_per_s >= 20 } };
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  console.log(`memory bandwidth (a copy: read + written) ${(bw / 2 ** 30).toFixed(1).padStart(5)} GiB/s (median of ${bandwidth.length})`);
+  for (const [name, r] of Object.entries(out)) {
+    console.log(`GPT-2 small (${(parameters / 1e6).toFixed(0)}M) ${name.padEnd(7)} KV cache ${r.tokens_per_s.toFixed(1).padStart(8)} tok/s  >= 20 ${r.tokens_per_s >= 20 ? "ok" : "FAIL"}; reads ${r.weight_mib_per_token.toFixed(0)} MiB of weights per token: at most ${r.bound_tokens_per_s.toFixed(1)} tok/s at that bandwidth (${((100 * r.tokens_per_s) / r.bound_tokens_per_s).toFixed(0)}% of it)`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`completion bench failed: ${e instanceof Error ? e.stack : e}`);
+  process.exit(1);
+});
