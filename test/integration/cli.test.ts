@@ -95,3 +95,17 @@ test("seqlens compare --json: the summary and each token's losses, KL both ways 
   assert.equal(one.status, 2);
   assert.match(one.stderr, /compare needs two --model \(got 1\)/);
 });
+
+test("seqlens complete --json: the editor's completion at a cursor, each token with its probability and alternatives", () => {
+  const r = cli("complete", "--model", SAMPLE_MODEL, "--text", "interface Array<T> {\n    slice(start?: number, ", "--suffix", "): T[];", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.stoppedBy, "suffix");
+  assert.equal(j.kvCache, true);
+  assert.ok(j.text.length > 0 && !j.text.includes(")"), JSON.stringify(j.text));
+  assert.equal(j.tokens.map((t: { text: string }) => t.text).join("").slice(0, j.text.length), j.text);
+  for (const t of j.tokens) assert.ok(t.p > 0 && t.alternatives.length === 5 && t.alternatives.every((a: { p: number }) => a.p <= t.p));
+  const bad = cli("complete", "--model", SAMPLE_MODEL, "--text", "x", "--stop-at", "paragraph");
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--stop-at is line or block/);
+});
