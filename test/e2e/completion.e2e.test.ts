@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, setTheme, startHost, VSIX } from "./host";
-import { ROOT, tempDir } from "../helpers";
+import { noKvCacheCopy, ROOT, tempDir } from "../helpers";
 
 let host: Host;
 let workspace: string;
@@ -127,4 +127,28 @@ test("typing in a file: the ghost text appears and Tab accepts it; the hover and
   await widget.locator(".monaco-list-row", { hasText: "Inspect this completion" }).waitFor();
   await page.keyboard.press("Escape");
   assert.match(await completionStatus().innerText(), /SeqLens/);
+});
+
+test("a decoder without a KV cache still completes, and the status bar says it is slower", async () => {
+  const model = await noKvCacheCopy();
+  const other = await startHost(workspace, { "seqlens.activeModel": model, "seqlens.completion.debounceMs": 40 }, VSIX);
+  try {
+    const { page } = other;
+    await openFile(page, "shapes.ts");
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+End");
+    const status = page.locator(".statusbar-item", { hasText: /no KV cache/ }).first();
+    // keep typing until the model has loaded and a completion shows
+    for (let i = 0; i < 40 && !(await status.isVisible()); i++) {
+      await page.keyboard.type(i % 2 ? "\n// Returns the" : " ");
+      await page.waitForTimeout(500);
+    }
+    await status.waitFor({ timeout: 30_000 });
+    assert.match(await status.innerText(), /no KV cache/);
+    await page.keyboard.type("\n// Returns the");
+    await page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text").first().waitFor({ timeout: 30_000 });
+    await other.page.screenshot({ path: path.join(ARTIFACTS, "completion-no-kv-cache.png") });
+  } finally {
+    await other.close();
+  }
 });
