@@ -9,26 +9,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execSync } from "node:child_process";
-import { inspectorContentFrame, openFile, runCommand, startHost, VSIX } from "../test/e2e/host";
+import { inspectorContentFrame, openFile, runCommand, seqLensLog, startHost, VSIX } from "../test/e2e/host";
 import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = Number(process.env.SEQLENS_BENCH_E2E_RUNS ?? 7);
 
-/** The SeqLens output channel's log file of a host, looked up once (a search per poll loads the machine). */
-function logReader(dir: string): () => string {
-  let file = "";
-  return () => {
-    if (!file) file = execSync(`find ${dir} -name SeqLens.log`).toString().trim().split("\n")[0];
-    return file ? fs.readFileSync(file, "utf8") : "";
-  };
-}
-
 async function main() {
   if (process.env.SEQLENS_BENCH_E2E_ONLY === "completion") return completionBench();
   const host = await startHost(path.join(ROOT, "samples", "workspace"), { "seqlens.maxTokens": 256 }, VSIX);
-  const logText = logReader(host.dir);
+  const logText = seqLensLog(host.dir);
   const times: number[] = [];
   let tokens = 0;
   let activation = NaN;
@@ -54,7 +44,7 @@ async function main() {
   }
   // A second host at the default of 512 tokens per inspection (settings files are not re-read live).
   const host2 = await startHost(path.join(ROOT, "samples", "workspace"), { "seqlens.maxTokens": 512 }, VSIX);
-  const logText2 = logReader(host2.dir);
+  const logText2 = seqLensLog(host2.dir);
   try {
     const { page } = host2;
     await openFile(page, "co2_mauna_loa_monthly.csv");
@@ -124,7 +114,7 @@ async function completionLoop(settings: Record<string, unknown>): Promise<LoopFi
   const text = fs.readFileSync(path.join(ROOT, "samples", "data", "ts-lib", "heldout.txt"), "utf8").slice(0, 1600);
   fs.writeFileSync(path.join(ws, "lib.ts"), text.slice(0, text.lastIndexOf("\n") + 1));
   const host = await startHost(ws, { "seqlens.completion.debounceMs": 40, ...settings }, VSIX);
-  const logText = logReader(host.dir);
+  const logText = seqLensLog(host.dir);
   const lines = () => logText().split("\n").filter((l) => l.includes("] completion: "));
   try {
     const { page } = host;

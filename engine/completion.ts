@@ -2,7 +2,8 @@
 // the end of the line or block, where the completion starts to repeat the text after the cursor,
 // at end of text, or at a token or time budget. Each kept token comes with its probability and the
 // top alternatives, so the editor can explain the completion.
-import { DecoderModel, KvCache } from "./models/decoder";
+import type { DecoderModel } from "./models/decoder";
+import { TokenSteps } from "./generate";
 import { softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "./protocol";
 import type { CompleteParams, CompleteResult, CompletionStop, CompletionToken } from "./protocolCompletion";
@@ -77,15 +78,18 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   if (p.maxMs !== undefined && !(p.maxMs > 0)) throw new EngineError("BAD_INPUT", `max milliseconds must be positive (got ${p.maxMs})`);
   const stopAt = p.stopAt ?? "line";
   if (stopAt !== "line" && stopAt !== "block") throw new EngineError("BAD_INPUT", `stopAt must be "line" or "block" (got ${JSON.stringify(stopAt)})`);
-  const alternatives = Math.max(0, Math.min(20, p.alternatives ?? 5));
+  if (p.alternatives !== undefined && !(Number.isInteger(p.alternatives) && p.alternatives >= 0 && p.alternatives <= 20)) throw new EngineError("BAD_INPUT", `alternatives must be an integer in 0..20 (got ${p.alternatives})`);
+  const alternatives = p.alternatives ?? 5;
   const ctx = model.config.n_positions;
   const maxNew = Math.min(p.maxTokens, ctx - 1);
-  // The prompt is the end of the text before the cursor: room is kept for the new tokens.
+  // The prompt is the end of the text before the cursor, leaving room for the new tokens, but never
+  // less than three quarters of the context: a long completion stops at the context's end instead.
   let ids = model.tokenizer.encode(p.prefix);
   if (ids.length === 0) throw new EngineError("BAD_INPUT", "the text before the cursor produced no tokens");
+  const room = Math.min(maxNew, Math.floor(ctx / 4));
   let truncated: CompleteResult["truncated"];
-  if (ids.length + maxNew > ctx) {
-    const dropped = ids.length + maxNew - ctx;
+  if (ids.length + room > ctx) {
+    const dropped = ids.length + room - ctx;
     ids = ids.slice(dropped);
     truncated = { droppedTokens: dropped, notice: `the text before the cursor was cut to its last ${ids.length} tokens (the model's context is ${ctx})` };
   }
@@ -96,9 +100,7 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   const utf8 = new TextDecoder("utf-8", { fatal: false });
   const tokens: CompletionToken[] = [];
   let text = "";
-  let cache: KvCache | undefined;
-  let last = ids[ids.length - 1];
-  const all = ids.slice();
+  const steps = new TokenSteps(model, ids, kvCache);
   let stoppedBy: CompletionStop = "maxTokens";
   let promptMs = 0;
   let generated = 0;
@@ -113,16 +115,7 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
       break;
     }
     const tStep = performance.now();
-    let row: Float32Array;
-    if (kvCache) {
-      const out = await model.forward(step === 0 ? ids : [last], { cache, wantCache: true });
-      cache = out.cache;
-      const T = step === 0 ? ids.length : 1;
-      row = out.logits.subarray((T - 1) * V, T * V);
-    } else {
-      const out = await model.forward(all, {});
-      row = out.logits.subarray((all.length - 1) * V, all.length * V);
-    }
+    const row = await steps.next();
     if (step === 0) promptMs = performance.now() - tStep;
     const probs = softmax(row, 1);
     let id = 0;
@@ -139,15 +132,14 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
       .map((a) => ({ id: a, text: model.tokenizer.tokenText(a), p: probs[a] }));
     tokens.push({ id, text: model.tokenizer.tokenText(id), start: text.length, end: text.length + delta.length, p: probs[id], alternatives: alts });
     text += delta;
-    last = id;
-    all.push(id);
+    steps.push(id);
     const cut = completionCut(text, { stopAt, suffix, lineText });
     if (cut) {
       text = cut.text;
       stoppedBy = cut.stop;
       break;
     }
-    if (all.length >= ctx) {
+    if (steps.length >= ctx && step + 1 < maxNew) {
       stoppedBy = "context";
       break;
     }

@@ -59,6 +59,43 @@ export function chooseToken(logits: Float32Array, p: GenerateParams, rand: () =>
   return candidates[candidates.length - 1];
 }
 
+/**
+ * One token at a time: the logits of the token after `ids`, then after each token pushed; through
+ * the KV cache (the prompt once, then one token per step) when `useCache`, else the whole sequence
+ * each step.
+ */
+export class TokenSteps {
+  private cache?: KvCache;
+  private started = false;
+  private readonly all: number[];
+
+  constructor(
+    private readonly model: DecoderModel,
+    ids: number[],
+    private readonly useCache: boolean,
+  ) {
+    this.all = ids.slice();
+  }
+
+  /** Tokens so far, the prompt included. */
+  get length(): number {
+    return this.all.length;
+  }
+
+  async next(): Promise<Float32Array> {
+    const V = this.model.config.vocab_size;
+    const input = this.useCache && this.started ? [this.all[this.all.length - 1]] : this.all;
+    const out = await this.model.forward(input, this.useCache ? { cache: this.cache, wantCache: true } : {});
+    if (this.useCache) this.cache = out.cache;
+    this.started = true;
+    return out.logits.subarray((input.length - 1) * V, input.length * V);
+  }
+
+  push(id: number): void {
+    this.all.push(id);
+  }
+}
+
 export async function generate(
   model: DecoderModel,
   p: GenerateParams,
@@ -90,10 +127,8 @@ export async function generate(
   const rand = seededRandom(seed ?? 0);
   const utf8 = new TextDecoder("utf-8", { fatal: false });
   const tokens: GeneratedToken[] = [];
-  const all = ids.slice();
-  let cache: KvCache | undefined;
+  const steps = new TokenSteps(model, ids, useCache);
   let stoppedBy: GenerateResult["stoppedBy"] = "maxTokens";
-  const V = model.config.vocab_size;
   let promptMs = 0;
   const tLoop = performance.now();
   for (let step = 0; step < maxNew; step++) {
@@ -102,16 +137,7 @@ export async function generate(
       break;
     }
     const tStep = performance.now();
-    let last: Float32Array;
-    if (useCache) {
-      const out = await model.forward(step === 0 ? ids : [all[all.length - 1]], { cache, wantCache: true });
-      cache = out.cache;
-      const T = step === 0 ? ids.length : 1;
-      last = out.logits.subarray((T - 1) * V, T * V);
-    } else {
-      const out = await model.forward(all, {});
-      last = out.logits.subarray((all.length - 1) * V, all.length * V);
-    }
+    const last = await steps.next();
     if (step === 0) promptMs = performance.now() - tStep;
     const id = chooseToken(last, { ...p, greedy }, rand);
     const prob = softmax(last, 1)[id];
@@ -121,9 +147,9 @@ export async function generate(
       break;
     }
     tokens.push(tok);
-    all.push(id);
+    steps.push(id);
     onToken(tok, tokens.length - 1, utf8.decode(model.tokenizer.tokenBytes(id), { stream: true }));
-    if (all.length >= ctx) {
+    if (steps.length >= ctx) {
       stoppedBy = step + 1 < maxNew ? "context" : "maxTokens";
       break;
     }

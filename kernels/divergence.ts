@@ -5,9 +5,10 @@
 //           aboveA, aboveB (how many logits score above the target's)
 //   headJs: attention rows p, q [R, N] -> per row of R the sum of JS over its N entries (nats)
 // The JavaScript reference is engine/probes/compare.ts; tests hold these to it.
-// exp and log are Cephes-style polynomials on four lanes (float32, about one ulp).
-// JS is written as 0.5 * sum p log(2p / (p + q)) + q log(2q / (p + q)), so equal rows give
-// exactly zero (x / x is exactly one, log(1) exactly zero).
+// exp and log are Cephes-style polynomials on four lanes (float32, about one ulp); the sums are
+// kept in float64. JS is written as 0.5 * sum p log(2p / (p + q)) + q log(2q / (p + q)): every
+// term is at least zero, and equal rows give exactly zero (x / x is exactly one, log(1) exactly
+// zero). Probabilities below exp(-87.3) are zero.
 //
 // Speed notes (V8): a v128 constant is rebuilt at every use, so the constants live in globals set
 // once by init() (one load each); pmin/pmax are single instructions where min/max are not; the
@@ -19,7 +20,6 @@ let HALF: v128 = ZERO;
 let TWO: v128 = ZERO;
 let NEG_INF: v128 = ZERO;
 let TINY: v128 = ZERO;
-let LN2: v128 = ZERO;
 let LANES: v128 = ZERO;
 // exp
 let EXP_HI: v128 = ZERO;
@@ -56,7 +56,6 @@ export function init(): void {
   TWO = f32x4.splat(2.0);
   NEG_INF = f32x4.splat(-Infinity);
   TINY = f32x4.splat(1e-30);
-  LN2 = f32x4.splat(0.693147180559945309);
   LANES = i32x4(0, 1, 2, 3);
   EXP_HI = f32x4.splat(88.0);
   EXP_LO = f32x4.splat(-87.3); // 2^n stays a normal float (exp(-87.3) is about 1e-38)
@@ -88,6 +87,7 @@ export function init(): void {
 
 // @ts-ignore: decorator
 @inline function vexp(x: v128): v128 {
+  const keep = f32x4.ge(x, EXP_LO); // below it (and -Infinity): zero
   x = f32x4.pmax(f32x4.pmin(x, EXP_HI), EXP_LO);
   const k = f32x4.add(f32x4.mul(x, LOG2E), ROUND); // round(x / ln 2) in its low bits
   const n = f32x4.sub(k, ROUND);
@@ -100,7 +100,7 @@ export function init(): void {
   y = f32x4.add(f32x4.mul(y, r), E5);
   y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), ONE);
   // (bits of k + 127) << 23: the high bits of k's pattern shift out, n + 127 lands in the exponent
-  return f32x4.mul(y, i32x4.shl(i32x4.add(k, BIAS), 23));
+  return v128.and(f32x4.mul(y, i32x4.shl(i32x4.add(k, BIAS), 23)), keep);
 }
 
 // @ts-ignore: decorator
@@ -137,13 +137,14 @@ export function init(): void {
 }
 
 // @ts-ignore: decorator
-@inline function hsum(v: v128): f64 {
-  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
-}
-
-// @ts-ignore: decorator
 @inline function hsum64(v: v128): f64 {
   return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** acc (two float64 lanes) plus the four float32 lanes of x. */
+// @ts-ignore: decorator
+@inline function add64(acc: v128, x: v128): v128 {
+  return f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0))));
 }
 
 // @ts-ignore: decorator
@@ -162,7 +163,7 @@ export function reserve(bytes: usize): usize {
   const base = (__heap_base + 15) & ~(<usize>15);
   const need = base + bytes + 64; // slack: a row's last four lanes may be read past its end
   const have = (<usize>memory.size()) << 16;
-  if (need > have) memory.grow(<i32>((need - have + 0xffff) >> 16));
+  if (need > have && memory.grow(<i32>((need - have + 0xffff) >> 16)) < 0) unreachable(); // out of memory
   return base;
 }
 
@@ -220,51 +221,42 @@ export function rows(a: usize, b: usize, T: i32, V: i32, targets: usize, scratch
       }
       v128.store(eaBase + (<usize>j << 2), ea);
       v128.store(ebBase + (<usize>j << 2), eb);
-      sa = f64x2.add(sa, f64x2.add(f64x2.promote_low_f32x4(ea), f64x2.promote_low_f32x4(i64x2.shuffle(ea, ea, 1, 0))));
-      sb = f64x2.add(sb, f64x2.add(f64x2.promote_low_f32x4(eb), f64x2.promote_low_f32x4(i64x2.shuffle(eb, eb, 1, 0))));
+      sa = add64(sa, ea);
+      sb = add64(sb, eb);
     }
     const sumA = hsum64(sa);
     const sumB = hsum64(sb);
     const lseA = <f64>maxA + Math.log(sumA);
     const lseB = <f64>maxB + Math.log(sumB);
-    // pass 3: with la, lb the log-probabilities and d = la - lb = (a - b) - (lseA - lseB):
-    // KL(a||b) = sum pa d, KL(b||a) = -sum pb d, and
-    // JS = 0.5 sum pa log(2pa / (pa + pb)) + pb log(2pb / (pa + pb))
-    //    = 0.5 sum pa la + pb lb + (pa + pb)(ln 2 - log(pa + pb)), one log per entry;
-    // entries where pa = pb exactly add nothing (so a row against itself is exactly zero).
+    // pass 3: KL both ways from the log-probabilities, d = la - lb = (a - b) - (lseA - lseB),
+    // and JS from the probabilities (entries with no probability add nothing)
     const vshift = f32x4.splat(<f32>(lseA - lseB));
-    const vla = f32x4.splat(<f32>lseA);
-    const vlb = f32x4.splat(<f32>lseB);
     const ia = f32x4.splat(<f32>(1.0 / sumA));
     const ib = f32x4.splat(<f32>(1.0 / sumB));
     let kab = ZERO;
     let kba = ZERO;
     let js = ZERO;
     for (j = 0; j < chunks; j += 4) {
-      const va = v128.load(ra + (<usize>j << 2));
-      const vb = v128.load(rb + (<usize>j << 2));
-      const d = f32x4.sub(f32x4.sub(va, vb), vshift);
+      const d = f32x4.sub(f32x4.sub(v128.load(ra + (<usize>j << 2)), v128.load(rb + (<usize>j << 2))), vshift);
       const pa = f32x4.mul(v128.load(eaBase + (<usize>j << 2)), ia);
       const pb = f32x4.mul(v128.load(ebBase + (<usize>j << 2)), ib);
-      const s = f32x4.add(pa, pb);
-      let ab = f32x4.mul(pa, d);
-      let ba = f32x4.mul(pb, d);
-      const ls = vlog(f32x4.pmax(s, TINY));
-      let jt = f32x4.add(f32x4.add(f32x4.mul(pa, f32x4.sub(va, vla)), f32x4.mul(pb, f32x4.sub(vb, vlb))), f32x4.mul(s, f32x4.sub(LN2, ls)));
-      jt = v128.and(jt, f32x4.ne(pa, pb));
+      let ab = v128.and(f32x4.mul(pa, d), f32x4.ne(pa, ZERO));
+      let ba = v128.and(f32x4.mul(pb, d), f32x4.ne(pb, ZERO));
+      let jt = jsTerms(pa, pb);
       if (j >= full) {
         ab = v128.and(ab, tailMask);
         ba = v128.and(ba, tailMask);
         jt = v128.and(jt, tailMask);
       }
-      kab = f32x4.add(kab, ab);
-      kba = f32x4.sub(kba, ba);
-      js = f32x4.add(js, jt);
+      kab = add64(kab, ab);
+      kba = add64(kba, ba);
+      js = add64(js, jt);
     }
     const o = out + (<usize>t * 28);
-    store<f32>(o, <f32>hsum(kab));
-    store<f32>(o, <f32>hsum(kba), 4);
-    store<f32>(o, <f32>(0.5 * hsum(js)), 8);
+    // as the reference: a divergence is never below zero (float round-off can take a sum there)
+    store<f32>(o, <f32>max(0.0, hsum64(kab)));
+    store<f32>(o, <f32>max(0.0, -hsum64(kba)), 4);
+    store<f32>(o, <f32>max(0.0, 0.5 * hsum64(js)), 8);
     store<f32>(o, <f32>(lseA - <f64>xa), 12);
     store<f32>(o, <f32>(lseB - <f64>xb), 16);
     store<f32>(o, <f32>hcount(ca), 20);
@@ -281,8 +273,8 @@ export function headJs(p: usize, q: usize, R: i32, N: i32, out: usize): void {
     const rq = q + (<usize>r * <usize>N << 2);
     let acc = ZERO;
     let j = 0;
-    for (; j < full; j += 4) acc = f32x4.add(acc, jsTerms(v128.load(rp + (<usize>j << 2)), v128.load(rq + (<usize>j << 2))));
-    if (j < N) acc = f32x4.add(acc, v128.and(jsTerms(v128.load(rp + (<usize>j << 2)), v128.load(rq + (<usize>j << 2))), tailMask));
-    store<f32>(out + (<usize>r << 2), <f32>(0.5 * hsum(acc)));
+    for (; j < full; j += 4) acc = add64(acc, jsTerms(v128.load(rp + (<usize>j << 2)), v128.load(rq + (<usize>j << 2))));
+    if (j < N) acc = add64(acc, v128.and(jsTerms(v128.load(rp + (<usize>j << 2)), v128.load(rq + (<usize>j << 2))), tailMask));
+    store<f32>(out + (<usize>r << 2), <f32>(0.5 * hsum64(acc)));
   }
 }

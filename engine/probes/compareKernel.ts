@@ -27,12 +27,24 @@ function load(): Kernels {
   // beside the bundle (dist/), or dist/ of the repository when running from the sources
   const file = [path.join(__dirname, WASM), path.join(__dirname, "..", "..", "dist", WASM)].find((f) => fs.existsSync(f));
   if (!file) throw new EngineError("INTERNAL", `${WASM} is missing: run npm run build`);
+  // from the sources: a module older than its source would test the old kernel
+  const source = path.join(__dirname, "..", "..", "kernels", "divergence.ts");
+  if (fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(file).mtimeMs) throw new EngineError("INTERNAL", `${file} is older than ${source}: run npm run build`);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(file)), {
     env: { abort: () => { throw new EngineError("INTERNAL", `${WASM} aborted`); } },
   });
   kernels = instance.exports as unknown as Kernels;
   kernels.init();
   return kernels;
+}
+
+/** Room in the module's memory, or a clear error when there is none (the module stops at "unreachable"). */
+function reserve(k: Kernels, bytes: number): number {
+  try {
+    return k.reserve(bytes);
+  } catch (e) {
+    throw new EngineError("INTERNAL", `no memory for the comparison kernels (${(bytes / 2 ** 20).toFixed(0)} MiB): ${(e as Error).message}`);
+  }
 }
 
 /** Bytes that one call may hold in the module's memory: larger inputs go through in pieces. */
@@ -55,7 +67,7 @@ export function compareRows(a: Float32Array, b: Float32Array, rows: number, voca
   const chunk = Math.max(1, Math.min(rows, Math.floor(CHUNK_BYTES / (8 * V))));
   const vPad = (V + 3) & ~3;
   // a, b [chunk, V]; targets [chunk]; scratch [2, vPad]; out [chunk, 7]
-  const base = k.reserve(8 * chunk * V + 4 * chunk + 8 * vPad + 28 * chunk);
+  const base = reserve(k, 8 * chunk * V + 4 * chunk + 8 * vPad + 28 * chunk);
   const offB = base + 4 * chunk * V;
   const offTargets = offB + 4 * chunk * V;
   const offScratch = offTargets + 4 * chunk;
@@ -87,8 +99,10 @@ export function compareRows(a: Float32Array, b: Float32Array, rows: number, voca
 export function attentionHeadJs(a: Float32Array[], b: Float32Array[], heads: number, length: number): Float32Array {
   const k = load();
   const T = length;
-  const N = (T * (T + 1)) / 2; // one head's causal rows packed one after another (row i keeps its i + 1 keys)
-  const base = k.reserve(8 * N + 4);
+  // one head at a time: its causal rows packed one after another (row i keeps its i + 1 keys),
+  // 4 T (T + 1) bytes for both sides (4 MiB at 1,024 tokens)
+  const N = (T * (T + 1)) / 2;
+  const base = reserve(k, 8 * N + 4);
   const offQ = base + 4 * N;
   const offOut = offQ + 4 * N;
   const res = new Float32Array(a.length * heads);

@@ -60,13 +60,22 @@ interface ModelEntry {
   state: "loading" | "ready" | "error";
   info?: ModelInfo;
   message?: string;
+  /** When loading failed (it is tried again RETRY_MS later). */
+  failedAt?: number;
 }
+
+/** A model that failed to load is tried again after this long (the engine may have restarted, the folder been mended). */
+const RETRY_MS = 10_000;
 
 export class CompletionController {
   readonly cache = new TypeAheadCache();
   private readonly debounce: AdaptiveDebounce;
   private readonly models = new Map<string, ModelEntry>();
   private inflight?: { abort: AbortController; done: Promise<unknown> };
+  /** The newest suggest() past its debounce: an older one that was waiting gives way. */
+  private ticket = 0;
+  /** Bumped by reset(): work begun before it neither reports state nor fills the cache. */
+  private epoch = 0;
   /** Requests sent to the engine, and the last one's result, cancelled ones included (for tests and the bench). */
   requests = 0;
   last?: CompleteResult;
@@ -95,6 +104,7 @@ export class CompletionController {
 
   /** Forgets loaded models and cached completions (the active model or the settings changed). */
   reset(): void {
+    this.epoch++;
     this.models.clear();
     this.cache.clear();
     this.inflight?.abort.abort();
@@ -102,24 +112,25 @@ export class CompletionController {
 
   /** The model's state; starts loading it (in the background) the first time. */
   ensureModel(model: string): ModelEntry {
-    let m = this.models.get(model);
-    if (m) return m;
-    m = { state: "loading" };
-    const entry = m;
+    const m = this.models.get(model);
+    if (m && !(m.state === "error" && this.now() - m.failedAt! >= RETRY_MS)) return m;
+    const entry: ModelEntry = { state: "loading" };
     this.models.set(model, entry);
     this.onState({ kind: "loading", model });
+    const current = () => this.models.get(model) === entry; // not reset or replaced since
     this.engine()
       .request("info", { model })
       .then(
         (info) => {
           entry.state = "ready";
           entry.info = info;
-          this.onState({ kind: "ready", model, kvCache: info.hasKvCache });
+          if (current()) this.onState({ kind: "ready", model, kvCache: info.hasKvCache });
         },
         (e) => {
           entry.state = "error";
+          entry.failedAt = this.now();
           entry.message = e instanceof Error ? e.message : String(e);
-          this.onState({ kind: "error", model, message: entry.message });
+          if (current()) this.onState({ kind: "error", model, message: entry.message });
         },
       );
     return entry;
@@ -131,17 +142,22 @@ export class CompletionController {
     const m = this.ensureModel(q.model);
     if (m.state !== "ready") return undefined; // loading (nothing waits for it) or failed
     const hit = this.cache.lookup(q.model, q.uri, q.offset, q.prefix, q.suffix);
+    if (hit && hit.rest.trim() === "") return undefined;
     if (hit) return { text: hit.rest, result: hit.entry.result, offset: hit.entry.offset, typed: hit.typed, fromCache: true, timing: { debounce: 0, request: 0, sinceChange: this.now() - this.lastChange } };
     this.debounce.setBase(s.debounceMs);
     const wait = this.debounce.delay();
     if (!(await sleep(wait, cancel))) return undefined;
-    // At most one request in the engine: the older one is cancelled (it stops between two tokens).
-    if (this.inflight) {
+    // At most one request in the engine: the older one is cancelled (it stops between two tokens),
+    // and of several waiting for it only the newest goes on.
+    const t0 = this.now();
+    const ticket = ++this.ticket;
+    const epoch = this.epoch;
+    while (this.inflight) {
       this.inflight.abort.abort();
       await this.inflight.done.catch(() => undefined);
+      if (ticket !== this.ticket) return undefined;
     }
-    if (cancel.isCancellationRequested) return undefined;
-    const t0 = this.now();
+    if (cancel.isCancellationRequested || ticket !== this.ticket || epoch !== this.epoch) return undefined;
     const abort = new AbortController();
     const onCancel = cancel.onCancellationRequested(() => abort.abort());
     const kvCache = m.info!.hasKvCache;
@@ -154,8 +170,9 @@ export class CompletionController {
       const result = await call;
       this.last = result;
       // Kept even when this request was cancelled after it finished: typing on may still use it.
-      if (result.stoppedBy !== "cancelled") this.cache.put(q.model, q.uri, q.offset, q.prefix, q.suffix, result);
-      if (cancel.isCancellationRequested || result.stoppedBy === "cancelled" || result.text.length === 0) return undefined;
+      if (result.stoppedBy !== "cancelled" && epoch === this.epoch) this.cache.put(q.model, q.uri, q.offset, q.prefix, q.suffix, result);
+      // nothing to show: cancelled, or only whitespace (a blank line is not worth a suggestion)
+      if (cancel.isCancellationRequested || result.stoppedBy === "cancelled" || result.text.trim() === "" || epoch !== this.epoch) return undefined;
       return { text: result.text, result, offset: q.offset, typed: "", fromCache: false, timing: { debounce: wait, request: this.now() - t0, sinceChange: this.now() - this.lastChange } };
     } catch (e) {
       if (e instanceof EngineError && e.code === "CANCELLED") return undefined;
@@ -164,7 +181,7 @@ export class CompletionController {
       onCancel.dispose();
       if (this.inflight === flight) {
         this.inflight = undefined;
-        this.onState({ kind: "ready", model: q.model, kvCache });
+        if (epoch === this.epoch) this.onState({ kind: "ready", model: q.model, kvCache });
       }
     }
   }

@@ -14,30 +14,63 @@ import { CompletionController, CompletionSettings, CompletionState } from "./con
 interface Placed {
   uri: string;
   model: string;
-  /** Offset where the completion's text starts. */
-  start: number;
-  /** The text before it that was sent as the prompt (its end). */
+  /** Where the completion's text starts. */
+  start: vscode.Position;
+  /** The text before it that was sent as the prompt (its end; line ends as \n). */
   prompt: string;
   languageId: string;
   result: CompleteResult;
 }
 
+/** The position `text` (line ends as \n) starts at when it ends at `end`. */
+function startOf(document: vscode.TextDocument, end: vscode.Position, text: string): vscode.Position {
+  const lines = text.split("\n");
+  if (lines.length === 1) return new vscode.Position(end.line, Math.max(0, end.character - text.length));
+  const line = Math.max(0, end.line - (lines.length - 1));
+  return new vscode.Position(line, Math.max(0, document.lineAt(line).text.length - lines[0].length));
+}
+
+/** The position where `text` (line ends as \n) ends when it starts at `start`. */
+function endOf(start: vscode.Position, text: string): vscode.Position {
+  const lines = text.split("\n");
+  return lines.length === 1 ? new vscode.Position(start.line, start.character + text.length) : new vscode.Position(start.line + lines.length - 1, lines[lines.length - 1].length);
+}
+
+/** A document's text with its line ends as \n, as the model reads it. */
+const lf = (t: string) => t.replace(/\r\n/g, "\n");
+
+/** A number setting as a number in [lo, hi] (settings.json is not held to the schema), else the default. */
+function setting(c: vscode.WorkspaceConfiguration, key: string, dflt: number, lo: number, hi: number, integer = false): number {
+  const v = c.get<unknown>(key, dflt);
+  if (typeof v !== "number" || !Number.isFinite(v)) return dflt;
+  const x = Math.min(hi, Math.max(lo, v));
+  return integer ? Math.round(x) : x;
+}
+
 export function completionSettings(): CompletionSettings {
   const c = vscode.workspace.getConfiguration("seqlens.completion");
   const stopAt = c.get<string>("stopAt", "line");
+  const exclude = c.get<unknown>("excludeLanguages", []);
   return {
-    enabled: c.get<boolean>("enabled", true),
-    debounceMs: c.get<number>("debounceMs", 60),
-    maxTokens: c.get<number>("maxTokens", 48),
-    maxMs: c.get<number>("maxMs", 400),
+    enabled: c.get<boolean>("enabled", true) !== false,
+    debounceMs: setting(c, "debounceMs", 60, 0, 2000, true),
+    maxTokens: setting(c, "maxTokens", 48, 1, 512, true),
+    maxMs: setting(c, "maxMs", 400, 10, 10_000),
     stopAt: stopAt === "block" ? "block" : "line",
-    excludeLanguages: c.get<string[]>("excludeLanguages", []),
+    excludeLanguages: Array.isArray(exclude) ? exclude.filter((x): x is string => typeof x === "string") : [],
   };
 }
 
 const pct = (p: number) => `${(100 * p).toFixed(p < 0.001 ? 2 : 1)}%`;
-/** A token's text as code in Markdown: whitespace made visible. */
-const shown = (t: string) => (t.replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/ /g, "·") || "∅").replace(/[|`\\]/g, (c) => `\\${c}`);
+/** A token's text with its whitespace made visible (for the quick pick: plain text). */
+const shown = (t: string) => t.replace(/\r/g, "␍").replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/ /g, "·") || "∅";
+/** The same as a Markdown code span inside a table cell: fenced past its longest run of backticks, pipes escaped (GFM tables). */
+function code(t: string): string {
+  const s = shown(t);
+  const fence = "`".repeat(Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = s.startsWith("`") || s.endsWith("`") ? " " : "";
+  return `${fence}${pad}${s.replace(/\|/g, "\\|")}${pad}${fence}`;
+}
 
 /** The explanation of a completion, as a Markdown table (the hover and the CLI say the same). */
 export function explainMarkdown(p: Placed): vscode.MarkdownString {
@@ -46,7 +79,7 @@ export function explainMarkdown(p: Placed): vscode.MarkdownString {
   md.isTrusted = { enabledCommands: ["seqlens.inspectCompletion"] };
   md.appendMarkdown(`**SeqLens completion** · ${path.basename(p.model)} · ${r.tokens.length} tokens, stopped by ${r.stoppedBy}${r.kvCache ? "" : " · no KV cache"}\n\n`);
   md.appendMarkdown(`| token | p | alternatives |\n|---|---:|---|\n`);
-  for (const t of r.tokens) md.appendMarkdown(`| \`${shown(t.text)}\` | ${pct(t.p)} | ${t.alternatives.map((a) => `\`${shown(a.text)}\` ${pct(a.p)}`).join(" · ")} |\n`);
+  for (const t of r.tokens) md.appendMarkdown(`| ${code(t.text)} | ${pct(t.p)} | ${t.alternatives.map((a) => `${code(a.text)} ${pct(a.p)}`).join(" · ")} |\n`);
   md.appendMarkdown(`\n[Inspect this completion](command:seqlens.inspectCompletion)`);
   return md;
 }
@@ -58,6 +91,8 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
   /** The completion shown last, and the one accepted last. */
   private shownLast?: Placed;
   private accepted?: Placed;
+  /** The active model's check (files read), until the settings or the workspace trust change. */
+  private modelChecked?: { path: string } | { off: string };
 
   constructor(
     private readonly extensionPath: string,
@@ -76,9 +111,14 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("seqlens.activeModel") || e.affectsConfiguration("seqlens.executionProviders") || e.affectsConfiguration("seqlens.completion")) {
+          this.modelChecked = undefined;
           this.controller.reset();
           this.showState(this.modelState());
         }
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.modelChecked = undefined;
+        this.showState(this.modelState());
       }),
       vscode.commands.registerCommand("seqlens.completionAccepted", () => {
         if (this.shownLast) this.accepted = this.shownLast;
@@ -89,8 +129,12 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
     this.showState(this.modelState());
   }
 
-  /** The active model if completions can use it, else why not. */
+  /** The active model if completions can use it, else why not (checked once, not at every keystroke). */
   private model(): { path: string } | { off: string } {
+    return (this.modelChecked ??= this.checkModel());
+  }
+
+  private checkModel(): { path: string } | { off: string } {
     if (!completionSettings().enabled) return { off: "completions are turned off (seqlens.completion.enabled)" };
     const m = activeModel(this.extensionPath);
     if ("error" in m) return { off: m.error };
@@ -134,15 +178,17 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
     const m = this.model();
     if ("off" in m) return undefined;
-    const offset = document.offsetAt(position);
-    const from = document.positionAt(Math.max(0, offset - this.controller.prefixChars(m.path)));
-    const prefix = document.getText(new vscode.Range(from, position));
+    // Everything in \n line ends, as the model was trained: offsets count a line end as one character.
+    const crlf = document.eol === vscode.EndOfLine.CRLF;
+    const offset = document.offsetAt(position) - (crlf ? position.line : 0);
+    const from = document.positionAt(Math.max(0, document.offsetAt(position) - this.controller.prefixChars(m.path)));
+    const prefix = lf(document.getText(new vscode.Range(from, position)));
     if (prefix.trim() === "") return undefined;
     const suffix = document.lineAt(position.line).text.slice(position.character);
     try {
       const s = await this.controller.suggest({ model: m.path, uri: document.uri.toString(), languageId: document.languageId, offset, prefix, suffix }, token);
       if (!s || token.isCancellationRequested) return undefined;
-      this.shownLast = { uri: document.uri.toString(), model: m.path, start: s.offset, prompt: prefix.slice(0, prefix.length - s.typed.length), languageId: document.languageId, result: s.result };
+      this.shownLast = { uri: document.uri.toString(), model: m.path, start: startOf(document, position, s.typed), prompt: prefix.slice(0, prefix.length - s.typed.length), languageId: document.languageId, result: s.result };
       const r = s.result;
       if (!s.fromCache) {
         this.host.log.info(
@@ -157,20 +203,17 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
     }
   }
 
-  /** The accepted completion under the cursor, while its text is still there unchanged. */
-  private acceptedAt(document: vscode.TextDocument, position: vscode.Position): Placed | undefined {
-    const a = this.accepted;
+  /** Where an accepted completion lies in the document, while its text is still there unchanged. */
+  private placedRange(document: vscode.TextDocument, a: Placed | undefined): vscode.Range | undefined {
     if (!a || a.uri !== document.uri.toString()) return undefined;
-    const o = document.offsetAt(position);
-    const end = a.start + a.result.text.length;
-    if (o < a.start || o > end) return undefined;
-    return document.getText(new vscode.Range(document.positionAt(a.start), document.positionAt(end))) === a.result.text ? a : undefined;
+    const range = document.validateRange(new vscode.Range(a.start, endOf(a.start, a.result.text)));
+    return lf(document.getText(range)) === a.result.text ? range : undefined;
   }
 
   provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
-    const a = this.acceptedAt(document, position);
-    if (!a) return undefined;
-    return new vscode.Hover(explainMarkdown(a), new vscode.Range(document.positionAt(a.start), document.positionAt(a.start + a.result.text.length)));
+    const range = this.placedRange(document, this.accepted);
+    if (!range || !range.contains(position)) return undefined;
+    return new vscode.Hover(explainMarkdown(this.accepted!), range);
   }
 
   private async explain(): Promise<void> {
@@ -196,12 +239,11 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
       return;
     }
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === p.uri);
-    const doc = editor?.document;
-    const end = p.start + p.result.text.length;
+    const range = editor && p === this.accepted ? this.placedRange(editor.document, p) : undefined;
     let target: vscode.TextEditor;
-    if (editor && doc && p === this.accepted && doc.getText(new vscode.Range(doc.positionAt(p.start), doc.positionAt(end))) === p.result.text) {
-      target = await vscode.window.showTextDocument(doc, editor.viewColumn);
-      target.selection = new vscode.Selection(doc.positionAt(Math.max(0, p.start - p.prompt.length)), doc.positionAt(end));
+    if (editor && range) {
+      target = await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+      target.selection = new vscode.Selection(startOf(editor.document, range.start, p.prompt), range.end);
     } else {
       const untitled = await vscode.workspace.openTextDocument({ content: p.prompt + p.result.text, language: p.languageId });
       target = await vscode.window.showTextDocument(untitled, { preview: false, viewColumn: vscode.ViewColumn.Beside });

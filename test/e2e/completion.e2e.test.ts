@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, setTheme, startHost, VSIX } from "./host";
+import { ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, seqLensLog, setTheme, startHost, VSIX } from "./host";
 import { noKvCacheCopy, ROOT, tempDir } from "../helpers";
 
 let host: Host;
@@ -26,21 +26,8 @@ after(async () => {
   await host?.close();
 });
 
-/** The SeqLens output channel's log file. */
-function log(): string {
-  const find = (dir: string): string | undefined => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        const f = find(p);
-        if (f) return f;
-      } else if (e.name === "SeqLens.log") return p;
-    }
-    return undefined;
-  };
-  const f = find(path.join(host.dir, "data", "logs"));
-  return f ? fs.readFileSync(f, "utf8") : "";
-}
+/** The SeqLens output channel's log of the first host. */
+const log = () => seqLensLog(host.dir)();
 
 /** The mouse over the end of the completed line (the accepted completion), so its hover opens. */
 async function showHover(): Promise<void> {

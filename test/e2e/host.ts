@@ -1,5 +1,6 @@
 // The end-to-end host: scripts/codeServer.ts's code-server, and Debian's chromium driven by
 // playwright-core on its workbench. Installed by test/e2e/setup-host.sh.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, BrowserContext, Frame, FrameLocator, Page } from "playwright-core";
 import { CodeServer, startCodeServer } from "../../scripts/codeServer";
@@ -35,6 +36,23 @@ export async function startHost(workspace: string, settings: Record<string, unkn
       await context.close().catch(() => undefined);
       server.stop();
     },
+  };
+}
+
+/** The SeqLens output channel's log of a host (found once, then read on each call). */
+export function seqLensLog(hostDir: string): () => string {
+  let file: string | undefined;
+  const find = (dir: string): string | undefined => {
+    for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+      const p = path.join(dir, e.name);
+      const f = e.isDirectory() ? find(p) : e.name === "SeqLens.log" ? p : undefined;
+      if (f) return f;
+    }
+    return undefined;
+  };
+  return () => {
+    file ??= find(path.join(hostDir, "data", "logs"));
+    return file ? fs.readFileSync(file, "utf8") : "";
   };
 }
 

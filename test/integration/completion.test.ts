@@ -62,6 +62,13 @@ test("block, suffix, max tokens, max milliseconds, and bad input", async () => {
   // longer than the context: the end of the text is kept, with room for the new tokens
   const long = await s.call("complete", { model: SAMPLE_MODEL, prefix: heldoutText(20000), maxTokens: 16 }, ctx);
   assert.ok(long.truncated && long.promptTokens === 512 - 16, JSON.stringify(long.truncated));
+  assert.notEqual(long.stoppedBy, "context", "the budget, not the context, ended it");
+  const one = await s.call("complete", { model: SAMPLE_MODEL, prefix: heldoutText(20000), maxTokens: 1 }, ctx);
+  assert.equal(one.stoppedBy, "maxTokens");
+  // a long budget keeps three quarters of the context for the prompt
+  const big = await s.call("complete", { model: SAMPLE_MODEL, prefix: heldoutText(20000), maxTokens: 300, maxMs: 5 }, ctx);
+  assert.equal(big.promptTokens, 384);
+  await assert.rejects(s.call("complete", { model: SAMPLE_MODEL, prefix: "x", maxTokens: 4, alternatives: 2.5 }, ctx), /alternatives must be an integer/);
 });
 
 test("cancelling stops generation within one token", async () => {
@@ -120,9 +127,10 @@ function token(): CancelLike & { cancel(): void } {
 /** The real engine process, counting requests in flight at once. */
 function countingClient() {
   const c = new EngineClient({ enginePath: ENGINE_JS, providers: "cpu" });
-  const stats = { inFlight: 0, maxInFlight: 0, complete: 0 };
+  const stats = { inFlight: 0, maxInFlight: 0, complete: 0, info: 0 };
   const request: EngineClient["request"] = (method, params, opts) => {
     if (method === "complete") stats.complete++;
+    if (method === "info") stats.info++;
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     return c.request(method, params, opts).finally(() => stats.inFlight--);
@@ -182,12 +190,14 @@ test("controller: a newer request cancels the older one in the engine (one in fl
     const long = "interface Array<T> {\n    ";
     const a = ctl.suggest(query(long), token());
     await new Promise((r) => setTimeout(r, 15)); // a is generating
+    // two more while it runs: both wait for it, only the newest goes on
     const b = ctl.suggest(query(long + "/**\n     * "), token());
+    const c = ctl.suggest(query(long + "/**\n     * @"), token());
     assert.equal(await a, undefined, "the older request gave way");
-    assert.equal(ctl.last?.stoppedBy, "cancelled");
-    assert.ok(ctl.last!.generated < 400);
-    assert.ok(await b);
+    assert.equal(await b, undefined, "so did the one in between");
+    assert.ok(await c);
     assert.equal(stats.maxInFlight, 1);
+    assert.equal(stats.complete, 2, "a and c reached the engine, b never did");
     // a keystroke during the debounce cancels before anything is sent
     const slow = new CompletionController(() => client, settings({ debounceMs: 300 }));
     slow.ensureModel(SAMPLE_MODEL);
@@ -198,6 +208,7 @@ test("controller: a newer request cancels the older one in the engine (one in fl
     setTimeout(() => t.cancel(), 50);
     assert.equal(await pending, undefined);
     assert.equal(stats.complete, before);
+    assert.ok(ctl.last!.generated < 400);
     // cancelled while generating: the engine stops early
     const t2 = token();
     const gen = ctl.suggest(query(long), t2);
@@ -206,6 +217,38 @@ test("controller: a newer request cancels the older one in the engine (one in fl
     assert.equal(await gen, undefined);
     assert.equal(ctl.last?.stoppedBy, "cancelled");
     assert.ok(ctl.last!.generated < 400, String(ctl.last!.generated));
+  } finally {
+    dispose();
+  }
+});
+
+test("controller: after a reset (the model or the settings changed) the old request neither reports state nor fills the cache; a model that failed to load is tried again later", async () => {
+  const { client, stats, dispose } = countingClient();
+  let skew = 0;
+  try {
+    const states: string[] = [];
+    const ctl = new CompletionController(() => client, settings({ stopAt: "block", maxTokens: 200 }), (s) => states.push(s.kind), () => performance.now() + skew);
+    ctl.ensureModel(SAMPLE_MODEL);
+    await untilReady(ctl, SAMPLE_MODEL);
+    const a = ctl.suggest(query("interface Array<T> {\n    "), token());
+    await new Promise((r) => setTimeout(r, 15));
+    ctl.reset();
+    const mark = states.length;
+    assert.equal(await a, undefined);
+    assert.deepEqual(states.slice(mark), [], "nothing reported for the model after the reset");
+    assert.equal(ctl.cache.size, 0);
+    // a folder that is not a model: an error, not retried at once, tried again after a while
+    const missing = "/nonexistent/seqlens-model";
+    ctl.ensureModel(missing);
+    for (let i = 0; i < 100 && ctl.ensureModel(missing).state === "loading"; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(ctl.ensureModel(missing).state, "error");
+    assert.match(ctl.ensureModel(missing).message!, /seqlens-model/);
+    const infos = stats.info;
+    ctl.ensureModel(missing);
+    assert.equal(stats.info, infos, "no new attempt at once");
+    skew += 10_000;
+    assert.equal(ctl.ensureModel(missing).state, "loading");
+    assert.equal(stats.info, infos + 1);
   } finally {
     dispose();
   }

@@ -83,3 +83,26 @@ test("heads: the mean JS of causal attention rows equals the reference, zero aga
     assert.ok(attentionHeadJs(a, a, heads, T).every((x) => x === 0), `T=${T} self`);
   }
 });
+
+test("rows: nearly equal rows (an int8 copy's size of change) keep their small divergences, never below zero; -Infinity logits are probability zero", () => {
+  const V = 50257; // GPT-2's vocabulary
+  const T = 6;
+  const a = logits(T, V, 7, 16);
+  const rnd = seededRandom(8);
+  const b = Float32Array.from(a, (x) => x + (rnd() - 0.5) * 2e-3);
+  const r = compareRows(a, b, T, V, Array(T).fill(0));
+  for (let t = 0; t < T; t++) {
+    const ref = rowDivergence(a.subarray(t * V, (t + 1) * V), b.subarray(t * V, (t + 1) * V));
+    assert.ok(r.js[t] >= 0 && r.klAB[t] >= 0 && r.klBA[t] >= 0);
+    assert.ok(close(r.js[t] / Math.LN2, ref.js, 1e-9, 0.05) && close(r.klAB[t] / Math.LN2, ref.klAB, 1e-9, 0.05), `row ${t}: js ${r.js[t] / Math.LN2} vs ${ref.js}, kl ${r.klAB[t] / Math.LN2} vs ${ref.klAB}`);
+  }
+  // the same entries masked out in both: as if they were not there
+  const Vm = 64;
+  const am = logits(1, Vm, 9, 8);
+  const bm = logits(1, Vm, 10, 8);
+  const keep = Array.from({ length: Vm }, (_, i) => i % 5 !== 2);
+  for (let i = 0; i < Vm; i++) if (!keep[i]) am[i] = bm[i] = -Infinity;
+  const rm = compareRows(am, bm, 1, Vm, [0]);
+  const ref = rowDivergence(am.filter((_, i) => keep[i]), bm.filter((_, i) => keep[i]));
+  assert.ok(close(rm.klAB[0] / Math.LN2, ref.klAB) && close(rm.klBA[0] / Math.LN2, ref.klBA) && close(rm.js[0] / Math.LN2, ref.js), `${rm.klAB[0] / Math.LN2} ${rm.js[0] / Math.LN2} vs ${JSON.stringify(ref)}`);
+});
