@@ -3,7 +3,7 @@
 // at end of text, or at a token or time budget. Each kept token comes with its probability and the
 // top alternatives, so the editor can explain the completion.
 import type { DecoderModel } from "./models/decoder";
-import { TokenSteps } from "./generate";
+import { argmax, TokenSteps } from "./generate";
 import { softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "./protocol";
 import type { CompleteParams, CompleteResult, CompletionStop, CompletionToken } from "./protocolCompletion";
@@ -96,7 +96,6 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   const lineText = p.prefix.slice(p.prefix.lastIndexOf("\n") + 1);
   const suffix = (p.suffix ?? "").split("\n")[0];
   const kvCache = model.probe.hasKvCache;
-  const V = model.config.vocab_size;
   const utf8 = new TextDecoder("utf-8", { fatal: false });
   const tokens: CompletionToken[] = [];
   let text = "";
@@ -104,6 +103,7 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   let stoppedBy: CompletionStop = "maxTokens";
   let promptMs = 0;
   let generated = 0;
+  const tLoop = performance.now(); // after tokenizing: per-token figures are generation alone
   for (let step = 0; step < maxNew; step++) {
     if (signal.aborted) {
       stoppedBy = "cancelled";
@@ -118,8 +118,7 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
     const row = await steps.next();
     if (step === 0) promptMs = performance.now() - tStep;
     const probs = softmax(row, 1);
-    let id = 0;
-    for (let i = 1; i < V; i++) if (row[i] > row[id]) id = i;
+    const id = argmax(row);
     generated++;
     if (id === model.tokenizer.eosId) {
       stoppedBy = "eos";
@@ -146,7 +145,7 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   }
   // Only the tokens that reach into the kept text, clipped to it.
   const kept = tokens.filter((t) => t.start < text.length).map((t) => ({ ...t, end: Math.min(t.end, text.length) }));
-  const loopMs = performance.now() - t0;
+  const loopMs = performance.now() - tLoop;
   return {
     text,
     tokens: kept,

@@ -32,12 +32,15 @@ export function checkSampling(p: GenerateParams, vocab: number): void {
   if (p.seed !== undefined && !Number.isInteger(p.seed)) throw new EngineError("BAD_INPUT", `seed must be an integer (got ${p.seed})`);
 }
 
+/** The most likely token (the first of equal ones). */
+export function argmax(logits: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
 export function chooseToken(logits: Float32Array, p: GenerateParams, rand: () => number): number {
-  if (isGreedy(p)) {
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    return best;
-  }
+  if (isGreedy(p)) return argmax(logits);
   const probs = softmax(logits, p.temperature ?? 1);
   let candidates = topIndices(probs, p.topK && p.topK > 0 ? p.topK : probs.length);
   if (p.topP !== undefined && p.topP < 1) {

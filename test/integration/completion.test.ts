@@ -22,6 +22,15 @@ test("line: the completion is greedy generation up to the end of the line, with 
   assert.ok(r.text.length > 0 && !r.text.includes("\n"), JSON.stringify(r.text));
   assert.equal(r.text, g.text.slice(0, g.text.indexOf("\n")));
   assert.equal(r.text, r.tokens.map((t) => t.text).join("").slice(0, r.text.length));
+  // independently: one forward over prompt + completion (no KV cache) predicts each completion token with the same p
+  const ids = (await s.model(SAMPLE_MODEL)).tokenizer.encode(DOC);
+  assert.equal(ids.length, r.promptTokens);
+  const insp = await s.call("inspect", { model: SAMPLE_MODEL, ids: [...ids, ...r.tokens.map((t) => t.id)] }, ctx);
+  for (const [i, t] of r.tokens.entries()) {
+    const nt = await s.call("nextToken", { handle: insp.handle, position: ids.length - 1 + i, topK: 1 }, ctx);
+    assert.equal(nt.top[0].id, t.id, `token ${i} is the full forward's argmax`);
+    assert.ok(Math.abs(nt.top[0].p - t.p) < 1e-5, `token ${i}: ${t.p} vs ${nt.top[0].p}`);
+  }
   r.tokens.forEach((t, i) => {
     assert.equal(t.id, g.tokens[i].id);
     assert.ok(Math.abs(t.p - g.tokens[i].p) < 1e-9, `token ${i}`);
