@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineService } from "../engine/service";
-import type { GatesView } from "../engine/protocol";
+import type { GatesView } from "../protocol/gates";
 import { median } from "./stats";
 import { DARK, openPanelPage } from "../test/e2e/webviewPage";
 

@@ -11,8 +11,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineClient } from "./client";
-import { attentionNested } from "./probes/attention";
-import { EngineError } from "./protocol";
+import { attentionNested } from "../protocol/inspector";
+import { EngineError } from "../protocol/errors";
 import { parseProviders } from "./runtime/onnx/session";
 import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
 import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
@@ -123,8 +123,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       let attention: number[][][][] | null = null;
       if (json && r.attentionAvailable) {
         const all = await client.request("attentionAll", { handle: r.handle });
-        const [L, H, T] = all.shape;
-        attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
+        attention = attentionNested(all);
       }
       if (json) {
         out(JSON.stringify({

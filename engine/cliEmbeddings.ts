@@ -5,7 +5,7 @@
 //   seqlens lens       --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 import type { EngineClient } from "./client";
 import { CliUsageError, readSeries } from "./cliRecurrent";
-import { EmbeddingMatrix, ProjectionMethod } from "./protocol";
+import { EmbeddingMatrix, ProjectionMethod } from "../protocol/embeddings";
 
 type Opts = Map<string, string>;
 type Out = (s: string) => void;

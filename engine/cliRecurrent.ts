@@ -4,7 +4,8 @@
 // A CSV has one column per input feature (a time column is recognised and left out).
 import * as fs from "node:fs";
 import type { EngineClient } from "./client";
-import { EngineError, GatesResult } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { GatesResult } from "../protocol/gates";
 import { parseSeries } from "./series/parseSeries";
 
 export class CliUsageError extends Error {}

@@ -4,7 +4,8 @@
 // fresh process.
 import { ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";
-import { EngineError, FromEngine, Method, Params, Progress, Result, ToEngine } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { FromEngine, Method, Params, Progress, Result, ToEngine } from "../protocol/engine";
 
 export interface CallOptions {
   onProgress?: (p: Progress) => void;

@@ -5,8 +5,8 @@
 import type { DecoderModel } from "./models/decoder";
 import { argmax, TokenSteps } from "./generate";
 import { softmax, topIndices } from "./probes/nextToken";
-import { EngineError } from "./protocol";
-import type { CompleteParams, CompleteResult, CompletionStop, CompletionToken } from "./protocolCompletion";
+import { EngineError } from "../protocol/errors";
+import type { CompleteParams, CompleteResult, CompletionStop, CompletionToken } from "../protocol/completion";
 
 const CLOSERS: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
 

@@ -2,11 +2,14 @@
 // kept here; the panel asks for one [T, H] slice at a time), gateSlice, and forecast.
 import * as path from "node:path";
 import type { Matrix } from "./probes/projection";
-import { EngineError, ForecastResult, GatesResult, Params, Result, SliceResult } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { ForecastResult, GatesResult } from "../protocol/gates";
+import { Params, Result } from "../protocol/engine";
+import { SliceResult } from "../protocol/basics";
 import { RecurrentModel, RecurrentRuntime } from "./models/recurrent";
 import { forecast } from "./probes/forecast";
 import { valueNames } from "./probes/gates/gates";
-import { firingRuns } from "./probes/gates/firing";
+import { firingRuns } from "../protocol/firing";
 import type { LayerGates } from "./probes/gates/onnxGates";
 
 interface GatesRun {

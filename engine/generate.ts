@@ -3,7 +3,8 @@
 // token as it comes.
 import { DecoderModel, KvCache } from "./models/decoder";
 import { softmax, topIndices } from "./probes/nextToken";
-import { EngineError, GeneratedToken, GenerateParams, GenerateResult } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { GeneratedToken, GenerateParams, GenerateResult } from "../protocol/completion";
 
 /** mulberry32: small seeded PRNG so sampled generations repeat for a seed. */
 export function seededRandom(seed: number): () => number {

@@ -1,6 +1,7 @@
 // The engine process: forked by engine/client.ts, it serves EngineService over Node IPC with the
 // "advanced" serialization, so typed arrays cross as typed arrays, not JSON.
-import { EngineError, FromEngine, ToEngine } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { FromEngine, ToEngine } from "../protocol/engine";
 import { EngineService } from "./service";
 
 function send(msg: FromEngine): void {
@@ -29,7 +30,7 @@ export function serve(): void {
     running.set(id, ac);
     const ctx = {
       signal: ac.signal,
-      progress: (progress: import("./protocol").Progress) => send({ type: "progress", id, progress }),
+      progress: (progress: import("../protocol/engine").Progress) => send({ type: "progress", id, progress }),
       log: (level: "info" | "warn" | "error", message: string) => send({ type: "log", level, message }),
     };
     (service ? service.call(method, params as never, ctx) : Promise.reject(startError))

@@ -12,7 +12,11 @@ import { stepTokens, tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { complete } from "./completion";
 import { DecoderModel } from "./models/decoder";
-import { DEFAULT_TRANSFER_CAP_BYTES, EngineError, ExecutionProvider, GeneratedToken, Method, Params, Progress, EmbeddingMatrix, ProjectedPoint, ProjectionMethod, Result } from "./protocol";
+import { DEFAULT_TRANSFER_CAP_BYTES, ExecutionProvider } from "../protocol/basics";
+import { EngineError } from "../protocol/errors";
+import { GeneratedToken } from "../protocol/completion";
+import { checkParams, Method, Params, Progress, Result } from "../protocol/engine";
+import { EmbeddingMatrix, ProjectedPoint, ProjectionMethod } from "../protocol/embeddings";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
 import { compareModels, compareRecurrent, Decoder } from "./compareService";
@@ -21,7 +25,7 @@ import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
 import { GatesService } from "./gatesService";
-import { isRecurrentModel } from "./formats/recurrentPath";
+import { isRecurrentModel } from "../protocol/modelPaths";
 import { parseSeries } from "./series/parseSeries";
 
 export interface CallContext {
@@ -382,7 +386,7 @@ export class EngineService {
   async call<M extends Method>(method: M, params: Params<M>, ctx: CallContext): Promise<Result<M>> {
     const h = Object.hasOwn(this.handlers, method) ? (this.handlers[method] as Handler<M>) : undefined;
     if (!h) throw new EngineError("BAD_INPUT", `unknown method ${JSON.stringify(method)}`);
-    if (typeof params !== "object" || params === null) throw new EngineError("BAD_INPUT", `${method}: params must be an object`);
-    return h(params, ctx);
+    // The same schemas the panels' messages and the client's types come from (protocol/).
+    return h(checkParams(method, params), ctx);
   }
 }

@@ -2,7 +2,8 @@
 // handle. The oldest inspections are dropped past a limit.
 import { AttentionTensor } from "./probes/attention";
 import { DecoderModel } from "./models/decoder";
-import { EngineError, TokenInfo } from "./protocol";
+import { EngineError } from "../protocol/errors";
+import { TokenInfo } from "../protocol/basics";
 
 /** What an inspection needs of its model: a decoder, or a recurrent character model's vocabulary. */
 export interface InspectedModel {

@@ -3,8 +3,8 @@
 // colours each token by how much better or worse the second model predicts it.
 import * as vscode from "vscode";
 import { webviewHtml } from "./webviewHtml";
-import { EngineError } from "../engine/protocol";
-import { CompareHostToPanel, CompareResult, parseComparePanelMessage } from "../engine/protocolCompare";
+import { EngineError } from "../protocol/errors";
+import { CompareHostToPanel, CompareResult, parseCompareMessage } from "../protocol/compare";
 import { EngineHost } from "./engineHost";
 import { tokenAt } from "./selectionRange";
 
@@ -110,7 +110,7 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseComparePanelMessage(raw);
+    const parsed = parseCompareMessage(raw);
     if (!parsed.ok) {
       this.host.log.warn(`ignored a malformed message from the Compare panel: ${parsed.reason}`);
       return;

@@ -4,8 +4,9 @@
 // point and the token is highlighted in the editor; move the cursor and the panel follows.
 import * as vscode from "vscode";
 import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError, TokenInfo } from "../engine/protocol";
-import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsPanelMessage } from "../engine/protocolEmbeddings";
+import { EngineError } from "../protocol/errors";
+import { TokenInfo } from "../protocol/basics";
+import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsMessage } from "../protocol/embeddings";
 import { EngineHost } from "./engineHost";
 import { tokenAt } from "./selectionRange";
 
@@ -130,7 +131,7 @@ export class EmbeddingsPanel implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseEmbeddingsPanelMessage(raw);
+    const parsed = parseEmbeddingsMessage(raw);
     if (!parsed.ok) {
       this.host.log.warn(`ignored a malformed message from the Embeddings panel: ${parsed.reason}`);
       return;

@@ -2,7 +2,7 @@
 // Activation loads nothing heavy: the engine process starts on the first inspection.
 import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
-import { EngineError } from "../engine/protocol";
+import { EngineError } from "../protocol/errors";
 import { EngineHost } from "./engineHost";
 import { INSPECTOR_VIEW_TYPE, InspectorPanel, InspectorState } from "./inspectorPanel";
 import { activeModel, bundledModels, isRecurrentFolder, recurrentSamples } from "./models";
@@ -10,14 +10,14 @@ import { blockAround } from "./selectionRange";
 import { StallMeter } from "./stallMeter";
 import { SurprisalDecorations } from "./surprisal";
 import { GATES_VIEW_TYPE, GatesPanel } from "./gatesPanel";
-import type { GatesView } from "../engine/protocol";
+import type { GatesView } from "../protocol/gates";
 import { readGatesInput } from "./gatesInput";
 import * as path from "node:path";
 import { ModelItem, ModelsView } from "./modelsView";
 import { EMBEDDINGS_VIEW_TYPE, EmbeddingsPanel } from "./embeddingsPanel";
 import { ComparePanel } from "./comparePanel";
 import * as fs from "node:fs";
-import type { EmbeddingsRestore } from "../engine/protocolEmbeddings";
+import type { EmbeddingsRestore } from "../protocol/embeddings";
 import { InlineCompletions } from "./completion/inlineCompletions";
 
 let host: EngineHost | undefined;

@@ -3,7 +3,8 @@
 // answers the panel's requests for one [T, H] slice at a time; every panel message is validated.
 import * as vscode from "vscode";
 import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError, GatesHostToPanel, GatesPanelToHost, GatesView, parseGatesPanelMessage } from "../engine/protocol";
+import { EngineError } from "../protocol/errors";
+import { GatesHostToPanel, GatesPanelToHost, GatesView, parseGatesMessage } from "../protocol/gates";
 import { EngineHost } from "./engineHost";
 import type { GatesInput } from "./gatesInput";
 
@@ -126,7 +127,7 @@ export class GatesPanel implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseGatesPanelMessage(raw);
+    const parsed = parseGatesMessage(raw);
     if (!parsed.ok) {
       this.host.log.warn(`ignored a malformed message from the Gates panel: ${parsed.reason}`);
       return;

@@ -2,9 +2,10 @@
 // engine and answers the panel's requests for slices; every message from the panel is validated.
 import * as vscode from "vscode";
 import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError, HostToPanel, InspectionView, parsePanelMessage, PanelToHost } from "../engine/protocol";
+import { EngineError } from "../protocol/errors";
+import { InspectorHostToPanel, InspectionView, parseInspectorMessage, InspectorPanelToHost } from "../protocol/inspector";
 import { EngineHost } from "./engineHost";
-import { attentionNested } from "../engine/probes/attention";
+import { attentionNested } from "../protocol/inspector";
 import { tokenAt } from "./selectionRange";
 import type { InspectedRange } from "./surprisal";
 
@@ -67,7 +68,7 @@ export class InspectorPanel implements vscode.Disposable {
     return webviewHtml(this.panel.webview, this.extensionUri, "inspector", "seqlens-inspector", "SeqLens Inspector");
   }
 
-  post(msg: HostToPanel): void {
+  post(msg: InspectorHostToPanel): void {
     void this.panel.webview.postMessage(msg);
   }
 
@@ -130,12 +131,12 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parsePanelMessage(raw);
+    const parsed = parseInspectorMessage(raw);
     if (!parsed.ok) {
       this.host.log.warn(`ignored a malformed message from the Inspector: ${parsed.reason}`);
       return;
     }
-    const msg: PanelToHost = parsed.message;
+    const msg: InspectorPanelToHost = parsed.message;
     const s = this.shown;
     try {
       switch (msg.type) {
@@ -183,7 +184,7 @@ export class InspectorPanel implements vscode.Disposable {
     }
   }
 
-  private async export(msg: Extract<PanelToHost, { type: "exportData" | "exportPng" }>): Promise<void> {
+  private async export(msg: Extract<InspectorPanelToHost, { type: "exportData" | "exportPng" }>): Promise<void> {
     const s = this.shown;
     if (!s) return;
     if (msg.type === "exportPng") return saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png");
@@ -199,8 +200,7 @@ export class InspectorPanel implements vscode.Disposable {
           const capBytes = vscode.workspace.getConfiguration("seqlens").get<number>("attentionTransferCapMB", 64) * 2 ** 20;
           try {
             const all = await this.host.get().request("attentionAll", { handle: s.view.handle, capBytes });
-            const [L, H, T] = all.shape;
-            attention = attentionNested({ layers: Array.from({ length: L }, (_, l) => all.data.subarray(l * H * T * T, (l + 1) * H * T * T)), heads: H, length: T });
+            attention = attentionNested(all);
           } catch (e) {
             attention = e instanceof EngineError ? e.message : String(e);
           }

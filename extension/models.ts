@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { isRecurrentModel } from "../engine/formats/recurrentPath";
+import { isRecurrentModel } from "../protocol/modelPaths";
 
 /** One spelling per folder (the extension folder may be a link), so a model is listed once. */
 export function canonical(p: string): string {

@@ -3,7 +3,7 @@
 // active; once loaded, each shows its runtime, device and size.
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { ModelInfo } from "../engine/protocol";
+import type { ModelInfo } from "../protocol/models";
 import { EngineHost } from "./engineHost";
 import { activeModel, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples } from "./models";
 

@@ -1,8 +1,9 @@
 // In-editor surprisal: colours each inspected token by -log2 p(token) under the model, with a
 // hover that gives the model's top-5 predictions at that position and the actual token's rank.
 import * as vscode from "vscode";
-import type { Methods, TokenInfo } from "../engine/protocol";
-import { visibleWhitespace } from "../webview/shared/text";
+import type { Methods } from "../protocol/engine";
+import type { TokenInfo } from "../protocol/basics";
+import { visibleWhitespace } from "../protocol/text";
 import { EngineHost } from "./engineHost";
 
 type Surprisal = Methods["surprisal"]["result"];

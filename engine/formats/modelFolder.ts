@@ -2,7 +2,7 @@
 //   config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 export interface DecoderConfig {
   model_type: string;

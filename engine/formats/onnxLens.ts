@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { cacheDir } from "./onnxProbe";
 import { decodeOnnx } from "./onnxWeights";
 

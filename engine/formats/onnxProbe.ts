@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { decodeOnnx, initializerFloats } from "./onnxWeights";
 
 export interface ProbeGraph {

@@ -10,7 +10,7 @@
 // order by the functions that use them. `layout` 0: X [T, B, I], Y [T, D, B, H]; 1: X [B, T, I],
 // Y [B, T, D, H].
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { activation, Cell, Direction, RecurrentDirection } from "../probes/gates/recurrentLayer";
 import { initializerFloats } from "./onnxWeights";
 

@@ -2,7 +2,7 @@
 // reference) loads to check the ONNX graph's numbers.
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;

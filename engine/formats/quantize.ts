@@ -6,7 +6,7 @@
 // Everything else (embeddings, layer norms, the attention products of activations) stays float.
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { decodeOnnx, initializerFloats } from "./onnxWeights";
 
 /** Weights smaller than this stay float (biases, tiny projections): their int8 copy saves nothing. */

@@ -12,7 +12,7 @@
 // its hardSigmoid is ONNX's HardSigmoid with alpha 0.2, beta 0.5.
 import * as tf from "@tensorflow/tfjs";
 import { DataType, GraphBuilder } from "./onnxBuilder";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 /** For each ONNX gate slot, the Keras gate it takes. LSTM: ONNX i,o,f,c from Keras i,f,c,o. */
 const KERAS_GATE_FOR_ONNX: Record<string, number[]> = { LSTM: [0, 3, 1, 2], GRU: [0, 1, 2], SimpleRNN: [0] };

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { quietly } from "../runtime/tfjs/backend";
 
 export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersModel> {

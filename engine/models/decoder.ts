@@ -6,7 +6,9 @@ import type * as ortTypes from "onnxruntime-node";
 import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
 import { LensGraph, prepareLens } from "../formats/onnxLens";
-import { EngineError, ExecutionProvider, ModelInfo } from "../protocol";
+import { EngineError } from "../../protocol/errors";
+import { ExecutionProvider } from "../../protocol/basics";
+import { ModelInfo } from "../../protocol/models";
 import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
 import { TextTokenizer } from "../tokenize/tokenizer";
 

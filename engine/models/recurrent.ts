@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type * as ortTypes from "onnxruntime-common";
 import { onnx } from "onnx-proto";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { loadLayersModelFile } from "../formats/tfjsLayersFile";
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
 import { tfjsGates } from "../probes/gates/tfjsGates";

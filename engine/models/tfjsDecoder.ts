@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { readInitializers } from "../formats/onnxWeights";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { initTfjs } from "../runtime/tfjs/backend";
 import { Gpt2Config, gpt2Forward, Gpt2Weights, hfNamesToWeights } from "../runtime/tfjs/gpt2";
 import { TextTokenizer } from "../tokenize/tokenizer";

@@ -1,6 +1,7 @@
 // Attention probabilities per layer and head, as the graph's own Softmax computed them:
 // [layer][head][query][key], causal rows that sum to 1.
-import { EngineError, SliceResult } from "../protocol";
+import { EngineError } from "../../protocol/errors";
+import { SliceResult } from "../../protocol/basics";
 
 export interface AttentionTensor {
   layers: Float32Array[]; // each [heads, T, T]
@@ -45,12 +46,4 @@ export function attentionInvariantError(att: AttentionTensor): { rowSum: number;
     }
   }
   return { rowSum, future };
-}
-
-/** A nested array [layer][head][query][key] for JSON output. */
-export function attentionNested(att: AttentionTensor): number[][][][] {
-  const T = att.length;
-  return att.layers.map((l) =>
-    Array.from({ length: att.heads }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(l.subarray((h * T + q) * T, (h * T + q + 1) * T)))),
-  );
 }

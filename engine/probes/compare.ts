@@ -2,7 +2,7 @@
 // both directions and Jensen-Shannon, in bits), each model's loss on the actual tokens, how their
 // attention differs per head, and, when their tokenizers differ, the loss of each per byte of the
 // text so the two can be set side by side.
-import type { TokenInfo } from "../protocol";
+import type { TokenInfo } from "../../protocol/basics";
 
 const LN2 = Math.log(2);
 

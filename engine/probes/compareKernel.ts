@@ -8,7 +8,7 @@
 //   attentionHeadJs: per layer [heads, T, T] attention -> per head the mean JS of its causal rows
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 const WASM = "seqlens-kernels.wasm";
 

@@ -1,6 +1,7 @@
 // Embeddings of the inspected tokens: the input-embedding row of each token (read from the
 // graph's token-embedding initializer) and the last hidden state at each position.
-import { EngineError, SliceResult } from "../protocol";
+import { EngineError } from "../../protocol/errors";
+import { SliceResult } from "../../protocol/basics";
 
 export function inputEmbeddingRows(table: { shape: number[]; data: Float32Array } | undefined, ids: number[]): SliceResult {
   if (!table) throw new EngineError("BAD_INPUT", "this model's graph has no token-embedding initializer gathered by input_ids");

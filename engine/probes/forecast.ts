@@ -1,7 +1,7 @@
 // Forecasts of a recurrent series model: one step ahead at every row it can reach, autoregressive
 // steps after the last row, residuals, and the errors beside the two baselines every forecaster has
 // to beat (last value, and the value one season earlier), on the same rows.
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import type { RecurrentModel } from "../models/recurrent";
 
 export interface ForecastCore {

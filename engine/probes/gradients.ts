@@ -4,7 +4,7 @@
 // the log-probability of the character that follows t in the text (or of the model's top guess at
 // the last step); for a series model x_s is the input at s and y_t the output at t.
 import * as tf from "@tensorflow/tfjs";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 export interface GradientNorms {
   outputStep: number;

@@ -4,7 +4,7 @@
 // Seeded: the same rows give the same picture.
 import { UMAP } from "umap-js";
 import { Matrix as DruidMatrix, TSNE } from "@saehrimnir/druidjs";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 import { seededRandom } from "../generate";
 import type { Matrix } from "./projection";
 

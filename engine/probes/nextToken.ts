@@ -1,6 +1,6 @@
 // Next-token distribution at one position: softmax of the logits at a temperature, top-k with
 // probabilities, entropy over the whole vocabulary, and the actual next token's rank and probability.
-import { NextTokenResult, TopToken } from "../protocol";
+import { NextTokenResult, TopToken } from "../../protocol/basics";
 
 /** Softmax of logits / temperature, computed stably in float64. */
 export function softmax(logits: Float32Array, temperature = 1): Float64Array {

@@ -2,7 +2,7 @@
 // (ml-matrix's eigen-decomposition of the covariance), and the nearest neighbours of a token in the full space (cosine or euclidean), never in
 // the projection.
 import { EigenvalueDecomposition, Matrix as MlMatrix } from "ml-matrix";
-import { EngineError } from "../protocol";
+import { EngineError } from "../../protocol/errors";
 
 export interface Matrix {
   rows: number;

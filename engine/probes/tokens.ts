@@ -1,7 +1,8 @@
 // Tokens of the inspected text with their offsets; text longer than the context is truncated
 // from the left (the most recent tokens are kept) with a notice.
 import { DecoderModel } from "../models/decoder";
-import { EngineError, TokenInfo } from "../protocol";
+import { EngineError } from "../../protocol/errors";
+import { TokenInfo } from "../../protocol/basics";
 
 export interface TokenizedInput {
   ids: number[];

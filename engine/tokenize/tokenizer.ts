@@ -1,7 +1,8 @@
 // Tokenization with @huggingface/tokenizers, plus the byte and character offsets of each token
 // in the input text (the library gives ids and token strings only).
 import { Tokenizer } from "@huggingface/tokenizers";
-import { EngineError, TokenInfo } from "../protocol";
+import { EngineError } from "../../protocol/errors";
+import { TokenInfo } from "../../protocol/basics";
 import { unicodeToBytes } from "./byteLevel";
 
 export class TextTokenizer {

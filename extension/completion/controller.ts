@@ -3,8 +3,9 @@
 // the adaptive debounce; keep at most one request in the engine (a newer one cancels the older,
 // which stops between two tokens); and report the state for the status bar.
 import type { EngineClient } from "../../engine/client";
-import { EngineError, ModelInfo } from "../../engine/protocol";
-import type { CompleteResult } from "../../engine/protocolCompletion";
+import { EngineError } from "../../protocol/errors";
+import { ModelInfo } from "../../protocol/models";
+import type { CompleteResult } from "../../protocol/completion";
 import { AdaptiveDebounce } from "./debounce";
 import { TAIL_CHARS, TypeAheadCache } from "./typeAhead";
 

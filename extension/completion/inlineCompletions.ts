@@ -4,8 +4,8 @@
 // The logic apart from VS Code is in controller.ts.
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { isRecurrentModel } from "../../engine/formats/recurrentPath";
-import type { CompleteResult } from "../../engine/protocolCompletion";
+import { isRecurrentModel } from "../../protocol/modelPaths";
+import type { CompleteResult } from "../../protocol/completion";
 import type { EngineHost } from "../engineHost";
 import { activeModel } from "../models";
 import { CompletionController, CompletionSettings, CompletionState } from "./controller";

@@ -1,6 +1,6 @@
 // The completions already generated, most recently used last, so typing the characters a
 // suggestion predicted keeps serving the rest of it without generating again.
-import type { CompleteResult } from "../../engine/protocolCompletion";
+import type { CompleteResult } from "../../protocol/completion";
 
 /** How much of the text before the cursor identifies where a completion was made. */
 export const TAIL_CHARS = 256;

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import type { CompareHostToPanel, CompareResult } from "../../engine/protocolCompare";
+import type { CompareHostToPanel, CompareResult } from "../../protocol/compare";
 import { ARTIFACTS } from "./host";
 import { openPanelPage, PanelPage } from "./webviewPage";
 

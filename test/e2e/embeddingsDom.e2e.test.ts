@@ -6,8 +6,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { EmbeddingsHostToPanel, EmbeddingsView } from "../../engine/protocolEmbeddings";
-import type { LensResult } from "../../engine/protocol";
+import type { EmbeddingsHostToPanel, EmbeddingsView } from "../../protocol/embeddings";
+import type { LensResult } from "../../protocol/embeddings";
 import { ARTIFACTS } from "./host";
 import { openPanelPage, PanelPage } from "./webviewPage";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
-import type { HostToPanel, InspectionView } from "../../engine/protocol";
+import type { InspectorHostToPanel, InspectionView } from "../../protocol/inspector";
 import { ARTIFACTS } from "./host";
 import { DARK, openPanelPage, PanelPage } from "./webviewPage";
 
@@ -47,7 +47,7 @@ after(async () => {
   await panel?.close();
 });
 
-const post = (msg: HostToPanel) => page.evaluate((m) => window.postMessage(m, "*"), msg as unknown as Record<string, unknown>);
+const post = (msg: InspectorHostToPanel) => page.evaluate((m) => window.postMessage(m, "*"), msg as unknown as Record<string, unknown>);
 
 test("fixed data renders: token chips with visible whitespace, a painted heatmap, the next-token table", async () => {
   await post({ type: "inspection", view, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });

@@ -14,7 +14,7 @@ import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx, readInitializers } from "../../engine/formats/onnxWeights";
 import { tsneProject, umapProject } from "../../engine/probes/manifold";
 import { pcaProject } from "../../engine/probes/projection";
-import { Progress } from "../../engine/protocol";
+import { Progress } from "../../protocol/engine";
 import { copyModel, heldoutText, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };

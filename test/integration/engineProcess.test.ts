@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EngineClient } from "../../engine/client";
-import { EngineError } from "../../engine/protocol";
+import { EngineError } from "../../protocol/errors";
 import { ENGINE_JS, SAMPLE_MODEL } from "../helpers";
 
 test("cancel mid-generation: the request ends early with the tokens so far", async () => {

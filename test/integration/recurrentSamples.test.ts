@@ -91,7 +91,7 @@ test("char-lstm: text through both copies, the same gates; characters outside th
   // Where units fire together is found in the engine: the same runs as over the slice itself.
   const hidden = (await s.call("gateSlice", { handle: a.handle, index: 1, name: "hidden" }, ctx)).data;
   const H = a.layers[1].units;
-  const { firingRuns } = await import("../../engine/probes/gates/firing");
+  const { firingRuns } = await import("../../protocol/firing");
   const fired = await s.call("gateFiring", { handle: a.handle, index: 1, name: "hidden", units: [0, 1], threshold: 0 }, ctx);
   assert.deepEqual(fired.runs, firingRuns(hidden, H, a.steps, [0, 1], 0));
   await assert.rejects(s.call("gateFiring", { handle: a.handle, index: 1, name: "hidden", units: [H], threshold: 0 }, ctx), /units must be/);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { completionCut } from "../../engine/completion";
 import { TAIL_CHARS, TypeAheadCache } from "../../extension/completion/typeAhead";
 import { AdaptiveDebounce } from "../../extension/completion/debounce";
-import type { CompleteResult } from "../../engine/protocolCompletion";
+import type { CompleteResult } from "../../protocol/completion";
 
 const line = { stopAt: "line" as const, suffix: "", lineText: "    foo(" };
 

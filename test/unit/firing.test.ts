@@ -1,7 +1,7 @@
 // LSTMVis-style selection: units above a threshold over a span, and where they fire together.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { firingRuns, unitsAbove } from "../../engine/probes/gates/firing";
+import { firingRuns, unitsAbove } from "../../protocol/firing";
 
 test("units above a threshold over a brushed span, and the runs where all of them fire", () => {
   // 3 units x 10 steps; units 0 and 2 are on at steps 2-4 and 7-8, unit 1 only at 3.

@@ -1,7 +1,7 @@
 // Messages from a webview are untrusted: the validator accepts the protocol and nothing else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parsePanelMessage } from "../../engine/protocol";
+import { parseInspectorMessage } from "../../protocol/inspector";
 
 test("well-formed panel messages pass", () => {
   for (const m of [
@@ -14,7 +14,7 @@ test("well-formed panel messages pass", () => {
     { type: "exportData", format: "csv" },
     { type: "exportPng", dataUrl: "data:image/png;base64,iVBORw0KGgo=" },
   ]) {
-    const r = parsePanelMessage(m);
+    const r = parseInspectorMessage(m);
     assert.ok(r.ok, JSON.stringify(r));
   }
 });
@@ -35,14 +35,14 @@ test("malformed panel messages are refused with a reason", () => {
     [{ type: "exportData", format: "xml" }, /format/],
   ];
   for (const [m, why] of bad) {
-    const r = parsePanelMessage(m);
+    const r = parseInspectorMessage(m);
     assert.equal(r.ok, false, JSON.stringify(m));
     if (!r.ok) assert.match(r.reason, why, `${JSON.stringify(m)} -> ${r.reason}`);
   }
 });
 
 test("Gates panel messages: the protocol passes, anything else is refused with a reason", async () => {
-  const { parseGatesPanelMessage } = await import("../../engine/protocol");
+  const { parseGatesMessage: parseGatesPanelMessage } = await import("../../protocol/gates");
   for (const m of [
     { type: "ready" },
     { type: "getSlice", requestId: 1, index: 0, name: "forget" },

@@ -4,8 +4,8 @@
 // difference, and a summary (mean losses, the tokens and heads that changed most).
 import { css, html, LitElement, nothing } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { NextTokenResult } from "../../engine/protocol";
-import type { CompareHostToPanel, ComparePanelToHost, CompareResult } from "../../engine/protocolCompare";
+import type { NextTokenResult } from "../../protocol/basics";
+import type { CompareHostToPanel, ComparePanelToHost, CompareResult } from "../../protocol/compare";
 import "../inspector/heatmap";
 import "../inspector/nextTokenView";
 import "../inspector/tokenStrip";

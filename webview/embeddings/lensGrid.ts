@@ -4,7 +4,7 @@
 // model's final prediction there (rank 1 darkest). Hover or focus a cell for its top 5; click
 // picks the position (the editor follows).
 import { css, html, LitElement, nothing } from "lit";
-import type { LensResult } from "../../engine/protocol";
+import type { LensResult } from "../../protocol/embeddings";
 import { themeRamp, ThemeRepaint } from "../shared/theme";
 import { visibleLabel } from "./scatter";
 

@@ -3,7 +3,7 @@
 // arithmetic in the full space, search by substring or /regex/, and the logit lens of the selection.
 import { css, html, LitElement, nothing } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, Source } from "../../engine/protocolEmbeddings";
+import type { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, Source } from "../../protocol/embeddings";
 import type { SeqlensScatter, ScatterData } from "./scatter";
 import { visibleLabel } from "./scatter";
 import "./scatter";

@@ -6,7 +6,7 @@
 // with the arrows (Home/End, PageUp/PageDown by ten steps); Enter picks the unit; shift+arrows brush.
 import { css, html, LitElement, PropertyValues } from "lit";
 import { cssVar, parseColor, ThemeRepaint } from "../shared/theme";
-import { visibleWhitespace } from "../shared/text";
+import { visibleWhitespace } from "../../protocol/text";
 
 export interface GateMap {
   name: string;

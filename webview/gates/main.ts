@@ -5,11 +5,11 @@
 // extension for one [T, H] slice at a time.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../engine/protocol";
-import { visibleWhitespace } from "../shared/text";
+import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../protocol/gates";
+import { visibleWhitespace } from "../../protocol/text";
 import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
-import { firingRuns, unitsAbove } from "../../engine/probes/gates/firing";
+import { firingRuns, unitsAbove } from "../../protocol/firing";
 import "./gateMaps";
 import "./lineChart";
 

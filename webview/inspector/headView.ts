@@ -1,7 +1,7 @@
 // Head view: the tokens twice, queries on the left and keys on the right, with lines from the
 // hovered (or selected) query to the keys it attends to, opacity by weight.
 import { css, html, LitElement, PropertyValues } from "lit";
-import type { TokenInfo } from "../../engine/protocol";
+import type { TokenInfo } from "../../protocol/basics";
 import { cssVar, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 

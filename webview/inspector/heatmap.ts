@@ -2,7 +2,7 @@
 // legend; hover shows the weight and both tokens; the selected query row is outlined. Keyboard: the
 // focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
-import type { TokenInfo } from "../../engine/protocol";
+import type { TokenInfo } from "../../protocol/basics";
 import { themeRamp, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "./tokenStrip";
 

@@ -2,7 +2,8 @@
 // next-token view for the selected position. It asks the extension for the slices it shows.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { HostToPanel, InspectionView, NextTokenResult, PanelToHost } from "../../engine/protocol";
+import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost } from "../../protocol/inspector";
+import type { NextTokenResult } from "../../protocol/basics";
 import "./headView";
 import "./heatmap";
 import "./overview";
@@ -10,7 +11,7 @@ import "./nextTokenView";
 import "./tokenStrip";
 
 interface VsCodeApi {
-  postMessage(msg: PanelToHost): void;
+  postMessage(msg: InspectorPanelToHost): void;
   getState(): SavedState | undefined;
   setState(s: SavedState): void;
 }
@@ -86,7 +87,7 @@ export class InspectorApp extends LitElement {
       this.temperature = saved.temperature;
       this.hostState = saved.host;
     }
-    window.addEventListener("message", (e: MessageEvent<HostToPanel>) => this.onMessage(e.data));
+    window.addEventListener("message", (e: MessageEvent<InspectorHostToPanel>) => this.onMessage(e.data));
     window.addEventListener("keydown", (e) => this.onKey(e));
     vscode.postMessage({ type: "ready" });
   }
@@ -95,7 +96,7 @@ export class InspectorApp extends LitElement {
     vscode.setState({ host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature });
   }
 
-  private onMessage(msg: HostToPanel) {
+  private onMessage(msg: InspectorHostToPanel) {
     switch (msg.type) {
       case "inspection": {
         const first = !this.view;

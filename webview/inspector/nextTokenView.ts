@@ -1,7 +1,7 @@
 // Next-token distribution at the selected position: top-k with probability bars, entropy, the
 // actual next token's rank and probability highlighted, and a temperature slider.
 import { css, html, LitElement } from "lit";
-import type { NextTokenResult } from "../../engine/protocol";
+import type { NextTokenResult } from "../../protocol/basics";
 import { visibleWhitespace } from "./tokenStrip";
 
 export class NextTokenView extends LitElement {

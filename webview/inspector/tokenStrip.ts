@@ -1,8 +1,8 @@
 // The inspected text as token chips, whitespace made visible; hover shows id, bytes, position.
 // Click a chip to select it (and its range in the editor); arrow keys move between chips.
 import { css, html, LitElement } from "lit";
-import type { TokenInfo } from "../../engine/protocol";
-import { visibleWhitespace } from "../shared/text";
+import type { TokenInfo } from "../../protocol/basics";
+import { visibleWhitespace } from "../../protocol/text";
 
 export { visibleWhitespace };
 

@@ -5,7 +5,7 @@
 // hardSigmoid for the gates). The layer's input sequence comes from the model itself, and its hidden
 // states from the runtime running a twin of the layer (same config and weights, every step returned).
 import * as tf from "@tensorflow/tfjs";
-import { EngineError } from "../../protocol";
+import { EngineError } from "../../../protocol/errors";
 import { quietly } from "../../runtime/tfjs/backend";
 import { activation, Cell, Direction, RecurrentDirection } from "./recurrentLayer";
 import { directionGates } from "./gates";

@@ -6,7 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createRequire } from "node:module";
 import type * as ortTypes from "onnxruntime-node";
-import { Device, EngineError, ExecutionProvider } from "../../protocol";
+import { Device, ExecutionProvider } from "../../../protocol/basics";
+import { EngineError } from "../../../protocol/errors";
 
 const load = createRequire(__filename);
 let ortModule: typeof ortTypes | undefined;

@@ -1,16 +1,17 @@
-// Types of comparing two models on one text (the engine's `compare` method, the CLI's
-// `seqlens compare`, the Compare panel).
+// Compare: two models on one text (the engine's `compare`, `seqlens compare`, the Compare panel).
 import * as v from "valibot";
-import { nonNegInt, validator } from "./protocol";
-import type { Device, GatesLayerInfo, NextTokenResult, TokenInfo } from "./protocol";
+import type { Device, NextTokenResult, TokenInfo, Truncated } from "./basics";
+import type { GatesLayerInfo } from "./gates";
+import { gateName, modelSpec, nonNegInt, num, numberArray, validator } from "./schema";
 
-export interface CompareParams {
-  modelA: string;
-  modelB: string;
-  text?: string;
-  ids?: number[];
-  maxTokens?: number;
-}
+export const COMPARE_VIEW_TYPE = "seqlens.compare";
+
+export const compareParams = {
+  /** Two models on one text: divergences, losses, head changes (engine/compareService.ts). */
+  compare: v.object({ modelA: modelSpec, modelB: modelSpec, text: v.optional(v.string()), ids: v.optional(numberArray("ids")), maxTokens: v.optional(num) }),
+};
+
+export type CompareParams = v.InferOutput<(typeof compareParams)["compare"]>;
 
 export interface ComparedToken {
   /** −log2 p of this token under each model (null for the first token, or where a model has none). */
@@ -52,15 +53,28 @@ export interface CompareResult {
   nHead: number;
   /** Both have attention of one shape (same layers and heads): the panel can show the difference. */
   attentionComparable: boolean;
-  truncated?: { droppedTokens: number; notice: string };
+  truncated?: Truncated;
   ms: { run: number; total: number };
+}
+
+export interface CompareResults {
+  compare: CompareResult;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Extension host <-> the Compare panel. The panel names a side (0 or 1), never a handle or a path.
 
+/** What the Compare panel remembers across a window reload: the document range and both models. */
+export interface CompareRestore {
+  uri: string;
+  start: number;
+  end: number;
+  modelA: string;
+  modelB: string;
+}
+
 export type CompareHostToPanel =
-  | { type: "compare"; view: CompareResult & { text: string } }
+  | { type: "compare"; view: CompareResult & { text: string }; restore?: CompareRestore }
   | { type: "nextToken"; requestId: number; side: 0 | 1; result: NextTokenResult }
   | { type: "attention"; requestId: number; side: 0 | 1; layer: number; head: number; shape: number[]; data: Float32Array }
   /** A recurrent side's gate or state over the steps, [T, units]. */
@@ -71,14 +85,14 @@ export type CompareHostToPanel =
 
 const side = v.picklist([0, 1]);
 
-export const ComparePanelMessageSchema = v.variant("type", [
-  v.strictObject({ type: v.literal("ready") }),
-  v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) }),
-  v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, side, layer: nonNegInt, head: nonNegInt }),
-  v.strictObject({ type: v.literal("getGate"), requestId: nonNegInt, side, index: nonNegInt, name: v.pipe(v.string(), v.regex(/^[a-z]{1,16}$/)) }),
-  v.strictObject({ type: v.literal("revealToken"), index: nonNegInt }),
-]);
+export const CompareReady = v.strictObject({ type: v.literal("ready") });
+export const CompareGetNextToken = v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) });
+export const CompareGetAttention = v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, side, layer: nonNegInt, head: nonNegInt });
+export const CompareGetGate = v.strictObject({ type: v.literal("getGate"), requestId: nonNegInt, side, index: nonNegInt, name: gateName });
+export const CompareRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });
 
-export type ComparePanelToHost = v.InferOutput<typeof ComparePanelMessageSchema>;
+export const ComparePanelMessage = v.variant("type", [CompareReady, CompareGetNextToken, CompareGetAttention, CompareGetGate, CompareRevealToken]);
 
-export const parseComparePanelMessage = validator(ComparePanelMessageSchema);
+export type ComparePanelToHost = v.InferOutput<typeof ComparePanelMessage>;
+
+export const parseCompareMessage = validator(ComparePanelMessage);

@@ -1,0 +1,121 @@
+// The Inspector: tokens, attention per layer and head, the next-token distribution, surprisal.
+// Engine methods (`seqlens inspect`) and the panel's messages both ways.
+import * as v from "valibot";
+import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
+import { handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, validator } from "./schema";
+
+export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
+
+export interface InspectResult {
+  handle: string;
+  model: string;
+  device: Device;
+  tokens: TokenInfo[];
+  truncated?: Truncated;
+  nLayer: number;
+  nHead: number;
+  attentionAvailable: boolean;
+  next: NextTokenResult; // at the last position
+  /** The attention slice asked for with the inspection (`slice` param), saving a round trip. */
+  slice?: AttentionSlice;
+  ms: { tokenize: number; run: number; total: number };
+}
+
+export interface SurprisalResult {
+  meanBits: number;
+  tokens: { bits: number | null; p: number | null; rank: number | null; top: TopToken[] }[];
+}
+
+export const inspectorParams = {
+  inspect: v.object({
+    model: modelSpec,
+    text: v.optional(v.string()),
+    ids: v.optional(numberArray("ids")),
+    topK: v.optional(num),
+    temperature: v.optional(num),
+    maxTokens: v.optional(num),
+    slice: v.optional(v.object({ layer: num, head: num })),
+  }),
+  attention: v.object({ handle, layer: num, head: num }),
+  attentionAll: v.object({ handle, capBytes: v.optional(num) }),
+  nextToken: v.object({ handle, position: num, topK: v.optional(num), temperature: v.optional(num) }),
+  embeddings: v.object({ handle, kind: v.picklist(["input", "hidden"], 'embeddings kind must be "input" or "hidden"') }),
+  release: v.object({ handle }),
+  surprisal: v.object({ handle, topK: v.optional(num) }),
+};
+
+export interface InspectorResults {
+  inspect: InspectResult;
+  attention: SliceResult;
+  attentionAll: SliceResult;
+  nextToken: NextTokenResult;
+  embeddings: SliceResult;
+  release: { released: boolean };
+  surprisal: SurprisalResult;
+}
+
+/** [L, H, T, T] attention as nested arrays (JSON exports), from one flat [L, H, T, T] tensor. */
+export function attentionNested(all: SliceResult): number[][][][] {
+  const [L, H, T] = all.shape;
+  return Array.from({ length: L }, (_, l) =>
+    Array.from({ length: H }, (_, h) => Array.from({ length: T }, (_, q) => Array.from(all.data.subarray(((l * H + h) * T + q) * T, ((l * H + h) * T + q + 1) * T)))),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extension host <-> the Inspector panel. Messages from a webview are untrusted: the host validates
+// each one before use and never takes a path or model id from it.
+
+/** What the Inspector shows for one run. */
+export interface InspectionView {
+  handle: string;
+  modelName: string;
+  device: Device;
+  text: string;
+  tokens: TokenInfo[];
+  nLayer: number;
+  nHead: number;
+  attentionAvailable: boolean;
+  next: NextTokenResult;
+  /** The slice the panel's heatmap showed last, sent with the inspection so it paints without asking. */
+  attention?: AttentionSlice;
+  truncated?: Truncated;
+  ms: { run: number; total: number };
+}
+
+/** What a panel remembers across a window reload: the document range and the model. */
+export interface RangeRestore {
+  uri: string;
+  start: number;
+  end: number;
+  model: string;
+}
+
+export type InspectorHostToPanel =
+  | { type: "inspection"; view: InspectionView; restore: RangeRestore }
+  | { type: "attention"; requestId: number; layer: number; head: number; shape: number[]; data: Float32Array }
+  | { type: "nextToken"; requestId: number; result: NextTokenResult }
+  | { type: "selectToken"; index: number }
+  | { type: "stale"; stale: boolean }
+  | { type: "error"; requestId?: number; message: string };
+
+export const InspectorReady = v.strictObject({ type: v.literal("ready") });
+/** `view`: the slice the heatmap shows (not a thumbnail); the host sends that one with the next inspection. */
+export const InspectorGetAttention = v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, layer: nonNegInt, head: nonNegInt, view: v.optional(v.boolean()) });
+export const InspectorGetNextToken = v.strictObject({
+  type: v.literal("getNextToken"),
+  requestId: nonNegInt,
+  position: nonNegInt,
+  topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+  temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
+});
+export const InspectorRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });
+export const InspectorRerun = v.strictObject({ type: v.literal("rerun") });
+export const InspectorExportData = v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) });
+export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
+
+export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
+
+export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;
+
+export const parseInspectorMessage = validator(InspectorPanelMessage);

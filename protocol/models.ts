@@ -1,0 +1,58 @@
+// Models: what a model folder is, and the engine methods that describe and convert one (the Models
+// view, the status bar, `seqlens info`, `seqlens quantize`).
+import * as v from "valibot";
+import type { Device, ExecutionProvider } from "./basics";
+import { modelSpec } from "./schema";
+
+/** What a model can be asked for; the engine dispatches on these, the panels offer what is there. */
+export type Capability =
+  | "tokens" // text in, tokens with offsets out
+  | "selfAttention" // attention weights per layer and head
+  | "crossAttention" // decoder-to-encoder attention
+  | "nextToken" // a next-token distribution at each position
+  | "fillMask" // a distribution over a masked position
+  | "generate" // autoregressive generation (with `kvCache` when the graph has one)
+  | "kvCache"
+  | "gates" // recurrent gates and states per step
+  | "forecast" // a series model's forecasts
+  | "gradients" // input gradients by a differentiable runtime
+  | "embeddings" // a vocabulary matrix to project
+  | "lens" // the residual stream decoded through the final norm and unembedding
+  | "completion"; // code completion at a cursor
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  /** The family that opened it (engine/families), e.g. "gpt2-onnx". */
+  family?: string;
+  capabilities?: Capability[];
+  modelType: string;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocabSize: number;
+  nPositions: number;
+  parameters: number;
+  runtime: string; // e.g. "onnxruntime-node 1.30.0"
+  device: Device;
+  executionProviders: ExecutionProvider[];
+  threads: number;
+  hasKvCache: boolean;
+  attention: { found: boolean; layers: number; note?: string };
+  /** The vocabulary matrices found: the token embedding, and whether the output projection is its own, tied to it, or not found. */
+  embeddings: { input: boolean; output: "own" | "tied" | "none" };
+  fileBytes: number;
+}
+
+export const modelsParams = {
+  ping: v.object({}),
+  info: v.object({ model: modelSpec }),
+  /** Writes an int8 dynamically quantised copy of a model folder (MatMul weights to int8). */
+  quantize: v.object({ model: modelSpec, out: v.pipe(v.string("out must be a non-empty string"), v.minLength(1, "out must be a non-empty string")) }),
+};
+
+export interface ModelsResults {
+  ping: { pid: number; uptimeMs: number };
+  info: ModelInfo;
+  quantize: { out: string; quantized: number; kept: number; bytes: [number, number] };
+}

@@ -1,0 +1,49 @@
+// The valibot pieces every feature's schemas are built from, and the one way a message or a set
+// of engine parameters is checked: the typed value, or every problem as a sentence with its path.
+import * as v from "valibot";
+
+export const nonNegInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+/** Any number; ranges that depend on the model (layers, vocabulary) are checked where the model is known. */
+export const num = v.number();
+export const posInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+/** A model: a folder or file path (or `tfjs:<folder>`). Never taken from a webview message. */
+export const modelSpec = v.pipe(v.string("model must be a non-empty string"), v.minLength(1, "model must be a non-empty string"));
+export const handle = v.pipe(v.string("handle must be a string"), v.minLength(1, "handle must be a non-empty string"));
+/** A PNG a panel exports, as a data URL. */
+export const pngDataUrl = v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000));
+/** A name of a gate, state or the layer input ("x"): letters only, never a path. */
+export const gateName = v.pipe(v.string(), v.regex(/^[a-z]{1,16}$/));
+
+/**
+ * An array of numbers checked in one loop (valibot's per-item pipeline costs microseconds an item;
+ * token ids and series can be millions long).
+ */
+export const numberArray = (what: string) =>
+  v.custom<number[]>((x) => {
+    if (!Array.isArray(x)) return false;
+    for (let i = 0; i < x.length; i++) if (typeof x[i] !== "number") return false;
+    return true;
+  }, `${what} must be an array of numbers`);
+
+/** Rows of numbers (a series with one or more features), checked in one loop. */
+export const numberRows = (what: string) =>
+  v.custom<number[][]>((x) => {
+    if (!Array.isArray(x)) return false;
+    for (let i = 0; i < x.length; i++) {
+      const row = x[i];
+      if (!Array.isArray(row)) return false;
+      for (let j = 0; j < row.length; j++) if (typeof row[j] !== "number") return false;
+    }
+    return true;
+  }, `${what} must be an array of rows of numbers`);
+
+export type Checked<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+/** A validator for untrusted input: the typed value, or every problem as a sentence with its path. */
+export function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) => Checked<v.InferOutput<S>> {
+  return (raw) => {
+    const r = v.safeParse(schema, raw);
+    if (r.success) return { ok: true, message: r.output };
+    return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+  };
+}
