@@ -1,17 +1,21 @@
 // The Compare panel, host side: two models on one selection. The engine compares them; the panel
 // asks for each side's next-token distribution and attention slice by side (0 or 1); the editor
-// colours each token by how much better or worse the second model predicts it.
+// colours each token by how much better or worse the second model predicts it. Also its commands,
+// Compare Models… and the Models view's Compare with….
+import * as path from "node:path";
 import * as vscode from "vscode";
-import { webviewHtml } from "./webviewHtml";
-import { EngineError } from "../protocol/errors";
-import { CompareHostToPanel, CompareResult, parseCompareMessage } from "../protocol/compare";
-import { EngineHost } from "./engineHost";
+import { COMPARE_VIEW_TYPE, CompareHostToPanel, ComparePanelToHost, CompareRestore, CompareResult, parseCompareMessage } from "../protocol/compare";
+import { setting, targetRange, withEngineProgress } from "./commands";
+import { isOffered, offeredFolders, pickModel } from "./modelPicker";
+import { ModelItem } from "./modelsView";
+import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
+import type { Feature, Services } from "./services";
 
-export const COMPARE_VIEW_TYPE = "seqlens.compare";
-
+export const COMPARE: PanelKind<ComparePanelToHost> = { viewType: COMPARE_VIEW_TYPE, title: "SeqLens Compare", bundle: "compare", element: "seqlens-compare", retainContextWhenHidden: true, parse: parseCompareMessage };
 interface Shown {
   result: CompareResult;
+  restore: CompareRestore;
   uri: string;
   start: number;
   version: number;
@@ -21,36 +25,21 @@ interface Shown {
 /** Loss-difference decorations: five steps each way, from "a little" to "4 bits or more". */
 const STEPS = [0.25, 0.5, 1, 2, 4];
 
-export class ComparePanel implements vscode.Disposable {
-  static current?: ComparePanel;
-  private readonly disposables: vscode.Disposable[] = [];
+export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPanel> {
   private shown?: Shown;
   private readonly better = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(55, 148, 255, ${(0.12 + 0.1 * i).toFixed(2)})` }));
   private readonly worse = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(241, 76, 76, ${(0.12 + 0.1 * i).toFixed(2)})` }));
 
-  static show(extensionUri: vscode.Uri, host: EngineHost): ComparePanel {
-    if (ComparePanel.current) {
-      ComparePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
-      return ComparePanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, "SeqLens Compare", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { retainContextWhenHidden: true });
-    return new ComparePanel(panel, extensionUri, host);
+  static show(services: Services): ComparePanel {
+    return showPanel(COMPARE, (panel) => new ComparePanel(panel, services));
   }
 
-  constructor(
-    readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
-    private readonly host: EngineHost,
-  ) {
-    ComparePanel.current = this;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, "compare", "seqlens-compare", "SeqLens Compare");
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "seqlens.svg");
+  constructor(panel: vscode.WebviewPanel, services: Services) {
+    super(panel, COMPARE, services);
     this.disposables.push(
+      { dispose: () => this.decorate(undefined) },
       ...this.better,
       ...this.worse,
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.shown && e.document.uri.toString() === this.shown.uri) this.decorate(undefined); // offsets no longer hold
@@ -58,22 +47,28 @@ export class ComparePanel implements vscode.Disposable {
     );
   }
 
-  post(msg: CompareHostToPanel): void {
-    void this.panel.webview.postMessage(msg);
+  protected snapshot(): CompareHostToPanel | undefined {
+    return this.shown && { type: "compare", view: { ...this.shown.result, text: this.shown.text }, restore: this.shown.restore };
+  }
+
+  /** Compares again on a saved range (after a window reload), clamped to the document as it is now. */
+  async restore(r: CompareRestore): Promise<CompareResult> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(r.uri));
+    const len = doc.getText().length;
+    return this.compare(doc, new vscode.Range(doc.positionAt(Math.min(r.start, len)), doc.positionAt(Math.min(r.end, len))), r.modelA, r.modelB);
   }
 
   async compare(document: vscode.TextDocument, range: vscode.Range, modelA: string, modelB: string, token?: vscode.CancellationToken): Promise<CompareResult> {
     const text = document.getText(range);
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
-    const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
-    const client = this.host.get();
-    const result = await client.request("compare", { modelA, modelB, text, maxTokens }, { signal: ac.signal });
-    if (this.shown) for (const h of this.shown.result.handles) void client.request("release", { handle: h }).catch(() => undefined);
-    this.shown = { result, uri: document.uri.toString(), start: document.offsetAt(range.start), version: document.version, text };
-    this.post({ type: "compare", view: { ...result, text } });
+    const result = await this.services.host.get().request("compare", { modelA, modelB, text, maxTokens: setting("maxTokens", 512) }, { signal: ac.signal });
+    this.hold([...result.handles, ...(result.gates ?? [])]);
+    const restore = { uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), modelA, modelB };
+    this.shown = { result, restore, uri: restore.uri, start: restore.start, version: document.version, text };
+    this.post(this.snapshot()!);
     this.decorate(vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.shown!.uri));
-    this.host.log.info(`compared ${result.names.join(" and ")} on ${result.tokens.length} tokens (${result.mode}): mean loss ${result.summary.meanLoss.map((l) => l.toFixed(3)).join(" / ")} ${result.summary.unit}`);
+    this.services.log.info(`compared ${result.names.join(" and ")} on ${result.tokens.length} tokens (${result.mode}): mean loss ${result.summary.meanLoss.map((l) => l.toFixed(3)).join(" / ")} ${result.summary.unit}`);
     return result;
   }
 
@@ -109,57 +104,69 @@ export class ComparePanel implements vscode.Disposable {
     if (i >= 0) this.post({ type: "selectPosition", index: i });
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseCompareMessage(raw);
-    if (!parsed.ok) {
-      this.host.log.warn(`ignored a malformed message from the Compare panel: ${parsed.reason}`);
-      return;
-    }
-    const msg = parsed.message;
-    const s = this.shown;
-    try {
-      switch (msg.type) {
-        case "ready":
-          if (s) this.post({ type: "compare", view: { ...s.result, text: s.text } });
-          return;
-        case "getNextToken": {
-          if (!s) return;
-          const result = await this.host.get().request("nextToken", { handle: s.result.handles[msg.side], position: msg.position, topK: msg.topK });
-          this.post({ type: "nextToken", requestId: msg.requestId, side: msg.side, result });
-          return;
-        }
-        case "getAttention": {
-          if (!s) return;
-          const slice = await this.host.get().request("attention", { handle: s.result.handles[msg.side], layer: msg.layer, head: msg.head });
-          this.post({ type: "attention", requestId: msg.requestId, side: msg.side, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
-          return;
-        }
-        case "getGate": {
-          if (!s?.result.gates) return;
-          const slice = await this.host.get().request("gateSlice", { handle: s.result.gates[msg.side], index: msg.index, name: msg.name });
-          this.post({ type: "gate", requestId: msg.requestId, side: msg.side, index: msg.index, name: msg.name, shape: slice.shape, data: slice.data });
-          return;
-        }
-        case "revealToken": {
-          if (!s || msg.index >= s.result.tokens.length) return;
-          const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
-          if (!editor || editor.document.version !== s.version) return;
-          const t = s.result.tokens[msg.index];
-          const range = new vscode.Range(editor.document.positionAt(s.start + t.start), editor.document.positionAt(s.start + t.end));
-          editor.selection = new vscode.Selection(range.start, range.end);
-          editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-          return;
-        }
-      }
-    } catch (e) {
-      this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message: e instanceof EngineError || e instanceof Error ? e.message : String(e) });
-    }
-  }
-
-  dispose(): void {
-    if (ComparePanel.current === this) ComparePanel.current = undefined;
-    this.decorate(undefined);
-    if (this.shown) for (const h of this.shown.result.handles) void this.host.get().request("release", { handle: h }).catch(() => undefined);
-    for (const d of this.disposables) d.dispose();
-  }
+  protected readonly handlers: Handlers<ComparePanelToHost> = {
+    ready: () => this.ready(),
+    getNextToken: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      const result = await this.services.host.get().request("nextToken", { handle: s.result.handles[msg.side], position: msg.position, topK: msg.topK });
+      this.post({ type: "nextToken", requestId: msg.requestId, side: msg.side, result });
+    },
+    getAttention: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      const slice = await this.services.host.get().request("attention", { handle: s.result.handles[msg.side], layer: msg.layer, head: msg.head });
+      this.post({ type: "attention", requestId: msg.requestId, side: msg.side, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
+    },
+    getGate: async (msg) => {
+      const s = this.shown;
+      if (!s?.result.gates) return;
+      const slice = await this.services.host.get().request("gateSlice", { handle: s.result.gates[msg.side], index: msg.index, name: msg.name });
+      this.post({ type: "gate", requestId: msg.requestId, side: msg.side, index: msg.index, name: msg.name, shape: slice.shape, data: slice.data });
+    },
+    revealToken: (msg) => {
+      const s = this.shown;
+      if (!s || msg.index >= s.result.tokens.length) return;
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
+      if (!editor || editor.document.version !== s.version) return;
+      const t = s.result.tokens[msg.index];
+      const range = new vscode.Range(editor.document.positionAt(s.start + t.start), editor.document.positionAt(s.start + t.end));
+      editor.selection = new vscode.Selection(range.start, range.end);
+      editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    },
+  };
 }
+
+/** Compare Models…: the selection under two models, picked here unless given. */
+async function compareModels(services: Services, editor: vscode.TextEditor | undefined, modelA?: string, modelB?: string): Promise<void> {
+  const range = targetRange(editor);
+  if (!editor || !range) return;
+  const a = typeof modelA === "string" ? modelA : await pickModel(services, "SeqLens: Compare — the first model (A)");
+  if (!a) return;
+  const b = typeof modelB === "string" ? modelB : await pickModel(services, `SeqLens: Compare ${path.basename(a)} with… (B)`, a);
+  if (!b) return;
+  const panel = ComparePanel.show(services);
+  await withEngineProgress(services, "comparing", (token) => panel.compare(editor.document, range, a, b, token));
+}
+
+export const compareFeature: Feature = {
+  name: "compare",
+  register: (services) => [
+    vscode.commands.registerCommand("seqlens.compareModels", (a?: string, b?: string) => compareModels(services, vscode.window.activeTextEditor, a, b)),
+    // From the Models view: this model against one picked next.
+    vscode.commands.registerCommand("seqlens.compareWith", async (item: ModelItem) => {
+      if (!(item instanceof ModelItem)) return;
+      const b = await pickModel(services, `SeqLens: Compare ${path.basename(item.modelPath)} with… (B)`, item.modelPath);
+      if (b) await compareModels(services, vscode.window.activeTextEditor, item.modelPath, b);
+    }),
+    registerPanelSerializer(services, COMPARE, {
+      create: (panel) => new ComparePanel(panel, services),
+      schema: CompareRestore,
+      restorable: async (r) => {
+        const folders = await offeredFolders(services);
+        return isOffered(r.modelA, folders) && isOffered(r.modelB, folders);
+      },
+      restore: (panel, r) => panel.restore(r),
+    }),
+  ],
+};

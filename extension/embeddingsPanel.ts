@@ -1,17 +1,29 @@
 // The Embeddings panel, host side: the active model's token embeddings and the hidden states of the
 // selection projected (PCA, UMAP, t-SNE, in the engine with progress and cancellation), nearest
 // neighbours and vector arithmetic in the full space, and the logit lens of the selection. Hover a
-// point and the token is highlighted in the editor; move the cursor and the panel follows.
+// point and the token is highlighted in the editor; move the cursor and the panel follows. Also its
+// command, Show Embeddings & Logit Lens.
+import * as path from "node:path";
 import * as vscode from "vscode";
-import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError } from "../protocol/errors";
 import { TokenInfo } from "../protocol/basics";
-import { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsMessage } from "../protocol/embeddings";
-import { EngineHost } from "./engineHost";
+import { EMBEDDINGS_VIEW_TYPE, EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsMessage } from "../protocol/embeddings";
+import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
+import { setting, targetRange, withEngineProgress } from "./commands";
+import { isOffered, offeredFolders } from "./modelPicker";
+import { activeModel } from "./models";
+import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
+import type { Feature, Services } from "./services";
+import { pngBytes, saveExport } from "./webviewHtml";
 
-export const EMBEDDINGS_VIEW_TYPE = "seqlens.embeddings";
-
+export const EMBEDDINGS: PanelKind<EmbeddingsPanelToHost> = {
+  viewType: EMBEDDINGS_VIEW_TYPE,
+  title: "SeqLens Embeddings",
+  bundle: "embeddings",
+  element: "seqlens-embeddings",
+  retainContextWhenHidden: true,
+  parse: parseEmbeddingsMessage,
+};
 interface Shown {
   view: EmbeddingsView;
   model: string;
@@ -24,9 +36,7 @@ interface Shown {
   text: string;
 }
 
-export class EmbeddingsPanel implements vscode.Disposable {
-  static current?: EmbeddingsPanel;
-  private readonly disposables: vscode.Disposable[] = [];
+export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, EmbeddingsHostToPanel> {
   private shown?: Shown;
   private readonly running = new Map<number, AbortController>();
   private readonly hoverDecoration = vscode.window.createTextEditorDecorationType({
@@ -36,42 +46,25 @@ export class EmbeddingsPanel implements vscode.Disposable {
     borderWidth: "1px",
   });
 
-  static show(extensionUri: vscode.Uri, host: EngineHost): EmbeddingsPanel {
-    if (EmbeddingsPanel.current) {
-      EmbeddingsPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
-      return EmbeddingsPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(EMBEDDINGS_VIEW_TYPE, "SeqLens Embeddings", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { retainContextWhenHidden: true });
-    return new EmbeddingsPanel(panel, extensionUri, host);
+  static show(services: Services): EmbeddingsPanel {
+    return showPanel(EMBEDDINGS, (panel) => new EmbeddingsPanel(panel, services));
   }
 
-  constructor(
-    readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
-    private readonly host: EngineHost,
-  ) {
-    EmbeddingsPanel.current = this;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, "embeddings", "seqlens-embeddings", "SeqLens Embeddings");
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "seqlens.svg");
-    this.disposables.push(
-      this.hoverDecoration,
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
-      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
-    );
+  constructor(panel: vscode.WebviewPanel, services: Services) {
+    super(panel, EMBEDDINGS, services);
+    this.disposables.push(this.hoverDecoration, vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)), { dispose: () => this.running.forEach((ac) => ac.abort()) });
   }
 
-  post(msg: EmbeddingsHostToPanel): void {
-    void this.panel.webview.postMessage(msg);
+  protected snapshot(): EmbeddingsHostToPanel | undefined {
+    return this.shown && { type: "view", view: this.shown.view };
   }
 
   /** Shows `range` of `document` (the lens of it; its tokens highlighted in the projector). */
   async show(document: vscode.TextDocument | undefined, range: vscode.Range | undefined, model: string, recurrentModel?: string, token?: vscode.CancellationToken): Promise<EmbeddingsView> {
-    const client = this.host.get();
+    const client = this.services.host.get();
     const info = await client.request("info", { model });
     const text = document && range ? document.getText(range) : "";
-    const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
+    const maxTokens = setting("maxTokens", 512);
     const view: EmbeddingsView = { modelName: info.name, layers: info.nLayer + 1, vocabSize: info.vocabSize, outputMatrix: info.embeddings.output, tokens: [] };
     if (text.trim().length > 0) {
       const ac = new AbortController();
@@ -82,8 +75,8 @@ export class EmbeddingsPanel implements vscode.Disposable {
         view.lens = lens;
         view.truncated = lens.truncated?.notice;
       } catch (e) {
-        if (e instanceof EngineError && e.code === "CANCELLED") throw e;
-        view.lensError = e instanceof Error ? e.message : String(e);
+        if (isCancelled(e)) throw e;
+        view.lensError = errorMessage(e);
         // the projector still works; the tokens come from an inspection
         const r = await client.request("inspect", { model, text, maxTokens, topK: 1 });
         view.tokens = r.tokens;
@@ -130,51 +123,29 @@ export class EmbeddingsPanel implements vscode.Disposable {
     editor?.setDecorations(this.hoverDecoration, ranges);
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseEmbeddingsMessage(raw);
-    if (!parsed.ok) {
-      this.host.log.warn(`ignored a malformed message from the Embeddings panel: ${parsed.reason}`);
-      return;
-    }
-    const msg: EmbeddingsPanelToHost = parsed.message;
-    const s = this.shown;
-    try {
-      switch (msg.type) {
-        case "ready":
-          if (s) this.post({ type: "view", view: s.view });
-          return;
-        case "project":
-          return await this.project(msg);
-        case "cancel":
-          this.running.get(msg.requestId)?.abort();
-          return;
-        case "neighbours": {
-          if (!s) return;
-          const r = await this.host.get().request("neighbours", { model: s.model, plus: msg.plus, minus: msg.minus, k: msg.k, metric: msg.metric, matrix: msg.matrix });
-          this.post({ type: "neighbours", requestId: msg.requestId, metric: r.metric, neighbours: r.neighbours });
-          return;
-        }
-        case "hoverPosition":
-          this.highlight(msg.index >= 0 ? [msg.index] : [], msg.of);
-          return;
-        case "hoverToken":
-          this.highlight(s && msg.id >= 0 ? s.view.tokens.flatMap((t, i) => (t.id === msg.id ? [i] : [])) : []);
-          return;
-        case "revealPosition": {
-          const { editor, ranges } = this.ranges([msg.index], msg.of);
-          if (!editor || ranges.length === 0) return;
-          editor.selection = new vscode.Selection(ranges[0].start, ranges[0].end);
-          editor.revealRange(ranges[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-          return;
-        }
-        case "exportPng":
-          return await saveExport(pngBytes(msg.dataUrl), "seqlens-embeddings", "png");
-      }
-    } catch (e) {
-      const cancelled = e instanceof EngineError && e.code === "CANCELLED";
-      this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message: cancelled ? "cancelled" : e instanceof Error ? e.message : String(e) });
-    }
-  }
+  protected readonly handlers: Handlers<EmbeddingsPanelToHost> = {
+    ready: () => this.ready(),
+    project: (msg) => this.project(msg),
+    cancel: (msg) => this.running.get(msg.requestId)?.abort(),
+    neighbours: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      const r = await this.services.host.get().request("neighbours", { model: s.model, plus: msg.plus, minus: msg.minus, k: msg.k, metric: msg.metric, matrix: msg.matrix });
+      this.post({ type: "neighbours", requestId: msg.requestId, metric: r.metric, neighbours: r.neighbours });
+    },
+    hoverPosition: (msg) => this.highlight(msg.index >= 0 ? [msg.index] : [], msg.of),
+    hoverToken: (msg) => {
+      const s = this.shown;
+      this.highlight(s && msg.id >= 0 ? s.view.tokens.flatMap((t, i) => (t.id === msg.id ? [i] : [])) : []);
+    },
+    revealPosition: (msg) => {
+      const { editor, ranges } = this.ranges([msg.index], msg.of);
+      if (!editor || ranges.length === 0) return;
+      editor.selection = new vscode.Selection(ranges[0].start, ranges[0].end);
+      editor.revealRange(ranges[0], vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    },
+    exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-embeddings", "png"),
+  };
 
   private async project(msg: Extract<EmbeddingsPanelToHost, { type: "project" }>): Promise<void> {
     const s = this.shown;
@@ -184,14 +155,14 @@ export class EmbeddingsPanel implements vscode.Disposable {
     const ac = new AbortController();
     this.running.set(msg.requestId, ac);
     try {
-      const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
+      const maxTokens = setting("maxTokens", 512);
       const params =
         msg.source === "vocabulary"
           ? { model: s.model, method: msg.method, dims: msg.dims, matrix: msg.matrix }
           : msg.source === "recurrent"
             ? { model: s.recurrentModel!, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer }
             : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
-      const r = await this.host.get().request("project", params, {
+      const r = await this.services.host.get().request("project", params, {
         signal: ac.signal,
         onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
       });
@@ -210,10 +181,35 @@ export class EmbeddingsPanel implements vscode.Disposable {
       this.running.delete(msg.requestId);
     }
   }
-
-  dispose(): void {
-    if (EmbeddingsPanel.current === this) EmbeddingsPanel.current = undefined;
-    for (const ac of this.running.values()) ac.abort();
-    for (const d of this.disposables) d.dispose();
-  }
 }
+
+/** The recurrent model whose h_t the Embeddings panel offers for text: seqlens.gatesModel, else the character LSTM. */
+function recurrentTextModel(services: Services): string {
+  return setting<string>("gatesModel", "").trim() || path.join(services.context.extensionPath, "samples", "models", "char-lstm");
+}
+
+/** Show Embeddings & Logit Lens: the active model's vocabulary, and the selection (or the block around the cursor) if there is one. */
+async function showEmbeddings(services: Services, editor: vscode.TextEditor | undefined): Promise<void> {
+  const model = activeModel(services.context.extensionPath);
+  if ("error" in model) {
+    void vscode.window.showErrorMessage(model.error);
+    return;
+  }
+  // With no editor the panel still shows the vocabulary.
+  const range = editor ? targetRange(editor) : undefined;
+  const panel = EmbeddingsPanel.show(services);
+  await withEngineProgress(services, "embeddings and logit lens", (token) => panel.show(range ? editor!.document : undefined, range, model.path, recurrentTextModel(services), token));
+}
+
+export const embeddingsFeature: Feature = {
+  name: "embeddings",
+  register: (services) => [
+    vscode.commands.registerCommand("seqlens.showEmbeddings", () => showEmbeddings(services, vscode.window.activeTextEditor)),
+    registerPanelSerializer(services, EMBEDDINGS, {
+      create: (panel) => new EmbeddingsPanel(panel, services),
+      schema: EmbeddingsRestore,
+      restorable: async (r) => isOffered(r.model, await offeredFolders(services)),
+      restore: (panel, r) => panel.restore(r, recurrentTextModel(services)),
+    }),
+  ],
+};

@@ -1,23 +1,29 @@
 // The Inspector: one webview panel beside the editor, reused by later runs. The host side runs the
-// engine and answers the panel's requests for slices; every message from the panel is validated.
+// engine on the selection and answers the panel's requests for slices. Also the commands that
+// belong to it: Inspect Selection, and the surprisal colouring of what it inspected.
+import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
-import { pngBytes, saveExport, webviewHtml } from "./webviewHtml";
-import { EngineError } from "../protocol/errors";
-import { InspectorHostToPanel, InspectionView, parseInspectorMessage, InspectorPanelToHost } from "../protocol/inspector";
-import { EngineHost } from "./engineHost";
-import { attentionNested } from "../protocol/inspector";
+import { EngineError, errorMessage } from "../protocol/errors";
+import {
+  attentionNested,
+  INSPECTOR_VIEW_TYPE,
+  InspectionView,
+  InspectorHostToPanel,
+  InspectorPanelToHost,
+  InspectorRestore,
+  parseInspectorMessage,
+} from "../protocol/inspector";
+import { setting, targetRange, withEngineProgress } from "./commands";
+import { isOffered, offeredFolders } from "./modelPicker";
+import { activeModel } from "./models";
+import { Handlers, openPanel, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
+import type { Feature, Services } from "./services";
+import { StallMeter } from "./stallMeter";
 import type { InspectedRange } from "./surprisal";
+import { pngBytes, saveExport } from "./webviewHtml";
 
-export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
-
-/** What a panel remembers across a window reload (VS Code keeps it with the webview's state). */
-export interface InspectorState {
-  uri: string;
-  start: number; // document offsets of the inspected text
-  end: number;
-  model: string;
-}
+export const INSPECTOR: PanelKind<InspectorPanelToHost> = { viewType: INSPECTOR_VIEW_TYPE, title: "SeqLens Inspector", bundle: "inspector", element: "seqlens-inspector", parse: parseInspectorMessage };
 
 interface Current {
   view: InspectionView;
@@ -28,35 +34,22 @@ interface Current {
   model: string;
 }
 
-export class InspectorPanel implements vscode.Disposable {
-  static current?: InspectorPanel;
-  private readonly disposables: vscode.Disposable[] = [];
+export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHostToPanel> {
   private shown?: Current;
   /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
   private viewSlice = { layer: 0, head: 0 };
 
-  static show(extensionUri: vscode.Uri, host: EngineHost, onInspected?: (panel: InspectorPanel) => void): InspectorPanel {
-    if (InspectorPanel.current) {
-      InspectorPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
-      return InspectorPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, "SeqLens Inspector", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
-    return new InspectorPanel(panel, extensionUri, host, onInspected);
+  static get current(): InspectorPanel | undefined {
+    return openPanel<InspectorPanel>(INSPECTOR);
   }
 
-  constructor(
-    readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
-    private readonly host: EngineHost,
-    private readonly onInspected: (panel: InspectorPanel) => void = () => {},
-  ) {
-    InspectorPanel.current = this;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")] };
-    panel.webview.html = this.html();
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "seqlens.svg");
+  static show(services: Services): InspectorPanel {
+    return showPanel(INSPECTOR, (panel) => new InspectorPanel(panel, services));
+  }
+
+  constructor(panel: vscode.WebviewPanel, services: Services) {
+    super(panel, INSPECTOR, services);
     this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.document.version !== this.shown.version) this.post({ type: "stale", stale: true });
@@ -64,24 +57,17 @@ export class InspectorPanel implements vscode.Disposable {
     );
   }
 
-  private html(): string {
-    return webviewHtml(this.panel.webview, this.extensionUri, "inspector", "seqlens-inspector", "SeqLens Inspector");
-  }
-
-  post(msg: InspectorHostToPanel): void {
-    void this.panel.webview.postMessage(msg);
+  protected snapshot(): InspectorHostToPanel | undefined {
+    return this.shown && { type: "inspection", view: this.shown.view, restore: this.state()! };
   }
 
   /** Runs the engine on `range` of `document` and shows the result. */
   async inspect(document: vscode.TextDocument, range: vscode.Range, model: string, token?: vscode.CancellationToken): Promise<InspectionView | undefined> {
     const text = document.getText(range);
-    const maxTokens = vscode.workspace.getConfiguration("seqlens").get<number>("maxTokens", 512);
-    const topK = vscode.workspace.getConfiguration("seqlens").get<number>("topK", 10);
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
-    const client = this.host.get();
     const t0 = Date.now();
-    const r = await client.request("inspect", { model, text, topK, maxTokens, slice: this.viewSlice }, { signal: ac.signal });
+    const r = await this.services.host.get().request("inspect", { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice }, { signal: ac.signal });
     const view: InspectionView = {
       handle: r.handle,
       modelName: model.split(/[\\/]/).pop() ?? model,
@@ -96,16 +82,18 @@ export class InspectorPanel implements vscode.Disposable {
       truncated: r.truncated,
       ms: { run: r.ms.run, total: Date.now() - t0 },
     };
-    if (this.shown) void client.request("release", { handle: this.shown.view.handle }).catch(() => undefined);
+    this.hold([r.handle]);
     this.shown = { view, uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), version: document.version, model };
-    this.post({ type: "inspection", view, restore: this.state()! });
-    this.onInspected(this);
-    this.host.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
+    this.post(this.snapshot()!);
+    void this.services.models.loaded(model);
+    const inspected = this.inspected();
+    if (inspected) this.services.surprisal.update(inspected).catch((e) => this.services.log.warn(`surprisal: ${errorMessage(e)}`));
+    this.services.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
     return view;
   }
 
   /** Runs again on a saved range (re-run after an edit, restore after a reload), clamped to the document as it is now. */
-  async reinspect(s: InspectorState): Promise<InspectionView | undefined> {
+  async reinspect(s: InspectorRestore): Promise<InspectionView | undefined> {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
     const len = doc.getText().length;
     return this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
@@ -117,7 +105,7 @@ export class InspectorPanel implements vscode.Disposable {
     return s ? { uri: s.uri, start: s.start, version: s.version, handle: s.view.handle, tokens: s.view.tokens } : undefined;
   }
 
-  state(): InspectorState | undefined {
+  state(): InspectorRestore | undefined {
     return this.shown ? { uri: this.shown.uri, start: this.shown.start, end: this.shown.end, model: this.shown.model } : undefined;
   }
 
@@ -130,65 +118,45 @@ export class InspectorPanel implements vscode.Disposable {
     if (i >= 0) this.post({ type: "selectToken", index: i });
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    const parsed = parseInspectorMessage(raw);
-    if (!parsed.ok) {
-      this.host.log.warn(`ignored a malformed message from the Inspector: ${parsed.reason}`);
-      return;
-    }
-    const msg: InspectorPanelToHost = parsed.message;
-    const s = this.shown;
-    try {
-      switch (msg.type) {
-        case "ready":
-          if (s) this.post({ type: "inspection", view: s.view, restore: this.state()! });
-          return;
-        case "getAttention": {
-          if (!s) return;
-          if (msg.view) this.viewSlice = { layer: msg.layer, head: msg.head };
-          const slice = await this.host.get().request("attention", { handle: s.view.handle, layer: msg.layer, head: msg.head });
-          this.post({ type: "attention", requestId: msg.requestId, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
-          return;
-        }
-        case "getNextToken": {
-          if (!s) return;
-          const result = await this.host.get().request("nextToken", { handle: s.view.handle, position: msg.position, topK: msg.topK, temperature: msg.temperature });
-          this.post({ type: "nextToken", requestId: msg.requestId, result });
-          return;
-        }
-        case "revealToken": {
-          if (!s || msg.index >= s.view.tokens.length) return;
-          const t = s.view.tokens[msg.index];
-          const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
-          const doc = visible?.document ?? (await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri)));
-          const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
-          // The selection is set as the editor is shown, in one step.
-          const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false, selection: range });
-          editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-          return;
-        }
-        case "rerun": {
-          if (!s) return;
-          await this.reinspect(this.state()!);
-          this.post({ type: "stale", stale: false });
-          return;
-        }
-        case "exportData":
-        case "exportPng":
-          await this.export(msg);
-          return;
-      }
-    } catch (e) {
-      const message = e instanceof EngineError ? e.message : String(e);
-      this.post({ type: "error", requestId: "requestId" in msg ? msg.requestId : undefined, message });
-    }
-  }
+  protected readonly handlers: Handlers<InspectorPanelToHost> = {
+    ready: () => this.ready(),
+    getAttention: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      if (msg.view) this.viewSlice = { layer: msg.layer, head: msg.head };
+      const slice = await this.services.host.get().request("attention", { handle: s.view.handle, layer: msg.layer, head: msg.head });
+      this.post({ type: "attention", requestId: msg.requestId, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
+    },
+    getNextToken: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      const result = await this.services.host.get().request("nextToken", { handle: s.view.handle, position: msg.position, topK: msg.topK, temperature: msg.temperature });
+      this.post({ type: "nextToken", requestId: msg.requestId, result });
+    },
+    revealToken: async (msg) => {
+      const s = this.shown;
+      if (!s || msg.index >= s.view.tokens.length) return;
+      const t = s.view.tokens[msg.index];
+      const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
+      const doc = visible?.document ?? (await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri)));
+      const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
+      // The selection is set as the editor is shown, in one step.
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false, selection: range });
+      editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    },
+    rerun: async () => {
+      if (!this.shown) return;
+      await this.reinspect(this.state()!);
+      this.post({ type: "stale", stale: false });
+    },
+    exportData: (msg) => this.exportData(msg.format),
+    exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png"),
+  };
 
-  private async export(msg: Extract<InspectorPanelToHost, { type: "exportData" | "exportPng" }>): Promise<void> {
+  private async exportData(format: "json" | "csv"): Promise<void> {
     const s = this.shown;
     if (!s) return;
-    if (msg.type === "exportPng") return saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png");
-    if (msg.format === "csv") {
+    if (format === "csv") {
       return saveExport(Buffer.from(["index,id,text,start,end", ...s.view.tokens.map((t, i) => `${i},${t.id},${JSON.stringify(t.text)},${t.start},${t.end}`)].join("\n") + "\n"), "seqlens-inspection", "csv");
     }
     // JSON: attention goes along when it fits under the transfer cap (seqlens.attentionTransferCapMB);
@@ -197,10 +165,8 @@ export class InspectorPanel implements vscode.Disposable {
       async () => {
         let attention: number[][][][] | string | null = null;
         if (s.view.attentionAvailable) {
-          const capBytes = vscode.workspace.getConfiguration("seqlens").get<number>("attentionTransferCapMB", 64) * 2 ** 20;
           try {
-            const all = await this.host.get().request("attentionAll", { handle: s.view.handle, capBytes });
-            attention = attentionNested(all);
+            attention = attentionNested(await this.services.host.get().request("attentionAll", { handle: s.view.handle, capBytes: setting("attentionTransferCapMB", 64) * 2 ** 20 }));
           } catch (e) {
             attention = e instanceof EngineError ? e.message : String(e);
           }
@@ -211,10 +177,55 @@ export class InspectorPanel implements vscode.Disposable {
       "json",
     );
   }
-
-  dispose(): void {
-    if (InspectorPanel.current === this) InspectorPanel.current = undefined;
-    if (this.shown) void this.host.get().request("release", { handle: this.shown.view.handle }).catch(() => undefined);
-    for (const d of this.disposables) d.dispose();
-  }
 }
+
+/** Inspect Selection on the active model, logging how long the extension host's event loop stalled meanwhile (it should not). */
+async function inspectSelection(services: Services, editor: vscode.TextEditor | undefined): Promise<void> {
+  const range = targetRange(editor);
+  if (!editor || !range) return;
+  const model = activeModel(services.context.extensionPath);
+  if ("error" in model) {
+    void vscode.window.showErrorMessage(model.error);
+    return;
+  }
+  const panel = InspectorPanel.show(services);
+  services.showStatus(true);
+  const stall = new StallMeter();
+  let gcMax = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  const view = await withEngineProgress(services, "inspecting", (token) => panel.inspect(editor.document, range, model.path, token));
+  const s = stall.stop();
+  gc.disconnect();
+  services.showStatus(false, view?.device);
+  if (!view) return;
+  // A stall during which this process barely ran was the OS running other processes, not work here.
+  services.log.info(
+    `extension host event loop during the inspection of ${view.tokens.length} tokens: max stall ${s.maxStallMs.toFixed(1)} ms ` +
+      `(host CPU in it ${s.cpuInMaxStallMs.toFixed(1)} ms; host CPU ${s.cpuMs.toFixed(1)} ms over ${s.wallMs.toFixed(0)} ms; longest GC pause ${gcMax.toFixed(1)} ms)`,
+  );
+}
+
+export const inspectorFeature: Feature = {
+  name: "inspector",
+  register: (services) => [
+    vscode.commands.registerCommand("seqlens.inspectSelection", () => inspectSelection(services, vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("seqlens.toggleSurprisal", async () => {
+      try {
+        const inspected = InspectorPanel.current?.inspected();
+        await services.surprisal.toggle(inspected);
+        if (services.surprisal.enabled && !inspected) void vscode.window.showInformationMessage("SeqLens: surprisal is on; it colours the text of the next inspection.");
+      } catch (e) {
+        void vscode.window.showErrorMessage(`SeqLens: ${errorMessage(e)}`);
+      }
+    }),
+    registerPanelSerializer(services, INSPECTOR, {
+      create: (panel) => new InspectorPanel(panel, services),
+      schema: InspectorRestore,
+      restorable: async (r) => isOffered(r.model, await offeredFolders(services)),
+      restore: (panel, r) => panel.reinspect(r),
+    }),
+  ],
+};

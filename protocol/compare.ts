@@ -2,7 +2,7 @@
 import * as v from "valibot";
 import type { Device, NextTokenResult, TokenInfo, Truncated } from "./basics";
 import type { GatesLayerInfo } from "./gates";
-import { gateName, modelSpec, nonNegInt, num, numberArray, validator } from "./schema";
+import { type ErrorReply, gateName, modelSpec, nonNegInt, num, numberArray, rangeRestore, validator } from "./schema";
 
 export const COMPARE_VIEW_TYPE = "seqlens.compare";
 
@@ -65,13 +65,8 @@ export interface CompareResults {
 // Extension host <-> the Compare panel. The panel names a side (0 or 1), never a handle or a path.
 
 /** What the Compare panel remembers across a window reload: the document range and both models. */
-export interface CompareRestore {
-  uri: string;
-  start: number;
-  end: number;
-  modelA: string;
-  modelB: string;
-}
+export const CompareRestore = v.object({ ...rangeRestore, modelA: v.string(), modelB: v.string() });
+export type CompareRestore = v.InferOutput<typeof CompareRestore>;
 
 export type CompareHostToPanel =
   | { type: "compare"; view: CompareResult & { text: string }; restore?: CompareRestore }
@@ -81,7 +76,7 @@ export type CompareHostToPanel =
   | { type: "gate"; requestId: number; side: 0 | 1; index: number; name: string; shape: number[]; data: Float32Array }
   /** The editor's cursor moved onto token `index`. */
   | { type: "selectPosition"; index: number }
-  | { type: "error"; requestId?: number; message: string };
+  | ErrorReply;
 
 const side = v.picklist([0, 1]);
 

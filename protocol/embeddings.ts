@@ -3,7 +3,7 @@
 // (`seqlens project`, `neighbours`, `lens`) and the Embeddings panel's messages both ways.
 import * as v from "valibot";
 import type { TokenInfo, TopToken, Truncated } from "./basics";
-import { modelSpec, nonNegInt, num, numberArray, numberRows, pngDataUrl, validator } from "./schema";
+import { type ErrorReply, modelSpec, nonNegInt, num, numberArray, numberRows, pngDataUrl, rangeRestore, validator } from "./schema";
 
 export const EMBEDDINGS_VIEW_TYPE = "seqlens.embeddings";
 
@@ -120,12 +120,9 @@ export interface EmbeddingsView {
   restore?: EmbeddingsRestore;
 }
 
-export interface EmbeddingsRestore {
-  uri: string;
-  start: number;
-  end: number;
-  model: string;
-}
+/** What the Embeddings panel remembers across a window reload: the document range and the model. */
+export const EmbeddingsRestore = v.object({ ...rangeRestore, model: v.string() });
+export type EmbeddingsRestore = v.InferOutput<typeof EmbeddingsRestore>;
 
 /** What is projected: the vocabulary, the selection's residual stream at a layer, or a recurrent model's h_t over the selection's characters. */
 export type Source = "vocabulary" | "selection" | "recurrent";
@@ -154,7 +151,7 @@ export type EmbeddingsHostToPanel =
   | { type: "neighbours"; requestId: number; metric: string; neighbours: { id: number; token: string; score: number }[] }
   /** The editor's cursor moved onto token `index` (and character `step`) of the selection. */
   | { type: "selectPosition"; index: number; step: number }
-  | { type: "error"; requestId?: number; message: string };
+  | ErrorReply;
 
 const idList = v.pipe(v.array(nonNegInt), v.maxLength(32));
 

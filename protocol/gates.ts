@@ -3,7 +3,7 @@
 // `forecast`, `gradients`) and the Gates panel's messages both ways.
 import * as v from "valibot";
 import type { SliceResult } from "./basics";
-import { gateName, handle, modelSpec, nonNegInt, num, numberArray, numberRows, pngDataUrl, validator } from "./schema";
+import { type ErrorReply, gateName, handle, modelSpec, nonNegInt, num, numberArray, numberRows, pngDataUrl, rangeRestore, validator } from "./schema";
 
 export const GATES_VIEW_TYPE = "seqlens.gates";
 
@@ -110,13 +110,9 @@ export interface GatesView {
   gradients: boolean;
 }
 
-export interface GatesRestore {
-  uri: string;
-  start: number;
-  end: number;
-  model: string;
-  column?: number;
-}
+/** What the Gates panel remembers across a window reload: the document range, the model, the CSV column chosen. */
+export const GatesRestore = v.object({ ...rangeRestore, model: v.string(), column: v.optional(nonNegInt) });
+export type GatesRestore = v.InferOutput<typeof GatesRestore>;
 
 export type GatesHostToPanel =
   | { type: "gates"; view: GatesView }
@@ -125,7 +121,7 @@ export type GatesHostToPanel =
   | { type: "gradients"; requestId: number; outputStep: number; target: string; series: { name: string; cell: string; norms: number[] }[] }
   /** Where the picked units fire together in the whole document (offsets into it), for text. */
   | { type: "documentMatches"; requestId: number; steps: number; matches: { from: number; to: number; line: number; text: string }[] }
-  | { type: "error"; requestId?: number; message: string };
+  | ErrorReply;
 
 export const GatesReady = v.strictObject({ type: v.literal("ready") });
 export const GatesGetSlice = v.strictObject({ type: v.literal("getSlice"), requestId: nonNegInt, index: nonNegInt, name: gateName });

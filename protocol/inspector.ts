@@ -2,7 +2,7 @@
 // Engine methods (`seqlens inspect`) and the panel's messages both ways.
 import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
-import { handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, validator } from "./schema";
+import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -83,21 +83,17 @@ export interface InspectionView {
   ms: { run: number; total: number };
 }
 
-/** What a panel remembers across a window reload: the document range and the model. */
-export interface RangeRestore {
-  uri: string;
-  start: number;
-  end: number;
-  model: string;
-}
+/** What the Inspector remembers across a window reload: the document range and the model. */
+export const InspectorRestore = v.object({ ...rangeRestore, model: v.string() });
+export type InspectorRestore = v.InferOutput<typeof InspectorRestore>;
 
 export type InspectorHostToPanel =
-  | { type: "inspection"; view: InspectionView; restore: RangeRestore }
+  | { type: "inspection"; view: InspectionView; restore: InspectorRestore }
   | { type: "attention"; requestId: number; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "nextToken"; requestId: number; result: NextTokenResult }
   | { type: "selectToken"; index: number }
   | { type: "stale"; stale: boolean }
-  | { type: "error"; requestId?: number; message: string };
+  | ErrorReply;
 
 export const InspectorReady = v.strictObject({ type: v.literal("ready") });
 /** `view`: the slice the heatmap shows (not a thumbnail); the host sends that one with the next inspection. */

@@ -47,3 +47,20 @@ export function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) 
     return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
   };
 }
+
+/** The reply a panel gets when what it asked for failed (every feature's host-to-panel union has it). */
+export interface ErrorReply {
+  type: "error";
+  requestId?: number;
+  message: string;
+}
+
+/**
+ * What a panel keeps in its webview state so the host can show it again after a window reload: a
+ * range of a document and the model. It comes back from the webview, so it is checked like a message.
+ */
+export const rangeRestore = {
+  uri: v.pipe(v.string(), v.maxLength(4096)),
+  start: nonNegInt,
+  end: nonNegInt,
+};

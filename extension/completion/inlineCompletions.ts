@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import { isRecurrentModel } from "../../protocol/modelPaths";
 import type { CompleteResult } from "../../protocol/completion";
 import type { EngineHost } from "../engineHost";
+import type { Feature } from "../services";
 import { activeModel } from "../models";
 import { CompletionController, CompletionSettings, CompletionState } from "./controller";
 
@@ -256,3 +257,9 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
     for (const d of this.disposables) d.dispose();
   }
 }
+
+/** Ghost text from the active decoder; it loads the model on the first keystroke, not at activation. */
+export const completionFeature: Feature = {
+  name: "completion",
+  register: (services) => [new InlineCompletions(services.context.extensionPath, services.host)],
+};
