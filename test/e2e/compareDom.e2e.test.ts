@@ -106,3 +106,35 @@ test("a recurrent pair: both sides' shared state over the steps, side by side an
   await p.page.waitForFunction(() => (document.querySelector("seqlens-compare")?.shadowRoot?.querySelectorAll("seqlens-diff-map")[2] as HTMLElement | undefined)?.dataset.max === "0.500");
   await p.page.screenshot({ path: path.join(ARTIFACTS, "compare-recurrent-fixture.png"), fullPage: true });
 });
+
+test("the panel keeps the host's restore data and its own choices in its saved state, and starts from them after a reload", async () => {
+  // A page of its own whose stand-in keeps the state in the tab's sessionStorage, as VS Code keeps it across a reload;
+  // installed before the page's own stand-in, which then cannot replace it.
+  const page = await p.browser.newPage();
+  try {
+    // (a string: a function from here would carry the test runner's helpers into the page)
+    await page.addInitScript(`{
+      const api = { postMessage: (m) => window.sent.push(m), getState: () => JSON.parse(sessionStorage.getItem("state") ?? "null") ?? undefined, setState: (s) => sessionStorage.setItem("state", JSON.stringify(s)) };
+      Object.defineProperty(window, "acquireVsCodeApi", { value: () => api, writable: false });
+    }`);
+    const sent = () => page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent);
+    const load = async () => page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "ready"));
+    const saved = () => page.evaluate(() => JSON.parse(sessionStorage.getItem("state") ?? "null"));
+    await page.goto(p.page.url());
+    await load();
+    const restore = { uri: "file:///w/a.ts", start: 0, end: view.text.length, modelA: "early", modelB: "final" };
+    await page.evaluate((m) => window.postMessage(m, "*"), { type: "compare", view, restore } as unknown as Record<string, unknown>);
+    await page.locator("#changed-heads a").first().click(); // layer 1, head 0
+    await page.locator("seqlens-token-strip button").nth(3).click();
+    assert.deepEqual(await saved(), { host: restore, position: 3, layer: 1, head: 0, gateIndex: 0, gateName: "hidden" });
+    await page.reload();
+    await load();
+    await page.evaluate((m) => window.postMessage(m, "*"), { type: "compare", view, restore } as unknown as Record<string, unknown>);
+    await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "getAttention"));
+    const asks = await sent();
+    assert.deepEqual(asks.filter((m) => m.type === "getAttention").map((m) => [m.side, m.layer, m.head]), [[0, 1, 0], [1, 1, 0]]);
+    assert.deepEqual(asks.filter((m) => m.type === "getNextToken").map((m) => [m.side, m.position]), [[0, 2], [1, 2]]);
+  } finally {
+    await page.close();
+  }
+});

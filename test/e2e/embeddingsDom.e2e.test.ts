@@ -44,6 +44,17 @@ after(async () => {
 const post = (m: EmbeddingsHostToPanel) => p.post(m);
 const lastProject = async () => (await p.sent()).filter((m) => m.type === "project").at(-1) as { requestId: number; source: string; method: string; dims: number; layer?: number };
 
+/** Resolves once the panel and its scatter have rendered what they hold and the scatter has drawn it. */
+async function drawn(): Promise<void> {
+  await p.page.evaluate(async () => {
+    const app = document.querySelector("seqlens-embeddings") as HTMLElement & { updateComplete: Promise<unknown> };
+    await app.updateComplete;
+    await (app.shadowRoot!.querySelector("seqlens-scatter") as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+    // the scatter draws in the animation frame it asked for on update; this one comes after it
+    await new Promise((r) => requestAnimationFrame(r));
+  });
+}
+
 /** The scatter's pixels at CSS position (x, y) of its box, points and overlay composed. */
 async function pixel(x: number, y: number): Promise<number[]> {
   return p.page.evaluate(([px, py]) => {
@@ -71,7 +82,7 @@ test("fixed points land where their coordinates say, the selection's token in th
   assert.deepEqual([ask.source, ask.method, ask.dims], ["vocabulary", "pca", 2]);
   await post({ type: "projection", requestId: ask.requestId, source: "vocabulary", method: "pca", dims: 2, coords: square, ids: Int32Array.from([0, 1, 2, 3, 4]), labels, explained: [0.5, 0.5], cached: false, ms: 3 });
   await p.page.waitForFunction(() => Number(document.body.dataset.scatterPaintedAt ?? 0) > 0);
-  await p.page.waitForTimeout(100);
+  await drawn();
   const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
   const mode = await p.page.locator("seqlens-scatter").evaluate((e) => (e as unknown as { mode: string }).mode);
   // world [-1, 1] fits the smaller side with a 0.92 margin; y goes up
@@ -136,14 +147,14 @@ test("3-D: a drag turns the cloud (points move on screen), shift-drag pans, 0 re
   await post({ type: "projection", requestId: ask.requestId, source: "vocabulary", matrix: "input", method: "pca", dims: 3, coords: cube, ids: Int32Array.from({ length: 8 }, (_, i) => i), labels: Array.from({ length: 8 }, (_, i) => `c${i}`), cached: false, ms: 1 });
   await p.page.locator("#summary", { hasText: "PCA 3-D" }).waitFor();
   const boxes = () => p.page.locator("seqlens-scatter").evaluate((e) => (e as unknown as { labelBoxes: number[][] }).labelBoxes.map((b) => [Math.round(b[0]), Math.round(b[1])]).sort((a, b) => a[0] - b[0] || a[1] - b[1]));
-  await p.page.waitForTimeout(100);
+  await drawn();
   const before = await boxes();
   const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
   await p.page.mouse.move(box.x + 40, box.y + 40);
   await p.page.mouse.down();
   await p.page.mouse.move(box.x + 120, box.y + 60, { steps: 5 });
   await p.page.mouse.up();
-  await p.page.waitForTimeout(100);
+  await drawn();
   const turned = await boxes();
   assert.notDeepEqual(turned, before, "the labels moved with the points");
   await p.page.locator("seqlens-scatter").focus();
@@ -174,7 +185,8 @@ test("labels never overlap at 3,000 points, and the selection mode asks for the 
   assert.deepEqual([ask.source, ask.layer], ["selection", 2]);
   // answer with the vocabulary-sized cloud anyway: the label test wants many points
   await post({ type: "projection", requestId: ask.requestId, source: "vocabulary", method: "pca", dims: 2, coords: Float32Array.from({ length: 2 * n }, r), ids: Int32Array.from({ length: n }, (_, i) => i), labels: Array.from({ length: n }, (_, i) => `token${i}`), cached: true, ms: 1 });
-  await p.page.waitForTimeout(300);
+  await p.page.locator("#summary", { hasText: "3000 tokens" }).waitFor();
+  await drawn();
   const boxes = await p.page.locator("seqlens-scatter").evaluate((e) => (e as unknown as { labelBoxes: number[][] }).labelBoxes);
   assert.ok(boxes.length > 20, `${boxes.length} labels placed`);
   for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {

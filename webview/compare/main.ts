@@ -5,19 +5,28 @@
 import { css, html, LitElement, nothing } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { NextTokenResult } from "../../protocol/basics";
-import type { CompareHostToPanel, ComparePanelToHost, CompareResult } from "../../protocol/compare";
-import "../inspector/heatmap";
-import "../inspector/nextTokenView";
-import "../inspector/tokenStrip";
+import type { CompareHostToPanel, ComparePanelToHost, CompareRestore, CompareResult } from "../../protocol/compare";
+import { connect } from "../shared/connect";
+import "../components/heatmap";
+import "../components/nextTokenView";
+import "../components/tokenStrip";
 import "./diffMap";
 
-interface VsCodeApi {
-  postMessage(msg: ComparePanelToHost): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
-
 type View = CompareResult & { text: string };
+
+/** What the panel keeps across a window reload: the host's restore data and the choices made here. */
+interface SavedState {
+  host?: CompareRestore;
+  position: number;
+  layer: number;
+  head: number;
+  gateIndex: number;
+  gateName: string;
+}
+
+/** Which host message answers each request. */
+type Replies = { getNextToken: "nextToken"; getAttention: "attention"; getGate: "gate" };
+
 const TOP_K = 10;
 
 /** A diverging colour for a loss difference in bits: blue where the second model is better, red where worse. */
@@ -33,7 +42,6 @@ export class CompareApp extends LitElement {
   gateIndex = 0;
   gateName = "hidden";
   gate: [{ data: Float32Array; units: number }?, { data: Float32Array; units: number }?] = [];
-  private wantGate: [number, number] = [-1, -1];
   view?: View;
   /** The selected token: its distribution is the one that predicted it (made at the position before). */
   position = 1;
@@ -42,9 +50,12 @@ export class CompareApp extends LitElement {
   next: [NextTokenResult?, NextTokenResult?] = [];
   attn: [Float32Array?, Float32Array?] = [];
   error?: string;
-  private requestId = 0;
-  private wantNext: [number, number] = [-1, -1];
-  private wantAttn: [number, number] = [-1, -1];
+  private readonly host = connect<ComparePanelToHost, CompareHostToPanel, SavedState, Replies>();
+  private hostState?: CompareRestore;
+  /** Shows a host error (a rejected request's or one sent on its own). */
+  private readonly showError = (e: { message: string }): void => {
+    this.error = e.message;
+  };
 
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
@@ -68,40 +79,32 @@ export class CompareApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    window.addEventListener("message", (e: MessageEvent<CompareHostToPanel>) => this.onMessage(e.data));
-    vscode.postMessage({ type: "ready" });
+    const saved = this.host.state;
+    if (saved) {
+      this.hostState = saved.host;
+      this.position = saved.position;
+      this.layer = saved.layer;
+      this.head = saved.head;
+      this.gateIndex = saved.gateIndex;
+      this.gateName = saved.gateName;
+    }
+    this.host.on("compare", (msg) => {
+      this.view = msg.view;
+      this.hostState = msg.restore;
+      this.error = undefined;
+      this.layer = Math.max(0, Math.min(this.layer, msg.view.nLayer - 1));
+      this.head = Math.max(0, Math.min(this.head, msg.view.nHead - 1));
+      this.select(Math.min(msg.view.tokens.length - 1, Math.max(1, this.position)), false);
+      this.requestAttention();
+      this.requestGates();
+      this.save();
+    });
+    this.host.on("selectPosition", (msg) => this.select(msg.index, false));
+    this.host.on("error", this.showError);
   }
 
-  private onMessage(msg: CompareHostToPanel): void {
-    switch (msg.type) {
-      case "compare":
-        this.view = msg.view;
-        this.error = undefined;
-        this.layer = Math.min(this.layer, msg.view.nLayer - 1);
-        this.head = Math.min(this.head, msg.view.nHead - 1);
-        this.select(Math.min(msg.view.tokens.length - 1, Math.max(1, this.position)), false);
-        this.requestAttention();
-        this.requestGates();
-        return;
-      case "gate":
-        if (msg.requestId === this.wantGate[msg.side]) {
-          const g = { data: msg.data, units: msg.shape[1] };
-          this.gate = msg.side === 0 ? [g, this.gate[1]] : [this.gate[0], g];
-        }
-        return;
-      case "nextToken":
-        if (msg.requestId === this.wantNext[msg.side]) this.next = msg.side === 0 ? [msg.result, this.next[1]] : [this.next[0], msg.result];
-        return;
-      case "attention":
-        if (msg.requestId === this.wantAttn[msg.side]) this.attn = msg.side === 0 ? [msg.data, this.attn[1]] : [this.attn[0], msg.data];
-        return;
-      case "selectPosition":
-        this.select(msg.index, false);
-        return;
-      case "error":
-        this.error = msg.message;
-        return;
-    }
+  private save(): void {
+    this.host.state = { host: this.hostState, position: this.position, layer: this.layer, head: this.head, gateIndex: this.gateIndex, gateName: this.gateName };
   }
 
   /** Selects token `i` on both sides at once: one request per side for the distribution that predicted it. */
@@ -110,12 +113,13 @@ export class CompareApp extends LitElement {
     if (!v || i < 0 || i >= v.tokens.length) return;
     this.position = i;
     this.next = [];
-    if (reveal) vscode.postMessage({ type: "revealToken", index: i });
+    this.save();
+    if (reveal) this.host.post({ type: "revealToken", index: i });
     if (v.mode !== "token" || i === 0) return;
     for (const side of [0, 1] as const) {
-      const requestId = ++this.requestId;
-      this.wantNext[side] = requestId;
-      vscode.postMessage({ type: "getNextToken", requestId, side, position: i - 1, topK: TOP_K });
+      this.host.request({ type: "getNextToken", side, position: i - 1, topK: TOP_K }, { latest: `next ${side}` }).then((r) => {
+        if (r) this.next = side === 0 ? [r.result, this.next[1]] : [this.next[0], r.result];
+      }, this.showError);
     }
   }
 
@@ -124,9 +128,9 @@ export class CompareApp extends LitElement {
     this.attn = [];
     if (!v?.attentionComparable) return;
     for (const side of [0, 1] as const) {
-      const requestId = ++this.requestId;
-      this.wantAttn[side] = requestId;
-      vscode.postMessage({ type: "getAttention", requestId, side, layer: this.layer, head: this.head });
+      this.host.request({ type: "getAttention", side, layer: this.layer, head: this.head }, { latest: `attention ${side}` }).then((r) => {
+        if (r) this.attn = side === 0 ? [r.data, this.attn[1]] : [this.attn[0], r.data];
+      }, this.showError);
     }
   }
 
@@ -145,10 +149,13 @@ export class CompareApp extends LitElement {
     const choice = this.gateChoice();
     if (!choice || choice.layers === 0) return;
     if (!choice.names.includes(this.gateName)) this.gateName = choice.names.includes("hidden") ? "hidden" : choice.names[0];
+    this.save();
     for (const side of [0, 1] as const) {
-      const requestId = ++this.requestId;
-      this.wantGate[side] = requestId;
-      vscode.postMessage({ type: "getGate", requestId, side, index: Math.min(this.gateIndex, choice.layers - 1), name: this.gateName });
+      this.host.request({ type: "getGate", side, index: Math.min(this.gateIndex, choice.layers - 1), name: this.gateName }, { latest: `gate ${side}` }).then((r) => {
+        if (!r) return;
+        const g = { data: r.data, units: r.shape[1] };
+        this.gate = side === 0 ? [g, this.gate[1]] : [this.gate[0], g];
+      }, this.showError);
     }
   }
 
@@ -237,6 +244,7 @@ export class CompareApp extends LitElement {
   private pickHead(layer: number, head: number): void {
     this.layer = layer;
     this.head = head;
+    this.save();
     this.requestAttention();
   }
 }

@@ -4,20 +4,15 @@
 import { css, html, LitElement, nothing } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, Source } from "../../protocol/embeddings";
+import { connect } from "../shared/connect";
 import type { SeqlensScatter, ScatterData } from "./scatter";
 import { visibleLabel } from "./scatter";
 import "./scatter";
 import "./lensGrid";
 
-interface VsCodeApi {
-  postMessage(msg: EmbeddingsPanelToHost): void;
-  getState(): SavedState | undefined;
-  setState(s: SavedState): void;
-}
-
 /** What the panel keeps across a window reload: the host's selection and the choices made here. */
 interface SavedState {
-  host?: unknown;
+  host?: EmbeddingsView["restore"];
   source: Source;
   method: Method;
   dims: 2 | 3;
@@ -25,8 +20,8 @@ interface SavedState {
   stepLayer: number;
   matrix: "input" | "output";
 }
-declare function acquireVsCodeApi(): VsCodeApi;
-const vscode = acquireVsCodeApi();
+/** Which host message answers each request. */
+type Replies = { project: "projection"; neighbours: "neighbours" };
 
 type Method = "pca" | "umap" | "tsne";
 interface Shown {
@@ -101,7 +96,8 @@ export class EmbeddingsApp extends LitElement {
   method: Method = "pca";
   dims: 2 | 3 = 2;
   layer = 0;
-  progress?: { requestId: number; done: number; total: number; message: string };
+  /** The projection in flight: how far it is. */
+  progress?: { done: number; total: number; message: string };
   error?: string;
   query = "";
   focusIndex = -1;
@@ -111,10 +107,11 @@ export class EmbeddingsApp extends LitElement {
   sum?: { id: number; token: string; score: number }[];
   metric: "cosine" | "euclidean" = "cosine";
   colourBy: "p" | "rank" = "p";
-  private requestId = 0;
-  private wantProjection = -1;
-  private wantNeighbours = -1;
-  private wantSum = -1;
+  private readonly host = connect<EmbeddingsPanelToHost, EmbeddingsHostToPanel, SavedState, Replies>();
+  /** Shows a host error (a rejected request's or one sent on its own). */
+  private readonly showError = (e: { message: string }): void => {
+    if (e.message !== "cancelled") this.error = e.message;
+  };
 
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
@@ -145,48 +142,23 @@ export class EmbeddingsApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    const saved = vscode.getState();
+    const saved = this.host.state;
     if (saved) Object.assign(this, { source: saved.source, method: saved.method, dims: saved.dims, layer: saved.layer, stepLayer: saved.stepLayer, matrix: saved.matrix });
-    window.addEventListener("message", (e: MessageEvent<EmbeddingsHostToPanel>) => this.onMessage(e.data));
-    vscode.postMessage({ type: "ready" });
-  }
-
-  private onMessage(msg: EmbeddingsHostToPanel): void {
-    switch (msg.type) {
-      case "view":
-        this.view = msg.view;
-        this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
-        if (msg.view.tokens.length === 0 || (this.source === "recurrent" && !msg.view.recurrentModel)) this.source = "vocabulary";
-        if (msg.view.outputMatrix !== "own") this.matrix = "input";
-        this.selectedPosition = -1;
-        this.error = undefined;
-        this.requestProjection();
-        return;
-      case "projection": {
-        if (msg.requestId !== this.wantProjection) return;
-        this.progress = undefined;
-        this.shown = { source: msg.source, matrix: msg.matrix, layerNames: msg.layerNames, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
-        if (msg.source === "recurrent" && msg.layer !== undefined) this.stepLayer = msg.layer;
-        this.focusIndex = this.indexOfPosition(this.selectedPosition);
-        return;
-      }
-      case "progress":
-        if (msg.requestId === this.wantProjection) this.progress = msg;
-        return;
-      case "neighbours":
-        if (msg.requestId === this.wantNeighbours && this.neighbours) this.neighbours = { ...this.neighbours, list: msg.neighbours };
-        if (msg.requestId === this.wantSum) this.sum = msg.neighbours;
-        return;
-      case "selectPosition":
-        this.selectedPosition = msg.index;
-        this.selectedStep = msg.step;
-        this.focusIndex = this.indexOfPosition(msg.index);
-        return;
-      case "error":
-        if (msg.requestId === this.wantProjection) this.progress = undefined;
-        if (msg.message !== "cancelled") this.error = msg.message;
-        return;
-    }
+    this.host.on("view", (msg) => {
+      this.view = msg.view;
+      this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
+      if (msg.view.tokens.length === 0 || (this.source === "recurrent" && !msg.view.recurrentModel)) this.source = "vocabulary";
+      if (msg.view.outputMatrix !== "own") this.matrix = "input";
+      this.selectedPosition = -1;
+      this.error = undefined;
+      this.requestProjection();
+    });
+    this.host.on("selectPosition", (msg) => {
+      this.selectedPosition = msg.index;
+      this.selectedStep = msg.step;
+      this.focusIndex = this.indexOfPosition(msg.index);
+    });
+    this.host.on("error", this.showError);
   }
 
   /** The scatter index of selection position `t`: the position itself, or in the vocabulary that token's id; for h_t the character step. */
@@ -198,23 +170,34 @@ export class EmbeddingsApp extends LitElement {
   }
 
   private save(): void {
-    vscode.setState({ host: this.view?.restore, source: this.source, method: this.method, dims: this.dims, layer: this.layer, stepLayer: this.stepLayer, matrix: this.matrix });
+    this.host.state = { host: this.view?.restore, source: this.source, method: this.method, dims: this.dims, layer: this.layer, stepLayer: this.stepLayer, matrix: this.matrix };
   }
 
+  /** Asks for the projection now chosen; one in flight is cancelled (latest wins). */
   private requestProjection(): void {
     this.save();
-    if (this.progress) vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
-    const requestId = ++this.requestId;
-    this.wantProjection = requestId;
-    this.progress = { requestId, done: 0, total: 1, message: `${this.method.toUpperCase()}: starting` };
+    const ask = { type: "project", source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : this.source === "recurrent" ? (this.stepLayer >= 0 ? { layer: this.stepLayer } : {}) : { matrix: this.matrix }) } as const;
+    const reply = this.host.request(ask, { latest: "projection", onProgress: (p) => (this.progress = p), cancel: (requestId) => ({ type: "cancel", requestId }) });
+    this.progress = { done: 0, total: 1, message: `${this.method.toUpperCase()}: starting` };
     this.error = undefined;
-    vscode.postMessage({ type: "project", requestId, source: this.source, method: this.method, dims: this.dims, ...(this.source === "selection" ? { layer: this.layer } : this.source === "recurrent" ? (this.stepLayer >= 0 ? { layer: this.stepLayer } : {}) : { matrix: this.matrix }) });
+    reply.then(
+      (msg) => {
+        if (!msg) return;
+        this.progress = undefined;
+        this.shown = { source: msg.source, matrix: msg.matrix, layerNames: msg.layerNames, method: msg.method, dims: msg.dims, layer: msg.layer, ids: msg.ids, data: { coords: msg.coords, dims: msg.dims, labels: msg.labels }, explained: msg.explained, cached: msg.cached, ms: msg.ms };
+        if (msg.source === "recurrent" && msg.layer !== undefined) this.stepLayer = msg.layer;
+        this.focusIndex = this.indexOfPosition(this.selectedPosition);
+      },
+      (e: { message: string }) => {
+        this.progress = undefined;
+        this.showError(e);
+      },
+    );
   }
 
   private cancel(): void {
     if (!this.progress) return;
-    vscode.postMessage({ type: "cancel", requestId: this.progress.requestId });
-    this.wantProjection = -1;
+    this.host.supersede("projection"); // posts the cancel; the reply is ignored
     this.progress = undefined;
   }
 
@@ -229,9 +212,9 @@ export class EmbeddingsApp extends LitElement {
 
   private onHover(index: number): void {
     if (!this.shown) return;
-    if (this.shown.source === "recurrent") vscode.postMessage({ type: "hoverPosition", index, of: "steps" });
-    else if (this.shown.source === "selection") vscode.postMessage({ type: "hoverPosition", index });
-    else vscode.postMessage({ type: "hoverToken", id: index >= 0 ? this.idAt(index) : -1 });
+    if (this.shown.source === "recurrent") this.host.post({ type: "hoverPosition", index, of: "steps" });
+    else if (this.shown.source === "selection") this.host.post({ type: "hoverPosition", index });
+    else this.host.post({ type: "hoverToken", id: index >= 0 ? this.idAt(index) : -1 });
   }
 
   private pick(index: number): void {
@@ -240,17 +223,18 @@ export class EmbeddingsApp extends LitElement {
     if (this.shown.source === "recurrent") {
       // characters, not vocabulary tokens: no neighbours to look up
       this.selectedStep = index;
-      vscode.postMessage({ type: "revealPosition", index, of: "steps" });
+      this.host.post({ type: "revealPosition", index, of: "steps" });
       return;
     }
     if (this.shown.source === "selection") {
       this.selectedPosition = index;
-      vscode.postMessage({ type: "revealPosition", index });
+      this.host.post({ type: "revealPosition", index });
     }
     const id = this.idAt(index);
     this.neighbours = { token: this.shown.data.labels[index], list: [] };
-    this.wantNeighbours = ++this.requestId;
-    vscode.postMessage({ type: "neighbours", requestId: this.wantNeighbours, plus: [id], minus: [], k: 12, metric: this.metric, matrix: this.neighbourMatrix() });
+    this.host.request({ type: "neighbours", plus: [id], minus: [], k: 12, metric: this.metric, matrix: this.neighbourMatrix() }, { latest: "neighbours" }).then((r) => {
+      if (r && this.neighbours) this.neighbours = { ...this.neighbours, list: r.neighbours };
+    }, this.showError);
   }
 
   private addTerm(sign: 1 | -1): void {
@@ -266,8 +250,9 @@ export class EmbeddingsApp extends LitElement {
     const minus = this.terms.filter((t) => t.sign < 0).map((t) => t.id);
     this.sum = undefined;
     if (plus.length === 0) return;
-    this.wantSum = ++this.requestId;
-    vscode.postMessage({ type: "neighbours", requestId: this.wantSum, plus, minus, k: 10, metric: this.metric, matrix: this.neighbourMatrix() });
+    this.host.request({ type: "neighbours", plus, minus, k: 10, metric: this.metric, matrix: this.neighbourMatrix() }, { latest: "sum" }).then((r) => {
+      if (r) this.sum = r.neighbours;
+    }, this.showError);
   }
 
   private gotoVocabularyToken(id: number): void {
@@ -414,12 +399,12 @@ export class EmbeddingsApp extends LitElement {
   private pickPosition(t: number): void {
     this.selectedPosition = t;
     this.focusIndex = this.indexOfPosition(t);
-    vscode.postMessage({ type: "revealPosition", index: t });
+    this.host.post({ type: "revealPosition", index: t });
   }
 
   private exportPng(): void {
     const sc = this.renderRoot.querySelector<SeqlensScatter>("seqlens-scatter");
-    if (sc) vscode.postMessage({ type: "exportPng", dataUrl: sc.toDataUrl() });
+    if (sc) this.host.post({ type: "exportPng", dataUrl: sc.toDataUrl() });
   }
 }
 

@@ -10,15 +10,9 @@ import { visibleWhitespace } from "../../protocol/text";
 import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
 import { firingRuns, unitsAbove } from "../../protocol/firing";
+import { connect } from "../shared/connect";
 import "./gateMaps";
 import "./lineChart";
-
-interface VsCodeApi {
-  postMessage(msg: GatesPanelToHost): void;
-  getState(): SavedState | undefined;
-  setState(s: SavedState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
 
 interface SavedState {
   /** What the extension needs to run again after a window reload. */
@@ -28,7 +22,8 @@ interface SavedState {
   chartGate: string;
 }
 
-const vscode = acquireVsCodeApi();
+/** Which host message answers each request. */
+type Replies = { getSlice: "slice"; getGradients: "gradients"; findInDocument: "documentMatches" };
 
 export class GatesApp extends LitElement {
   static override properties = {
@@ -47,10 +42,8 @@ export class GatesApp extends LitElement {
     docMatches: { state: true },
   };
   docMatches?: Extract<GatesHostToPanel, { type: "documentMatches" }>;
-  private wantDocMatches = 0;
   gradients?: Extract<GatesHostToPanel, { type: "gradients" }>;
   gradStep = -1;
-  private wantGradients = 0;
   view?: GatesView;
   direction = 0;
   maps: GateMap[] = [];
@@ -61,9 +54,12 @@ export class GatesApp extends LitElement {
   threshold = 0.5;
   firing: [number, number][] = [];
   error?: string;
-  private requestId = 0;
-  private pending = new Map<number, { index: number; name: string }>();
   private hoverFrame = 0;
+  private readonly host = connect<GatesPanelToHost, GatesHostToPanel, SavedState, Replies>();
+  /** Shows a host error (a rejected request's or one sent on its own). */
+  private readonly showError = (e: { message: string }): void => {
+    this.error = e.message;
+  };
 
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
@@ -83,73 +79,47 @@ export class GatesApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    const s = vscode.getState();
+    const s = this.host.state;
     if (s) {
       this.direction = s.direction;
       this.units = s.units;
       this.chartGate = s.chartGate;
     }
-    window.addEventListener("message", (e: MessageEvent<GatesHostToPanel>) => this.onMessage(e.data));
-    vscode.postMessage({ type: "ready" });
+    this.host.on("gates", (msg) => {
+      this.view = msg.view;
+      this.error = undefined;
+      this.brush = undefined;
+      this.firing = [];
+      this.docMatches = undefined;
+      this.gradients = undefined;
+      this.gradStep = msg.view.gates.steps - 1;
+      if (this.direction >= msg.view.gates.layers.length) this.direction = 0;
+      const l = msg.view.gates.layers[this.direction];
+      this.units = this.units.filter((u) => u < l.units);
+      if (!l.names.includes(this.chartGate)) this.chartGate = "hidden";
+      this.requestMaps();
+      this.save();
+    });
+    this.host.on("selectStep", (msg) => (this.step = msg.step));
+    this.host.on("error", this.showError);
   }
 
   private save() {
-    vscode.setState({ host: this.view?.restore, direction: this.direction, units: this.units, chartGate: this.chartGate });
+    this.host.state = { host: this.view?.restore, direction: this.direction, units: this.units, chartGate: this.chartGate };
   }
 
-  private onMessage(msg: GatesHostToPanel) {
-    switch (msg.type) {
-      case "gates": {
-        this.view = msg.view;
-        this.error = undefined;
-        this.brush = undefined;
-        this.firing = [];
-        this.docMatches = undefined;
-        this.gradients = undefined;
-        this.gradStep = msg.view.gates.steps - 1;
-        if (this.direction >= msg.view.gates.layers.length) this.direction = 0;
-        const l = msg.view.gates.layers[this.direction];
-        this.units = this.units.filter((u) => u < l.units);
-        if (!l.names.includes(this.chartGate)) this.chartGate = "hidden";
-        this.requestMaps();
-        this.save();
-        return;
-      }
-      case "slice": {
-        const want = this.pending.get(msg.requestId);
-        if (!want) return;
-        this.pending.delete(msg.requestId);
-        if (want.index !== this.direction) return;
-        const l = this.view!.gates.layers[this.direction];
-        const maps = l.names.map((n) => (n === msg.name ? { name: n, data: msg.data } : this.maps.find((m) => m.name === n))).filter((m): m is GateMap => !!m);
-        this.maps = maps;
-        return;
-      }
-      case "selectStep":
-        this.step = msg.step;
-        return;
-      case "gradients":
-        if (msg.requestId === this.wantGradients) this.gradients = msg;
-        return;
-      case "documentMatches":
-        if (msg.requestId === this.wantDocMatches) this.docMatches = msg;
-        return;
-      case "error":
-        this.error = msg.message;
-        return;
-    }
-  }
-
+  /** One [T, units] slice per gate and state of the direction shown; a newer ask for a name supersedes an older one. */
   private requestMaps() {
     const v = this.view;
     if (!v) return;
     this.maps = [];
-    this.pending.clear();
-    const l = v.gates.layers[this.direction];
-    for (const name of l.names) {
-      const id = ++this.requestId;
-      this.pending.set(id, { index: this.direction, name });
-      vscode.postMessage({ type: "getSlice", requestId: id, index: this.direction, name });
+    const index = this.direction;
+    for (const name of v.gates.layers[index].names) {
+      this.host.request({ type: "getSlice", index, name }, { latest: `slice ${name}` }).then((r) => {
+        if (!r || index !== this.direction || this.view !== v) return;
+        const l = v.gates.layers[index];
+        this.maps = l.names.map((n) => (n === r.name ? { name: n, data: r.data } : this.maps.find((m) => m.name === n))).filter((m): m is GateMap => !!m);
+      }, this.showError);
     }
   }
 
@@ -165,7 +135,7 @@ export class GatesApp extends LitElement {
   private onHover(step: number) {
     this.step = step;
     cancelAnimationFrame(this.hoverFrame);
-    this.hoverFrame = requestAnimationFrame(() => vscode.postMessage({ type: "revealStep", step }));
+    this.hoverFrame = requestAnimationFrame(() => this.host.post({ type: "revealStep", step }));
   }
 
   private toggleUnit(unit: number, gate: string) {
@@ -208,7 +178,7 @@ export class GatesApp extends LitElement {
       ctx.drawImage(c, 0, y);
       y += c.height + 4;
     }
-    vscode.postMessage({ type: "exportPng", dataUrl: out.toDataURL("image/png") });
+    this.host.post({ type: "exportPng", dataUrl: out.toDataURL("image/png") });
   }
 
   private forecastSection() {
@@ -237,13 +207,15 @@ export class GatesApp extends LitElement {
 
   private findInDocument() {
     if (this.units.length === 0) return;
-    this.wantDocMatches = ++this.requestId;
-    vscode.postMessage({ type: "findInDocument", requestId: this.wantDocMatches, index: this.direction, name: this.chartGate, units: this.units, threshold: this.threshold });
+    this.host.request({ type: "findInDocument", index: this.direction, name: this.chartGate, units: this.units, threshold: this.threshold }, { latest: "documentMatches" }).then((r) => {
+      if (r) this.docMatches = r;
+    }, this.showError);
   }
 
   private requestGradients() {
-    this.wantGradients = ++this.requestId;
-    vscode.postMessage({ type: "getGradients", requestId: this.wantGradients, step: Math.max(0, this.gradStep) });
+    this.host.request({ type: "getGradients", step: Math.max(0, this.gradStep) }, { latest: "gradients" }).then((r) => {
+      if (r) this.gradients = r;
+    }, this.showError);
   }
 
   private gradientSection() {
@@ -287,7 +259,7 @@ export class GatesApp extends LitElement {
     return html`
       <header>
         <span><b>${g.name}</b> · ${g.runtime} · ${g.steps} steps · ${g.ms.run.toFixed(1)} ms</span>
-        <vscode-button secondary @click=${() => vscode.postMessage({ type: "exportCsv", index: this.direction })}>CSV</vscode-button>
+        <vscode-button secondary @click=${() => this.host.post({ type: "exportCsv", index: this.direction })}>CSV</vscode-button>
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
@@ -331,14 +303,14 @@ export class GatesApp extends LitElement {
         ${this.brush && this.units.length
           ? html`<div class="muted">${this.firing.length} other place${this.firing.length === 1 ? "" : "s"} where units ${this.units.join(", ")} are all above ${this.threshold}:</div>
               <ul class="matches">
-                ${this.firing.map(([a, b]) => html`<li><button @click=${() => vscode.postMessage({ type: "revealSpan", from: a, to: b })}>steps ${a}–${b}: ${JSON.stringify(visibleWhitespace(g.labels.slice(a, b + 1).join(g.inputKind === "text" ? "" : " ")).slice(0, 60))}</button></li>`)}
+                ${this.firing.map(([a, b]) => html`<li><button @click=${() => this.host.post({ type: "revealSpan", from: a, to: b })}>steps ${a}–${b}: ${JSON.stringify(visibleWhitespace(g.labels.slice(a, b + 1).join(g.inputKind === "text" ? "" : " ")).slice(0, 60))}</button></li>`)}
               </ul>
               ${g.inputKind === "text"
                 ? html`<vscode-button secondary @click=${() => this.findInDocument()}>Find in the whole document</vscode-button>
                     ${this.docMatches
                       ? html`<div class="muted">${this.docMatches.matches.length} place${this.docMatches.matches.length === 1 ? "" : "s"} in the document (${this.docMatches.steps.toLocaleString("en-US")} characters run):</div>
                           <ul class="matches">
-                            ${this.docMatches.matches.map((d) => html`<li><button @click=${() => vscode.postMessage({ type: "revealOffsets", from: d.from, to: d.to })}>line ${d.line}: ${JSON.stringify(visibleWhitespace(d.text))}</button></li>`)}
+                            ${this.docMatches.matches.map((d) => html`<li><button @click=${() => this.host.post({ type: "revealOffsets", from: d.from, to: d.to })}>line ${d.line}: ${JSON.stringify(visibleWhitespace(d.text))}</button></li>`)}
                           </ul>`
                       : null}`
                 : null}`

@@ -3,7 +3,7 @@
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
 import { cssVar, ThemeRepaint } from "../shared/theme";
-import { visibleWhitespace } from "./tokenStrip";
+import { visibleWhitespace } from "../../protocol/text";
 
 const ROW = 16;
 

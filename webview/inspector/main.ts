@@ -4,28 +4,26 @@ import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost } from "../../protocol/inspector";
 import type { NextTokenResult } from "../../protocol/basics";
+import { connect } from "../shared/connect";
+import "../components/heatmap";
+import "../components/nextTokenView";
+import "../components/tokenStrip";
 import "./headView";
-import "./heatmap";
 import "./overview";
-import "./nextTokenView";
-import "./tokenStrip";
 
-interface VsCodeApi {
-  postMessage(msg: InspectorPanelToHost): void;
-  getState(): SavedState | undefined;
-  setState(s: SavedState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
+type Inspection = Extract<InspectorHostToPanel, { type: "inspection" }>;
 
 interface SavedState {
-  host?: unknown; // what the extension needs to re-run the inspection after a reload
+  host?: Inspection["restore"]; // what the extension needs to re-run the inspection after a reload
   layer: number;
   head: number;
   selected: number;
   temperature: number;
 }
 
-const vscode = acquireVsCodeApi();
+/** Which host message answers each request. */
+type Replies = { getAttention: "attention"; getNextToken: "nextToken" };
+
 /** Largest inspection whose all-heads thumbnails are drawn (each thumbnail is one [T, T] slice). */
 const OVERVIEW_MAX_TOKENS = 256;
 
@@ -45,7 +43,8 @@ export class InspectorApp extends LitElement {
   };
   attnView: "heatmap" | "head" | "overview" = "heatmap";
   overview = new Map<string, Float32Array>();
-  private overviewRequests = new Map<number, string>();
+  /** Thumbnails asked for and not yet come, by "layer,head". */
+  private overviewAsked = new Set<string>();
   view?: InspectionView;
   layer = 0;
   head = 0;
@@ -55,10 +54,12 @@ export class InspectorApp extends LitElement {
   next?: NextTokenResult;
   stale = false;
   error?: string;
-  private requestId = 0;
-  private wantAttention = 0;
-  private wantNext = 0;
-  private hostState?: unknown;
+  private readonly host = connect<InspectorPanelToHost, InspectorHostToPanel, SavedState, Replies>();
+  private hostState?: Inspection["restore"];
+  /** Shows a host error (a rejected request's or one sent on its own). */
+  private readonly showError = (e: { message: string }): void => {
+    this.error = e.message;
+  };
 
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
@@ -79,7 +80,7 @@ export class InspectorApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    const saved = vscode.getState();
+    const saved = this.host.state;
     if (saved) {
       this.layer = saved.layer;
       this.head = saved.head;
@@ -87,73 +88,51 @@ export class InspectorApp extends LitElement {
       this.temperature = saved.temperature;
       this.hostState = saved.host;
     }
-    window.addEventListener("message", (e: MessageEvent<InspectorHostToPanel>) => this.onMessage(e.data));
+    this.host.on("inspection", (msg) => this.show(msg));
+    this.host.on("selectToken", (msg) => this.select(msg.index, false));
+    this.host.on("stale", (msg) => (this.stale = msg.stale));
+    this.host.on("error", this.showError);
     window.addEventListener("keydown", (e) => this.onKey(e));
-    vscode.postMessage({ type: "ready" });
   }
 
   private save() {
-    vscode.setState({ host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature });
+    this.host.state = { host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature };
   }
 
-  private onMessage(msg: InspectorHostToPanel) {
-    switch (msg.type) {
-      case "inspection": {
-        const first = !this.view;
-        this.view = msg.view;
-        this.hostState = msg.restore;
-        this.stale = false;
-        this.error = undefined;
-        this.layer = Math.min(this.layer, msg.view.nLayer - 1);
-        this.head = Math.min(this.head, msg.view.nHead - 1);
-        if (first && this.selected >= 0 && this.selected < msg.view.tokens.length) {
-          /* keep the restored selection */
-        } else this.selected = msg.view.tokens.length - 1;
-        this.weights = undefined;
-        this.overview = new Map();
-        this.overviewRequests.clear();
-        if (this.attnView === "overview") this.requestOverview();
-        // The inspection carries the distribution at the last position (temperature 1): ask only for another.
-        const given = this.selected === msg.view.tokens.length - 1 && this.temperature === 1;
-        this.next = given ? msg.view.next : undefined;
-        // The host sends the slice the heatmap showed last: use it when it is the one shown now.
-        const a = msg.view.attention;
-        if (a && a.layer === this.layer && a.head === this.head) {
-          this.wantAttention = ++this.requestId; // a reply to an older request must not replace it
-          this.weights = a.data;
-        } else this.requestAttention();
-        if (!given) this.requestNext();
-        this.save();
-        return;
-      }
-      case "attention": {
-        if (msg.requestId === this.wantAttention) this.weights = msg.data;
-        const key = this.overviewRequests.get(msg.requestId);
-        if (key) {
-          this.overviewRequests.delete(msg.requestId);
-          this.overview = new Map(this.overview).set(key, msg.data);
-        }
-        return;
-      }
-      case "nextToken":
-        if (msg.requestId === this.wantNext) this.next = msg.result;
-        return;
-      case "selectToken":
-        this.select(msg.index, false);
-        return;
-      case "stale":
-        this.stale = msg.stale;
-        return;
-      case "error":
-        this.error = msg.message;
-        return;
-    }
+  private show(msg: Inspection) {
+    const first = !this.view;
+    this.view = msg.view;
+    this.hostState = msg.restore;
+    this.stale = false;
+    this.error = undefined;
+    this.layer = Math.min(this.layer, msg.view.nLayer - 1);
+    this.head = Math.min(this.head, msg.view.nHead - 1);
+    if (first && this.selected >= 0 && this.selected < msg.view.tokens.length) {
+      /* keep the restored selection */
+    } else this.selected = msg.view.tokens.length - 1;
+    this.weights = undefined;
+    this.overview = new Map();
+    this.overviewAsked.clear();
+    if (this.attnView === "overview") this.requestOverview();
+    // The inspection carries the distribution at the last position (temperature 1): ask only for another.
+    const given = this.selected === msg.view.tokens.length - 1 && this.temperature === 1;
+    this.next = given ? msg.view.next : undefined;
+    if (given) this.host.supersede("next"); // a reply to an older request must not replace it
+    // The host sends the slice the heatmap showed last: use it when it is the one shown now.
+    const a = msg.view.attention;
+    if (a && a.layer === this.layer && a.head === this.head) {
+      this.host.supersede("attention");
+      this.weights = a.data;
+    } else this.requestAttention();
+    if (!given) this.requestNext();
+    this.save();
   }
 
   private requestAttention() {
     if (!this.view?.attentionAvailable) return;
-    this.wantAttention = ++this.requestId;
-    vscode.postMessage({ type: "getAttention", requestId: this.wantAttention, layer: this.layer, head: this.head, view: true });
+    this.host.request({ type: "getAttention", layer: this.layer, head: this.head, view: true }, { latest: "attention" }).then((r) => {
+      if (r) this.weights = r.data;
+    }, this.showError);
   }
 
   /** Thumbnails of every layer and head, one slice at a time. */
@@ -163,10 +142,13 @@ export class InspectorApp extends LitElement {
     for (let l = 0; l < v.nLayer; l++) {
       for (let h = 0; h < v.nHead; h++) {
         const key = `${l},${h}`;
-        if (this.overview.has(key) || [...this.overviewRequests.values()].includes(key)) continue;
-        const id = ++this.requestId;
-        this.overviewRequests.set(id, key);
-        vscode.postMessage({ type: "getAttention", requestId: id, layer: l, head: h });
+        if (this.overview.has(key) || this.overviewAsked.has(key)) continue;
+        this.overviewAsked.add(key);
+        this.host.request({ type: "getAttention", layer: l, head: h }).then((r) => {
+          if (this.view !== v) return; // asked for an older inspection
+          this.overviewAsked.delete(key);
+          this.overview = new Map(this.overview).set(key, r.data);
+        }, this.showError);
       }
     }
   }
@@ -178,8 +160,9 @@ export class InspectorApp extends LitElement {
 
   private requestNext() {
     if (!this.view || this.selected < 0) return;
-    this.wantNext = ++this.requestId;
-    vscode.postMessage({ type: "getNextToken", requestId: this.wantNext, position: this.selected, topK: this.view.next.top.length, temperature: this.temperature });
+    this.host.request({ type: "getNextToken", position: this.selected, topK: this.view.next.top.length, temperature: this.temperature }, { latest: "next" }).then((r) => {
+      if (r) this.next = r.result;
+    }, this.showError);
   }
 
   private select(index: number, reveal: boolean) {
@@ -187,7 +170,7 @@ export class InspectorApp extends LitElement {
     this.selected = index;
     this.requestNext();
     this.save();
-    if (reveal) vscode.postMessage({ type: "revealToken", index });
+    if (reveal) this.host.post({ type: "revealToken", index });
   }
 
   private setLayerHead(layer: number, head: number) {
@@ -209,7 +192,7 @@ export class InspectorApp extends LitElement {
 
   private exportPng() {
     const canvas = this.renderRoot.querySelector("seqlens-attention-heatmap")?.shadowRoot?.querySelector<HTMLCanvasElement>("canvas.map");
-    if (canvas) vscode.postMessage({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
+    if (canvas) this.host.post({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
   }
 
   override render() {
@@ -220,11 +203,11 @@ export class InspectorApp extends LitElement {
       <header>
         <span><b>${v.modelName}</b> · onnx · ${v.device}</span>
         <span class="muted">${v.tokens.length} tokens · engine ${v.ms.run.toFixed(1)} ms</span>
-        <vscode-button secondary @click=${() => vscode.postMessage({ type: "exportData", format: "json" })}>JSON</vscode-button>
-        <vscode-button secondary @click=${() => vscode.postMessage({ type: "exportData", format: "csv" })}>CSV</vscode-button>
+        <vscode-button secondary @click=${() => this.host.post({ type: "exportData", format: "json" })}>JSON</vscode-button>
+        <vscode-button secondary @click=${() => this.host.post({ type: "exportData", format: "csv" })}>CSV</vscode-button>
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
-      ${this.stale ? html`<div class="stale" role="status">The text changed since this inspection. <vscode-button @click=${() => vscode.postMessage({ type: "rerun" })}>Re-run</vscode-button></div>` : null}
+      ${this.stale ? html`<div class="stale" role="status">The text changed since this inspection. <vscode-button @click=${() => this.host.post({ type: "rerun" })}>Re-run</vscode-button></div>` : null}
       ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
       <section>

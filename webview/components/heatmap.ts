@@ -4,7 +4,7 @@
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
 import { themeRamp, ThemeRepaint } from "../shared/theme";
-import { visibleWhitespace } from "./tokenStrip";
+import { visibleWhitespace } from "../../protocol/text";
 
 export class AttentionHeatmap extends LitElement {
   static override properties = { weights: { attribute: false }, tokens: { attribute: false }, selected: { type: Number }, hover: { state: true } };

@@ -4,8 +4,6 @@ import { css, html, LitElement } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
 
-export { visibleWhitespace };
-
 export class TokenStrip extends LitElement {
   static override properties = { tokens: { attribute: false }, selected: { type: Number }, colours: { attribute: false }, titles: { attribute: false } };
   /** Optional background per token (the Compare panel colours by loss difference). */

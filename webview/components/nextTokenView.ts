@@ -2,7 +2,7 @@
 // actual next token's rank and probability highlighted, and a temperature slider.
 import { css, html, LitElement } from "lit";
 import type { NextTokenResult } from "../../protocol/basics";
-import { visibleWhitespace } from "./tokenStrip";
+import { visibleWhitespace } from "../../protocol/text";
 
 export class NextTokenView extends LitElement {
   static override properties = { result: { attribute: false }, temperature: { type: Number } };
