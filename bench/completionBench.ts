@@ -11,7 +11,7 @@ import { onnx } from "onnx-proto";
 import { exportGpt2Onnx, Gpt2ExportConfig } from "../engine/formats/gpt2Export";
 import { quantizeDynamic } from "../engine/formats/quantize";
 import { decodeOnnx } from "../engine/formats/onnxWeights";
-import { seededRandom } from "../engine/generate";
+import { seededRandom } from "../engine/random";
 import { EngineService } from "../engine/service";
 import { median } from "./stats";
 

@@ -108,10 +108,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       if (json) out(JSON.stringify(info, null, 2) + "\n");
       else {
         out(`${info.name} (${info.modelType}) at ${info.path}\n`);
-        out(`  ${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, vocabulary ${info.vocabSize}, context ${info.nPositions}\n`);
-        out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB onnx, KV cache ${info.hasKvCache ? "yes" : "no"}\n`);
-        out(`  runtime ${info.runtime}, device ${info.device} (providers ${info.executionProviders.join(",")}, ${info.threads} threads)\n`);
-        out(`  attention: ${info.attention.found ? `${info.attention.layers} layers found in the graph` : info.attention.note}\n`);
+        if (info.capabilities.includes("gates")) {
+          out(`  ${info.nLayer} recurrent layers, up to ${info.nEmbd} units${info.vocabSize ? `, vocabulary ${info.vocabSize}` : ""}\n`);
+          out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(2)} MiB\n`);
+          out(`  runtime ${info.runtime}, device ${info.device}\n`);
+        } else {
+          out(`  ${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, vocabulary ${info.vocabSize}, context ${info.nPositions}\n`);
+          out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB onnx, KV cache ${info.hasKvCache ? "yes" : "no"}\n`);
+          out(`  runtime ${info.runtime}, device ${info.device} (providers ${info.executionProviders.join(",")}, ${info.threads} threads)\n`);
+          out(`  attention: ${info.attention.found ? `${info.attention.layers} layers found in the graph` : info.attention.note}\n`);
+        }
+        out(`  family ${info.family}: ${info.capabilities.join(", ")}\n`);
       }
       return 0;
     }

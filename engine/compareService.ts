@@ -3,21 +3,15 @@
 // probability of the actual token, and per head how their attention differs. With two tokenizers
 // each one's loss is spread over the bytes of its tokens and the two are compared per byte. A pair
 // that cannot be compared gets an error naming the first difference.
-import { DecoderModel } from "./models/decoder";
+import type { Decoder } from "./models/decoder";
 import { lossOverSpans, lossPerByte } from "./probes/compare";
 import { attentionHeadJs, compareRows, RowsOut } from "./probes/compareKernel";
 import { tokenizeInput, TokenizedInput } from "./probes/tokens";
 import { EngineError } from "../protocol/errors";
 import type { ComparedToken, CompareResult } from "../protocol/compare";
 import type { InspectionStore } from "./store";
-import type { GatesService } from "./gatesService";
+import type { RecurrentService } from "./recurrentService";
 import { stepTokens } from "./probes/tokens";
-
-/** What a comparison needs of a decoder: the ONNX one (DecoderModel) or its TensorFlow.js twin. */
-export type Decoder = Pick<DecoderModel, "name" | "config" | "tokenizer" | "device" | "checkIds"> & {
-  probe: { attentionOutputs: string[]; attentionNote?: string };
-  forward(ids: number[], opts: { attention?: boolean }): Promise<{ logits: Float32Array; attention?: Float32Array[]; attentionError?: string }>;
-};
 
 /** "token" when the two tokenize alike, "byte" when they do not; throws INCOMPATIBLE when they claim one tokenizer but differ. */
 export function pairMode(a: Decoder, b: Decoder): { mode: "token" | "byte"; note?: string } {
@@ -148,7 +142,7 @@ export async function compareModels(
  * character (the distribution of the next character after each step), with each one's gates run
  * kept for the panel.
  */
-export async function compareRecurrent(gates: GatesService, modelA: string, modelB: string, input: string | undefined, opts: { store: InspectionStore; maxChars?: number }): Promise<CompareResult> {
+export async function compareRecurrent(gates: RecurrentService, modelA: string, modelB: string, input: string | undefined, opts: { store: InspectionStore; maxChars?: number }): Promise<CompareResult> {
   const t0 = performance.now();
   if (input === undefined || input.length === 0) throw new EngineError("BAD_INPUT", "two character models are compared on text: give some");
   // the last maxChars characters, as decoders keep their last tokens

@@ -5,18 +5,9 @@ import { DecoderModel, KvCache } from "./models/decoder";
 import { softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "../protocol/errors";
 import { GeneratedToken, GenerateParams, GenerateResult } from "../protocol/completion";
+import { seededRandom } from "./random";
 
-/** mulberry32: small seeded PRNG so sampled generations repeat for a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The training scripts (samples/train/) take it from here.
 
 /** Greedy unless asked to sample, or given a sampling setting. */
 export function isGreedy(p: GenerateParams): boolean {

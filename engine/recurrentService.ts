@@ -1,6 +1,8 @@
-// The engine's recurrent-model methods: gates (every layer's gates on the user's text or series,
-// kept here; the panel asks for one [T, H] slice at a time), gateSlice, and forecast.
-import * as path from "node:path";
+// The engine's methods on recurrent models (LSTM, GRU, RNN from ONNX or TensorFlow.js): gates
+// (every layer's gates on the user's text or series, kept here; the panel asks for one [T, H] slice
+// at a time), gateSlice, gateFiring, forecast, gradients (input-gradient norms), hiddenStates (h_t
+// per step, for the Embeddings panel) and charRun (a character model's next-character scores, for
+// Compare).
 import type { Matrix } from "./probes/projection";
 import { EngineError } from "../protocol/errors";
 import { ForecastResult, GatesResult } from "../protocol/gates";
@@ -11,45 +13,67 @@ import { forecast } from "./probes/forecast";
 import { valueNames } from "./probes/gates/gates";
 import { firingRuns } from "../protocol/firing";
 import type { LayerGates } from "./probes/gates/onnxGates";
+import { serving } from "./families/capabilities";
+import type { ModelFamily } from "./families/family";
+import { LoadedModels } from "./families/loadedModels";
+import { recurrentOnnx } from "./families/recurrentOnnx";
+import { recurrentTfjs } from "./families/recurrentTfjs";
+
+/** The recurrent families by runtime: a model asked for in one runtime is opened by its family. */
+const BY_RUNTIME: Record<RecurrentRuntime, ModelFamily> = { onnx: recurrentOnnx, tfjs: recurrentTfjs };
+
+/** What a method needs of the model: a capability, and the words for the error when it lacks it. */
+interface Need {
+  capability: "gates" | "forecast" | "gradients";
+  what: string;
+}
+
+const GATES: Need = { capability: "gates", what: "run the gate probe" };
 
 interface GatesRun {
   result: GatesResult;
   layers: LayerGates[];
 }
 
-export class GatesService {
-  private readonly models = new Map<string, Promise<RecurrentModel>>();
+export class RecurrentService {
   private readonly runs = new Map<string, GatesRun>();
   private next = 1;
 
-  constructor(private readonly keep = 8) {}
+  /**
+   * @param keep   gates runs kept for slices (the oldest dropped first)
+   * @param models the open models, shared with the engine service
+   */
+  constructor(
+    private readonly keep = 8,
+    private readonly models = new LoadedModels({ providers: ["cpu"] }),
+  ) {}
 
   /** The model, in `runtime` if given; else in `prefer` when the model has that copy, else its default. */
-  async modelFor(p: string, runtime?: RecurrentRuntime, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
-    if (runtime || !prefer) return this.model(p, runtime);
+  async modelFor(p: string, need: Need, runtime?: RecurrentRuntime, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
+    if (runtime || !prefer) return this.model(p, need, runtime);
     try {
-      return await this.model(p, prefer);
+      return await this.model(p, need, prefer);
     } catch (e) {
-      if (e instanceof EngineError && e.code === "MODEL_INVALID" && /no (onnx|tfjs) model here/.test(e.message)) return this.model(p);
+      if (e instanceof EngineError && e.code === "MODEL_INVALID" && /no (onnx|tfjs) model here/.test(e.message)) return this.model(p, need);
       throw e;
     }
   }
 
-  model(p: string, runtime?: RecurrentRuntime): Promise<RecurrentModel> {
+  /**
+   * The recurrent model at `p`, opened by the family it resolves to, or with `runtime` by that
+   * runtime's recurrent family (MODEL_INVALID when it has no copy for it); UNSUPPORTED when the
+   * model lacks what `need` names.
+   */
+  async model(p: string, need: Need = GATES, runtime?: RecurrentRuntime): Promise<RecurrentModel> {
     if (typeof p !== "string" || !p) throw new EngineError("BAD_INPUT", "model must be a path");
     if (runtime !== undefined && runtime !== "onnx" && runtime !== "tfjs") throw new EngineError("BAD_INPUT", `runtime must be "onnx" or "tfjs" (got ${JSON.stringify(runtime)})`);
-    const key = `${path.resolve(p)}|${runtime ?? ""}`;
-    let m = this.models.get(key);
-    if (!m) {
-      m = RecurrentModel.open(p, runtime);
-      this.models.set(key, m);
-      m.catch(() => this.models.delete(key));
-    }
-    return m;
+    const resolved = this.models.familyOf(p);
+    const family = runtime && Object.values(BY_RUNTIME).includes(resolved) ? BY_RUNTIME[runtime] : resolved;
+    return serving(await this.models.open(p, family), need.capability, need.what);
   }
 
   async gates(p: Params<"gates">): Promise<GatesResult> {
-    const model = await this.modelFor(p.model, p.runtime, p.preferRuntime);
+    const model = await this.modelFor(p.model, GATES, p.runtime, p.preferRuntime);
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
     return (await this.run(model, p.values === undefined ? { text: p.text! } : { values: checkRows(p.values) })).result;
   }
@@ -60,7 +84,7 @@ export class GatesService {
    * logarithm) and the vocabulary (for comparing two of them).
    */
   async charRun(modelPath: string, text: string): Promise<{ result: GatesResult; logits: Float32Array; vocab: string[]; model: RecurrentModel }> {
-    const model = await this.model(modelPath);
+    const model = await this.model(modelPath, { capability: "gates", what: "be compared character by character" });
     if (model.inputKind !== "text" || !model.config?.vocab) throw new EngineError("BAD_INPUT", `${model.name} reads a numeric series: comparing two series models is not available yet`);
     const { result, output, outputWidth } = await this.run(model, { text });
     if (outputWidth !== model.config.vocab.length) throw new EngineError("MODEL_INVALID", `${model.name}: the output has ${outputWidth} values per step but the vocabulary ${model.config.vocab.length}`);
@@ -106,7 +130,7 @@ export class GatesService {
    * residual stream.
    */
   async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number }): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series" }> {
-    const model = await this.model(p.model);
+    const model = await this.model(p.model, { capability: "gates", what: "project its hidden states" });
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", `${model.name} is a recurrent model: it has no token-embedding matrix to project; give it text or numbers for its hidden states`);
     const enc = model.encode(p.values !== undefined ? { values: checkRows(p.values) } : { text: p.text! });
     const { layers } = await model.run(enc);
@@ -139,7 +163,7 @@ export class GatesService {
   }
 
   async forecast(p: Params<"forecast">): Promise<ForecastResult> {
-    const model = await this.modelFor(p.model, p.runtime, p.preferRuntime);
+    const model = await this.modelFor(p.model, { capability: "forecast", what: "forecast a series" }, p.runtime, p.preferRuntime);
     const rows = checkRows(p.values);
     const core = await forecast(model, rows, { horizon: p.horizon });
     const gates = await this.gates({ model: p.model, values: rows, runtime: model.runtime });
@@ -147,7 +171,7 @@ export class GatesService {
   }
 
   async gradients(p: Params<"gradients">): Promise<Result<"gradients">> {
-    const model = await this.model(p.model, "tfjs");
+    const model = await this.model(p.model, { capability: "gradients", what: "compute input gradients" }, "tfjs");
     const values = p.values === undefined ? undefined : checkRows(p.values);
     if (p.text === undefined && !values) throw new EngineError("BAD_INPUT", "gradients needs text or values");
     const enc = model.encode(values ? { values } : { text: p.text! });

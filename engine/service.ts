@@ -1,4 +1,5 @@
-// The engine's methods: loads models (cached), runs them, keeps inspections and answers for
+// The engine's methods: opens models by their family (families/, cached), dispatches each method on
+// what the model declares it can do (its capabilities), runs it, keeps inspections and answers for
 // slices. Process-agnostic: engine/process.ts serves it over IPC, tests may call it directly.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,14 +20,16 @@ import { checkParams, Method, Params, Progress, Result } from "../protocol/engin
 import { EmbeddingMatrix, ProjectedPoint, ProjectionMethod } from "../protocol/embeddings";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
-import { compareModels, compareRecurrent, Decoder } from "./compareService";
-import { TFJS_PREFIX, TfjsDecoder } from "./models/tfjsDecoder";
+import { compareModels, compareRecurrent } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
 import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection";
-import { GatesService } from "./gatesService";
-import { isRecurrentModel } from "../protocol/modelPaths";
+import { RecurrentService } from "./recurrentService";
 import { parseSeries } from "./series/parseSeries";
+import type { Capability } from "../protocol/models";
+import { can, CapabilityApi, serving } from "./families/capabilities";
+import type { LoadedModel } from "./families/family";
+import { LoadedModels } from "./families/loadedModels";
 
 export interface CallContext {
   signal: AbortSignal;
@@ -84,60 +87,49 @@ function pointAt(coords: Float32Array, dims: number, row: number, id: number, la
 export class EngineService {
   /** Vocabulary projections by model hash, method and dims. */
   private readonly projections = new Map<string, { coords: Float32Array; explained?: number[] }>();
-  private readonly models = new Map<string, Promise<DecoderModel>>();
   private readonly store = new InspectionStore();
-  private readonly recurrent = new GatesService();
   readonly providers: ExecutionProvider[];
+  /** Every open model (decoders, their TensorFlow.js twins, recurrent models), by family and path. */
+  private readonly models: LoadedModels;
+  /** The methods on recurrent models: gates, forecasts, gradients, hidden states. */
+  private readonly recurrent: RecurrentService;
   private readonly started = Date.now();
 
   constructor(opts: { providers?: string } = {}) {
     this.providers = parseProviders(opts.providers ?? process.env.SEQLENS_EP);
+    this.models = new LoadedModels({ providers: this.providers });
+    this.recurrent = new RecurrentService(8, this.models);
   }
 
+  /** The model `p` names ("tfjs:<folder>" for a GPT-2 folder's TensorFlow.js twin), opened by its family once. */
+  async open(p: unknown, ctx?: CallContext): Promise<LoadedModel> {
+    return this.models.open(str(p, "model"), undefined, {
+      loading: (where, family) => ctx?.progress({ kind: "phase", message: `loading ${where} (${family.name})` }),
+      loaded: (m, ms) => {
+        ctx?.log("info", `loaded ${m.name} (${m.family}) in ${ms.toFixed(0)} ms on ${m.device} (providers ${this.providers.join(",")})`);
+        if (m.fallback) ctx?.log("warn", m.fallback);
+      },
+    });
+  }
+
+  /** The model `p` names as what capability `c` offers; UNSUPPORTED, saying what it has, when it lacks `c`. */
+  async serving<C extends Capability>(p: unknown, c: C, what: string, ctx?: CallContext): Promise<LoadedModel & CapabilityApi[C]> {
+    return serving(await this.open(p, ctx), c, what);
+  }
+
+  /** The ONNX decoder `p` names (for benchmarks and tests that reach into it). */
   async model(p: unknown, ctx?: CallContext): Promise<DecoderModel> {
-    const key = path.resolve(str(p, "model"));
-    let m = this.models.get(key);
-    if (!m) {
-      ctx?.progress({ kind: "phase", message: `loading ${key}` });
-      const t0 = performance.now();
-      m = DecoderModel.load(key, this.providers);
-      this.models.set(key, m);
-      m.then(
-        (loaded) => {
-          ctx?.log("info", `loaded ${loaded.name} in ${(performance.now() - t0).toFixed(0)} ms on ${loaded.device} (providers ${this.providers.join(",")})`);
-          if (loaded.fallback) ctx?.log("warn", loaded.fallback);
-        },
-        () => this.models.delete(key), // a failed load is retried next time
-      );
-    }
-    return m;
-  }
-
-  private readonly tfjsDecoders = new Map<string, Promise<TfjsDecoder>>();
-
-  /** A decoder by path; "tfjs:<folder>" is the same weights on TensorFlow.js (a parity twin). */
-  async decoder(p: unknown, ctx?: CallContext): Promise<Decoder> {
-    const spec = str(p, "model");
-    if (!spec.startsWith(TFJS_PREFIX)) return this.model(spec, ctx);
-    const key = path.resolve(spec.slice(TFJS_PREFIX.length));
-    let m = this.tfjsDecoders.get(key);
-    if (!m) {
-      ctx?.progress({ kind: "phase", message: `loading ${key} on TensorFlow.js` });
-      m = TfjsDecoder.load(key);
-      this.tfjsDecoders.set(key, m);
-      m.catch(() => this.tfjsDecoders.delete(key));
-    }
-    return m;
+    return this.serving(p, "generate", "run as a decoder", ctx);
   }
 
   readonly handlers: { [M in Method]: Handler<M> } = {
     ping: async () => ({ pid: process.pid, uptimeMs: Date.now() - this.started }),
 
-    info: async (p, ctx) => (await this.model(p.model, ctx)).info(),
+    info: async (p, ctx) => (await this.open(p.model, ctx)).info(),
 
     inspect: async (p, ctx) => {
       const t0 = performance.now();
-      const model = await this.model(p.model, ctx);
+      const model = await this.serving(p.model, "tokens", "inspect text", ctx);
       const topK = p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size);
       const temperature = p.temperature ?? 1;
       if (typeof temperature !== "number" || !(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
@@ -221,14 +213,14 @@ export class EngineService {
     },
 
     generate: async (p, ctx) => {
-      const model = await this.model(p.model, ctx);
+      const model = await this.serving(p.model, "generate", "generate text", ctx);
       const res = await generate(model, p, (token: GeneratedToken, index: number, delta: string) => ctx.progress({ kind: "token", token, index, delta }), ctx.signal);
       ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
       return res;
     },
 
     complete: async (p, ctx) => {
-      const model = await this.model(p.model, ctx);
+      const model = await this.serving(p.model, "completion", "complete code", ctx);
       const r = await complete(model, p, ctx.signal);
       ctx.log("info", `complete ${model.name}: ${r.generated} tokens (${r.text.length} characters kept, stopped by ${r.stoppedBy}) in ${r.ms.total.toFixed(1)} ms, prompt ${r.promptTokens} tokens ${r.ms.prompt.toFixed(1)} ms, ${r.ms.perToken.toFixed(2)} ms/token${r.kvCache ? "" : " (no KV cache)"}`);
       return r;
@@ -260,14 +252,16 @@ export class EngineService {
 
     project: async (p, ctx) => {
       const t0 = performance.now();
-      if (typeof p.model === "string" && isRecurrentModel(p.model)) return this.projectRecurrent(p, ctx, t0);
-      const model = await this.model(p.model, ctx);
+      const loaded = await this.open(p.model, ctx);
+      if (can(loaded, "gates")) return this.projectRecurrent(p, ctx, t0);
+      const vocabulary = p.text === undefined && p.ids === undefined;
+      const model = vocabulary ? serving(loaded, "embeddings", "project its vocabulary") : serving(loaded, "lens", "project its residual stream");
       const method = p.method;
       if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
       const dims = p.dims ?? 2;
       if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
       const onSteps = (done: number, total: number, message: string) => ctx.progress({ kind: "steps", done, total, message });
-      if (p.text === undefined && p.ids === undefined) {
+      if (vocabulary) {
         const matrix = p.matrix ?? "input";
         const m = embeddingMatrix(model, matrix);
         const key = `${model.probe.sha256}|${matrix}|${method}|${dims}`;
@@ -296,11 +290,12 @@ export class EngineService {
     },
 
     compare: async (p, ctx) => {
-      const rA = typeof p.modelA === "string" && isRecurrentModel(p.modelA);
-      const rB = typeof p.modelB === "string" && isRecurrentModel(p.modelB);
+      const [loadedA, loadedB] = await Promise.all([this.open(p.modelA, ctx), this.open(p.modelB, ctx)]);
+      const rA = can(loadedA, "gates");
+      const rB = can(loadedB, "gates");
       if (rA !== rB) throw new EngineError("INCOMPATIBLE", `the two models read different inputs: ${rA ? p.modelA : p.modelB} is a recurrent model and ${rA ? p.modelB : p.modelA} a transformer decoder`);
       if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
-      const [a, b] = await Promise.all([this.decoder(p.modelA, ctx), this.decoder(p.modelB, ctx)]);
+      const [a, b] = [serving(loadedA, "tokens", "be compared token by token"), serving(loadedB, "tokens", "be compared token by token")];
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
       const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal });
       if (r.truncated) ctx.log("info", r.truncated.notice);
@@ -329,7 +324,7 @@ export class EngineService {
 
     lens: async (p, ctx) => {
       const t0 = performance.now();
-      const model = await this.model(p.model, ctx);
+      const model = await this.serving(p.model, "lens", "run the logit lens", ctx);
       const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
       const topK = p.topK === undefined ? 5 : int(p.topK, "topK", 1, 50);
       const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
@@ -353,7 +348,7 @@ export class EngineService {
     },
 
     neighbours: async (p, ctx) => {
-      const model = await this.model(p.model, ctx);
+      const model = await this.serving(p.model, "embeddings", "find nearest tokens in its vocabulary", ctx);
       const m = embeddingMatrix(model, p.matrix ?? "input");
       const metric = p.metric ?? "cosine";
       if (metric !== "cosine" && metric !== "euclidean") throw new EngineError("BAD_INPUT", `metric must be "cosine" or "euclidean" (got ${JSON.stringify(metric)})`);

@@ -23,14 +23,21 @@ export type Capability =
 export interface ModelInfo {
   path: string;
   name: string;
-  /** The family that opened it (engine/families), e.g. "gpt2-onnx". */
-  family?: string;
-  capabilities?: Capability[];
+  /** The family that opened it (engine/families), e.g. "gpt2-onnx", "recurrent-onnx". */
+  family: string;
+  /** What it can be asked for. */
+  capabilities: Capability[];
+  /** config.json's model_type; for a recurrent model without one, its cells ("lstm", "gru+lstm"). */
   modelType: string;
+  /** Transformer blocks, or recurrent layers (a bidirectional one once). */
   nLayer: number;
+  /** Attention heads per layer (0 for a recurrent model). */
   nHead: number;
+  /** The width of the residual stream, or a recurrent model's widest hidden state. */
   nEmbd: number;
+  /** 0 for a model without a token vocabulary (a series model). */
   vocabSize: number;
+  /** The context in tokens (0 for a recurrent model: no fixed context). */
   nPositions: number;
   parameters: number;
   runtime: string; // e.g. "onnxruntime-node 1.30.0"

@@ -1,5 +1,5 @@
 // The ONNX recurrent operators LSTM, GRU and RNN of a graph, read into the gate probe's canonical
-// form (probes/gates/recurrentLayer.ts), and a probe copy of the graph that also outputs, for each
+// form (models/recurrentLayer.ts), and a probe copy of the graph that also outputs, for each
 // such node, the sequence it consumes (X) and produces (Y) plus any weight that is computed in the
 // graph rather than stored (exporters sometimes build W, R, B with Concat or Unsqueeze).
 //
@@ -11,10 +11,11 @@
 // Y [B, T, D, H].
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
-import { activation, Cell, Direction, RecurrentDirection } from "../probes/gates/recurrentLayer";
+import { activation, Cell, Direction, RecurrentDirection } from "../models/recurrentLayer";
 import { initializerFloats } from "./onnxWeights";
 
-const OPS: Record<string, Cell> = { LSTM: "lstm", GRU: "gru", RNN: "simple_rnn" };
+/** The ONNX recurrent operators and their cells. */
+export const RECURRENT_OPS: Record<string, Cell> = { LSTM: "lstm", GRU: "gru", RNN: "simple_rnn" };
 /** For each canonical gate, its index in ONNX's order. */
 const ONNX_GATE_INDEX: Record<Cell, number[]> = { lstm: [0, 2, 3, 1], gru: [0, 1, 2], simple_rnn: [0] };
 const DEFAULT_ACTIVATIONS: Record<Cell, string[]> = { lstm: ["Sigmoid", "Tanh", "Tanh"], gru: ["Sigmoid", "Tanh"], simple_rnn: ["Tanh"] };
@@ -44,6 +45,8 @@ export interface RecurrentProbe {
   /** Graph inputs that are not initializers, with their element type and dims (numbers or names). */
   inputs: { name: string; elemType: number; dims: (number | string)[] }[];
   outputs: string[];
+  /** Weights stored in the graph (float initializers), counted. */
+  parameters: number;
 }
 
 function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
@@ -67,7 +70,7 @@ export function recurrentProbe(file: string, model: onnx.ModelProto): RecurrentP
     return as;
   };
   for (const n of graph.node ?? []) {
-    const cell = OPS[n.opType ?? ""];
+    const cell = RECURRENT_OPS[n.opType ?? ""];
     if (!cell || (n.domain && n.domain !== "ai.onnx")) continue;
     const k = nodes.length;
     const name = n.name || `${n.opType}_${k}`;
@@ -138,7 +141,8 @@ export function recurrentProbe(file: string, model: onnx.ModelProto): RecurrentP
       elemType: i.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT,
       dims: (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || "?")),
     }));
-  return { bytes: onnx.ModelProto.encode(model).finish(), nodes, inputs, outputs: (graph.output ?? []).map((o) => o.name!) };
+  const parameters = (graph.initializer ?? []).filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT).reduce((n, t) => n + (t.dims ?? []).reduce((a: number, d) => a * Number(d), 1), 0);
+  return { bytes: onnx.ModelProto.encode(model).finish(), nodes, inputs, outputs: (graph.output ?? []).map((o) => o.name!), parameters };
 }
 
 /** Values of a node's weight slots, from initializers or from the probe run's outputs. */

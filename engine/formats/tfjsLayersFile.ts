@@ -40,3 +40,16 @@ export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersM
     throw new EngineError("MODEL_INVALID", `${modelJson}: TensorFlow.js could not build the model (${(e as Error).message})`);
   }
 }
+
+/** The bytes of a LayersModel on disk: its model.json and the weight files its manifest names. */
+export function layersModelBytes(modelJson: string): number {
+  let paths: string[] = [];
+  try {
+    const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as { weightsManifest?: { paths: string[] }[] };
+    paths = (json.weightsManifest ?? []).flatMap((g) => g.paths);
+  } catch {
+    // the model loaded, so this does not happen; count model.json alone
+  }
+  const dir = path.dirname(modelJson);
+  return [modelJson, ...paths.map((p) => path.join(dir, p))].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+}

@@ -7,8 +7,9 @@ import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
 import { LensGraph, prepareLens } from "../formats/onnxLens";
 import { EngineError } from "../../protocol/errors";
-import { ExecutionProvider } from "../../protocol/basics";
-import { ModelInfo } from "../../protocol/models";
+import { Device, ExecutionProvider } from "../../protocol/basics";
+import { Capability, ModelInfo } from "../../protocol/models";
+import type { LoadedModel } from "../families/family";
 import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
 import { TextTokenizer } from "../tokenize/tokenizer";
 
@@ -31,8 +32,29 @@ export interface LensOutput {
   logits?: Float32Array[];
 }
 
-export class DecoderModel {
+/**
+ * What every decoder offers, the ONNX one (DecoderModel) and its TensorFlow.js twin: text to token
+ * ids, and a forward pass to next-token logits and, where found, attention.
+ */
+export interface Decoder {
+  readonly name: string;
+  readonly dir: string;
+  readonly config: DecoderConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly device: Device;
+  readonly probe: { attentionOutputs: string[]; attentionNote?: string; tokenEmbedding?: { shape: number[]; data: Float32Array } };
+  checkIds(ids: number[]): void;
+  forward(ids: number[], opts: { attention?: boolean; hidden?: boolean }): Promise<{ logits: Float32Array; attention?: Float32Array[]; attentionError?: string; lastHidden?: Float32Array }>;
+}
+
+export class DecoderModel implements Decoder, LoadedModel {
   private lens?: Promise<{ graph: LensGraph; opened: OpenSession }>;
+  /**
+   * Tokens, next-token logits, generation and completion, the logit lens (its copy of the graph is
+   * built on first use: NO_LENS then if the graph has another shape), and what the graph shows:
+   * attention, a KV cache, a token-embedding matrix.
+   */
+  readonly capabilities: readonly Capability[];
 
   private constructor(
     readonly dir: string,
@@ -44,9 +66,22 @@ export class DecoderModel {
     readonly fileBytes: number,
     readonly onnxFile: string,
     private readonly providers: ExecutionProvider[],
-  ) {}
+    readonly family: string,
+  ) {
+    this.capabilities = [
+      "tokens",
+      ...(probe.attentionOutputs.length > 0 ? (["selfAttention"] as const) : []),
+      "nextToken",
+      "generate",
+      ...(probe.hasKvCache ? (["kvCache"] as const) : []),
+      ...(probe.tokenEmbedding?.shape.length === 2 ? (["embeddings"] as const) : []),
+      "lens",
+      "completion",
+    ];
+  }
 
-  static async load(p: string, providers: ExecutionProvider[]): Promise<DecoderModel> {
+  /** Opens a model folder (or the .onnx inside one); `family` names the family that asked (families/gpt2Onnx.ts). */
+  static async load(p: string, providers: ExecutionProvider[], family = "gpt2-onnx"): Promise<DecoderModel> {
     const folder = openModelFolder(p);
     const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, folder.config.eos_token_id);
     const cfg = folder.config;
@@ -58,7 +93,7 @@ export class DecoderModel {
       if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
     }
     const opened = await openSession(probe.file, providers);
-    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers);
+    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family);
   }
 
   get device() {
@@ -74,10 +109,18 @@ export class DecoderModel {
     return this.config.n_embd / this.config.n_head;
   }
 
+  lacks(c: Capability): string | undefined {
+    if (c === "selfAttention") return this.probe.attentionNote;
+    if (c === "embeddings") return "no token-embedding matrix found in the graph (an initializer gathered by input_ids)";
+    return undefined;
+  }
+
   info(): ModelInfo {
     return {
       path: this.dir,
       name: this.name,
+      family: this.family,
+      capabilities: [...this.capabilities],
       modelType: this.config.model_type,
       nLayer: this.config.n_layer,
       nHead: this.config.n_head,

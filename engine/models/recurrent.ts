@@ -9,12 +9,15 @@ import * as tf from "@tensorflow/tfjs";
 import type * as ortTypes from "onnxruntime-common";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
-import { loadLayersModelFile } from "../formats/tfjsLayersFile";
+import type { Capability, ModelInfo } from "../../protocol/models";
+import type { LoadedModel } from "../families/family";
+import { layersModelBytes, loadLayersModelFile } from "../formats/tfjsLayersFile";
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
-import { tfjsGates } from "../probes/gates/tfjsGates";
+import { CELLS, recurrentLayers, tfjsGates } from "../probes/gates/tfjsGates";
 import { gradientNorms, GradientNorms } from "../probes/gradients";
-import { ort } from "../runtime/onnx/session";
+import { ort, ortVersion, physicalCores } from "../runtime/onnx/session";
 import { initTfjs } from "../runtime/tfjs/backend";
+import type { Cell } from "./recurrentLayer";
 
 export interface Normalisation {
   kind: "zscore" | "diff-zscore";
@@ -53,7 +56,25 @@ export interface EncodedInput {
   values: number[][];
 }
 
-export class RecurrentModel {
+/** The files a recurrent model was opened from, and what they hold. */
+interface RecurrentFiles {
+  /** The file the runtime runs (an .onnx or a model.json). */
+  file: string;
+  /** The runtimes the model has a copy for (a sample folder has both). */
+  copies: RecurrentRuntime[];
+  /** Recurrent layers in order (a bidirectional one once). */
+  layers: { cell: Cell; units: number }[];
+  parameters: number;
+  /** The TensorFlow.js backend, for a model run there. */
+  backend?: string;
+}
+
+export class RecurrentModel implements LoadedModel {
+  /** Gates always; a character model's next-character scores or a series model's forecasts; gradients where there is a TensorFlow.js copy. */
+  readonly capabilities: readonly Capability[];
+  /** Recurrent models run on the CPU (their steps are small; the probe's products run in onnxruntime). */
+  readonly device = "cpu" as const;
+
   private constructor(
     readonly path: string,
     readonly name: string,
@@ -61,12 +82,20 @@ export class RecurrentModel {
     readonly config: RecurrentConfig | undefined,
     readonly inputKind: "text" | "series",
     readonly features: number,
+    private readonly files: RecurrentFiles,
+    readonly family: string,
     private readonly onnxModel?: OnnxRecurrentModel,
     private readonly tfModel?: tf.LayersModel,
     private readonly onnxInput?: { name: string; layout: "btf" | "tbf" | "bt-ids" },
-  ) {}
+  ) {
+    this.capabilities = ["gates", inputKind === "text" ? "nextToken" : "forecast", ...(files.copies.includes("tfjs") ? (["gradients"] as const) : [])];
+  }
 
-  static async open(p: string, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
+  /**
+   * Opens the recurrent model at `p` in runtime `prefer` (an error when it has no copy for it), else
+   * in ONNX when it has an ONNX copy. `family` names the family that asked (families/recurrent*.ts).
+   */
+  static async open(p: string, prefer?: RecurrentRuntime, family?: string): Promise<RecurrentModel> {
     const abs = path.resolve(p);
     if (!fs.existsSync(abs)) throw new EngineError("MODEL_NOT_FOUND", `model not found: ${abs}`);
     let dir = abs;
@@ -99,6 +128,8 @@ export class RecurrentModel {
     if (prefer && prefer !== runtime) throw new EngineError("MODEL_INVALID", `${abs}: no ${prefer} model here (it has ${runtime})`);
     const name = path.basename(dir) === "" ? abs : fs.statSync(abs).isFile() && !config ? path.basename(abs) : path.basename(dir);
     const inputKind = config?.task === "char-lm" ? "text" : "series";
+    const copies = [...(onnxFile ? (["onnx"] as const) : []), ...(tfjsFile ? (["tfjs"] as const) : [])];
+    family ??= `recurrent-${runtime}`;
     if (runtime === "onnx") {
       const m = await openOnnxRecurrent(onnxFile!);
       const inp = m.probe.inputs[0];
@@ -114,13 +145,40 @@ export class RecurrentModel {
         else layout = inp.dims[0] === 1 || (typeof inp.dims[0] === "string" && /batch|^N$|^B$/i.test(inp.dims[0])) ? "btf" : "tbf";
       }
       const F = isIds ? 1 : typeof inp.dims[2] === "number" ? inp.dims[2] : 1;
-      return new RecurrentModel(abs, name, "onnx", config, inputKind, F, m, undefined, { name: inp.name, layout });
+      const files: RecurrentFiles = { file: onnxFile!, copies, layers: m.probe.nodes.map((n) => ({ cell: n.cell, units: n.hiddenSize })), parameters: m.probe.parameters };
+      return new RecurrentModel(abs, name, "onnx", config, inputKind, F, files, family, m, undefined, { name: inp.name, layout });
     }
-    await initTfjs();
+    const backend = await initTfjs();
     const model = await loadLayersModelFile(tfjsFile!);
     const shape = model.inputs[0].shape;
     const F = inputKind === "text" ? 1 : ((shape[shape.length - 1] as number) ?? 1);
-    return new RecurrentModel(abs, name, "tfjs", config, inputKind, F, undefined, model);
+    const layers = recurrentLayers(model).map((l) => ({ cell: CELLS[l.directions[0].rnn.getClassName()], units: (l.directions[0].rnn.getConfig() as { units: number }).units }));
+    return new RecurrentModel(abs, name, "tfjs", config, inputKind, F, { file: tfjsFile!, copies, layers, parameters: model.countParams(), backend }, family, undefined, model);
+  }
+
+  info(): ModelInfo {
+    const { layers, file } = this.files;
+    return {
+      path: this.path,
+      name: this.name,
+      family: this.family,
+      capabilities: [...this.capabilities],
+      modelType: this.config?.model_type ?? [...new Set(layers.map((l) => l.cell))].join("+"),
+      nLayer: layers.length,
+      nHead: 0,
+      nEmbd: Math.max(0, ...layers.map((l) => l.units)),
+      vocabSize: this.config?.vocab?.length ?? 0,
+      nPositions: 0,
+      parameters: this.files.parameters,
+      runtime: this.runtime === "onnx" ? `onnxruntime-node ${ortVersion()}` : `TensorFlow.js ${tf.version.tfjs} (${this.files.backend})`,
+      device: "cpu",
+      executionProviders: ["cpu"],
+      threads: this.runtime === "onnx" ? physicalCores() : 1,
+      hasKvCache: false,
+      attention: { found: false, layers: 0, note: `${this.name} is a recurrent model: no attention; its gates show what it keeps and forgets at each step` },
+      embeddings: { input: false, output: "none" },
+      fileBytes: this.runtime === "onnx" ? fs.statSync(file).size : layersModelBytes(file),
+    };
   }
 
   /** The user's input as the model's input. */
@@ -245,8 +303,9 @@ export class RecurrentModel {
     }
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.tfModel?.dispose();
+    await this.onnxModel?.session.release();
   }
 }
 

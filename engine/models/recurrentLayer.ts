@@ -13,7 +13,7 @@
 //           h = (1 - z) ⊙ h̃ + z ⊙ h_prev
 //   SimpleRNN / RNN:  h = f(x·W + h_prev·R + b)
 // f, g, h are the layer's own activations (tfjs's LSTM defaults to hardSigmoid for f, for example).
-import { EngineError } from "../../../protocol/errors";
+import { EngineError } from "../../protocol/errors";
 
 export type Cell = "lstm" | "gru" | "simple_rnn";
 export type Direction = "forward" | "reverse";

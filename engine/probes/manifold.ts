@@ -5,7 +5,7 @@
 import { UMAP } from "umap-js";
 import { Matrix as DruidMatrix, TSNE } from "@saehrimnir/druidjs";
 import { EngineError } from "../../protocol/errors";
-import { seededRandom } from "../generate";
+import { seededRandom } from "../random";
 import type { Matrix } from "./projection";
 
 export interface ManifoldOptions {

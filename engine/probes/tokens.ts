@@ -1,8 +1,14 @@
 // Tokens of the inspected text with their offsets; text longer than the context is truncated
 // from the left (the most recent tokens are kept) with a notice.
-import { DecoderModel } from "../models/decoder";
+import type { TextTokenizer } from "../tokenize/tokenizer";
 import { EngineError } from "../../protocol/errors";
 import { TokenInfo } from "../../protocol/basics";
+
+/** What tokenizing needs of a model: its tokenizer, and its check that ids are in its vocabulary. */
+export interface TokenizingModel {
+  readonly tokenizer: Pick<TextTokenizer, "encode" | "withOffsets">;
+  checkIds(ids: number[]): void;
+}
 
 export interface TokenizedInput {
   ids: number[];
@@ -10,7 +16,7 @@ export interface TokenizedInput {
   truncated?: { droppedTokens: number; notice: string };
 }
 
-export function tokenizeInput(model: Pick<DecoderModel, "tokenizer" | "checkIds">, input: { text?: string; ids?: number[] }, maxTokens: number): TokenizedInput {
+export function tokenizeInput(model: TokenizingModel, input: { text?: string; ids?: number[] }, maxTokens: number): TokenizedInput {
   let ids: number[];
   let tokens: TokenInfo[];
   if (input.ids !== undefined) {

@@ -15,7 +15,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { DATA_DIR } from "./corpus";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
-import { seededRandom } from "../../engine/generate";
+import { seededRandom } from "../../engine/random";
 import { REPO_ROOT, argOf, repoRelative, saveLayersModel, loadLayersModelFromDir, saveCheckpoint, trainStep, trainableVariables, lrAt, setLearningRate, maxAbsDiff, registerWasmSegmentSum, resumeFromCheckpoint, round } from "./layersTraining";
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
-import { seededRandom } from "../../engine/generate";
+import { seededRandom } from "../../engine/random";
 import {
   REPO_ROOT,
   argOf,

@@ -13,7 +13,7 @@ import { DATA_DIR } from "./corpus";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
 import { Gpt2Config, Gpt2Weights, gpt2Forward, hfNamesToWeights, weightsToHfNames } from "../../engine/runtime/tfjs/gpt2";
 import { readSafetensors, writeSafetensors } from "../../engine/formats/safetensors";
-import { seededRandom } from "../../engine/generate";
+import { seededRandom } from "../../engine/random";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const arg = (name: string, dflt: string) => {

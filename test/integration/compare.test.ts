@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import { EngineService } from "../../engine/service";
-import { GatesService } from "../../engine/gatesService";
+import { RecurrentService } from "../../engine/recurrentService";
 import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx } from "../../engine/formats/onnxWeights";
 import { headChanges, rowDivergence, tokenLosses } from "../../engine/probes/compare";
@@ -160,7 +160,7 @@ test("two recurrent character models: zero against itself; the GRU sample beats 
   const r = await s.call("compare", { modelA: lstm, modelB: gru, text: sample }, ctx);
   assert.ok(r.summary.meanLoss[1] < r.summary.meanLoss[0], JSON.stringify(r.summary.meanLoss));
   // the losses are the models' own: the reference loss of the LSTM's logits from its gates run
-  const g = new GatesService();
+  const g = new RecurrentService();
   const run = await g.charRun(lstm, sample);
   const index = new Map(run.vocab.map((c, i) => [c, i]));
   const ref = tokenLosses(run.logits, run.vocab.length, Array.from(sample, (c) => index.get(c) ?? 0));

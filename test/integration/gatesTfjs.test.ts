@@ -56,7 +56,7 @@ test("a hardSigmoid gate taken for a sigmoid is caught by the check", async () =
   // Same weights, config saying sigmoid: tfjs computes with sigmoid, so the default (hardSigmoid) reading would differ.
   const { directionGates } = await import("../../engine/probes/gates/gates");
   const { kerasDirection } = await import("../../engine/probes/gates/tfjsGates");
-  const { activation } = await import("../../engine/probes/gates/recurrentLayer");
+  const { activation } = await import("../../engine/models/recurrentLayer");
   const d = kerasDirection(lstm, "forward");
   const wrong = await directionGates({ ...d, f: activation("sigmoid") }, ok[0].input, ok[0].values.hidden);
   assert.equal(wrong.check.ok, false);

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { headChanges, rowDivergence } from "../../engine/probes/compare";
 import { attentionHeadJs, compareRows } from "../../engine/probes/compareKernel";
-import { seededRandom } from "../../engine/generate";
+import { seededRandom } from "../../engine/random";
 
 const close = (x: number, y: number, abs = 1e-5, rel = 1e-4) => Math.abs(x - y) <= abs + rel * Math.abs(y);
 

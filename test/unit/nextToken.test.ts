@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { entropyBits, nextTokenAt, rankOf, softmax, topIndices } from "../../engine/probes/nextToken";
-import { chooseToken, seededRandom } from "../../engine/generate";
+import { chooseToken } from "../../engine/generate";
+import { seededRandom } from "../../engine/random";
 
 test("softmax of known logits, with temperature", () => {
   const p = softmax(Float32Array.from([Math.log(1), Math.log(2), Math.log(5)]));

@@ -1,12 +1,12 @@
 // Every step's gates and states of one direction of one recurrent layer, from the layer's own
-// weights (recurrentLayer.ts), its input sequence and the hidden states the runtime produced.
+// weights (models/recurrentLayer.ts), its input sequence and the hidden states the runtime produced.
 //
 // The previous hidden state h_{t-1} of each step is the runtime's own output, so the pre-activations
 // of all steps are two matrix products (x·W and h_prev·R) instead of T small ones; only the LSTM cell
 // c_t = f ⊙ c_{t-1} + i ⊙ C̃ runs step by step (element-wise). The recomputed h_t is then compared
 // with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
 // so (and where) instead of passing off gates that would be wrong.
-import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "./recurrentLayer";
+import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "../../models/recurrentLayer";
 import { Gemm, gemm as defaultGemm, lstmGatesOrt, mulTanh, preActivations } from "./gemm";
 
 export interface GateCheck {

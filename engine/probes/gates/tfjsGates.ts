@@ -7,11 +7,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { EngineError } from "../../../protocol/errors";
 import { quietly } from "../../runtime/tfjs/backend";
-import { activation, Cell, Direction, RecurrentDirection } from "./recurrentLayer";
+import { activation, Cell, Direction, RecurrentDirection } from "../../models/recurrentLayer";
 import { directionGates } from "./gates";
 import type { LayerGates } from "./onnxGates";
 
-const CELLS: Record<string, Cell> = { LSTM: "lstm", GRU: "gru", SimpleRNN: "simple_rnn" };
+/** Keras recurrent layer classes and their cells. */
+export const CELLS: Record<string, Cell> = { LSTM: "lstm", GRU: "gru", SimpleRNN: "simple_rnn" };
 
 interface RecurrentLayer {
   layer: tf.layers.Layer; // the layer in the model (an RNN or a Bidirectional wrapper)
