@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
-import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ARTIFACTS, Host, openFile, runCommand, setTheme, setThemeIn, startHost, VSIX, webviewFrame } from "./host";
 import { ROOT, tempDir } from "../helpers";
 
 let host: Host;
-let frame: Frame;
 
 // The sample file these tests select in, restored afterwards whatever happens to the editor.
 const SHAPES = path.join(ROOT, "samples", "workspace", "shapes.ts");
@@ -38,16 +37,40 @@ async function pick(title: string, label: string): Promise<void> {
   await widget.waitFor({ state: "hidden" });
 }
 
-test("Compare Models on a selection: early against final, the final better, the editor coloured by the difference", async () => {
+/** The whole of shapes.ts selected in the editor (what Compare Models runs on). */
+async function selectShapes(): Promise<void> {
   const { page } = host;
   await openFile(page, "shapes.ts");
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+A");
-  await runCommand(page, "SeqLens: Compare Models…");
+}
+
+/** The Compare panel's frame once it shows the pair `pair` with its summary. */
+async function compareShowing(pair: RegExp): Promise<Frame> {
+  const frame = await webviewFrame(host.page, "seqlens-compare");
+  await frame.waitForFunction(
+    (source) => {
+      const root = document.querySelector("seqlens-compare")?.shadowRoot;
+      return new RegExp(source).test(root?.querySelector("#pair")?.textContent ?? "") && /mean loss/.test(root?.querySelector("#summary")?.textContent ?? "");
+    },
+    pair.source,
+    { timeout: 90_000 },
+  );
+  return frame;
+}
+
+/** Compares the early and final checkpoints on shapes.ts through the command and its quick picks. */
+async function compareEarlyFinal(): Promise<Frame> {
+  await selectShapes();
+  await runCommand(host.page, "SeqLens: Compare Models…");
   await pick("the first model (A)", "tiny-gpt-early");
   await pick("Compare tiny-gpt-early with", "tiny-gpt");
-  frame = await webviewFrame(page, "seqlens-compare");
-  await frame.waitForFunction(() => /mean loss/.test(document.querySelector("seqlens-compare")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  return compareShowing(/tiny-gpt-early ⟷ tiny-gpt$/);
+}
+
+test("Compare Models on a selection: early against final, the final better, the editor coloured by the difference", async () => {
+  const { page } = host;
+  const frame = await compareEarlyFinal();
   assert.match(await frame.locator("#pair").innerText(), /tiny-gpt-early ⟷ tiny-gpt/);
   const summary = await frame.locator("#summary").innerText();
   const [a, b] = [...summary.matchAll(/: ([\d.]+)/g)].map((m) => Number(m[1]));
@@ -59,17 +82,16 @@ test("Compare Models on a selection: early against final, the final better, the 
   // the editor: tokens coloured by the loss difference (decorations)
   await page.waitForFunction(() => document.querySelectorAll(".monaco-editor .view-overlays div[class*='ced-'], .monaco-editor .cdr").length > 5, undefined, { timeout: 15_000 });
   await shot("compare-dark");
-  await setTheme(page, "Light Modern");
-  await page.waitForTimeout(800);
+  await setThemeIn(page, frame, "Light Modern");
   await shot("compare-light");
-  await setTheme(page, "Dark High Contrast");
-  await page.waitForTimeout(800);
+  await setThemeIn(page, frame, "Dark High Contrast");
   await shot("compare-hc");
   await setTheme(page, "Dark Modern");
 });
 
 test("Write an int8 copy of a model: the copy is written and can be compared with its original", async () => {
   const { page } = host;
+  await selectShapes(); // the comparison it offers runs on the editor's selection
   const out = path.join(tempDir("int8-e2e"), "tiny-gpt-int8");
   await runCommand(page, "SeqLens: Write an int8 Copy of a Model…");
   await pick("the model to write an int8 copy of", "tiny-gpt");
@@ -81,8 +103,22 @@ test("Write an int8 copy of a model: the copy is written and can be compared wit
   await toast.waitFor({ timeout: 60_000 });
   assert.ok(fs.existsSync(path.join(out, "onnx", "model.onnx")));
   await toast.locator("a.monaco-button, .monaco-button", { hasText: "Compare with the original" }).first().click();
-  await frame.waitForFunction(() => /tiny-gpt ⟷ tiny-gpt-int8/.test(document.querySelector("seqlens-compare")?.shadowRoot?.querySelector("#pair")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  const frame = await compareShowing(/tiny-gpt ⟷ tiny-gpt-int8/);
   const js = Number(/mean JS\s+([\d.e-]+)/.exec(await frame.locator("#summary").innerText())![1]);
   assert.ok(js > 0 && js < 0.01, String(js));
   await shot("compare-int8");
+});
+
+test("after a window reload the Compare panel comes back with the same pair, tokens and summary", async () => {
+  const { page } = host;
+  const frame = await compareEarlyFinal();
+  const summary = await frame.locator("#summary").innerText();
+  const pair = await frame.locator("#pair").innerText();
+  // VS Code's own reload, which saves the webview's state first (a bare browser reload can race it).
+  await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  const restored = await compareShowing(/tiny-gpt-early ⟷ tiny-gpt$/);
+  assert.equal(await restored.locator("#pair").innerText(), pair);
+  assert.equal(await restored.locator("#summary").innerText(), summary);
+  await shot("compare-restored");
 });

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
-import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ARTIFACTS, Host, openFile, runCommand, setThemeIn, startHost, VSIX, webviewFrame } from "./host";
 import { ROOT } from "../helpers";
 
 let host: Host;
@@ -97,8 +97,7 @@ test("after a window reload the Embeddings panel comes back with the same select
 
 test("the Embeddings panel in light and high-contrast themes", async () => {
   for (const [theme, name] of [["Light Modern", "light"], ["Dark High Contrast", "hc"]] as const) {
-    await setTheme(host.page, theme);
-    await host.page.waitForTimeout(800);
+    await setThemeIn(host.page, frame, theme);
     const bg = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background").trim());
     const px = await app().locator("seqlens-scatter").evaluate((e) => {
       const c = e.shadowRoot!.querySelector<HTMLCanvasElement>("canvas.overlay")!;

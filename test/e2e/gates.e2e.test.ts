@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
-import { ARTIFACTS, Host, openFile, runCommand, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ARTIFACTS, Host, openFile, runCommand, nextPaint, setTheme, startHost, VSIX, webviewFrame } from "./host";
 import { ROOT } from "../helpers";
 
 let host: Host;
@@ -84,7 +84,7 @@ test("the Gates panel in light and high-contrast themes: the maps repaint from t
     await setTheme(page, theme);
     await frame.waitForFunction((b) => Number(document.body.dataset.gatesPaintedAt ?? 0) > b, before, { timeout: 15_000 });
     // A zero of the hidden state is drawn in the editor background of the new theme.
-    await page.waitForTimeout(300);
+    await nextPaint(frame);
     await shot(name);
   }
 });

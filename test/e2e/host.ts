@@ -79,14 +79,16 @@ export async function runCommand(page: Page, title: string): Promise<number> {
   throw new Error(`command "${title}" never appeared in the palette`);
 }
 
+/** Opens `name` in the first editor group (whichever group had focus: a panel's group may have it). */
 export async function openFile(page: Page, name: string): Promise<void> {
+  await runCommand(page, "View: Focus First Editor Group");
   await page.keyboard.press("Control+P");
   const input = page.locator(".quick-input-widget .quick-input-box input");
   await input.waitFor();
   await input.fill(name);
   await page.locator(".quick-input-widget .monaco-list-row", { hasText: name }).first().waitFor();
   await page.keyboard.press("Enter");
-  await page.locator(`.tab.active`, { hasText: name }).waitFor();
+  await page.locator(`.tab.active`, { hasText: name }).first().waitFor();
   await page.locator(".monaco-editor .view-lines").first().waitFor();
 }
 
@@ -133,4 +135,17 @@ export async function setTheme(page: Page, theme: string): Promise<void> {
   await page.keyboard.type(theme);
   await page.locator(".quick-input-widget .monaco-list-row", { hasText: theme }).first().waitFor();
   await page.keyboard.press("Enter");
+}
+
+/** Resolves after the frame has painted twice more (what was just changed is on screen). */
+export async function nextPaint(frame: Frame): Promise<void> {
+  await frame.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+}
+
+/** Switches the theme and waits until the webview in `frame` has it (its editor background changed) and has painted. */
+export async function setThemeIn(page: Page, frame: Frame, theme: string): Promise<void> {
+  const before = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background"));
+  await setTheme(page, theme);
+  await frame.waitForFunction((b) => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background") !== b, before, { timeout: 15_000 });
+  await nextPaint(frame);
 }

@@ -6,14 +6,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
 import { EngineService } from "../../engine/service";
-import { visibleWhitespace } from "../../webview/inspector/tokenStrip";
+import { visibleWhitespace } from "../../protocol/text";
 import { ROOT, SAMPLE_MODEL } from "../helpers";
-import { setTheme, ARTIFACTS, Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, statusBarSelection, VSIX } from "./host";
+import { setThemeIn, ARTIFACTS, Host, inspectorContentFrame, nextPaint, openFile, runCommand, selectLines, startHost, statusBarSelection, VSIX } from "./host";
 
 const WORKSPACE = path.join(ROOT, "samples", "workspace");
 const FILE = path.join(WORKSPACE, "shapes.ts");
 let host: Host;
-let frame: Frame;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -50,17 +49,35 @@ async function paintedPixels(f: Frame): Promise<{ width: number; painted: number
   });
 }
 
-test("Inspect Selection opens the Inspector with the expected tokens and a painted heatmap", async () => {
+/** Waits until the heatmap has painted (and weight 0 has the theme's background), up to `ms`. */
+async function painted(f: Frame, ms = 10_000): Promise<{ width: number; painted: number; zeroMatchesTheme: boolean }> {
+  const deadline = Date.now() + ms;
+  let px = await paintedPixels(f);
+  while (!(px.painted > 0 && px.zeroMatchesTheme) && Date.now() < deadline) {
+    await nextPaint(f);
+    px = await paintedPixels(f);
+  }
+  return px;
+}
+
+/** Lines 7-9 of shapes.ts inspected (each test runs it, so none depends on another's state); the Inspector's frame. */
+async function inspectShapes(): Promise<Frame> {
   const { page } = host;
   await openFile(page, "shapes.ts");
   await selectLines(page, 7, 9);
   await runCommand(page, "SeqLens: Inspect Selection");
-  frame = await inspectorContentFrame(page);
-  const chips = frame.locator("seqlens-token-strip button");
-  await chips.first().waitFor({ timeout: 60_000 }).catch(async (e) => {
+  const frame = await inspectorContentFrame(page);
+  // the chips of this run: the panel is stale-free and shows line 7's first token
+  await frame.locator("seqlens-token-strip button").first().waitFor({ timeout: 60_000 }).catch(async (e) => {
     await shot("failure-inspect");
     throw e;
   });
+  return frame;
+}
+
+test("Inspect Selection opens the Inspector with the expected tokens and a painted heatmap", async () => {
+  const frame = await inspectShapes();
+  const chips = frame.locator("seqlens-token-strip button");
 
   const lines = fs.readFileSync(FILE, "utf8").split("\n");
   const selected = lines.slice(6, 9).join("\n");
@@ -68,11 +85,7 @@ test("Inspect Selection opens the Inspector with the expected tokens and a paint
   const expected = await service.call("inspect", { model: SAMPLE_MODEL, text: selected }, { signal: new AbortController().signal, progress: () => {}, log: () => {} });
   assert.deepEqual(await chips.allTextContents(), expected.tokens.map((t) => visibleWhitespace(t.text)));
 
-  let px = { width: 0, painted: 0, zeroMatchesTheme: false };
-  for (let i = 0; i < 100 && px.painted === 0; i++) {
-    px = await paintedPixels(frame);
-    if (px.painted === 0) await page.waitForTimeout(100);
-  }
+  const px = await painted(frame);
   assert.ok(px.width > 0 && px.painted > px.width && px.zeroMatchesTheme, `heatmap not painted: ${JSON.stringify(px)}`);
   await frame.locator("seqlens-next-token tr").first().waitFor();
   await shot("inspector-dark");
@@ -80,6 +93,7 @@ test("Inspect Selection opens the Inspector with the expected tokens and a paint
 
 test("clicking a token selects its range in the editor; moving the cursor selects the token in the panel", async () => {
   const { page } = host;
+  const frame = await inspectShapes();
   const chips = frame.locator("seqlens-token-strip button");
   const index = 4;
   const text = (await chips.nth(index).textContent())!;
@@ -100,6 +114,7 @@ test("clicking a token selects its range in the editor; moving the cursor select
 
 test("surprisal colouring: decorations on the inspected tokens and a hover with the top predictions", async () => {
   const { page } = host;
+  await inspectShapes();
   const decorated = () => page.locator('.monaco-editor .view-overlays div[class*="ced-"]').count();
   const before = await decorated();
   await runCommand(page, "SeqLens: Toggle Surprisal Colouring");
@@ -117,6 +132,7 @@ test("surprisal colouring: decorations on the inspected tokens and a hover with 
 });
 
 test("all heads as thumbnails (click one to open it) and the head view", async () => {
+  const frame = await inspectShapes();
   await frame.locator('.tabs button', { hasText: "All heads" }).click();
   const thumbs = frame.locator("seqlens-attention-overview canvas");
   await thumbs.first().waitFor();
@@ -134,32 +150,31 @@ test("all heads as thumbnails (click one to open it) and the head view", async (
   await frame.locator('.tabs button', { hasText: "Head view" }).click();
   const canvas = frame.locator("seqlens-head-view canvas");
   await canvas.hover({ position: { x: 100, y: 16 * 10 + 8 } });
-  await host.page.waitForTimeout(300);
+  await nextPaint(frame);
   await shot("head-view-dark");
   await frame.locator('.tabs button', { hasText: "Heatmap" }).click();
 });
 
 test("the Inspector in light and high-contrast themes", async () => {
   const { page } = host;
-  for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"]] as const) {
-    const before = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background"));
-    await setTheme(page, theme);
-    await frame.waitForFunction((b) => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background") !== b, before, { timeout: 15_000 });
-    let px = await paintedPixels(frame);
-    for (let i = 0; i < 30 && !px.zeroMatchesTheme; i++) {
-      await page.waitForTimeout(100);
-      px = await paintedPixels(frame);
-    }
+  const frame = await inspectShapes();
+  for (const [theme, name] of [["Light Modern", "inspector-light"], ["Dark High Contrast", "inspector-high-contrast"], ["Dark Modern", "inspector-dark-again"]] as const) {
+    await setThemeIn(page, frame, theme);
+    const px = await painted(frame);
     assert.ok(px.painted > 0 && px.zeroMatchesTheme, `heatmap not repainted for ${theme}: ${JSON.stringify(px)}`);
     await shot(name);
     // The thumbnails and the head view in the same theme.
     await frame.locator(".tabs button", { hasText: "All heads" }).click();
-    await frame.locator("seqlens-attention-overview canvas").first().waitFor();
-    await page.waitForTimeout(300);
+    await frame.waitForFunction(() => {
+      const o = document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attention-overview")?.shadowRoot;
+      const canvases = Array.from(o?.querySelectorAll("canvas") ?? []);
+      return canvases.length > 0 && canvases.every((c) => c.width > 1);
+    }, undefined, { timeout: 15_000 });
+    await nextPaint(frame);
     await shot(name.replace("inspector", "overview"));
     await frame.locator(".tabs button", { hasText: "Head view" }).click();
     await frame.locator("seqlens-head-view canvas").hover({ position: { x: 100, y: 16 * 10 + 8 } });
-    await page.waitForTimeout(300);
+    await nextPaint(frame);
     await shot(name.replace("inspector", "head-view"));
     await frame.locator(".tabs button", { hasText: "Heatmap" }).click();
     await frame.locator("seqlens-attention-heatmap canvas.map").waitFor();
@@ -168,6 +183,9 @@ test("the Inspector in light and high-contrast themes", async () => {
 
 test("after a window reload the Inspector comes back with the same inspection and layer/head", async () => {
   const { page } = host;
+  let frame = await inspectShapes();
+  await frame.locator('select[aria-label="Layer"]').selectOption("2");
+  await frame.locator("seqlens-attention-heatmap canvas.map").waitFor();
   const before = await frame.locator("seqlens-token-strip button").allTextContents();
   // VS Code's own reload, which saves the webview's state first (a bare browser reload can race it).
   await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
@@ -181,6 +199,7 @@ test("after a window reload the Inspector comes back with the same inspection an
 
 test("the Models view lists the bundled samples, shows the loaded one's device and size, and picks the active model", async () => {
   const { page } = host;
+  await inspectShapes(); // loads the active model
   await runCommand(page, "SeqLens: Focus on Models View");
   const rows = page.locator(".pane-body .monaco-list-row");
   await rows.filter({ hasText: "tiny-gpt-early" }).first().waitFor();
