@@ -10,7 +10,6 @@ import { ARTIFACTS, Host, openFile, runCommand, setThemeIn, startHost, VSIX, web
 import { ROOT } from "../helpers";
 
 let host: Host;
-let frame: Frame;
 
 before(async () => {
   host = await startHost(path.join(ROOT, "samples", "workspace"), { "workbench.colorTheme": "Default Dark Modern" }, VSIX);
@@ -21,18 +20,31 @@ after(async () => {
 });
 
 const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-const app = () => frame.locator("seqlens-embeddings");
 
-test("Show Embeddings on a selection: the vocabulary by PCA with its tokens highlighted, and the logit lens", async () => {
+/**
+ * Show Embeddings on the first four lines of shapes.ts (each test runs it, so none depends on
+ * another's state); the panel's frame once the vocabulary is projected and painted.
+ */
+async function showEmbeddings(): Promise<Frame> {
   const { page } = host;
   await openFile(page, "shapes.ts");
   await page.locator(".monaco-editor .view-lines", { hasText: "interface Shape" }).first().click();
   await page.keyboard.press("Control+Home");
   for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+ArrowDown");
   await runCommand(page, "SeqLens: Show Embeddings & Logit Lens");
-  frame = await webviewFrame(page, "seqlens-embeddings");
+  const frame = await webviewFrame(page, "seqlens-embeddings");
+  // the Vocabulary tab, where a run leaves the panel when it is opened on a selection
+  await frame.waitForFunction(() => /Vocabulary/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("button[role=tab]")?.textContent ?? ""), undefined, { timeout: 90_000 });
+  const vocabulary = frame.locator("seqlens-embeddings").locator("button[role=tab]", { hasText: "Vocabulary" });
+  if ((await vocabulary.getAttribute("aria-selected")) !== "true") await vocabulary.click();
   await frame.waitForFunction(() => /4096 tokens, PCA 2-D/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 90_000 });
   await frame.waitForFunction(() => Number(document.body.dataset.scatterPaintedAt ?? 0) > 0);
+  return frame;
+}
+
+test("Show Embeddings on a selection: the vocabulary by PCA with its tokens highlighted, and the logit lens", async () => {
+  const frame = await showEmbeddings();
+  const app = () => frame.locator("seqlens-embeddings");
   const summary = await app().locator("#summary").innerText();
   assert.match(summary, /explained variance [\d.]+%, [\d.]+%/);
   // The logit lens: embeddings and four blocks, one column per token of the selection.
@@ -49,6 +61,8 @@ test("Show Embeddings on a selection: the vocabulary by PCA with its tokens high
 });
 
 test("the selection's hidden states at a layer: hover a point and its token is highlighted in the editor", async () => {
+  const frame = await showEmbeddings();
+  const app = () => frame.locator("seqlens-embeddings");
   await app().locator("button[role=tab]", { hasText: "Selection" }).click();
   await frame.waitForFunction(() => /positions at layer 4/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });
   await app().locator('select[aria-label="Layer"]').selectOption("2");
@@ -84,6 +98,11 @@ test("the selection's hidden states at a layer: hover a point and its token is h
 
 test("after a window reload the Embeddings panel comes back with the same selection and choices", async () => {
   const { page } = host;
+  let frame = await showEmbeddings();
+  const app = () => frame.locator("seqlens-embeddings");
+  // the Recurrent h_t tab is the choice the panel must remember
+  await app().locator("button[role=tab]", { hasText: "Recurrent h_t (char-lstm)" }).click();
+  await frame.waitForFunction(() => /steps of h_t, layer 1/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("#summary")?.textContent ?? ""), undefined, { timeout: 60_000 });
   await app().locator('select[aria-label="Projection method"]').waitFor();
   const before = await app().locator("button[role=tab][aria-selected=true]").innerText();
   const lensCells = await app().locator("seqlens-lens-grid td").count();
@@ -96,6 +115,8 @@ test("after a window reload the Embeddings panel comes back with the same select
 });
 
 test("the Embeddings panel in light and high-contrast themes", async () => {
+  const frame = await showEmbeddings();
+  const app = () => frame.locator("seqlens-embeddings");
   for (const [theme, name] of [["Light Modern", "light"], ["Dark High Contrast", "hc"]] as const) {
     await setThemeIn(host.page, frame, theme);
     const bg = await frame.evaluate(() => getComputedStyle(document.body).getPropertyValue("--vscode-editor-background").trim());
@@ -107,4 +128,5 @@ test("the Embeddings panel in light and high-contrast themes", async () => {
     assert.ok(name === "light" ? /^#f|^#e|^#ff/i.test(bg) : /^#000/.test(bg), `${theme}: ${bg}`);
     await shot(`embeddings-${name}`);
   }
+  await setThemeIn(host.page, frame, "Dark Modern");
 });

@@ -10,7 +10,6 @@ import { ARTIFACTS, Host, openFile, runCommand, nextPaint, setTheme, startHost, 
 import { ROOT } from "../helpers";
 
 let host: Host;
-let frame: Frame;
 const WORKSPACE = path.join(ROOT, "samples", "workspace");
 
 const BAD = path.join(WORKSPACE, "bad_series.tmp.txt");
@@ -27,14 +26,20 @@ after(async () => {
 
 const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 
-test("Show Gates on the CO2 series: gates of both LSTM layers painted and checked, forecast beside the baselines", async () => {
+/** Show Gates on the whole CO2 file (each test runs it, so none depends on another's state); the panel's frame once painted. */
+async function showCo2Gates(): Promise<Frame> {
   const { page } = host;
   await openFile(page, "co2_mauna_loa_monthly.csv");
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+A");
   await runCommand(page, "SeqLens: Show Gates");
-  frame = await webviewFrame(page, "seqlens-gates");
-  await frame.waitForFunction(() => Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
+  const frame = await webviewFrame(page, "seqlens-gates");
+  await frame.waitForFunction(() => /co2-lstm/.test(document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("header")?.textContent ?? "") && Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
+  return frame;
+}
+
+test("Show Gates on the CO2 series: gates of both LSTM layers painted and checked, forecast beside the baselines", async () => {
+  const frame = await showCo2Gates();
   const header = await frame.locator("header").innerText();
   assert.match(header, /co2-lstm · onnx · \d+ steps/);
   // Two layers, each checked against onnxruntime's own output.
@@ -56,6 +61,7 @@ test("Show Gates on the CO2 series: gates of both LSTM layers painted and checke
 });
 
 test("click a unit row: its line is charted; hovering a step highlights the row in the editor", async () => {
+  const frame = await showCo2Gates();
   const map = frame.locator('seqlens-gate-maps canvas.map[data-gate="hidden"]');
   const box = (await map.boundingBox())!;
   await map.click({ position: { x: 100, y: 1 } }); // unit 0 (rows are 3 px for 64 units)
@@ -79,6 +85,7 @@ test("click a unit row: its line is charted; hovering a step highlights the row 
 
 test("the Gates panel in light and high-contrast themes: the maps repaint from the theme's colours", async () => {
   const { page } = host;
+  const frame = await showCo2Gates();
   for (const [theme, name] of [["Light Modern", "gates-co2-light"], ["Dark High Contrast", "gates-co2-high-contrast"]] as const) {
     const before = Number(await frame.evaluate(() => document.body.dataset.gatesPaintedAt ?? 0));
     await setTheme(page, theme);
@@ -87,10 +94,12 @@ test("the Gates panel in light and high-contrast themes: the maps repaint from t
     await nextPaint(frame);
     await shot(name);
   }
+  await setTheme(page, "Dark Modern");
 });
 
 test("after a window reload the Gates panel comes back with the same run", async () => {
   const { page } = host;
+  let frame = await showCo2Gates();
   const before = await frame.locator("header").innerText();
   await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
   await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
@@ -109,7 +118,7 @@ test("Show Gates on code: the character LSTM's gates under each character, and t
   await page.keyboard.press("Shift+ArrowDown");
   await page.keyboard.press("Shift+ArrowDown");
   await runCommand(page, "SeqLens: Show Gates");
-  frame = await webviewFrame(page, "seqlens-gates");
+  const frame = await webviewFrame(page, "seqlens-gates");
   // (null-safe: the element upgrades and renders after the module loads; a predicate that throws ends the wait)
   await frame.waitForFunction(() => /char-lstm/.test(document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("header")?.textContent ?? ""), undefined, { timeout: 60_000 });
   const header = await frame.locator("header").innerText();
