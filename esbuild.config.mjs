@@ -3,9 +3,10 @@
 // external: they are loaded from node_modules at run time (native or wasm binaries live there).
 import * as esbuild from "esbuild";
 
-const watch = process.argv.includes("--watch");
 import * as fs from "node:fs";
 import asc from "assemblyscript/asc";
+
+const watch = process.argv.includes("--watch");
 
 const external = ["vscode", "onnxruntime-node", "@tensorflow/*"];
 const node = { bundle: true, platform: "node", format: "cjs", target: "node20", sourcemap: true, external, logLevel: "warning" };
@@ -18,7 +19,8 @@ const builds = [
   { ...node, external: engineExternal, entryPoints: { engine: "engine/process.ts", cli: "engine/cli.ts", bench: "bench/bench.ts" }, outdir: "dist" },
   {
     bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: true, logLevel: "warning",
-    entryPoints: { "webview/inspector": "webview/inspector/main.ts", "webview/gates": "webview/gates/main.ts", "webview/embeddings": "webview/embeddings/main.ts", "webview/compare": "webview/compare/main.ts" }, outdir: "dist", minify: true,
+    // one bundle per panel: every webview/<panel>/main.ts becomes dist/webview/<panel>.js
+    entryPoints: Object.fromEntries(fs.readdirSync("webview").filter((d) => fs.existsSync(`webview/${d}/main.ts`)).map((d) => [`webview/${d}`, `webview/${d}/main.ts`])), outdir: "dist", minify: true,
     loader: { ".css": "text" },
   },
 ];

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { errorMessage } from "../protocol/errors";
+import { MODELS_VIEW_ID } from "../protocol/models";
 import { setting } from "./commands";
 import { pickModel } from "./modelPicker";
 import { bundledModels } from "./models";
@@ -32,7 +33,7 @@ export const modelsFeature: Feature = {
   register: (services) => {
     const { models, context } = services;
     return [
-      vscode.window.registerTreeDataProvider("seqlens.models", models),
+      vscode.window.registerTreeDataProvider(MODELS_VIEW_ID, models),
       vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel(services)),
       vscode.commands.registerCommand("seqlens.selectModel", async () => {
         const picks = [...bundledModels(context.extensionPath), ...setting<string[]>("models", [])].map((p) => ({ label: p.split(/[\\/]/).pop() ?? p, description: p }));

@@ -3,6 +3,7 @@
 // and the surprisal decorations. Each feature module registers its own commands, views and providers
 // with these (extension.ts lists the features).
 import * as vscode from "vscode";
+import { MODELS_VIEW_ID } from "../protocol/models";
 import { EngineHost } from "./engineHost";
 import { activeModel } from "./models";
 import { ModelsView } from "./modelsView";
@@ -29,7 +30,7 @@ export function createServices(context: vscode.ExtensionContext): Services {
   const host = new EngineHost(context.extensionPath, log);
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.name = "SeqLens";
-  status.command = "seqlens.models.focus";
+  status.command = `${MODELS_VIEW_ID}.focus`;
   const showStatus = (busy = false, device?: string) => {
     const m = activeModel(context.extensionPath);
     const name = "path" in m ? (m.path.split(/[\\/]/).pop() ?? m.path) : "no model";

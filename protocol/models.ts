@@ -4,6 +4,9 @@ import * as v from "valibot";
 import type { Device, ExecutionProvider } from "./basics";
 import { modelSpec } from "./schema";
 
+/** The Models view in the SeqLens view container (a tree: no webview, no messages of its own). */
+export const MODELS_VIEW_ID = "seqlens.models";
+
 /** What a model can be asked for; the engine dispatches on these, the panels offer what is there. */
 export type Capability =
   | "tokens" // text in, tokens with offsets out

@@ -16,6 +16,18 @@ export interface DecoderConfig {
   bos_token_id?: number;
 }
 
+/** A decoder config's shape as ModelInfo states it (the same for every runtime of the weights). */
+export function configShape(c: DecoderConfig): { modelType: string; nLayer: number; nHead: number; nEmbd: number; vocabSize: number; nPositions: number } {
+  return { modelType: c.model_type, nLayer: c.n_layer, nHead: c.n_head, nEmbd: c.n_embd, vocabSize: c.vocab_size, nPositions: c.n_positions };
+}
+
+/** BAD_INPUT for the first token id outside the vocabulary of `c`. */
+export function checkVocabularyIds(c: DecoderConfig, ids: number[]): void {
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocab_size) throw new EngineError("BAD_INPUT", `token id ${id} is outside the vocabulary (0..${c.vocab_size - 1})`);
+  }
+}
+
 export interface ModelFolder {
   dir: string;
   name: string;

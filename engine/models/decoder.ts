@@ -3,7 +3,7 @@
 // and the KV cache.
 import * as fs from "node:fs";
 import type * as ortTypes from "onnxruntime-node";
-import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
 import { LensGraph, prepareLens } from "../formats/onnxLens";
 import { EngineError } from "../../protocol/errors";
@@ -121,12 +121,7 @@ export class DecoderModel implements Decoder, LoadedModel {
       name: this.name,
       family: this.family,
       capabilities: [...this.capabilities],
-      modelType: this.config.model_type,
-      nLayer: this.config.n_layer,
-      nHead: this.config.n_head,
-      nEmbd: this.config.n_embd,
-      vocabSize: this.config.vocab_size,
-      nPositions: this.config.n_positions,
+      ...configShape(this.config),
       parameters: this.probe.parameters,
       runtime: `onnxruntime-node ${ortVersion()}`,
       device: this.opened.device,
@@ -140,11 +135,7 @@ export class DecoderModel implements Decoder, LoadedModel {
   }
 
   checkIds(ids: number[]): void {
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocab_size) {
-        throw new EngineError("BAD_INPUT", `token id ${id} is outside the vocabulary (0..${this.config.vocab_size - 1})`);
-      }
-    }
+    checkVocabularyIds(this.config, ids);
   }
 
   emptyCache(): KvCache {

@@ -3,7 +3,7 @@
 // Compared against the ONNX copy it is a parity check of two runtimes on one set of weights.
 // Named "tfjs:<folder>" wherever a model path is taken.
 import * as tf from "@tensorflow/tfjs";
-import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { readInitializers } from "../formats/onnxWeights";
 import * as fs from "node:fs";
 import { EngineError } from "../../protocol/errors";
@@ -59,12 +59,7 @@ export class TfjsDecoder implements Decoder, LoadedModel {
       name: this.name,
       family: this.family,
       capabilities: [...this.capabilities],
-      modelType: this.config.model_type,
-      nLayer: this.config.n_layer,
-      nHead: this.config.n_head,
-      nEmbd: this.config.n_embd,
-      vocabSize: this.config.vocab_size,
-      nPositions: this.config.n_positions,
+      ...configShape(this.config),
       parameters: this.parameters,
       runtime: `TensorFlow.js ${tf.version.tfjs} (${this.backend})`,
       device: this.device,
@@ -83,9 +78,7 @@ export class TfjsDecoder implements Decoder, LoadedModel {
   }
 
   checkIds(ids: number[]): void {
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocab_size) throw new EngineError("BAD_INPUT", `token id ${id} is outside the vocabulary (0..${this.config.vocab_size - 1})`);
-    }
+    checkVocabularyIds(this.config, ids);
   }
 
   async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
