@@ -10,7 +10,7 @@ export const posInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 export const modelSpec = v.pipe(v.string("model must be a non-empty string"), v.minLength(1, "model must be a non-empty string"));
 export const handle = v.pipe(v.string("handle must be a string"), v.minLength(1, "handle must be a non-empty string"));
 /** A PNG a panel exports, as a data URL. */
-export const pngDataUrl = v.pipe(v.string(), v.startsWith("data:image/png;base64,"), v.maxLength(50_000_000));
+export const pngDataUrl = v.pipe(v.string(), v.maxLength(50_000_000), v.regex(/^data:image\/png;base64,[A-Za-z0-9+/]*={0,2}$/, "a PNG as a base64 data URL"));
 /** A name of a gate, state or the layer input ("x"): letters only, never a path. */
 export const gateName = v.pipe(v.string(), v.regex(/^[a-z]{1,16}$/));
 

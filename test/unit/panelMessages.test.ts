@@ -76,6 +76,7 @@ const panels: Panel[] = [
       ["a file URL for a PNG", { type: "exportPng", dataUrl: "file:///etc/passwd" }, "dataUrl"],
       ["a JPEG data URL", { type: "exportPng", dataUrl: "data:image/jpeg;base64,/9j/4AAQ" }, "dataUrl"],
       ["an SVG data URL", { type: "exportPng", dataUrl: "data:image/svg+xml;base64,PHN2Zz4=" }, "dataUrl"],
+      ["a PNG data URL that is not base64", { type: "exportPng", dataUrl: "data:image/png;base64,!!!<script>" }, "dataUrl"],
       ["a dataUrl over 50 MB", { type: "exportPng", dataUrl: HUGE_PNG }, "dataUrl"],
     ],
   },
