@@ -100,8 +100,14 @@ test("the extension host's fs-only isRecurrentModel agrees with the families (wh
   put("tfjs-only/config.json", "{}");
   put("tfjs-only/tfjs/model.json", tfjs);
   put("app/config.json", '{"port": 8080}');
-  const workspace = ["gpt", "lstm", "both", "tfjs-only", "app"].map((d) => path.join(ws, d));
-  for (const p of [...samples, ...fixtures, ...workspace]) assert.equal(isRecurrentModel(p), recurrent(p), p);
+  // a recurrent graph as onnx/model.onnx with no config.json around it
+  const fixture = fixtures.find((f) => /lstm/i.test(path.basename(f))) ?? fixtures[0];
+  fs.mkdirSync(path.join(ws, "bare-rnn", "onnx"), { recursive: true });
+  fs.copyFileSync(fixture, path.join(ws, "bare-rnn", "onnx", "model.onnx"));
+  const workspace = ["gpt", "lstm", "both", "tfjs-only", "app", "bare-rnn"].map((d) => path.join(ws, d));
+  // a decoder folder's own checkpoint files, and a recurrent sample's
+  const checkpoints = ["tiny-gpt", "tiny-gpt-early", "char-lstm"].map((d) => path.join(MODELS, d, "onnx", "model.onnx"));
+  for (const p of [...samples, ...fixtures, ...workspace, ...checkpoints]) assert.equal(isRecurrentModel(p), recurrent(p), p);
 });
 
 test('"tfjs:<folder>" resolves to the TensorFlow.js twin of the GPT-2 folder', () => {
