@@ -28,6 +28,9 @@ export function checkVocabularyIds(c: DecoderConfig, ids: number[]): void {
   }
 }
 
+/** The largest value of each shape key config.json may give (several times today's largest models). */
+const CONFIG_LIMITS: Record<string, number> = { n_layer: 1024, n_head: 1024, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
+
 export interface ModelFolder {
   dir: string;
   name: string;
@@ -63,10 +66,12 @@ export function openModelFolder(p: string): ModelFolder {
     throw new EngineError("MODEL_INVALID", `${dir}: a TensorFlow.js model (model.json) without config.json; the Inspector runs decoder model folders (config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`);
   }
   const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
-  for (const key of ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions"]) {
+  for (const [key, max] of Object.entries(CONFIG_LIMITS)) {
     if (typeof config[key] !== "number" || !Number.isInteger(config[key]) || (config[key] as number) <= 0) {
       throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" must be a positive integer (got ${JSON.stringify(config[key])})`);
     }
+    // checked before anything is sized from it
+    if ((config[key] as number) > max) throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" = ${config[key]} is past any model SeqLens can run (at most ${max.toLocaleString("en-US")})`);
   }
   if ((config.n_embd as number) % (config.n_head as number) !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: n_embd (${config.n_embd}) is not divisible by n_head (${config.n_head})`);
   if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);

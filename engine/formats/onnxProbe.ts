@@ -41,8 +41,46 @@ export function cacheDir(): string {
   return dir;
 }
 
-/** Reads (or reuses from the cache) the probe copy of `onnxFile`. */
-export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): ProbeGraph {
+/** What config.json claims about the graph's shape, and where it says so (for the error). */
+export interface ClaimedShape {
+  configFile: string;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  vocab_size: number;
+}
+
+/** The static size of dimension `i` of a graph input, if the graph fixes it. */
+function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | undefined {
+  const d = v?.type?.tensorType?.shape?.dim?.[i];
+  const n = d?.dimValue === undefined || d?.dimValue === null ? NaN : Number(d.dimValue);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * The graph decides, the config informs: each number config.json gives that the graph also fixes
+ * (attention layers, KV-cache layers and heads, the token embedding's rows and width) must agree,
+ * else MODEL_INVALID naming both numbers. Numbers the graph leaves open are taken from the config.
+ */
+function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attentionLayers: number; kvInputs: onnx.IValueInfoProto[]; tokenEmbedding?: number[] }): void {
+  const disagree = (key: string, said: number, found: string) =>
+    new EngineError("MODEL_INVALID", `${claimed.configFile} says ${key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
+  if (graph.attentionLayers > 0 && graph.attentionLayers !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph has ${graph.attentionLayers} attention layers (Softmax nodes)`);
+  const kvLayers = new Set(graph.kvInputs.map((v) => /^past_key_values\.(\d+)\./.exec(v.name ?? "")?.[1]).filter((x) => x !== undefined));
+  if (kvLayers.size > 0 && kvLayers.size !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph's KV cache has ${kvLayers.size} layers`);
+  const kvHeads = graph.kvInputs.map((v) => staticDim(v, 1)).find((h) => h !== undefined);
+  if (kvHeads !== undefined && kvHeads !== claimed.n_head) throw disagree("n_head", claimed.n_head, `the graph's KV cache has ${kvHeads} heads`);
+  const kvWidth = graph.kvInputs.map((v) => staticDim(v, 3)).find((h) => h !== undefined);
+  if (kvWidth !== undefined && kvWidth * claimed.n_head !== claimed.n_embd) throw disagree("n_embd", claimed.n_embd, `the graph's KV cache has ${claimed.n_head} heads of ${kvWidth} (${kvWidth * claimed.n_head})`);
+  if (graph.tokenEmbedding?.length === 2) {
+    const [rows, width] = graph.tokenEmbedding;
+    if (rows !== claimed.vocab_size) throw disagree("vocab_size", claimed.vocab_size, `the token embedding has ${rows} rows`);
+    if (width !== claimed.n_embd) throw disagree("n_embd", claimed.n_embd, `the token embedding is ${width} wide`);
+  }
+}
+
+/** Reads (or reuses from the cache) the probe copy of `onnxFile`, after checking what config.json claims against the graph. */
+export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGraph {
   const bytes = fs.readFileSync(onnxFile);
   const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
   const model = decodeOnnx(onnxFile, bytes);
@@ -78,8 +116,6 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
   let attentionNote: string | undefined;
   if (attentionOutputs.length === 0) {
     attentionNote = `${onnxFile}: no attention found (no Softmax whose output multiplies the values; a fused attention operator hides the probabilities)`;
-  } else if (attentionOutputs.length !== nLayer) {
-    attentionNote = `${onnxFile}: found ${attentionOutputs.length} attention Softmax nodes but config.json says n_layer = ${nLayer}`;
   }
   const attention = attentionNote ? [] : attentionOutputs;
 
@@ -120,6 +156,10 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
     }
   }
 
+  const kvInputs = graph.input!.filter((i) => !initializers.has(i.name!) && i.name!.startsWith("past_key_values."));
+  const embedding = (consumers.get("input_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0]));
+  checkClaims(onnxFile, claimed, { attentionLayers: attentionOutputs.length, kvInputs, tokenEmbedding: embedding ? (initializers.get(embedding.input![0])!.dims ?? []).map(Number) : undefined });
+
   const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
   const existing = new Set(graph.output!.map((o) => o.name));
@@ -134,6 +174,5 @@ export function prepareProbe(onnxFile: string, nLayer: number, nHead: number): P
     fs.writeFileSync(tmp, onnx.ModelProto.encode(model).finish());
     fs.renameSync(tmp, file);
   }
-  void nHead;
   return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames };
 }

@@ -2,6 +2,7 @@
 // One forward pass returns logits and, on request, attention probabilities, the last hidden state
 // and the KV cache.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type * as ortTypes from "onnxruntime-node";
 import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
@@ -88,7 +89,7 @@ export class DecoderModel implements Decoder, LoadedModel {
     if (tokenizer.vocabSize > cfg.vocab_size) {
       throw new EngineError("TOKENIZER", `${folder.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocab_size} (wrong tokenizer for this model?)`);
     }
-    const probe = prepareProbe(folder.onnxFile, cfg.n_layer, cfg.n_head);
+    const probe = prepareProbe(folder.onnxFile, { ...cfg, configFile: path.join(folder.dir, "config.json") });
     for (const need of ["input_ids"]) {
       if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
     }
