@@ -36,7 +36,8 @@ export interface ModelFolder {
   name: string;
   config: DecoderConfig;
   onnxFile: string;
-  tokenizerJson: object;
+  /** Undefined when the folder has no tokenizer.json: the model then takes token ids only. */
+  tokenizerJson?: object;
   tokenizerConfig: object;
 }
 
@@ -77,7 +78,11 @@ export function openModelFolder(p: string): ModelFolder {
   if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
   const onnxFile = fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx");
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
-  const tokenizerJson = readJson(path.join(dir, "tokenizer.json"), "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json (the Hugging Face tokenizers file the model was trained with)`));
-  const tokenizerConfig = readJson(path.join(dir, "tokenizer_config.json"), "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`));
+  // Both tokenizer files are optional: without tokenizer.json the model reads token ids only (the
+  // tokenizer says so when given text); without tokenizer_config.json, tokenizer.json alone.
+  const tokenizerFile = path.join(dir, "tokenizer.json");
+  const tokenizerJson = fs.existsSync(tokenizerFile) ? readJson(tokenizerFile, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json`)) : undefined;
+  const configFileOfTokenizer = path.join(dir, "tokenizer_config.json");
+  const tokenizerConfig = fs.existsSync(configFileOfTokenizer) ? readJson(configFileOfTokenizer, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`)) : {};
   return { dir, name: path.basename(dir), config: config as unknown as DecoderConfig, onnxFile, tokenizerJson, tokenizerConfig };
 }

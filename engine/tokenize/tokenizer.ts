@@ -6,7 +6,8 @@ import { TokenInfo } from "../../protocol/basics";
 import { unicodeToBytes } from "./byteLevel";
 
 export class TextTokenizer {
-  private readonly tok: Tokenizer;
+  /** The Hugging Face tokenizer; absent for a model folder without tokenizer.json (token ids only). */
+  private readonly tok?: Tokenizer;
   private readonly byteLevel: boolean;
   private readonly byteOf = unicodeToBytes();
   private readonly idToToken: Map<number, string>;
@@ -17,13 +18,24 @@ export class TextTokenizer {
   /** The merge rules in order, joined (two tokenizers with one vocabulary but other merges split text differently). */
   private readonly mergesKey: string;
 
-  constructor(tokenizerJson: object, tokenizerConfig: object, source: string, fallbackEosId?: number) {
-    try {
-      this.tok = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
-    } catch (e) {
-      throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded (${(e as Error).message})`);
+  /**
+   * @param tokenizerJson undefined: the folder has no tokenizer.json, so the model takes token ids
+   *   only; text is refused with a message saying so, and a token shows as ⟨id⟩.
+   */
+  constructor(
+    tokenizerJson: object | undefined,
+    tokenizerConfig: object,
+    private readonly source: string,
+    fallbackEosId?: number,
+  ) {
+    if (tokenizerJson !== undefined) {
+      try {
+        this.tok = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
+      } catch (e) {
+        throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded (${(e as Error).message})`);
+      }
     }
-    const tj = tokenizerJson as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number; content: string }[]; decoder?: { type?: string } };
+    const tj = (tokenizerJson ?? {}) as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number; content: string }[]; decoder?: { type?: string } };
     this.idToToken = new Map();
     for (const [t, id] of Object.entries(tj.model?.vocab ?? {})) this.idToToken.set(id, t);
     for (const a of tj.added_tokens ?? []) this.idToToken.set(a.id, a.content);
@@ -41,6 +53,7 @@ export class TextTokenizer {
 
   /** The first way `other` tokenizes differently from this one, as a sentence; undefined when they are the same. */
   firstDifference(other: TextTokenizer): string | undefined {
+    if (!this.tok !== !other.tok) return `one model has a tokenizer.json and the other does not`;
     if (this.byteLevel !== other.byteLevel) return `one tokenizer is byte-level and the other is not`;
     const ids = new Set([...this.idToToken.keys(), ...other.idToToken.keys()]);
     for (const id of [...ids].sort((a, b) => a - b)) {
@@ -52,13 +65,20 @@ export class TextTokenizer {
     return undefined;
   }
 
+  /** Whether text can be tokenized (the folder has a tokenizer.json), not only token ids given. */
+  get readsText(): boolean {
+    return this.tok !== undefined;
+  }
+
   encode(text: string): number[] {
+    if (!this.tok) throw new EngineError("TOKENIZER", `${this.source}: no tokenizer.json, so this model reads token ids only (give --ids, or put the tokenizer.json it was trained with beside config.json)`);
     return this.tok.encode(text).ids;
   }
 
-  /** The exact text of the ids: no special tokens skipped, no clean-up of spaces. */
+  /** The exact text of the ids: no special tokens skipped, no clean-up of spaces. Without a tokenizer, ⟨id⟩ for each. */
   decode(ids: number[]): string {
     if (ids.length === 0) return "";
+    if (!this.tok) return ids.map((id) => `⟨${id}⟩`).join("");
     return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
@@ -68,6 +88,7 @@ export class TextTokenizer {
 
   /** The raw bytes a token stands for (byte-level vocabularies), or its decoded text's bytes. */
   tokenBytes(id: number): Uint8Array {
+    if (!this.tok) return new TextEncoder().encode(`⟨${id}⟩`);
     const s = this.idToToken.get(id);
     if (s === undefined) return new Uint8Array(0);
     if (this.byteLevel && ![...s].some((c) => !this.byteOf.has(c))) return Uint8Array.from([...s], (c) => this.byteOf.get(c)!);
