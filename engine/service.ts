@@ -51,7 +51,6 @@ function str(v: unknown, name: string): string {
 
 /** The model's input (token) embedding matrix, or with "output" its own unembedding, [vocab, d]. */
 function embeddingMatrix(model: DecoderModel, which: EmbeddingMatrix = "input"): Matrix {
-  if (which !== "input" && which !== "output") throw new EngineError("BAD_INPUT", `matrix must be "input" or "output" (got ${JSON.stringify(which)})`);
   if (which === "output") {
     const u = model.probe.unembedding;
     if (!u) {
@@ -122,6 +121,7 @@ export class EngineService {
     return this.serving(p, "generate", "run as a decoder", ctx);
   }
 
+  /** One handler per method; `call` gives each its parameters already checked against the method's schema (protocol/), so none checks types or choices again. */
   readonly handlers: { [M in Method]: Handler<M> } = {
     ping: async () => ({ pid: process.pid, uptimeMs: Date.now() - this.started }),
 
@@ -199,8 +199,7 @@ export class EngineService {
     embeddings: async (p) => {
       const insp = this.store.get(p.handle);
       if (p.kind === "input") return inputEmbeddingRows(insp.model.probe?.tokenEmbedding, insp.ids);
-      if (p.kind === "hidden") return hiddenStates(insp.lastHidden, insp.ids.length);
-      throw new EngineError("BAD_INPUT", `embeddings kind must be "input" or "hidden" (got ${JSON.stringify(p.kind)})`);
+      return hiddenStates(insp.lastHidden, insp.ids.length);
     },
 
     release: async (p) => ({ released: this.store.release(p.handle) || this.recurrent.release(p.handle) }),
@@ -238,7 +237,6 @@ export class EngineService {
     gateFiring: async (p) => this.recurrent.gateFiring(p),
 
     parseSeries: async (p) => {
-      if (typeof p.text !== "string") throw new EngineError("BAD_INPUT", "parseSeries needs text");
       const r = parseSeries(p.text, { lineOffset: p.lineOffset, column: p.column });
       if (!r.ok) return r;
       return {
@@ -257,9 +255,7 @@ export class EngineService {
       const vocabulary = p.text === undefined && p.ids === undefined;
       const model = vocabulary ? serving(loaded, "embeddings", "project its vocabulary") : serving(loaded, "lens", "project its residual stream");
       const method = p.method;
-      if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
       const dims = p.dims ?? 2;
-      if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
       const onSteps = (done: number, total: number, message: string) => ctx.progress({ kind: "steps", done, total, message });
       if (vocabulary) {
         const matrix = p.matrix ?? "input";
@@ -351,8 +347,6 @@ export class EngineService {
       const model = await this.serving(p.model, "embeddings", "find nearest tokens in its vocabulary", ctx);
       const m = embeddingMatrix(model, p.matrix ?? "input");
       const metric = p.metric ?? "cosine";
-      if (metric !== "cosine" && metric !== "euclidean") throw new EngineError("BAD_INPUT", `metric must be "cosine" or "euclidean" (got ${JSON.stringify(metric)})`);
-      if (!Array.isArray(p.plus) || p.plus.length === 0) throw new EngineError("BAD_INPUT", "neighbours needs at least one token id in plus");
       const minus = p.minus ?? [];
       const query = vectorSum(m, p.plus, minus);
       const k = p.k === undefined ? 10 : int(p.k, "k", 1, m.rows);
@@ -368,9 +362,7 @@ export class EngineService {
   /** Contextual embeddings of a recurrent model: h_t per step of one direction of one layer. */
   private async projectRecurrent(p: Params<"project">, ctx: CallContext, t0: number): Promise<Result<"project">> {
     const method = p.method;
-    if (method !== "pca" && method !== "umap" && method !== "tsne") throw new EngineError("BAD_INPUT", `projection method must be "pca", "umap" or "tsne" (got ${JSON.stringify(method)})`);
     const dims = p.dims ?? 2;
-    if (dims !== 2 && dims !== 3) throw new EngineError("BAD_INPUT", `dims must be 2 or 3 (got ${JSON.stringify(dims)})`);
     const h = await this.recurrent.hiddenStates({ model: p.model, text: p.text, values: p.values, layer: p.layer });
     const { coords, explained } = await projectRows(h.rows, method, dims, ctx.signal, (done, total, message) => ctx.progress({ kind: "steps", done, total, message }));
     const tokens = stepTokens(h.labels, h.source, h.inputKind);
