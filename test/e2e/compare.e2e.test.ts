@@ -65,6 +65,7 @@ async function compareEarlyFinal(): Promise<Frame> {
   await runCommand(host.page, "SeqLens: Compare Models…");
   await pick("the first model (A)", "tiny-gpt-early");
   await pick("Compare tiny-gpt-early with", "tiny-gpt");
+  await host.page.locator(".notification-toast", { hasText: "comparing" }).waitFor({ state: "hidden", timeout: 90_000 });
   return compareShowing(/tiny-gpt-early ⟷ tiny-gpt$/);
 }
 

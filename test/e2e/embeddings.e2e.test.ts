@@ -32,6 +32,7 @@ async function showEmbeddings(): Promise<Frame> {
   await page.keyboard.press("Control+Home");
   for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+ArrowDown");
   await runCommand(page, "SeqLens: Show Embeddings & Logit Lens");
+  await page.locator(".notification-toast", { hasText: "embeddings and logit lens" }).waitFor({ state: "hidden", timeout: 90_000 });
   const frame = await webviewFrame(page, "seqlens-embeddings");
   // the Vocabulary tab, where a run leaves the panel when it is opened on a selection
   await frame.waitForFunction(() => /Vocabulary/.test(document.querySelector("seqlens-embeddings")?.shadowRoot?.querySelector("button[role=tab]")?.textContent ?? ""), undefined, { timeout: 90_000 });

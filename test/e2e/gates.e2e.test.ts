@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame } from "playwright-core";
-import { ARTIFACTS, Host, openFile, runCommand, nextPaint, setTheme, startHost, VSIX, webviewFrame } from "./host";
+import { ARTIFACTS, Host, openFile, runCommand, nextPaint, setTheme, setThemeIn, startHost, VSIX, webviewFrame } from "./host";
 import { ROOT } from "../helpers";
 
 let host: Host;
@@ -29,12 +29,19 @@ const shot = (name: string) => host.page.screenshot({ path: path.join(ARTIFACTS,
 /** Show Gates on the whole CO2 file (each test runs it, so none depends on another's state); the panel's frame once painted. */
 async function showCo2Gates(): Promise<Frame> {
   const { page } = host;
+  // When a Gates panel is open already, this run must repaint it: wait for a paint after the one it shows now.
+  let before = 0;
+  for (const f of page.frames()) {
+    if (await f.locator("seqlens-gates").count().catch(() => 0)) before = Number(await f.evaluate(() => document.body.dataset.gatesPaintedAt ?? 0));
+  }
   await openFile(page, "co2_mauna_loa_monthly.csv");
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+A");
   await runCommand(page, "SeqLens: Show Gates");
   const frame = await webviewFrame(page, "seqlens-gates");
-  await frame.waitForFunction(() => /co2-lstm/.test(document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("header")?.textContent ?? "") && Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
+  await frame.waitForFunction((b) => /co2-lstm/.test(document.querySelector("seqlens-gates")?.shadowRoot?.querySelector("header")?.textContent ?? "") && Number(document.body.dataset.gatesPaintedAt ?? 0) > b, before, { timeout: 60_000 });
+  // and the run's progress notification has closed (it would cover the screenshots)
+  await page.locator(".notification-toast", { hasText: "computing gates" }).waitFor({ state: "hidden", timeout: 15_000 });
   return frame;
 }
 
@@ -88,8 +95,8 @@ test("the Gates panel in light and high-contrast themes: the maps repaint from t
   const frame = await showCo2Gates();
   for (const [theme, name] of [["Light Modern", "gates-co2-light"], ["Dark High Contrast", "gates-co2-high-contrast"]] as const) {
     const before = Number(await frame.evaluate(() => document.body.dataset.gatesPaintedAt ?? 0));
-    await setTheme(page, theme);
-    await frame.waitForFunction((b) => Number(document.body.dataset.gatesPaintedAt ?? 0) > b, before, { timeout: 15_000 });
+    await setThemeIn(page, frame, theme); // the webview has the theme's colours ...
+    await frame.waitForFunction((b) => Number(document.body.dataset.gatesPaintedAt ?? 0) > b, before, { timeout: 15_000 }); // ... and has repainted the maps with them
     // A zero of the hidden state is drawn in the editor background of the new theme.
     await nextPaint(frame);
     await shot(name);

@@ -72,6 +72,7 @@ async function inspectShapes(): Promise<Frame> {
     await shot("failure-inspect");
     throw e;
   });
+  await page.locator(".notification-toast", { hasText: "inspecting" }).waitFor({ state: "hidden", timeout: 30_000 });
   return frame;
 }
 
