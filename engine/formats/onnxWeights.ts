@@ -1,8 +1,10 @@
 // Float initializers of an ONNX graph, by name: the weights a second runtime (the TensorFlow.js
-// reference) loads to check the ONNX graph's numbers.
+// reference) loads to check the ONNX graph's numbers. Weights kept as external data are read from
+// their files when asked (externalData.ts).
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
+import { externalFloats, externalRefs, graphKey, isExternal, OnnxGraphFile } from "./externalData";
 
 export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;
@@ -15,8 +17,24 @@ export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
   return model;
 }
 
-export function initializerFloats(t: onnx.ITensorProto): Float32Array | undefined {
+/**
+ * An ONNX graph file read and decoded, its external data checked (externalData.ts), and the key
+ * that names it in caches.
+ */
+export function readOnnxGraph(file: string): OnnxGraphFile & { model: onnx.ModelProto } {
+  const bytes = fs.readFileSync(file);
+  const model = decodeOnnx(file, bytes);
+  const refs = externalRefs(file, model);
+  return { bytes, model, refs, key: graphKey(bytes, refs) };
+}
+
+/**
+ * A FLOAT tensor's values. Stored as external data, they are read from their file beside
+ * `onnxFile` (the graph the tensor belongs to) now, and only they; without `onnxFile`, undefined.
+ */
+export function initializerFloats(t: onnx.ITensorProto, onnxFile?: string): Float32Array | undefined {
   if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (isExternal(t)) return onnxFile === undefined ? undefined : externalFloats(onnxFile, t);
   if (t.rawData && t.rawData.length > 0) {
     const copy = new Uint8Array(t.rawData); // aligned copy
     return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
@@ -29,7 +47,7 @@ export function readInitializers(file: string): Map<string, { shape: number[]; d
   const model = decodeOnnx(file, fs.readFileSync(file));
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of model.graph!.initializer ?? []) {
-    const data = initializerFloats(t);
+    const data = initializerFloats(t, file);
     if (data) out.set(t.name!, { shape: (t.dims ?? []).map(Number), data });
   }
   return out;

@@ -4,16 +4,17 @@
 //   DynamicQuantizeLinear(A) -> A_q (uint8), a_scale, a_zero
 //   MatMulInteger(A_q, W_q, a_zero, 0) -> int32 -> Cast float -> * (a_scale * w_scale[n])
 // Everything else (embeddings, layer norms, the attention products of activations) stays float.
-import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
-import { decodeOnnx, initializerFloats } from "./onnxWeights";
+import { initializerFloats, readOnnxGraph } from "./onnxWeights";
+import { inlineExternalData } from "./externalData";
 
 /** Weights smaller than this stay float (biases, tiny projections): their int8 copy saves nothing. */
 const MIN_ELEMENTS = 256;
 
 export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantized: number; kept: number } {
-  const model = decodeOnnx(onnxFile, fs.readFileSync(onnxFile));
+  // external weights are read one at a time, when quantised (their files checked first)
+  const { model, bytes: graphBytes } = readOnnxGraph(onnxFile);
   const graph = model.graph!;
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx");
   if (opset && Number(opset.version) < 11) throw new EngineError("MODEL_INVALID", `${onnxFile}: opset ${opset.version}; dynamic quantisation needs opset 11 or newer (DynamicQuantizeLinear)`);
@@ -30,7 +31,7 @@ export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantize
     const wName = node.opType === "MatMul" ? node.input![1] : undefined;
     const w = wName ? inits.get(wName) : undefined;
     const dims = (w?.dims ?? []).map(Number);
-    const data = w && w.dataType === onnx.TensorProto.DataType.FLOAT && dims.length === 2 ? initializerFloats(w) : undefined;
+    const data = w && w.dataType === onnx.TensorProto.DataType.FLOAT && dims.length === 2 ? initializerFloats(w, onnxFile) : undefined;
     if (!data || dims[0] * dims[1] < MIN_ELEMENTS) {
       if (node.opType === "MatMul") kept++;
       nodes.push(node);
@@ -65,5 +66,8 @@ export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantize
   graph.initializer = [...graph.initializer!.filter((t) => !drop.has(t.name!)), ...newInits];
   // a graph input that shadows a dropped initializer (older exporters list weights as inputs) goes too
   graph.input = graph.input!.filter((i) => !drop.has(i.name!));
+  // The copy is written to another folder without the data files: the external weights it keeps
+  // (embeddings, biases, norms) go inside it.
+  inlineExternalData(onnxFile, model, graphBytes.length + newInits.reduce((a, t) => a + (t.rawData?.length ?? 0), 0));
   return { bytes: onnx.ModelProto.encode(model).finish(), quantized, kept };
 }
