@@ -20,6 +20,7 @@ import { compareCommand, quantizeCommand } from "./cliCompare";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
+                   an encoder-decoder: the source, and [--target STR | --target-ids 0,5,9] (default: its greedy translation)
   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
   seqlens info     --model PATH [--json]
   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
@@ -125,6 +126,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     if (command === "inspect") {
       const input = readText(opts);
       const topK = num(opts, "--top-k") ?? 10;
+      if ((await client.request("info", { model })).family === "seq2seq-onnx") return await inspectSeq2seqCommand(client, model, input, opts, topK, json, out, err);
       const r = await client.request("inspect", { model, ...input, topK });
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
       let attention: number[][][][] | null = null;
@@ -136,29 +138,36 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         out(JSON.stringify({
           model: r.model,
           device: r.device,
-          tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end })),
+          tokens: r.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end, ...(t.special ? { special: true } : {}) })),
           attention,
-          next: r.next.top,
+          ...(r.next ? { next: r.next.top } : {}),
+          ...(r.masks ? { masks: r.masks.map((m) => ({ position: m.position, top: m.top.map((t) => ({ id: t.id, text: t.token, p: t.p })), entropyBits: m.entropyBits })) } : {}),
           ...(r.truncated ? { truncated: r.truncated } : {}),
         }) + "\n");
       } else {
         out(`${r.tokens.length} tokens, ${r.nLayer} layers x ${r.nHead} heads, ${r.ms.run.toFixed(1)} ms on ${r.device}\n`);
         out(r.tokens.map((t) => `[${t.id}:${show(t.text)}]`).join(" ") + "\n");
-        out(`next token (entropy ${r.next.entropyBits.toFixed(2)} bits):\n`);
-        for (const t of r.next.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
+        if (r.next) {
+          out(`next token (entropy ${r.next.entropyBits.toFixed(2)} bits):\n`);
+          for (const t of r.next.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
+        }
+        if (r.masks && r.masks.length === 0) out(`no ${r.maskToken ? show(r.maskToken.text) : "mask"} token in the input: put one where the model should fill in\n`);
+        for (const m of r.masks ?? []) {
+          out(`${show(r.maskToken?.text ?? "mask")} at token ${m.position} (entropy ${m.entropyBits.toFixed(2)} bits):\n`);
+          for (const t of m.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
+        }
         if (!r.attentionAvailable) err(`seqlens: notice: no attention in this model's graph\n`);
       }
       return 0;
     }
     if (command === "generate") {
-      const text = readText(opts).text;
-      if (text === undefined) throw new UsageError("generate needs --text or --file");
+      const { text, ids } = readText(opts);
       const maxTokens = num(opts, "--max-tokens");
       if (maxTokens === undefined) throw new UsageError("--max-tokens is required");
       const greedy = opts.has("--greedy") ? true : undefined; // sampling when --temperature/--top-k/--top-p are given
       const r = await client.request(
         "generate",
-        { model, text, maxTokens, greedy, temperature: num(opts, "--temperature"), topK: num(opts, "--top-k"), topP: num(opts, "--top-p"), seed: num(opts, "--seed"), useCache: !opts.has("--no-cache") },
+        { model, text, ids, maxTokens, greedy, temperature: num(opts, "--temperature"), topK: num(opts, "--top-k"), topP: num(opts, "--top-p"), seed: num(opts, "--seed"), useCache: !opts.has("--no-cache") },
         { onProgress: (p) => !json && p.kind === "token" && out(p.delta) },
       );
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
@@ -192,6 +201,52 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   } finally {
     client?.dispose();
   }
+}
+
+/** An encoder-decoder's inspection: source, target (decoder start first), the three attentions, the next tokens. */
+async function inspectSeq2seqCommand(client: EngineClient, model: string, input: { text?: string; ids?: number[] }, opts: Map<string, string>, topK: number, json: boolean, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let targetIds: number[] | undefined;
+  if (opts.has("--target-ids")) {
+    targetIds = need(opts, "--target-ids").split(",").map((x) => x.trim()).filter(Boolean).map(Number);
+    if (targetIds.some((n) => !Number.isInteger(n))) throw new UsageError("--target-ids must be comma-separated integers");
+  }
+  const r = await client.request("inspectSeq2seq", { model, ...input, target: opts.get("--target"), targetIds, topK, maxTokens: num(opts, "--max-tokens") });
+  if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
+  const all = async (kind: "encoder" | "decoder" | "cross", L: number, H: number) => {
+    if (!r.attention[kind]) return null;
+    const layers: number[][][][] = [];
+    for (let l = 0; l < L; l++) {
+      const heads: number[][][] = [];
+      for (let h = 0; h < H; h++) {
+        const s = await client.request("seq2seqAttention", { handle: r.handle, kind, layer: l, head: h });
+        const [rows, cols] = s.shape;
+        heads.push(Array.from({ length: rows }, (_, q) => Array.from(s.data.subarray(q * cols, (q + 1) * cols))));
+      }
+      layers.push(heads);
+    }
+    return layers;
+  };
+  const tok = (t: { id: number; text: string; start: number; end: number; special?: boolean }) => ({ id: t.id, text: t.text, start: t.start, end: t.end, ...(t.special ? { special: true } : {}) });
+  if (json) {
+    out(JSON.stringify({
+      model: r.model,
+      device: r.device,
+      source: r.source.map(tok),
+      target: r.target.map(tok),
+      encoderAttention: await all("encoder", r.encoderLayers, r.encoderHeads),
+      decoderAttention: await all("decoder", r.decoderLayers, r.decoderHeads),
+      crossAttention: await all("cross", r.decoderLayers, r.decoderHeads),
+      next: r.next,
+      ...(r.truncated ? { truncated: r.truncated } : {}),
+    }) + "\n");
+    return 0;
+  }
+  out(`source ${r.source.length} tokens: ${r.source.map((t) => `[${t.id}:${show(t.text)}]`).join(" ")}\n`);
+  out(`target ${r.target.length} tokens${r.generated ? " (greedy)" : ""}: ${r.target.map((t) => `[${t.id}:${show(t.text)}]`).join(" ")}\n`);
+  out(`encoder ${r.encoderLayers} x ${r.encoderHeads} heads, decoder ${r.decoderLayers} x ${r.decoderHeads} heads; cross-attention ${r.attention.cross ? "found" : "not found"}\n`);
+  out(`next token:\n`);
+  for (const t of r.next) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);
+  return 0;
 }
 
 export function run(): void {

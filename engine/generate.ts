@@ -98,14 +98,15 @@ export async function generate(
   signal: AbortSignal,
 ): Promise<GenerateResult> {
   const t0 = performance.now();
-  if (!p.text) throw new EngineError("BAD_INPUT", "the prompt is empty");
+  if (!p.text && !p.ids?.length) throw new EngineError("BAD_INPUT", "the prompt is empty");
   if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) throw new EngineError("BAD_INPUT", `max tokens must be a positive integer (got ${p.maxTokens})`);
   checkSampling(p, model.config.vocab_size);
   const greedy = isGreedy(p);
   const seed = greedy ? undefined : (p.seed ?? Math.floor(Math.random() * 2 ** 31));
   const ctx = model.config.n_positions;
   const maxNew = Math.min(p.maxTokens, ctx - 1);
-  let ids = model.tokenizer.encode(p.text);
+  let ids = p.ids?.length ? p.ids.slice() : model.tokenizer.encode(p.text!);
+  model.checkIds(ids);
   if (ids.length === 0) throw new EngineError("BAD_INPUT", "the prompt produced no tokens");
   let truncated: GenerateResult["truncated"];
   if (ids.length + maxNew > ctx) {

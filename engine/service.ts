@@ -13,6 +13,8 @@ import { stepTokens, tokenizeInput } from "./probes/tokens";
 import { generate } from "./generate";
 import { complete } from "./completion";
 import { DecoderModel } from "./models/decoder";
+import { Seq2SeqModel } from "./models/seq2seq";
+import { generateSeq2seq, inspectSeq2seq, Seq2SeqInspection, seq2seqSlice } from "./translate";
 import { DEFAULT_TRANSFER_CAP_BYTES, ExecutionProvider } from "../protocol/basics";
 import { EngineError } from "../protocol/errors";
 import { GeneratedToken } from "../protocol/completion";
@@ -93,6 +95,9 @@ export class EngineService {
   /** The methods on recurrent models: gates, forecasts, gradients, hidden states. */
   private readonly recurrent: RecurrentService;
   private readonly started = Date.now();
+  /** Encoder-decoder inspections by handle (their attentions), the newest few. */
+  private readonly seq2seqInspections = new Map<string, Seq2SeqInspection>();
+  private seq2seqCount = 0;
 
   constructor(opts: { providers?: string } = {}) {
     this.providers = parseProviders(opts.providers ?? process.env.SEQLENS_EP);
@@ -147,7 +152,12 @@ export class EngineService {
       const attentionNote = out.attentionError ?? model.probe.attentionNote;
       if (out.attentionError) ctx.log("warn", out.attentionError);
       const insp = this.store.add({ model, ids: input.ids, tokens: input.tokens, logits: out.logits, attention, attentionNote, lastHidden: out.lastHidden });
-      const next = nextTokenAt(out.logits, model.config.vocab_size, T - 1, { topK, temperature, tokenText: (id) => model.tokenizer.tokenText(id) });
+      const tokenText = (id: number) => model.tokenizer.tokenText(id);
+      // a causal model's next token after the last position; a masked-LM's fillers at each mask token
+      const masked = can(model, "fillMask");
+      const maskId = model.tokenizer.maskId;
+      const next = masked ? undefined : nextTokenAt(out.logits, model.config.vocab_size, T - 1, { topK, temperature, tokenText });
+      const masks = masked ? input.ids.flatMap((id, i) => (id === maskId ? [nextTokenAt(out.logits, model.config.vocab_size, i, { topK, temperature, tokenText })] : [])) : undefined;
       ctx.log("info", `inspect ${model.name}: ${T} tokens in ${(t2 - t1).toFixed(1)} ms on ${model.device}`);
       const want = p.slice;
       const slice =
@@ -162,8 +172,10 @@ export class EngineService {
         truncated: input.truncated,
         nLayer: model.config.n_layer,
         nHead: model.config.n_head,
+        nKvHead: model.config.n_kv_head,
         attentionAvailable: !!attention,
-        next,
+        ...(next ? { next } : {}),
+        ...(masks ? { masks, ...(maskId !== undefined ? { maskToken: { id: maskId, text: tokenText(maskId) } } : {}) } : {}),
         slice,
         ms: { tokenize: t1 - t0, run: t2 - t1, total: performance.now() - t0 },
       };
@@ -196,6 +208,46 @@ export class EngineService {
       });
     },
 
+    inspectSeq2seq: async (p, ctx) => {
+      const t0 = performance.now();
+      const model = await this.open(p.model, ctx);
+      if (!(model instanceof Seq2SeqModel)) throw new EngineError("UNSUPPORTED", `${model.name} (${model.family}) is not an encoder-decoder: inspect it with inspect`);
+      const topK = p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size);
+      const maxTokens = p.maxTokens === undefined ? 64 : int(p.maxTokens, "maxTokens", 1, model.config.max_length);
+      const { result, kept } = await inspectSeq2seq(model, { ...p, topK, maxTokens }, ctx.signal);
+      const handle = `seq2seq-${++this.seq2seqCount}`;
+      this.seq2seqInspections.set(handle, kept);
+      // the last few only: each holds every layer's attention
+      for (const old of this.seq2seqInspections.keys()) if (this.seq2seqInspections.size > 8) this.seq2seqInspections.delete(old);
+      return { ...result, handle, model: model.dir, ms: { total: performance.now() - t0 } };
+    },
+
+    seq2seqAttention: async (p) => {
+      const kept = this.seq2seqInspections.get(p.handle);
+      if (!kept) throw new EngineError("UNKNOWN_HANDLE", `no encoder-decoder inspection ${p.handle} (released, or dropped for newer ones): inspect again`);
+      return seq2seqSlice(kept, p.kind, p.layer, p.head);
+    },
+
+    fillMask: async (p, ctx) => {
+      const insp = this.store.get(p.handle);
+      const model = insp.model;
+      if (!(model instanceof DecoderModel) || !can(model, "fillMask")) throw new EngineError("UNSUPPORTED", `this inspection's model has no masked-LM head to fill a mask (ask nextToken for a causal model's distribution)`);
+      const T = insp.ids.length;
+      const position = int(p.position, "position", 0, T - 1);
+      const temperature = p.temperature ?? 1;
+      if (!(temperature > 0)) throw new EngineError("BAD_INPUT", `temperature must be a positive number (got ${temperature})`);
+      const maskId = model.tokenizer.maskId;
+      if (maskId === undefined) throw new EngineError("TOKENIZER", `${model.name}: the tokenizer names no mask token (mask_token in tokenizer_config.json), so no token can be masked`);
+      const opts = { topK: p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size), temperature, tokenText: (id: number) => model.tokenizer.tokenText(id) };
+      if (insp.ids[position] === maskId) return nextTokenAt(insp.logits, model.config.vocab_size, position, opts);
+      // "what would the model put here?": that token masked, the input run again
+      const ids = insp.ids.slice();
+      ids[position] = maskId;
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "fill-mask was cancelled");
+      const out = await model.forward(ids, {});
+      return nextTokenAt(out.logits, model.config.vocab_size, position, { ...opts, actualId: insp.ids[position] });
+    },
+
     embeddings: async (p) => {
       const insp = this.store.get(p.handle);
       if (p.kind === "input") return inputEmbeddingRows(insp.model.probe?.tokenEmbedding, insp.ids);
@@ -212,7 +264,13 @@ export class EngineService {
     },
 
     generate: async (p, ctx) => {
-      const model = await this.serving(p.model, "generate", "generate text", ctx);
+      const opened = await this.open(p.model, ctx);
+      if (opened instanceof Seq2SeqModel) {
+        const res = await generateSeq2seq(opened, p, (token: GeneratedToken, index: number, delta: string) => ctx.progress({ kind: "token", token, index, delta }), ctx.signal);
+        ctx.log("info", `generate ${opened.name}: ${res.tokens.length} target tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${opened.device} (${p.useCache === false || !opened.hasKvCache ? "no cache" : "KV cache"})`);
+        return res;
+      }
+      const model = serving(opened, "generate", "generate text");
       const res = await generate(model, p, (token: GeneratedToken, index: number, delta: string) => ctx.progress({ kind: "token", token, index, delta }), ctx.signal);
       ctx.log("info", `generate ${model.name}: ${res.tokens.length} tokens, ${res.ms.perToken.toFixed(2)} ms/token on ${model.device} (${p.useCache === false ? "no cache" : "KV cache"})`);
       return res;

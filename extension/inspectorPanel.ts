@@ -76,8 +76,10 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       tokens: r.tokens,
       nLayer: r.nLayer,
       nHead: r.nHead,
+      nKvHead: r.nKvHead,
       attentionAvailable: r.attentionAvailable,
-      next: r.next,
+      ...(r.next ? { next: r.next } : {}),
+      ...(r.masks ? { masks: r.masks, ...(r.maskToken ? { maskToken: r.maskToken } : {}) } : {}),
       attention: r.slice,
       truncated: r.truncated,
       ms: { run: r.ms.run, total: Date.now() - t0 },
@@ -87,7 +89,8 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     this.post(this.snapshot()!);
     void this.services.models.loaded(model);
     const inspected = this.inspected();
-    if (inspected) this.services.surprisal.update(inspected).catch((e) => this.services.log.warn(`surprisal: ${errorMessage(e)}`));
+    // surprisal is -log2 p of each token after the ones before it: a causal model's
+    if (inspected && r.next) this.services.surprisal.update(inspected).catch((e) => this.services.log.warn(`surprisal: ${errorMessage(e)}`));
     this.services.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
     return view;
   }
@@ -132,6 +135,12 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       if (!s) return;
       const result = await this.services.host.get().request("nextToken", { handle: s.view.handle, position: msg.position, topK: msg.topK, temperature: msg.temperature });
       this.post({ type: "nextToken", requestId: msg.requestId, result });
+    },
+    getFillMask: async (msg) => {
+      const s = this.shown;
+      if (!s) return;
+      const result = await this.services.host.get().request("fillMask", { handle: s.view.handle, position: msg.position, topK: msg.topK, temperature: msg.temperature });
+      this.post({ type: "fillMask", requestId: msg.requestId, result });
     },
     revealToken: async (msg) => {
       const s = this.shown;

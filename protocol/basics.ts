@@ -11,6 +11,8 @@ export interface TokenInfo {
   end: number;
   byteStart: number; // UTF-8 byte offsets into the input text
   byteEnd: number;
+  /** A special token the tokenizer added ([CLS], [SEP], <s> ...): not in the text, zero width at its place. */
+  special?: boolean;
 }
 
 export interface TopToken {

@@ -2,12 +2,14 @@
 // `seqlens complete`, the editor's inline completions and their explanation).
 import * as v from "valibot";
 import type { Device, Truncated } from "./basics";
-import { modelSpec, num } from "./schema";
+import { modelSpec, num, numberArray } from "./schema";
 
 export const completionParams = {
   generate: v.object({
     model: modelSpec,
-    text: v.string("text must be a string"),
+    /** The prompt: text, or token ids (`ids`) instead. */
+    text: v.optional(v.string("text must be a string")),
+    ids: v.optional(numberArray("ids")),
     maxTokens: num,
     /** Default: greedy unless temperature, topK or topP is given. */
     greedy: v.optional(v.boolean()),

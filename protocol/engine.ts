@@ -9,11 +9,12 @@ import { EngineError, type EngineErrorData } from "./errors";
 import { gatesParams, type GatesResults } from "./gates";
 import { inspectorParams, type InspectorResults } from "./inspector";
 import { modelsParams, type ModelsResults } from "./models";
+import { seq2seqParams, type Seq2SeqResults } from "./seq2seq";
 
 /** Every engine method's parameter schema, by method name. */
-export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams };
+export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams, ...seq2seqParams };
 
-type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults;
+type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults & Seq2SeqResults;
 
 export type Method = keyof typeof paramSchemas & keyof Results;
 export type Params<M extends Method> = v.InferInput<(typeof paramSchemas)[M]>;

@@ -14,8 +14,15 @@ export interface InspectResult {
   truncated?: Truncated;
   nLayer: number;
   nHead: number;
+  /** Key/value heads: fewer than nHead under grouped-query attention (query head h shares kv head floor(h / (nHead / nKvHead))). */
+  nKvHead: number;
   attentionAvailable: boolean;
-  next: NextTokenResult; // at the last position
+  /** The next-token distribution at the last position (a causal model's). */
+  next?: NextTokenResult;
+  /** A masked-LM's fillers for each mask token in the input, in order (empty when there is none). */
+  masks?: NextTokenResult[];
+  /** The tokenizer's mask token, for a masked-LM. */
+  maskToken?: { id: number; text: string };
   /** The attention slice asked for with the inspection (`slice` param), saving a round trip. */
   slice?: AttentionSlice;
   ms: { tokenize: number; run: number; total: number };
@@ -39,6 +46,8 @@ export const inspectorParams = {
   attention: v.object({ handle, layer: num, head: num }),
   attentionAll: v.object({ handle, capBytes: v.optional(num) }),
   nextToken: v.object({ handle, position: num, topK: v.optional(num), temperature: v.optional(num) }),
+  /** A masked-LM's fillers at `position`: from the inspection when it holds the mask token there, else that token masked and the input run again ("what would the model put here?"; `actual` is the token that was there). */
+  fillMask: v.object({ handle, position: num, topK: v.optional(num), temperature: v.optional(num) }),
   embeddings: v.object({ handle, kind: v.picklist(["input", "hidden"], 'embeddings kind must be "input" or "hidden"') }),
   release: v.object({ handle }),
   surprisal: v.object({ handle, topK: v.optional(num) }),
@@ -49,6 +58,7 @@ export interface InspectorResults {
   attention: SliceResult;
   attentionAll: SliceResult;
   nextToken: NextTokenResult;
+  fillMask: NextTokenResult;
   embeddings: SliceResult;
   release: { released: boolean };
   surprisal: SurprisalResult;
@@ -75,8 +85,14 @@ export interface InspectionView {
   tokens: TokenInfo[];
   nLayer: number;
   nHead: number;
+  /** Key/value heads (fewer than nHead under grouped-query attention); absent in views saved before it was sent. */
+  nKvHead?: number;
   attentionAvailable: boolean;
-  next: NextTokenResult;
+  /** A causal model's distribution after the last token. */
+  next?: NextTokenResult;
+  /** A masked-LM's fillers at each mask token of the text (present, maybe empty, for a masked-LM only). */
+  masks?: NextTokenResult[];
+  maskToken?: { id: number; text: string };
   /** The slice the panel's heatmap showed last, sent with the inspection so it paints without asking. */
   attention?: AttentionSlice;
   truncated?: Truncated;
@@ -91,6 +107,7 @@ export type InspectorHostToPanel =
   | { type: "inspection"; view: InspectionView; restore: InspectorRestore }
   | { type: "attention"; requestId: number; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "nextToken"; requestId: number; result: NextTokenResult }
+  | { type: "fillMask"; requestId: number; result: NextTokenResult }
   | { type: "selectToken"; index: number }
   | { type: "stale"; stale: boolean }
   | ErrorReply;
@@ -105,12 +122,20 @@ export const InspectorGetNextToken = v.strictObject({
   topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
   temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
 });
+/** A masked-LM's fillers at `position` (the token there masked and the text run again, unless it is the mask). */
+export const InspectorGetFillMask = v.strictObject({
+  type: v.literal("getFillMask"),
+  requestId: nonNegInt,
+  position: nonNegInt,
+  topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+  temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
+});
 export const InspectorRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });
 export const InspectorRerun = v.strictObject({ type: v.literal("rerun") });
 export const InspectorExportData = v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) });
 export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
 
-export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
+export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
 
 export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;
 

@@ -34,8 +34,12 @@ export interface ModelInfo {
   modelType: string;
   /** Transformer blocks, or recurrent layers (a bidirectional one once). */
   nLayer: number;
-  /** Attention heads per layer (0 for a recurrent model). */
+  /** Attention (query) heads per layer (0 for a recurrent model). */
   nHead: number;
+  /** Key/value heads per layer: fewer than nHead under grouped-query attention, where query head h shares kv head floor(h / (nHead / nKvHead)); 0 for a recurrent model. */
+  nKvHead: number;
+  /** The width of one attention head (0 for a recurrent model). */
+  headDim: number;
   /** The width of the residual stream, or a recurrent model's widest hidden state. */
   nEmbd: number;
   /** 0 for a model without a token vocabulary (a series model). */

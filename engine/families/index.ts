@@ -4,16 +4,24 @@
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
 import { ModelCandidate, type ModelFamily } from "./family";
+import { bareOnnx } from "./bareOnnx";
+import { bertOnnx } from "./bertOnnx";
 import { gpt2Onnx } from "./gpt2Onnx";
 import { gpt2Tfjs } from "./gpt2Tfjs";
+import { llamaOnnx } from "./llamaOnnx";
 import { recurrentOnnx } from "./recurrentOnnx";
 import { recurrentTfjs } from "./recurrentTfjs";
+import { seq2seqOnnx } from "./seq2seqOnnx";
 
 export const FAMILIES: readonly ModelFamily[] = [
   gpt2Onnx,
   gpt2Tfjs,
+  llamaOnnx,
+  bertOnnx,
+  seq2seqOnnx,
   recurrentOnnx,
   recurrentTfjs,
+  bareOnnx,
 ];
 
 /** A spec split into the family prefix it starts with ("tfjs" in "tfjs:<folder>"), if any, and the absolute path. */
@@ -47,7 +55,7 @@ export function resolveFamily(spec: string | ModelCandidate): ModelFamily {
 function unknownModel(c: ModelCandidate): EngineError {
   const list = `SeqLens opens these model families: ${knownFamilies()}`;
   if (c.isFile) {
-    const what = c.path.endsWith(".onnx") ? "an ONNX graph without LSTM, GRU or RNN operators and without a model folder's config.json around it" : "not a model file SeqLens reads";
+    const what = c.path.endsWith(".onnx") ? "an ONNX graph with neither LSTM, GRU or RNN operators nor attention (Softmax) nodes, and no model folder's config.json around it" : "not a model file SeqLens reads";
     return new EngineError("MODEL_INVALID", `${c.path}: ${what}. ${list}`);
   }
   if (c.modelType !== undefined) return new EngineError("MODEL_INVALID", `${path.join(c.dir, "config.json")} says model_type ${JSON.stringify(c.modelType)}, and no family opens this folder. ${list}`);

@@ -4,10 +4,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
 
+/**
+ * A transformer's shape under one set of names, whatever its config.json calls them (GPT-2's n_layer,
+ * Llama's num_hidden_layers, BERT's max_position_embeddings ...): see SHAPE_KEYS.
+ */
 export interface DecoderConfig {
   model_type: string;
   n_layer: number;
+  /** Query heads. */
   n_head: number;
+  /** Key/value heads: fewer than n_head under grouped-query attention (query head h reads kv head floor(h / (n_head / n_kv_head))). */
+  n_kv_head: number;
+  /** The width of one head (n_embd / n_head unless config.json gives head_dim). */
+  head_dim: number;
   n_embd: number;
   vocab_size: number;
   n_positions: number;
@@ -17,8 +26,8 @@ export interface DecoderConfig {
 }
 
 /** A decoder config's shape as ModelInfo states it (the same for every runtime of the weights). */
-export function configShape(c: DecoderConfig): { modelType: string; nLayer: number; nHead: number; nEmbd: number; vocabSize: number; nPositions: number } {
-  return { modelType: c.model_type, nLayer: c.n_layer, nHead: c.n_head, nEmbd: c.n_embd, vocabSize: c.vocab_size, nPositions: c.n_positions };
+export function configShape(c: DecoderConfig): { modelType: string; nLayer: number; nHead: number; nKvHead: number; headDim: number; nEmbd: number; vocabSize: number; nPositions: number } {
+  return { modelType: c.model_type, nLayer: c.n_layer, nHead: c.n_head, nKvHead: c.n_kv_head, headDim: c.head_dim, nEmbd: c.n_embd, vocabSize: c.vocab_size, nPositions: c.n_positions };
 }
 
 /** BAD_INPUT for the first token id outside the vocabulary of `c`. */
@@ -29,7 +38,52 @@ export function checkVocabularyIds(c: DecoderConfig, ids: number[]): void {
 }
 
 /** The largest value of each shape key config.json may give (several times today's largest models). */
-const CONFIG_LIMITS: Record<string, number> = { n_layer: 1024, n_head: 1024, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
+const CONFIG_LIMITS: Record<ShapeKey, number> = { n_layer: 1024, n_head: 1024, n_kv_head: 1024, head_dim: 16_384, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
+
+type ShapeKey = "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions";
+
+/**
+ * Where each shape value is read, first key found wins: GPT-2's names, then the Hugging Face names
+ * Llama, Mistral, Qwen2/3, Phi-3, BERT and the encoder-decoders use. n_kv_head and head_dim are
+ * optional (n_head, and n_embd / n_head, when absent).
+ */
+const SHAPE_KEYS: Record<ShapeKey, string[]> = {
+  n_layer: ["n_layer", "num_hidden_layers", "num_layers", "n_layers"],
+  n_head: ["n_head", "num_attention_heads", "num_heads", "n_heads"],
+  n_kv_head: ["num_key_value_heads", "n_kv_heads", "multi_query_group_num"],
+  head_dim: ["head_dim", "d_kv"],
+  n_embd: ["n_embd", "hidden_size", "d_model", "dim"],
+  vocab_size: ["vocab_size"],
+  n_positions: ["n_positions", "max_position_embeddings", "n_ctx", "max_seq_len"],
+};
+
+/** config.json's shape under DecoderConfig's names (the raw keys are kept); MODEL_INVALID naming the key that is missing, not a positive integer, or past any model. */
+export function normalizeConfig(config: Record<string, unknown>, configFile: string): DecoderConfig {
+  const out: Record<string, unknown> = { ...config };
+  const read = (key: ShapeKey, optional: boolean): number | undefined => {
+    const found = SHAPE_KEYS[key].find((k) => config[k] !== undefined && config[k] !== null);
+    if (found === undefined) {
+      if (optional) return undefined;
+      throw new EngineError("MODEL_INVALID", `${configFile}: "${SHAPE_KEYS[key][0]}" must be a positive integer (got undefined; also looked for ${SHAPE_KEYS[key].slice(1).map((k) => `"${k}"`).join(", ")})`);
+    }
+    const v = config[found];
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new EngineError("MODEL_INVALID", `${configFile}: "${found}" must be a positive integer (got ${JSON.stringify(v)})`);
+    // checked before anything is sized from it
+    if (v > CONFIG_LIMITS[key]) throw new EngineError("MODEL_INVALID", `${configFile}: "${found}" = ${v} is past any model SeqLens can run (at most ${CONFIG_LIMITS[key].toLocaleString("en-US")})`);
+    return v;
+  };
+  for (const key of ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions"] as const) out[key] = read(key, false);
+  const nHead = out.n_head as number;
+  const nEmbd = out.n_embd as number;
+  const headDim = read("head_dim", true);
+  if (headDim === undefined && nEmbd % nHead !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: the width (${nEmbd}) is not divisible by the heads (${nHead}) and no head_dim is given`);
+  out.head_dim = headDim ?? nEmbd / nHead;
+  const kv = read("n_kv_head", true) ?? nHead;
+  if (nHead % kv !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: ${nHead} query heads cannot share ${kv} key/value heads evenly (num_key_value_heads must divide num_attention_heads)`);
+  out.n_kv_head = kv;
+  if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
+  return out as unknown as DecoderConfig;
+}
 
 export interface ModelFolder {
   dir: string;
@@ -67,15 +121,7 @@ export function openModelFolder(p: string): ModelFolder {
     throw new EngineError("MODEL_INVALID", `${dir}: a TensorFlow.js model (model.json) without config.json; the Inspector runs decoder model folders (config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`);
   }
   const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
-  for (const [key, max] of Object.entries(CONFIG_LIMITS)) {
-    if (typeof config[key] !== "number" || !Number.isInteger(config[key]) || (config[key] as number) <= 0) {
-      throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" must be a positive integer (got ${JSON.stringify(config[key])})`);
-    }
-    // checked before anything is sized from it
-    if ((config[key] as number) > max) throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" = ${config[key]} is past any model SeqLens can run (at most ${max.toLocaleString("en-US")})`);
-  }
-  if ((config.n_embd as number) % (config.n_head as number) !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: n_embd (${config.n_embd}) is not divisible by n_head (${config.n_head})`);
-  if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
+  const normalized = normalizeConfig(config, configFile);
   const onnxFile = fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx");
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
   // Both tokenizer files are optional: without tokenizer.json the model reads token ids only (the
@@ -84,5 +130,5 @@ export function openModelFolder(p: string): ModelFolder {
   const tokenizerJson = fs.existsSync(tokenizerFile) ? readJson(tokenizerFile, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json`)) : undefined;
   const configFileOfTokenizer = path.join(dir, "tokenizer_config.json");
   const tokenizerConfig = fs.existsSync(configFileOfTokenizer) ? readJson(configFileOfTokenizer, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`)) : {};
-  return { dir, name: path.basename(dir), config: config as unknown as DecoderConfig, onnxFile, tokenizerJson, tokenizerConfig };
+  return { dir, name: path.basename(dir), config: normalized, onnxFile, tokenizerJson, tokenizerConfig };
 }

@@ -8,7 +8,14 @@ export type AttrValue = number | number[] | string | { float: number } | { float
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const BOOL = onnx.TensorProto.DataType.BOOL;
-export const DataType = { FLOAT, INT64, BOOL } as const;
+const INT32 = onnx.TensorProto.DataType.INT32;
+export const DataType = { FLOAT, INT64, BOOL, INT32 } as const;
+
+/** An operator set the model imports besides the default domain's, e.g. { domain: "com.microsoft", version: 1 }. */
+export interface OpsetImport {
+  domain: string;
+  version: number;
+}
 
 function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IValueInfoProto {
   return {
@@ -62,16 +69,25 @@ export class GraphBuilder {
     return name;
   }
 
+  int32s(name: string, values: number[], dims: number[] = [values.length]): string {
+    this.initializers.push({ name, dims, dataType: INT32, int32Data: values });
+    return name;
+  }
+
   floatScalar(name: string, value: number): string {
     this.initializers.push({ name, dims: [], dataType: FLOAT, floatData: [value] });
     return name;
   }
 
-  /** Adds a node; returns its output names (`outputs` of them, named `${name}_output_${k}`). */
-  node(op: string, inputs: string[], name: string, attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
+  /**
+   * Adds a node; returns its output names (`outputs` of them, named `${name}_output_${k}`). `domain`:
+   * the operator's domain when it is not the default one (e.g. "com.microsoft"; the model must import it).
+   */
+  node(op: string, inputs: string[], name: string, attrs: Record<string, AttrValue> = {}, outputs = 1, domain?: string): string[] {
     const outs = Array.from({ length: outputs }, (_, k) => `${name}_output_${k}`);
     this.nodes.push({
       opType: op,
+      ...(domain ? { domain } : {}),
       name,
       input: inputs,
       output: outs,
@@ -92,16 +108,28 @@ export class GraphBuilder {
     return to;
   }
 
+  /** Drops the initializers no node reads and no graph output names (constants a variant of a graph did not use). */
+  dropUnusedInitializers(): void {
+    const used = new Set([...this.nodes.flatMap((n) => n.input ?? []), ...this.outputs.map((o) => o.name)]);
+    this.initializers = this.initializers.filter((t) => used.has(t.name!));
+  }
+
+  /** The nodes and initializers added so far (to splice into another graph). */
+  parts(): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[] } {
+    return { nodes: this.nodes, initializers: this.initializers };
+  }
+
   unique(prefix: string): string {
     return `${prefix}_${this.counter++}`;
   }
 
-  model(graphName: string, opset: number, producer: string, metadata: Record<string, string> = {}): Uint8Array {
+  /** The serialized model; `extraOpsets`: the domains its nodes use besides the default one. */
+  model(graphName: string, opset: number, producer: string, metadata: Record<string, string> = {}, extraOpsets: OpsetImport[] = []): Uint8Array {
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: producer,
       producerVersion: "1",
-      opsetImport: [{ domain: "", version: opset }],
+      opsetImport: [{ domain: "", version: opset }, ...extraOpsets],
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
     };

@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
-import { decodeOnnx, initializerFloats } from "./onnxWeights";
+import { initializerFloats, readOnnxGraph } from "./onnxWeights";
+import { copyPath, writeGraphCopy } from "./externalData";
 
 export interface ProbeGraph {
   /** Path of the probe copy to open with the runtime. */
@@ -31,6 +32,8 @@ export interface ProbeGraph {
   parameters: number;
   hasKvCache: boolean;
   inputNames: string[];
+  /** The graph's own outputs (not the ones the copy adds). */
+  outputNames: string[];
 }
 
 const PROBE_VERSION = 1;
@@ -46,6 +49,8 @@ export interface ClaimedShape {
   configFile: string;
   n_layer: number;
   n_head: number;
+  n_kv_head: number;
+  head_dim: number;
   n_embd: number;
   vocab_size: number;
 }
@@ -69,9 +74,13 @@ function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attention
   const kvLayers = new Set(graph.kvInputs.map((v) => /^past_key_values\.(\d+)\./.exec(v.name ?? "")?.[1]).filter((x) => x !== undefined));
   if (kvLayers.size > 0 && kvLayers.size !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph's KV cache has ${kvLayers.size} layers`);
   const kvHeads = graph.kvInputs.map((v) => staticDim(v, 1)).find((h) => h !== undefined);
-  if (kvHeads !== undefined && kvHeads !== claimed.n_head) throw disagree("n_head", claimed.n_head, `the graph's KV cache has ${kvHeads} heads`);
+  const kvKey = claimed.n_kv_head === claimed.n_head ? "n_head" : "num_key_value_heads";
+  if (kvHeads !== undefined && kvHeads !== claimed.n_kv_head) throw disagree(kvKey, claimed.n_kv_head, `the graph's KV cache has ${kvHeads} heads`);
   const kvWidth = graph.kvInputs.map((v) => staticDim(v, 3)).find((h) => h !== undefined);
-  if (kvWidth !== undefined && kvWidth * claimed.n_head !== claimed.n_embd) throw disagree("n_embd", claimed.n_embd, `the graph's KV cache has ${claimed.n_head} heads of ${kvWidth} (${kvWidth * claimed.n_head})`);
+  if (kvWidth !== undefined && kvWidth !== claimed.head_dim) {
+    if (claimed.head_dim * claimed.n_head === claimed.n_embd) throw disagree("n_embd", claimed.n_embd, `the graph's KV cache has ${claimed.n_head} heads of ${kvWidth} (${kvWidth * claimed.n_head})`);
+    throw disagree("head_dim", claimed.head_dim, `the graph's KV cache has heads of ${kvWidth}`);
+  }
   if (graph.tokenEmbedding?.length === 2) {
     const [rows, width] = graph.tokenEmbedding;
     if (rows !== claimed.vocab_size) throw disagree("vocab_size", claimed.vocab_size, `the token embedding has ${rows} rows`);
@@ -80,10 +89,10 @@ function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attention
 }
 
 /** Reads (or reuses from the cache) the probe copy of `onnxFile`, after checking what config.json claims against the graph. */
-export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGraph {
-  const bytes = fs.readFileSync(onnxFile);
-  const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
-  const model = decodeOnnx(onnxFile, bytes);
+export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined): ProbeGraph {
+  // External data is checked here (locations inside the model's folder, files long enough); the key
+  // of a graph with external data hashes the data files' sizes and mtimes, not their bytes.
+  const { model, refs, key: sha256 } = readOnnxGraph(onnxFile);
   const graph = model.graph!;
   const producers = new Map<string, onnx.INodeProto>();
   const consumers = new Map<string, onnx.INodeProto[]>();
@@ -95,10 +104,6 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
       consumers.set(i, list);
     }
   }
-  const external = graph.initializer!.find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
-  if (external) {
-    throw new EngineError("MODEL_INVALID", `${onnxFile}: weights stored as external data (initializer ${external.name}) are not supported yet; re-export with the weights inside the .onnx file (under 2 GiB)`);
-  }
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   let parameters = 0;
   for (const t of graph.initializer!) {
@@ -106,12 +111,14 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
     if (t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims ?? []).length > 0) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
   }
 
-  // Attention: a Softmax whose output is the left operand of a MatMul (probabilities @ values).
+  // Attention: a Softmax whose output is the left operand of a MatMul (probabilities @ values),
+  // directly or through dtype casts and identities (Hugging Face's eager attention takes the softmax
+  // in float32 and casts it back).
   const attentionOutputs: string[] = [];
+  const feedsValues = (t: string, depth = 0): boolean =>
+    (consumers.get(t) ?? []).some((c) => (c.opType === "MatMul" && c.input![0] === t) || (depth < 3 && (c.opType === "Cast" || c.opType === "Identity" || c.opType === "Dropout") && feedsValues(c.output![0], depth + 1)));
   for (const n of graph.node!) {
-    if (n.opType !== "Softmax") continue;
-    const out = n.output![0];
-    if ((consumers.get(out) ?? []).some((c) => c.opType === "MatMul" && c.input![0] === out)) attentionOutputs.push(out);
+    if (n.opType === "Softmax" && feedsValues(n.output![0])) attentionOutputs.push(n.output![0]);
   }
   let attentionNote: string | undefined;
   if (attentionOutputs.length === 0) {
@@ -129,7 +136,7 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
   for (const n of consumers.get("input_ids") ?? []) {
     if (n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0])) {
       const t = initializers.get(n.input![0])!;
-      const data = initializerFloats(t);
+      const data = initializerFloats(t, onnxFile);
       if (data) tokenEmbedding = { shape: (t.dims ?? []).map(Number), data };
     }
   }
@@ -146,7 +153,7 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
     else if (wName === embName) tiedEmbeddings = true;
     else if (initializers.has(wName)) {
       const t = initializers.get(wName)!;
-      const data = initializerFloats(t);
+      const data = initializerFloats(t, onnxFile);
       const [d, V] = (t.dims ?? []).map(Number);
       if (data && (t.dims ?? []).length === 2) {
         const rows = new Float32Array(V * d); // [d, V] -> [V, d]
@@ -158,7 +165,7 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
 
   const kvInputs = graph.input!.filter((i) => !initializers.has(i.name!) && i.name!.startsWith("past_key_values."));
   const embedding = (consumers.get("input_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0]));
-  checkClaims(onnxFile, claimed, { attentionLayers: attentionOutputs.length, kvInputs, tokenEmbedding: embedding ? (initializers.get(embedding.input![0])!.dims ?? []).map(Number) : undefined });
+  if (claimed) checkClaims(onnxFile, claimed, { attentionLayers: attentionOutputs.length, kvInputs, tokenEmbedding: embedding ? (initializers.get(embedding.input![0])!.dims ?? []).map(Number) : undefined });
 
   const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
@@ -167,12 +174,11 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape): ProbeGrap
   // The copy is named by the model's hash and the outputs it adds, so a changed config.json or
   // probe never reuses a stale copy.
   const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${extra.join("\n")}`).digest("hex").slice(0, 12);
-  const file = path.join(cacheDir(), `probe-${sha256.slice(0, 32)}-${outputsKey}.onnx`);
-  if (!fs.existsSync(file)) {
+  // With external data the copy gets a folder of its own, its data files hard-linked beside it.
+  const file = copyPath(cacheDir(), `probe-${sha256.slice(0, 32)}-${outputsKey}`, refs);
+  writeGraphCopy(file, { onnxFile, refs }, () => {
     for (const name of extra) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, onnx.ModelProto.encode(model).finish());
-    fs.renameSync(tmp, file);
-  }
-  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames };
+    return onnx.ModelProto.encode(model).finish();
+  });
+  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames, outputNames: graph.output!.map((o) => o.name!).filter((n) => !extra.includes(n)) };
 }

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as ortTypes from "onnxruntime-node";
-import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { checkVocabularyIds, configShape, DecoderConfig, ModelFolder, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
 import { LensGraph, prepareLens } from "../formats/onnxLens";
 import { EngineError } from "../../protocol/errors";
@@ -13,6 +13,8 @@ import { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
 import { TextTokenizer } from "../tokenize/tokenizer";
+
+export type DecoderKind = "causal" | "masked" | "encoder";
 
 export interface KvCache {
   length: number; // tokens held
@@ -68,33 +70,45 @@ export class DecoderModel implements Decoder, LoadedModel {
     readonly onnxFile: string,
     private readonly providers: ExecutionProvider[],
     readonly family: string,
+    /**
+     * "causal": a decoder (next token, generation); "masked": a bidirectional encoder with a
+     * masked-LM head (fill-mask); "encoder": a bidirectional graph with logits and nothing more
+     * known (a bare .onnx: the distribution at each position, no generation).
+     */
+    readonly kind: DecoderKind = "causal",
   ) {
-    this.capabilities = [
-      "tokens",
-      ...(probe.attentionOutputs.length > 0 ? (["selfAttention"] as const) : []),
-      "nextToken",
-      "generate",
-      ...(probe.hasKvCache ? (["kvCache"] as const) : []),
-      ...(probe.tokenEmbedding?.shape.length === 2 ? (["embeddings"] as const) : []),
-      "lens",
-      "completion",
-    ];
+    const attention = probe.attentionOutputs.length > 0 ? (["selfAttention"] as const) : [];
+    const embeddings = probe.tokenEmbedding?.shape.length === 2 ? (["embeddings"] as const) : [];
+    this.capabilities =
+      kind === "masked"
+        ? ["tokens", ...attention, "fillMask", ...embeddings]
+        : kind === "encoder"
+          ? ["tokens", ...attention, "nextToken", ...embeddings]
+          : ["tokens", ...attention, "nextToken", "generate", ...(probe.hasKvCache ? (["kvCache"] as const) : []), ...embeddings, "lens", "completion"];
   }
 
   /** Opens a model folder (or the .onnx inside one); `family` names the family that asked (families/gpt2Onnx.ts). */
-  static async load(p: string, providers: ExecutionProvider[], family = "gpt2-onnx"): Promise<DecoderModel> {
-    const folder = openModelFolder(p);
+  static async load(p: string, providers: ExecutionProvider[], family = "gpt2-onnx", kind: DecoderKind = "causal"): Promise<DecoderModel> {
+    return DecoderModel.open(openModelFolder(p), providers, family, kind);
+  }
+
+  /**
+   * Opens a model from its parts: a folder's config (or one read from a bare graph), its tokenizer
+   * files, and the .onnx to run (the folder's, or one SeqLens built from a checkpoint's weights).
+   * `claims`: whether config.json's numbers are checked against the graph (not when the graph is their source).
+   */
+  static async open(folder: ModelFolder, providers: ExecutionProvider[], family: string, kind: DecoderKind, opts: { claims?: boolean } = {}): Promise<DecoderModel> {
     const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, folder.config.eos_token_id);
     const cfg = folder.config;
     if (tokenizer.vocabSize > cfg.vocab_size) {
       throw new EngineError("TOKENIZER", `${folder.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocab_size} (wrong tokenizer for this model?)`);
     }
-    const probe = prepareProbe(folder.onnxFile, { ...cfg, configFile: path.join(folder.dir, "config.json") });
+    const probe = prepareProbe(folder.onnxFile, opts.claims === false ? undefined : { ...cfg, configFile: path.join(folder.dir, "config.json") });
     for (const need of ["input_ids"]) {
       if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
     }
     const opened = await openSession(probe.file, providers);
-    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family);
+    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family, kind);
   }
 
   get device() {
@@ -107,7 +121,7 @@ export class DecoderModel implements Decoder, LoadedModel {
   }
 
   get headDim(): number {
-    return this.config.n_embd / this.config.n_head;
+    return this.config.head_dim;
   }
 
   lacks(c: Capability): string | undefined {
@@ -143,7 +157,7 @@ export class DecoderModel implements Decoder, LoadedModel {
     const T = ort().Tensor;
     const tensors = new Map<string, ortTypes.Tensor>();
     for (let i = 0; i < this.config.n_layer; i++) {
-      for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, new T("float32", new Float32Array(0), [1, this.config.n_head, 0, this.headDim]));
+      for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, new T("float32", new Float32Array(0), [1, this.config.n_kv_head, 0, this.headDim]));
     }
     return { length: 0, tensors };
   }
@@ -162,6 +176,7 @@ export class DecoderModel implements Decoder, LoadedModel {
     const inputs = new Set(this.probe.inputNames);
     if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(pastLen + n).fill(1n), [1, pastLen + n]);
     if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)), [1, n]);
+    if (inputs.has("token_type_ids")) feeds.token_type_ids = new T("int64", new BigInt64Array(n), [1, n]);
     if (past) for (const [k, v] of past.tensors) if (inputs.has(k)) feeds[k] = v;
     const fetch = ["logits"];
     if (opts.attention) fetch.push(...this.probe.attentionOutputs);

@@ -166,6 +166,8 @@ export class RecurrentModel implements LoadedModel {
       modelType: this.config?.model_type ?? [...new Set(layers.map((l) => l.cell))].join("+"),
       nLayer: layers.length,
       nHead: 0,
+      nKvHead: 0,
+      headDim: 0,
       nEmbd: Math.max(0, ...layers.map((l) => l.units)),
       vocabSize: this.config?.vocab?.length ?? 0,
       nPositions: 0,

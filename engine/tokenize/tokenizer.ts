@@ -13,6 +13,12 @@ export class TextTokenizer {
   private readonly idToToken: Map<number, string>;
   readonly vocabSize: number;
   readonly eosId?: number;
+  /** The tokenizer's mask token ([MASK], <mask>), for models with a masked-LM head. */
+  readonly maskId?: number;
+  /** Ids of the special tokens (added tokens marked special: [CLS], [SEP], <s>, </s> ...). */
+  readonly specialIds = new Set<number>();
+  /** The word-piece continuation prefix ("##"), when the vocabulary has one. */
+  private readonly continuingPrefix?: string;
   /** The name the tokenizer's config gives it (name_or_path), if any. */
   readonly name?: string;
   /** The merge rules in order, joined (two tokenizers with one vocabulary but other merges split text differently). */
@@ -35,16 +41,26 @@ export class TextTokenizer {
         throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded (${(e as Error).message})`);
       }
     }
-    const tj = (tokenizerJson ?? {}) as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number; content: string }[]; decoder?: { type?: string } };
+    const tj = (tokenizerJson ?? {}) as { model?: { vocab?: Record<string, number> | [string, number][]; continuing_subword_prefix?: string }; added_tokens?: { id: number; content: string; special?: boolean }[]; decoder?: { type?: string } };
     this.idToToken = new Map();
-    for (const [t, id] of Object.entries(tj.model?.vocab ?? {})) this.idToToken.set(id, t);
-    for (const a of tj.added_tokens ?? []) this.idToToken.set(a.id, a.content);
+    const vocab = tj.model?.vocab ?? {};
+    // WordPiece/BPE/WordLevel keep a {token: id} map; Unigram a [token, score] list whose index is the id
+    if (Array.isArray(vocab)) vocab.forEach((entry, id) => this.idToToken.set(id, Array.isArray(entry) ? String(entry[0]) : String(entry)));
+    else for (const [t, id] of Object.entries(vocab)) this.idToToken.set(id, t);
+    for (const a of tj.added_tokens ?? []) {
+      this.idToToken.set(a.id, a.content);
+      if (a.special) this.specialIds.add(a.id);
+    }
+    this.continuingPrefix = tj.model?.continuing_subword_prefix ?? undefined;
     this.vocabSize = this.idToToken.size;
     this.byteLevel = tj.decoder?.type === "ByteLevel";
     const eos = (tokenizerConfig as { eos_token?: string | { content: string } }).eos_token;
     const eosText = typeof eos === "string" ? eos : eos?.content;
     if (eosText !== undefined) for (const [id, t] of this.idToToken) if (t === eosText) this.eosId = id;
     this.eosId ??= fallbackEosId; // config.json's eos_token_id
+    const mask = (tokenizerConfig as { mask_token?: string | { content: string } }).mask_token;
+    const maskText = typeof mask === "string" ? mask : (mask?.content ?? [...this.specialIds].map((id) => this.idToToken.get(id)).find((t) => t === "[MASK]" || t === "<mask>"));
+    if (maskText !== undefined) for (const [id, t] of this.idToToken) if (t === maskText) this.maskId = id;
     const cfg = tokenizerConfig as { name_or_path?: string; _name_or_path?: string };
     this.name = cfg.name_or_path ?? cfg._name_or_path;
     const merges = (tj.model as { merges?: unknown[] } | undefined)?.merges ?? [];
@@ -123,6 +139,10 @@ export class TextTokenizer {
     }
     const total = bytesPerToken.reduce((a, b) => a + b.length, 0);
     const exact = total === sourceBytes.length && this.byteLevel;
+    if (!exact && text !== undefined && !this.byteLevel) {
+      const found = this.findInText(ids, source);
+      if (found) return found;
+    }
     const out: TokenInfo[] = [];
     let byte = 0;
     let prevChars = 0;
@@ -144,8 +164,50 @@ export class TextTokenizer {
         byteStart = new TextEncoder().encode(source.slice(0, start)).length;
         byteEnd = byteStart + new TextEncoder().encode(source.slice(start, end)).length;
       }
-      out.push({ id, text: new TextDecoder().decode(tb), start, end, byteStart, byteEnd });
+      out.push({ id, text: new TextDecoder().decode(tb), start, end, byteStart, byteEnd, ...(this.specialIds.has(id) ? { special: true } : {}) });
     });
+    return out;
+  }
+
+  /**
+   * Offsets for a tokenizer that normalizes its input (lower-cases, strips accents, marks word
+   * starts: WordPiece, Unigram, WordLevel): each token's surface (without "##" or "▁") is looked for
+   * in the normalized text from where the previous one ended; a special token the tokenizer added
+   * ([CLS], [SEP]) takes no room. Undefined when a token is not found (the caller falls back).
+   */
+  private findInText(ids: number[], source: string): TokenInfo[] | undefined {
+    const lower = source.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+    // NFD and removing marks can change the length: map back only when it did not
+    const haystack = lower.length === source.length ? lower : source.toLowerCase();
+    const out: TokenInfo[] = [];
+    let at = 0;
+    const bytesBefore = (i: number) => Buffer.byteLength(source.slice(0, i));
+    for (const id of ids) {
+      const raw = this.idToToken.get(id) ?? "";
+      const special = this.specialIds.has(id);
+      let surface = raw;
+      if (this.continuingPrefix && surface.startsWith(this.continuingPrefix) && surface.length > this.continuingPrefix.length) surface = surface.slice(this.continuingPrefix.length);
+      surface = surface.replace(/^[▁Ġ]+/, "").toLowerCase();
+      let start = -1;
+      if (surface.length > 0) {
+        const k = haystack.indexOf(surface, at);
+        // only across whitespace from where the last token ended
+        if (k >= 0 && /^\s*$/.test(haystack.slice(at, k))) start = k;
+      }
+      if (start < 0) {
+        if (!special && surface.length > 0 && raw !== "[UNK]" && raw !== "<unk>") return undefined;
+        // a special or unknown token: zero width here (an unknown one takes the next non-space run)
+        const ws = /^\s*/.exec(haystack.slice(at))![0].length;
+        const s0 = at + ws;
+        const e0 = special ? s0 : s0 + (/^\S+/.exec(source.slice(s0))?.[0].length ?? 0);
+        out.push({ id, text: raw, start: s0, end: e0, byteStart: bytesBefore(s0), byteEnd: bytesBefore(e0), ...(special ? { special: true } : {}) });
+        at = e0;
+        continue;
+      }
+      const end = start + surface.length;
+      out.push({ id, text: source.slice(start, end), start, end, byteStart: bytesBefore(start), byteEnd: bytesBefore(end) });
+      at = end;
+    }
     return out;
   }
 }

@@ -152,3 +152,42 @@ test("an inspection that carries the heatmap's slice paints it without asking fo
   await post({ type: "inspection", view: { ...view, handle: "inspection-3", attention: { layer: (layer + 1) % 2, head, shape: [T, T], data: uniform } }, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
   await page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === "getAttention").length > n, before);
 });
+
+test("a masked-LM's inspection: fill-mask table at the mask, special tokens marked, another token masked on click; GQA heads name their kv head", async () => {
+  const words = ["[CLS]", "the", "[MASK]", "sat", "[SEP]"];
+  const masked: InspectionView = {
+    ...view,
+    handle: "inspection-masked",
+    text: "the [MASK] sat",
+    tokens: words.map((w, i) => ({ id: 10 + i, text: w, start: 0, end: 0, byteStart: 0, byteEnd: 0, ...(i === 0 || i === 4 ? { special: true } : {}) })),
+    nHead: 4,
+    nKvHead: 2,
+    next: undefined,
+    masks: [{ position: 2, temperature: 1, top: [{ id: 40, token: "cat", p: 0.5 }, { id: 41, token: "dog", p: 0.2 }, { id: 42, token: "he", p: 0.1 }], entropyBits: 2.1 }],
+    maskToken: { id: 4, text: "[MASK]" },
+    attention: undefined,
+  };
+  const before = (await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent)).length;
+  await post({ type: "inspection", view: masked, restore: { uri: "file:///x.txt", start: 0, end: masked.text.length, model: "/bert" } });
+  await page.locator("seqlens-inspector h2", { hasText: "Fill mask" }).waitFor();
+  assert.match(await page.locator("seqlens-next-token .meta").innerText(), /At token #2: entropy 2\.10 bits · \(a mask token: the fillers below\)/);
+  assert.deepEqual(await page.locator("seqlens-next-token tr td:first-child").allTextContents(), ['"cat"', '"dog"', '"he"']);
+  assert.equal(await page.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), "[MASK]");
+  assert.deepEqual(await page.locator("seqlens-token-strip button.special").allTextContents(), ["[CLS]", "[SEP]"]);
+  // the mask's fillers came with the inspection: nothing asked
+  const sent = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).slice(before);
+  assert.ok(!sent.some((m) => m.type === "getFillMask" || m.type === "getNextToken"), JSON.stringify(sent));
+  // heads say which kv head they share (4 query heads over 2 kv heads)
+  assert.deepEqual(await page.locator('select[aria-label="Head"] option').allTextContents(), ["head 0 · kv 0", "head 1 · kv 0", "head 2 · kv 1", "head 3 · kv 1"]);
+  assert.match(await page.locator("seqlens-inspector .pickers").innerText(), /kv head 0, shared with head 1/);
+  await page.screenshot({ path: path.join(ARTIFACTS, "webview-fill-mask.png") });
+  // clicking "sat" asks what the model would put there
+  await page.locator("seqlens-token-strip button").nth(3).click();
+  const asked = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).slice(before);
+  const ask = asked.find((m) => m.type === "getFillMask") as { requestId: number; position: number; topK: number } | undefined;
+  assert.equal(ask?.position, 3);
+  assert.equal(ask?.topK, 3);
+  await post({ type: "fillMask", requestId: ask!.requestId, result: { position: 3, temperature: 1, top: [{ id: 50, token: "lay", p: 0.4 }, { id: 13, token: "sat", p: 0.3 }], entropyBits: 1.5, actual: { id: 13, token: "sat", rank: 2, p: 0.3 } } });
+  await page.locator("seqlens-next-token .meta", { hasText: "the token there" }).waitFor();
+  assert.match(await page.locator("seqlens-next-token .meta").innerText(), /At token #3: entropy 1\.50 bits · the token there "sat": rank 2, p = 0\.3000/);
+});

@@ -80,7 +80,7 @@ test("a method the model cannot serve: UNSUPPORTED with the model, its family an
   await assert.rejects(s.call("generate", { model: `tfjs:${SAMPLE_MODEL}`, text: "let x", maxTokens: 3 }, ctx), unsupported(/^tiny-gpt \(tfjs\) \(gpt2-tfjs\) cannot generate text: it has tokens, selfAttention, nextToken$/));
   // the twin does what it declares: tokens, attention and next-token probabilities
   const r = await s.call("inspect", { model: `tfjs:${SAMPLE_MODEL}`, text: "let x = 1" }, ctx);
-  assert.ok(r.attentionAvailable && r.next.top.length === 10);
+  assert.ok(r.attentionAvailable && r.next!.top.length === 10);
 });
 
 test("one load per model, whichever method asks first; relative and absolute paths are one model", async () => {

@@ -25,8 +25,8 @@ test("without tokenizer.json: ids give the same tokens' numbers as the full fold
   const a = await s.call("inspect", { model: SAMPLE_MODEL, ids, topK: 5 }, ctx);
   const b = await s.call("inspect", { model: bare, ids, topK: 5 }, ctx);
   assert.deepEqual(b.tokens.map((t) => t.text), ids.map((id) => `⟨${id}⟩`));
-  assert.deepEqual(b.next.top.map((t) => t.id), a.next.top.map((t) => t.id));
-  b.next.top.forEach((t, i) => assert.ok(Math.abs(t.p - a.next.top[i].p) < 1e-6, `${t.p} vs ${a.next.top[i].p}`));
+  assert.deepEqual(b.next!.top.map((t) => t.id), a.next!.top.map((t) => t.id));
+  b.next!.top.forEach((t, i) => assert.ok(Math.abs(t.p - a.next!.top[i].p) < 1e-6, `${t.p} vs ${a.next!.top[i].p}`));
   const [sa, sb] = await Promise.all([s.call("attention", { handle: a.handle, layer: 3, head: 2 }, ctx), s.call("attention", { handle: b.handle, layer: 3, head: 2 }, ctx)]);
   assert.deepEqual(Array.from(sb.data), Array.from(sa.data));
   await assert.rejects(s.call("inspect", { model: bare, text: "interface Shape" }, ctx), (e: unknown) => e instanceof EngineError && e.code === "TOKENIZER" && /no tokenizer\.json, so this model reads token ids only \(give --ids/.test(e.message));

@@ -38,7 +38,7 @@ test("no attention in the graph: info says why, inspect works without it, attent
   assert.equal(info.hasKvCache, false);
   const r = await s.call("inspect", { model: dir, text: "const x = 1;" }, ctx);
   assert.equal(r.attentionAvailable, false);
-  assert.equal(r.next.top.length, 10);
+  assert.equal(r.next!.top.length, 10);
   await assert.rejects(s.call("attention", { handle: r.handle, layer: 0, head: 0 }, ctx), (e: Error & { code?: string }) => e.code === "NO_ATTENTION" && /no attention found/.test(e.message));
   // Generation works without a KV cache (the whole sequence each step).
   const gen = await s.call("generate", { model: dir, text: "let", maxTokens: 5, greedy: true }, ctx);

@@ -36,15 +36,15 @@ test("next token: sorted top-k that matches the logits, entropy, actual token ra
   const s = new EngineService({ providers: "cpu" });
   const text = "interface Array<T> {\n    /**\n     * Gets or sets the length of the array.";
   const r = await s.call("inspect", { model: SAMPLE_MODEL, text, topK: 5 }, ctx);
-  assert.equal(r.next.top.length, 5);
-  for (let i = 1; i < 5; i++) assert.ok(r.next.top[i - 1].p >= r.next.top[i].p);
+  assert.equal(r.next!.top.length, 5);
+  for (let i = 1; i < 5; i++) assert.ok(r.next!.top[i - 1].p >= r.next!.top[i].p);
   const model = await DecoderModel.load(SAMPLE_MODEL, ["cpu"]);
   const ids = r.tokens.map((t) => t.id);
   const out = await model.forward(ids);
   const V = model.config.vocab_size;
   const p = softmax(out.logits.subarray((ids.length - 1) * V, ids.length * V));
   assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-9);
-  assert.ok(Math.abs(r.next.top[0].p - Math.max(...p)) < 1e-9);
+  assert.ok(Math.abs(r.next!.top[0].p - Math.max(...p)) < 1e-9);
   // position 3 with the actual next token known
   const pos = 3;
   const n = await s.call("nextToken", { handle: r.handle, position: pos, topK: 10, temperature: 1 }, ctx);
@@ -57,8 +57,8 @@ test("next token: sorted top-k that matches the logits, entropy, actual token ra
   assert.ok(hot.entropyBits > n.entropyBits);
   // The trained model knows its corpus: " Reference" follows "* [MDN" (6,475 times in the training text).
   const known = await s.call("inspect", { model: SAMPLE_MODEL, text: "     * [MDN" }, ctx);
-  assert.equal(known.next.top[0].token, " Reference");
-  assert.ok(known.next.top[0].p > 0.9, JSON.stringify(known.next.top[0]));
+  assert.equal(known.next!.top[0].token, " Reference");
+  assert.ok(known.next!.top[0].p > 0.9, JSON.stringify(known.next!.top[0]));
   await model.dispose();
 });
 

@@ -11,6 +11,7 @@ import type { LoadedModel } from "../../engine/families/family";
 import { EngineError } from "../../protocol/errors";
 import { isRecurrentModel } from "../../protocol/modelPaths";
 import { ROOT, tempDir } from "../helpers";
+import { DataType, GraphBuilder } from "../../engine/formats/onnxBuilder";
 
 const MODELS = path.join(ROOT, "samples", "models");
 const FIXTURES = path.join(ROOT, "test", "fixtures", "rnn");
@@ -39,7 +40,7 @@ function listsEveryFamily(code: string, about: RegExp) {
 }
 
 test("the registry: names unique, each with a one-line description of what it needs", () => {
-  assert.deepEqual(FAMILIES.map((f) => f.name), ["gpt2-onnx", "gpt2-tfjs", "recurrent-onnx", "recurrent-tfjs"]);
+  assert.deepEqual(FAMILIES.map((f) => f.name), ["gpt2-onnx", "gpt2-tfjs", "llama-onnx", "bert-onnx", "seq2seq-onnx", "recurrent-onnx", "recurrent-tfjs", "bare-onnx"]);
   for (const f of FAMILIES) assert.ok(f.describe.length > 20 && !f.describe.includes("\n") && !f.describe.includes(";"), f.name);
 });
 
@@ -77,7 +78,7 @@ test("folders with only a TensorFlow.js copy, or only a bare recurrent graph", (
 test("the extension host's fs-only isRecurrentModel agrees with the families (whose models declare gates: test/integration/families.test.ts)", () => {
   const recurrent = (p: string) => {
     try {
-      return ["recurrent-onnx", "recurrent-tfjs"].includes(resolveFamily(p).name);
+      return ["recurrent-onnx", "recurrent-tfjs", "bare-onnx"].includes(resolveFamily(p).name);
     } catch {
       return false; // no family: not a recurrent model either
     }
@@ -120,15 +121,21 @@ test("a folder with only a README, an empty folder, an unknown model_type: the e
   fs.writeFileSync(path.join(readme, "README.md"), "# not a model\n");
   assert.throws(() => resolveFamily(readme), listsEveryFamily("MODEL_NOT_FOUND", /holds no model SeqLens knows \(it has README\.md\)/));
   assert.throws(() => resolveFamily(tempDir("empty")), listsEveryFamily("MODEL_NOT_FOUND", /is an empty folder/));
-  const llama = tempDir("llama");
-  fs.writeFileSync(path.join(llama, "config.json"), JSON.stringify({ model_type: "llama", num_hidden_layers: 2, hidden_size: 64 }));
-  fs.mkdirSync(path.join(llama, "onnx"));
-  fs.copyFileSync(path.join(MODELS, "tiny-gpt", "onnx", "model.onnx"), path.join(llama, "onnx", "model.onnx"));
-  assert.throws(() => resolveFamily(llama), listsEveryFamily("MODEL_INVALID", /config\.json says model_type "llama", and no family opens this folder/));
-  // an ONNX graph with no recurrent operator and no model folder around it
+  const xlnet = tempDir("xlnet");
+  fs.writeFileSync(path.join(xlnet, "config.json"), JSON.stringify({ model_type: "xlnet", n_layer: 2, d_model: 64 }));
+  fs.mkdirSync(path.join(xlnet, "onnx"));
+  fs.copyFileSync(path.join(MODELS, "tiny-gpt", "onnx", "model.onnx"), path.join(xlnet, "onnx", "model.onnx"));
+  assert.throws(() => resolveFamily(xlnet), listsEveryFamily("MODEL_INVALID", /config\.json says model_type "xlnet", and no family opens this folder/));
+  // an ONNX graph with neither a recurrent operator nor attention, and no model folder around it
   const lone = path.join(tempDir("lone-onnx"), "graph.onnx");
-  fs.copyFileSync(path.join(MODELS, "tiny-gpt", "onnx", "model.onnx"), lone);
-  assert.throws(() => resolveFamily(lone), listsEveryFamily("MODEL_INVALID", /without LSTM, GRU or RNN operators/));
+  const g = new GraphBuilder();
+  g.output(g.op("Identity", [g.input("x", DataType.FLOAT, [2])], "id"), DataType.FLOAT, [2]);
+  fs.writeFileSync(lone, g.model("plain", 17, "test"));
+  assert.throws(() => resolveFamily(lone), listsEveryFamily("MODEL_INVALID", /with neither LSTM, GRU or RNN operators nor attention \(Softmax\) nodes/));
+  // the same with a transformer's graph: a bare .onnx, read from its graph
+  const bare = path.join(tempDir("bare-onnx"), "graph.onnx");
+  fs.copyFileSync(path.join(MODELS, "tiny-gpt", "onnx", "model.onnx"), bare);
+  assert.equal(resolveFamily(bare).name, "bare-onnx");
 });
 
 test("what the families cannot judge keeps its own error: a missing path, a config.json that is not JSON", () => {

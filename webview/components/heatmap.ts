@@ -37,7 +37,11 @@ export class AttentionHeatmap extends LitElement {
   }
 
   override updated(changed: PropertyValues): void {
-    if (changed.has("tokens")) this.cursor = undefined;
+    if (changed.has("tokens")) {
+      // a new text: the old cursor and tip point at tokens that are gone
+      this.cursor = undefined;
+      this.hover = undefined;
+    }
     if (changed.has("weights") || changed.has("tokens") || changed.has("selected")) this.paint();
   }
 
@@ -45,7 +49,12 @@ export class AttentionHeatmap extends LitElement {
     const canvas = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.map");
     const legend = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.legend-bar");
     const T = this.size;
-    if (!canvas || !this.weights || T === 0 || this.weights.length !== T * T) return;
+    if (canvas && (!this.weights || this.weights.length !== T * T)) {
+      // no slice for these tokens yet: show nothing rather than the last text's map
+      canvas.getContext("2d")?.clearRect(0, 0, canvas.width, canvas.height);
+      return;
+    }
+    if (!canvas || !this.weights || T === 0) return;
     const c = this.cell;
     canvas.width = T * c;
     canvas.height = T * c;

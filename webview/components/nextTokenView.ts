@@ -5,9 +5,11 @@ import type { NextTokenResult } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
 
 export class NextTokenView extends LitElement {
-  static override properties = { result: { attribute: false }, temperature: { type: Number } };
+  static override properties = { result: { attribute: false }, temperature: { type: Number }, mode: { type: String } };
   result?: NextTokenResult;
   temperature = 1;
+  /** "next": what follows the position (a causal model); "fill": what goes at the position (a masked-LM, the token there masked). */
+  mode: "next" | "fill" = "next";
 
   static override styles = css`
     :host { display: block; font-size: 12px; }
@@ -29,15 +31,20 @@ export class NextTokenView extends LitElement {
 
   override render() {
     const r = this.result;
-    if (!r) return html`<div class="meta">Select a token to see what the model predicts after it.</div>`;
+    const fill = this.mode === "fill";
+    if (!r) return html`<div class="meta">${fill ? "Select a token to see what the model would put in its place." : "Select a token to see what the model predicts after it."}</div>`;
     const max = Math.max(...r.top.map((t) => t.p), 1e-9);
     const actualInTop = r.actual && r.top.some((t) => t.id === r.actual!.id);
     return html`<div class="meta">
-        After token #${r.position}: entropy <b>${r.entropyBits.toFixed(2)}</b> bits
-        ${r.actual ? html` · actual next ${JSON.stringify(visibleWhitespace(r.actual.token))}: rank <b>${r.actual.rank}</b>, p = <b>${r.actual.p.toFixed(4)}</b>` : html` · (last position: no actual next token)`}
+        ${fill ? html`At token #${r.position}` : html`After token #${r.position}`}: entropy <b>${r.entropyBits.toFixed(2)}</b> bits
+        ${r.actual
+          ? html` · ${fill ? "the token there" : "actual next"} ${JSON.stringify(visibleWhitespace(r.actual.token))}: rank <b>${r.actual.rank}</b>, p = <b>${r.actual.p.toFixed(4)}</b>`
+          : fill
+            ? html` · (a mask token: the fillers below)`
+            : html` · (last position: no actual next token)`}
       </div>
       <label>temperature <input type="range" min="0.1" max="3" step="0.1" .value=${String(this.temperature)} @change=${this.onTemp} aria-label="Temperature" /> ${this.temperature.toFixed(1)}</label>
-      <table aria-label="Top next tokens">
+      <table aria-label=${fill ? "Top fillers" : "Top next tokens"}>
         ${r.top.map(
           (t) => html`<tr class=${r.actual?.id === t.id ? "actual" : ""}>
             <td>${JSON.stringify(visibleWhitespace(t.token))}</td>

@@ -23,6 +23,7 @@ export class TokenStrip extends LitElement {
     button:hover { background: var(--vscode-list-hoverBackground); }
     button[aria-pressed="true"] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); border-color: var(--vscode-focusBorder); }
     button:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+    button.special { font-style: italic; border-style: dashed; color: var(--vscode-descriptionForeground, var(--vscode-editor-foreground)); }
   `;
 
   private pick(i: number) {
@@ -46,7 +47,8 @@ export class TokenStrip extends LitElement {
           data-index=${i}
           aria-pressed=${i === this.selected ? "true" : "false"}
           aria-selected=${i === this.selected ? "true" : "false"}
-          title=${`#${i} id ${t.id} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
+          class=${t.special ? "special" : ""}
+          title=${`#${i} id ${t.id}${t.special ? " · special token (added by the tokenizer, not in the text)" : ""} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
           style=${this.colours?.[i] ? `background:${this.colours[i]}` : ""}
           @click=${() => this.pick(i)}
           @keydown=${(e: KeyboardEvent) => this.onKey(e, i)}

@@ -22,7 +22,7 @@ interface SavedState {
 }
 
 /** Which host message answers each request. */
-type Replies = { getAttention: "attention"; getNextToken: "nextToken" };
+type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask" };
 
 /** Largest inspection whose all-heads thumbnails are drawn (each thumbnail is one [T, T] slice). */
 const OVERVIEW_MAX_TOKENS = 256;
@@ -76,6 +76,8 @@ export class InspectorApp extends LitElement {
     .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
     .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
     .tabs button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+    a { color: var(--vscode-textLink-foreground); }
+    a:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
   `;
 
   override connectedCallback(): void {
@@ -109,14 +111,18 @@ export class InspectorApp extends LitElement {
     this.head = Math.min(this.head, msg.view.nHead - 1);
     if (first && this.selected >= 0 && this.selected < msg.view.tokens.length) {
       /* keep the restored selection */
-    } else this.selected = msg.view.tokens.length - 1;
+    } else if (msg.view.masks) this.selected = msg.view.masks.length > 0 ? msg.view.masks[0].position : -1;
+    else this.selected = msg.view.tokens.length - 1;
     this.weights = undefined;
     this.overview = new Map();
     this.overviewAsked.clear();
     if (this.attnView === "overview") this.requestOverview();
-    // The inspection carries the distribution at the last position (temperature 1): ask only for another.
-    const given = this.selected === msg.view.tokens.length - 1 && this.temperature === 1;
-    this.next = given ? msg.view.next : undefined;
+    // The inspection carries the distribution at the last position (temperature 1), or a masked-LM's
+    // fillers at each mask: ask only for another.
+    const masks = msg.view.masks;
+    const carried = masks ? masks.find((m) => m.position === this.selected) : this.selected === msg.view.tokens.length - 1 ? msg.view.next : undefined;
+    const given = this.temperature === 1 && (carried !== undefined || (!!masks && this.selected < 0));
+    this.next = given ? carried : undefined;
     if (given) this.host.supersede("next"); // a reply to an older request must not replace it
     // The host sends the slice the heatmap showed last: use it when it is the one shown now.
     const a = msg.view.attention;
@@ -159,8 +165,12 @@ export class InspectorApp extends LitElement {
   }
 
   private requestNext() {
-    if (!this.view || this.selected < 0) return;
-    this.host.request({ type: "getNextToken", position: this.selected, topK: this.view.next.top.length, temperature: this.temperature }, { latest: "next" }).then((r) => {
+    const v = this.view;
+    if (!v || this.selected < 0) return;
+    const topK = (v.next ?? v.masks?.[0])?.top.length ?? 10;
+    const ask = { position: this.selected, topK, temperature: this.temperature };
+    const asked = v.masks ? this.host.request({ type: "getFillMask", ...ask }, { latest: "next" }) : this.host.request({ type: "getNextToken", ...ask }, { latest: "next" });
+    asked.then((r) => {
       if (r) this.next = r.result;
     }, this.showError);
   }
@@ -219,7 +229,8 @@ export class InspectorApp extends LitElement {
         ${v.attentionAvailable
           ? html`<div class="pickers">
                 <select aria-label="Layer" .value=${String(this.layer)} @change=${(e: Event) => this.setLayerHead(Number((e.target as HTMLSelectElement).value), this.head)}>${options(v.nLayer, "layer", this.layer)}</select>
-                <select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${options(v.nHead, "head", this.head)}</select>
+                <select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${this.headOptions(v)}</select>
+                ${this.kvNote(v)}
                 <span class="muted">[ ] layer · , . head</span>
               </div>
               <div class="tabs" role="tablist">
@@ -240,14 +251,40 @@ export class InspectorApp extends LitElement {
           : html`<p class="muted">This model's graph shows no attention probabilities.</p>`}
       </section>
       <section>
-        <h2>Next token</h2>
-        <seqlens-next-token .result=${this.next} .temperature=${this.temperature} @temperature-change=${(e: CustomEvent) => {
+        <h2>${v.masks ? "Fill mask" : "Next token"}</h2>
+        ${v.masks ? this.maskNote(v) : null}
+        <seqlens-next-token .mode=${v.masks ? "fill" : "next"} .result=${this.next} .temperature=${this.temperature} @temperature-change=${(e: CustomEvent) => {
           this.temperature = e.detail.temperature;
           this.requestNext();
           this.save();
         }}></seqlens-next-token>
       </section>
     `;
+  }
+
+  /** Query heads; under grouped-query attention each says the key/value head it shares. */
+  private headOptions(v: InspectionView) {
+    const group = v.nKvHead && v.nKvHead < v.nHead ? v.nHead / v.nKvHead : 0;
+    return Array.from({ length: v.nHead }, (_, h) => html`<option value=${String(h)} ?selected=${h === this.head}>head ${h}${group ? ` · kv ${Math.floor(h / group)}` : ""}</option>`);
+  }
+
+  private kvNote(v: InspectionView) {
+    if (!v.nKvHead || v.nKvHead >= v.nHead) return null;
+    const group = v.nHead / v.nKvHead;
+    const kv = Math.floor(this.head / group);
+    const mates = Array.from({ length: group }, (_, i) => kv * group + i).filter((h) => h !== this.head);
+    return html`<span class="muted" title="grouped-query attention: ${v.nHead} query heads share ${v.nKvHead} key/value heads">kv head ${kv}, shared with head${mates.length > 1 ? "s" : ""} ${mates.join(", ")}</span>`;
+  }
+
+  /** Where the mask tokens are, or how to ask for a filler where there is none. */
+  private maskNote(v: InspectionView) {
+    const mask = v.maskToken?.text ?? "[MASK]";
+    const masks = v.masks ?? [];
+    if (masks.length === 0) return html`<p class="muted">No ${mask} in the selection: click a token to ask what the model would put there (that token is masked and the text run again).</p>`;
+    return html`<p class="muted">${mask} at token${masks.length > 1 ? "s" : ""} ${masks.map((m, i) => html`${i > 0 ? ", " : ""}<a href="#" @click=${(e: Event) => {
+      e.preventDefault();
+      this.select(m.position, false);
+    }}>#${m.position}</a>`)}. Click any other token to mask it instead.</p>`;
   }
 }
 customElements.define("seqlens-inspector", InspectorApp);
