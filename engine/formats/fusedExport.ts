@@ -44,6 +44,7 @@ export function gqaSharedInputs(g: GraphBuilder, attentionMask: string, invFreq:
   const total = g.op("Gather", [g.op("Shape", [attentionMask], `${p}/Shape`), g.int64s(`${p}/const_index_1`, [1], [])], `${p}/total/Gather`, { axis: 0 });
   const totalLength = g.op("Cast", [total], `${p}/total_seq_len/Cast`, { to: DataType.INT32 });
   const half = invFreq.length;
+  if (half % 8 !== 0) throw new Error(`GroupQueryAttention needs a rotary width that is a multiple of 16 (onnxruntime's CPU kernel), not ${2 * half}`);
   const cosData = new Float32Array(maxPositions * half);
   const sinData = new Float32Array(maxPositions * half);
   for (let pos = 0; pos < maxPositions; pos++) {

@@ -1,6 +1,8 @@
 // Makes a probe copy of an ONNX decoder: the attention Softmax outputs (and the hidden state that
 // feeds the output projection) become graph outputs, so the numbers the panels show come from the
-// model's own graph. The copy is cached by the model file's SHA-256.
+// model's own graph. A graph whose attention is com.microsoft fused operators (no Softmax) gets their
+// probabilities recovered in the copy instead (fusedAttention.ts). The copy is cached by the model
+// file's SHA-256.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,6 +11,7 @@ import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import { initializerFloats, readOnnxGraph } from "./onnxWeights";
 import { copyPath, writeGraphCopy } from "./externalData";
+import { fusedAttentionNodes, recoverFusedAttention, type FusedAttentionMode, type FusedAttentionSource } from "./fusedAttention";
 
 export interface ProbeGraph {
   /** Path of the probe copy to open with the runtime. */
@@ -17,6 +20,13 @@ export interface ProbeGraph {
   /** Graph output names of the attention probabilities, in layer order. */
   attentionOutputs: string[];
   attentionNote?: string;
+  /**
+   * Where the attention probabilities come from: the graph's Softmax nodes, the fused attention
+   * operators' own QK outputs, or recomputed in the copy from those operators' inputs.
+   */
+  attentionSource?: "softmax" | FusedAttentionSource;
+  /** For fused attention operators: how each node's attention was recovered, or why it was not. */
+  attentionNotes?: string[];
   /** Graph output name of the last hidden state (the input of the output projection), if found. */
   lastHiddenOutput?: string;
   /** The token-embedding matrix [vocab, d] read from the initializer the input_ids Gather uses. */
@@ -88,8 +98,13 @@ function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attention
   }
 }
 
-/** Reads (or reuses from the cache) the probe copy of `onnxFile`, after checking what config.json claims against the graph. */
-export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined): ProbeGraph {
+/**
+ * Reads (or reuses from the cache) the probe copy of `onnxFile`, after checking what config.json
+ * claims against the graph. `opts.cuda`: CUDA may run the session (fused kernels without a QK output
+ * there); `opts.mode`: how fused attention is recovered (default: SEQLENS_FUSED_ATTENTION, else
+ * "auto"; see fusedAttention.ts).
+ */
+export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined, opts: { cuda?: boolean; mode?: FusedAttentionMode } = {}): ProbeGraph {
   // External data is checked here (locations inside the model's folder, files long enough); the key
   // of a graph with external data hashes the data files' sizes and mtimes, not their bytes.
   const { model, refs, key: sha256 } = readOnnxGraph(onnxFile);
@@ -123,6 +138,22 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
   let attentionNote: string | undefined;
   if (attentionOutputs.length === 0) {
     attentionNote = `${onnxFile}: no attention found (no Softmax whose output multiplies the values; a fused attention operator hides the probabilities)`;
+  }
+  let attentionSource: ProbeGraph["attentionSource"] = attentionOutputs.length > 0 ? "softmax" : undefined;
+  let attentionNotes: string[] | undefined;
+  let fusedRecipe = "";
+  if (attentionOutputs.length === 0 && fusedAttentionNodes(graph).length > 0) {
+    // `cuda`: CUDA may run the session, and its fused kernels have no QK output to switch on
+    const fused = recoverFusedAttention(model, { cuda: opts.cuda, mode: opts.mode });
+    attentionNotes = fused.notes;
+    fusedRecipe = fused.recipe;
+    if (fused.outputs.length > 0) {
+      attentionOutputs.push(...fused.outputs);
+      attentionSource = fused.source;
+      attentionNote = undefined;
+    } else {
+      attentionNote = `${onnxFile}: the attention of its ${fused.nodes} fused attention operators was not recovered: ${fused.notes.join("; ")}`;
+    }
   }
   const attention = attentionNote ? [] : attentionOutputs;
 
@@ -173,12 +204,12 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
   const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
   // The copy is named by the model's hash and the outputs it adds, so a changed config.json or
   // probe never reuses a stale copy.
-  const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${extra.join("\n")}`).digest("hex").slice(0, 12);
+  const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${fusedRecipe ? `${fusedRecipe}\n` : ""}${extra.join("\n")}`).digest("hex").slice(0, 12);
   // With external data the copy gets a folder of its own, its data files hard-linked beside it.
   const file = copyPath(cacheDir(), `probe-${sha256.slice(0, 32)}-${outputsKey}`, refs);
   writeGraphCopy(file, { onnxFile, refs }, () => {
     for (const name of extra) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
     return onnx.ModelProto.encode(model).finish();
   });
-  return { file, sha256, attentionOutputs: attention, attentionNote, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames, outputNames: graph.output!.map((o) => o.name!).filter((n) => !extra.includes(n)) };
+  return { file, sha256, attentionOutputs: attention, attentionNote, attentionSource: attention.length > 0 ? attentionSource : undefined, attentionNotes, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames, outputNames: graph.output!.map((o) => o.name!).filter((n) => !extra.includes(n)) };
 }
