@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineClient } from "./client";
 import { attentionNested } from "../protocol/inspector";
+import { seq2seqAttentionNested, type Seq2SeqAttentionKind } from "../protocol/seq2seq";
 import { EngineError } from "../protocol/errors";
 import { parseProviders } from "./runtime/onnx/session";
 import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
@@ -114,12 +115,15 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
           out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(2)} MiB\n`);
           out(`  runtime ${info.runtime}, device ${info.device}\n`);
         } else {
-          out(`  ${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, vocabulary ${info.vocabSize}, context ${info.nPositions}\n`);
+          const kv = info.nKvHead && info.nKvHead !== info.nHead ? ` (${info.nKvHead} key/value heads: grouped-query attention)` : "";
+          out(`  ${info.nLayer} layers, ${info.nHead} heads${kv}, ${info.nEmbd} dims, vocabulary ${info.vocabSize}, context ${info.nPositions}\n`);
           out(`  ${info.parameters.toLocaleString("en-US")} parameters, ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB onnx, KV cache ${info.hasKvCache ? "yes" : "no"}\n`);
           out(`  runtime ${info.runtime}, device ${info.device} (providers ${info.executionProviders.join(",")}, ${info.threads} threads)\n`);
-          out(`  attention: ${info.attention.found ? `${info.attention.layers} layers found in the graph` : info.attention.note}\n`);
+          const source = { softmax: "the graph's Softmax outputs", "qk-output": "the fused attention ops' own QK output", recomputed: "recomputed from the fused attention ops' inputs" }[info.attention.source ?? "softmax"];
+          out(`  attention: ${info.attention.found ? `${info.attention.layers} layers, from ${source}` : info.attention.note}${info.attention.found && info.attention.note ? ` (${info.attention.note})` : ""}\n`);
         }
-        out(`  family ${info.family}: ${info.capabilities.join(", ")}\n`);
+        const form = info.form && { "onnx-folder": "an ONNX model folder", checkpoint: "a training checkpoint (the graph built from its weights)", bare: "a bare .onnx (shape read from the graph)", tfjs: "a TensorFlow.js folder", sample: "a sample" }[info.form];
+        out(`  family ${info.family}${form ? `, ${form}` : ""}: ${info.capabilities.join(", ")}\n`);
       }
       return 0;
     }
@@ -212,20 +216,7 @@ async function inspectSeq2seqCommand(client: EngineClient, model: string, input:
   }
   const r = await client.request("inspectSeq2seq", { model, ...input, target: opts.get("--target"), targetIds, topK, maxTokens: num(opts, "--max-tokens") });
   if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
-  const all = async (kind: "encoder" | "decoder" | "cross", L: number, H: number) => {
-    if (!r.attention[kind]) return null;
-    const layers: number[][][][] = [];
-    for (let l = 0; l < L; l++) {
-      const heads: number[][][] = [];
-      for (let h = 0; h < H; h++) {
-        const s = await client.request("seq2seqAttention", { handle: r.handle, kind, layer: l, head: h });
-        const [rows, cols] = s.shape;
-        heads.push(Array.from({ length: rows }, (_, q) => Array.from(s.data.subarray(q * cols, (q + 1) * cols))));
-      }
-      layers.push(heads);
-    }
-    return layers;
-  };
+  const all = (kind: Seq2SeqAttentionKind) => seq2seqAttentionNested((p) => client.request("seq2seqAttention", p), r, kind);
   const tok = (t: { id: number; text: string; start: number; end: number; special?: boolean }) => ({ id: t.id, text: t.text, start: t.start, end: t.end, ...(t.special ? { special: true } : {}) });
   if (json) {
     out(JSON.stringify({
@@ -233,9 +224,9 @@ async function inspectSeq2seqCommand(client: EngineClient, model: string, input:
       device: r.device,
       source: r.source.map(tok),
       target: r.target.map(tok),
-      encoderAttention: await all("encoder", r.encoderLayers, r.encoderHeads),
-      decoderAttention: await all("decoder", r.decoderLayers, r.decoderHeads),
-      crossAttention: await all("cross", r.decoderLayers, r.decoderHeads),
+      encoderAttention: await all("encoder"),
+      decoderAttention: await all("decoder"),
+      crossAttention: await all("cross"),
       next: r.next,
       ...(r.truncated ? { truncated: r.truncated } : {}),
     }) + "\n");

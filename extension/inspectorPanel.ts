@@ -1,6 +1,7 @@
 // The Inspector: one webview panel beside the editor, reused by later runs. The host side runs the
 // engine on the selection and answers the panel's requests for slices. Also the commands that
 // belong to it: Inspect Selection, and the surprisal colouring of what it inspected.
+import { seq2seqAttentionNested, type Seq2SeqAttentionKind } from "../protocol/seq2seq";
 import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { EngineError, errorMessage } from "../protocol/errors";
@@ -67,7 +68,9 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
     const t0 = Date.now();
-    const r = await this.services.host.get().request("inspect", { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice }, { signal: ac.signal });
+    const engine = this.services.host.get();
+    if ((await engine.request("info", { model }, { signal: ac.signal })).family === "seq2seq-onnx") return this.show(document, range, model, await this.inspectSeq2seq(text, model, ac.signal, t0));
+    const r = await engine.request("inspect", { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice }, { signal: ac.signal });
     const view: InspectionView = {
       handle: r.handle,
       modelName: model.split(/[\\/]/).pop() ?? model,
@@ -85,14 +88,37 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       ms: { run: r.ms.run, total: Date.now() - t0 },
     };
     this.hold([r.handle]);
+    return this.show(document, range, model, view);
+  }
+
+  /** Shows an inspection of `range`: the panel, the Models view, and the editor's surprisal colours. */
+  private show(document: vscode.TextDocument, range: vscode.Range, model: string, view: InspectionView): InspectionView {
     this.shown = { view, uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), version: document.version, model };
     this.post(this.snapshot()!);
     void this.services.models.loaded(model);
     const inspected = this.inspected();
     // surprisal is -log2 p of each token after the ones before it: a causal model's
-    if (inspected && r.next) this.services.surprisal.update(inspected).catch((e) => this.services.log.warn(`surprisal: ${errorMessage(e)}`));
-    this.services.log.info(`inspected ${r.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${r.device}: engine ${r.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
+    if (inspected && view.next) this.services.surprisal.update(inspected).catch((e) => this.services.log.warn(`surprisal: ${errorMessage(e)}`));
+    this.services.log.info(`inspected ${view.tokens.length} tokens of ${document.uri.fsPath} with ${view.modelName} on ${view.device}: engine ${view.ms.run.toFixed(1)} ms, total ${view.ms.total} ms`);
     return view;
+  }
+
+  /** An encoder-decoder on the selection: the source, its greedy translation as the target, the attentions by slice. */
+  private async inspectSeq2seq(text: string, model: string, signal: AbortSignal, t0: number): Promise<InspectionView> {
+    const r = await this.services.host.get().request("inspectSeq2seq", { model, text, topK: setting("topK", 10), maxTokens: Math.min(setting("maxTokens", 512), 128) }, { signal });
+    return {
+      handle: r.handle,
+      modelName: model.split(/[\\/]/).pop() ?? model,
+      device: r.device,
+      text,
+      tokens: r.source,
+      nLayer: r.decoderLayers,
+      nHead: r.decoderHeads,
+      attentionAvailable: r.attention.cross || r.attention.encoder || r.attention.decoder,
+      seq2seq: { target: r.target, generated: r.generated, encoderLayers: r.encoderLayers, decoderLayers: r.decoderLayers, encoderHeads: r.encoderHeads, decoderHeads: r.decoderHeads, attention: r.attention, next: r.next, targetP: r.targetP },
+      truncated: r.truncated,
+      ms: { run: r.ms.total, total: Date.now() - t0 },
+    };
   }
 
   /** Runs again on a saved range (re-run after an edit, restore after a reload), clamped to the document as it is now. */
@@ -130,6 +156,12 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       const slice = await this.services.host.get().request("attention", { handle: s.view.handle, layer: msg.layer, head: msg.head });
       this.post({ type: "attention", requestId: msg.requestId, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
     },
+    getSeq2seqAttention: async (msg) => {
+      const s = this.shown;
+      if (!s?.view.seq2seq) return;
+      const slice = await this.services.host.get().request("seq2seqAttention", { handle: s.view.handle, kind: msg.kind, layer: msg.layer, head: msg.head });
+      this.post({ type: "seq2seqAttention", requestId: msg.requestId, kind: msg.kind, layer: msg.layer, head: msg.head, shape: slice.shape, data: slice.data });
+    },
     getNextToken: async (msg) => {
       const s = this.shown;
       if (!s) return;
@@ -162,6 +194,24 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png"),
   };
 
+  /** An encoder-decoder inspection as `seqlens inspect --json` writes it: source, target, the three attentions, next. */
+  private async seq2seqExport(view: InspectionView): Promise<Record<string, unknown>> {
+    const q = view.seq2seq!;
+    const slice = (p: { handle: string; kind: Seq2SeqAttentionKind; layer: number; head: number }) => this.services.host.get().request("seq2seqAttention", p);
+    const all = (kind: Seq2SeqAttentionKind) => seq2seqAttentionNested(slice, { ...q, handle: view.handle }, kind);
+    return {
+      model: view.modelName,
+      device: view.device,
+      text: view.text,
+      source: view.tokens,
+      target: q.target,
+      encoderAttention: await all("encoder"),
+      decoderAttention: await all("decoder"),
+      crossAttention: await all("cross"),
+      next: q.next,
+    };
+  }
+
   private async exportData(format: "json" | "csv"): Promise<void> {
     const s = this.shown;
     if (!s) return;
@@ -172,6 +222,7 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     // it is fetched once the user has picked where to save.
     return saveExport(
       async () => {
+        if (s.view.seq2seq) return Buffer.from(JSON.stringify(await this.seq2seqExport(s.view), null, 2));
         let attention: number[][][][] | string | null = null;
         if (s.view.attentionAvailable) {
           try {

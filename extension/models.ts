@@ -48,7 +48,7 @@ export function activeModel(extensionPath: string): { path: string } | { error: 
   return { path: canonical(resolved) };
 }
 
-export type ModelFormat = "onnx" | "tfjs";
+export type ModelFormat = "onnx" | "tfjs" | "checkpoint";
 
 /** A TensorFlow.js model.json (LayersModel or GraphModel): a topology and a weights manifest. */
 function isTfjsModelJson(file: string): boolean {
@@ -63,7 +63,8 @@ function isTfjsModelJson(file: string): boolean {
 
 /**
  * The model folders among files found in a workspace (config.json and model.json paths): a folder with
- * config.json and onnx/*.onnx is an ONNX model; a folder with a TensorFlow.js model.json is a tfjs model,
+ * config.json and onnx/*.onnx is an ONNX model, one with config.json and model.safetensors (or its index) a
+ * training checkpoint; a folder with a TensorFlow.js model.json is a tfjs model,
  * listed as its parent when it is the tfjs/ folder of a model folder (one entry per model).
  */
 export function modelFolders(found: string[]): { path: string; format: ModelFormat }[] {
@@ -73,6 +74,8 @@ export function modelFolders(found: string[]): { path: string; format: ModelForm
     if (path.basename(f) === "config.json") {
       const onnxDir = path.join(dir, "onnx");
       if (fs.existsSync(onnxDir) && fs.readdirSync(onnxDir).some((n) => n.endsWith(".onnx"))) out.set(dir, "onnx");
+      // a training checkpoint (save_pretrained, a Trainer's checkpoint-N): SeqLens builds its graph
+      else if (["model.safetensors", "model.safetensors.index.json"].some((w) => fs.existsSync(path.join(dir, w)))) out.set(dir, "checkpoint");
     } else if (path.basename(f) === "model.json" && isTfjsModelJson(f)) {
       const parent = path.dirname(dir);
       const folder = path.basename(dir) === "tfjs" && fs.existsSync(path.join(parent, "config.json")) ? parent : dir;

@@ -22,9 +22,9 @@ export class ModelItem extends vscode.TreeItem {
     this.resourceUri = vscode.Uri.file(modelPath);
     this.contextValue = `seqlens.model.${origin}`;
     this.iconPath = new vscode.ThemeIcon(active ? "pass-filled" : "circuit-board");
-    const loaded = info ? `${/onnx/i.test(info.runtime) ? "onnx" : "tfjs"} · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : format ? `${format} · ${origin}` : origin;
+    const loaded = info ? `${info.form === "checkpoint" ? "checkpoint" : /onnx/i.test(info.runtime) ? "onnx" : "tfjs"} · ${info.family} · ${info.device} · ${(info.fileBytes / 2 ** 20).toFixed(1)} MiB · ${(info.parameters / 1e6).toFixed(2)} M params` : format ? `${format} · ${origin}` : origin;
     this.description = loaded;
-    this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin})\n\n${modelPath}${info ? `\n\n${info.nLayer} layers, ${info.nHead} heads, ${info.nEmbd} dims, context ${info.nPositions}; ${info.runtime} on ${info.device}` : ""}`);
+    this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin})\n\n${modelPath}${info ? `\n\n${info.nLayer} layers, ${info.nHead} heads${info.nKvHead && info.nKvHead !== info.nHead ? ` (${info.nKvHead} kv)` : ""}, ${info.nEmbd} dims, context ${info.nPositions}; ${info.runtime} on ${info.device}` : ""}`);
     if (recurrent && !info) this.description = `recurrent${format ? ` · ${format}` : ""} · ${origin}`;
     this.tooltip = recurrent ? new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin}, recurrent: used by *SeqLens: Show Gates*)\n\n${modelPath}`) : this.tooltip;
     this.command = { command: "seqlens.useModel", title: "Use this model", arguments: [this] };

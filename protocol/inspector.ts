@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
 import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
+import type { Seq2SeqAttentionKind, Seq2SeqInspectResult } from "./seq2seq";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -93,6 +94,11 @@ export interface InspectionView {
   /** A masked-LM's fillers at each mask token of the text (present, maybe empty, for a masked-LM only). */
   masks?: NextTokenResult[];
   maskToken?: { id: number; text: string };
+  /**
+   * An encoder-decoder's inspection: `tokens` are the source (the selection); the target, the three
+   * attentions' shapes and the next tokens after the target are here.
+   */
+  seq2seq?: Pick<Seq2SeqInspectResult, "target" | "generated" | "encoderLayers" | "decoderLayers" | "encoderHeads" | "decoderHeads" | "attention" | "next" | "targetP">;
   /** The slice the panel's heatmap showed last, sent with the inspection so it paints without asking. */
   attention?: AttentionSlice;
   truncated?: Truncated;
@@ -108,6 +114,7 @@ export type InspectorHostToPanel =
   | { type: "attention"; requestId: number; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "nextToken"; requestId: number; result: NextTokenResult }
   | { type: "fillMask"; requestId: number; result: NextTokenResult }
+  | { type: "seq2seqAttention"; requestId: number; kind: Seq2SeqAttentionKind; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "selectToken"; index: number }
   | { type: "stale"; stale: boolean }
   | ErrorReply;
@@ -130,12 +137,14 @@ export const InspectorGetFillMask = v.strictObject({
   topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
   temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
 });
+/** One layer and head of an encoder-decoder's encoder, decoder or cross-attention. */
+export const InspectorGetSeq2seqAttention = v.strictObject({ type: v.literal("getSeq2seqAttention"), requestId: nonNegInt, kind: v.picklist(["encoder", "decoder", "cross"]), layer: nonNegInt, head: nonNegInt });
 export const InspectorRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });
 export const InspectorRerun = v.strictObject({ type: v.literal("rerun") });
 export const InspectorExportData = v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) });
 export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
 
-export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
+export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorGetSeq2seqAttention, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
 
 export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;
 

@@ -52,7 +52,10 @@ export interface ModelInfo {
   executionProviders: ExecutionProvider[];
   threads: number;
   hasKvCache: boolean;
-  attention: { found: boolean; layers: number; note?: string };
+  /** Where attention comes from: the graph's Softmax outputs, a fused op's own QK output, or recomputed from a fused op's inputs. */
+  attention: { found: boolean; layers: number; note?: string; source?: "softmax" | "qk-output" | "recomputed" };
+  /** What the user pointed at: a model folder with ONNX graphs, a training checkpoint (the graph built from its weights), or a bare .onnx without config. */
+  form?: "onnx-folder" | "checkpoint" | "bare" | "tfjs" | "sample";
   /** The vocabulary matrices found: the token embedding, and whether the output projection is its own, tied to it, or not found. */
   embeddings: { input: boolean; output: "own" | "tied" | "none" };
   fileBytes: number;

@@ -52,3 +52,23 @@ export interface Seq2SeqResults {
   inspectSeq2seq: Seq2SeqInspectResult;
   seq2seqAttention: SliceResult;
 }
+
+/** Every layer and head of one attention as nested arrays [layer][head][row][col] (JSON exports), asked for one slice at a time; null when the graphs do not show it. */
+export async function seq2seqAttentionNested(
+  slice: (p: { handle: string; kind: Seq2SeqAttentionKind; layer: number; head: number }) => Promise<SliceResult>,
+  r: Pick<Seq2SeqInspectResult, "handle" | "attention" | "encoderLayers" | "decoderLayers" | "encoderHeads" | "decoderHeads">,
+  kind: Seq2SeqAttentionKind,
+): Promise<number[][][][] | null> {
+  if (!r.attention[kind]) return null;
+  const [L, H] = kind === "encoder" ? [r.encoderLayers, r.encoderHeads] : [r.decoderLayers, r.decoderHeads];
+  const layers: number[][][][] = [];
+  for (let layer = 0; layer < L; layer++) {
+    const heads: number[][][] = [];
+    for (let head = 0; head < H; head++) {
+      const { shape, data } = await slice({ handle: r.handle, kind, layer, head });
+      heads.push(Array.from({ length: shape[0] }, (_, row) => Array.from(data.subarray(row * shape[1], (row + 1) * shape[1]))));
+    }
+    layers.push(heads);
+  }
+  return layers;
+}

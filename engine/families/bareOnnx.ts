@@ -115,6 +115,6 @@ export const bareOnnx: ModelFamily = {
       tokenizerJson: readJsonIfThere(path.join(dir, "tokenizer.json")),
       tokenizerConfig: readJsonIfThere(path.join(dir, "tokenizer_config.json")) ?? {},
     };
-    return DecoderModel.open(folder, opts.providers, bareOnnx.name, causal ? "causal" : "encoder", { claims: false });
+    return DecoderModel.open(folder, opts.providers, bareOnnx.name, causal ? "causal" : "encoder", { claims: false, form: "bare" });
   },
 };

@@ -6,6 +6,7 @@ import { EngineError } from "../../protocol/errors";
 import { ModelCandidate, type ModelFamily } from "./family";
 import { bareOnnx } from "./bareOnnx";
 import { bertOnnx } from "./bertOnnx";
+import { checkpoint } from "./checkpoint";
 import { gpt2Onnx } from "./gpt2Onnx";
 import { gpt2Tfjs } from "./gpt2Tfjs";
 import { llamaOnnx } from "./llamaOnnx";
@@ -14,6 +15,7 @@ import { recurrentTfjs } from "./recurrentTfjs";
 import { seq2seqOnnx } from "./seq2seqOnnx";
 
 export const FAMILIES: readonly ModelFamily[] = [
+  checkpoint,
   gpt2Onnx,
   gpt2Tfjs,
   llamaOnnx,

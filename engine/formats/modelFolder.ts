@@ -108,7 +108,11 @@ function readJson(file: string, what: string, missing: () => EngineError): objec
 }
 
 /** Resolves a model folder (or its onnx/model.onnx inside it) and reads its config and tokenizer files. */
-export function openModelFolder(p: string): ModelFolder {
+/**
+ * @param opts.onnxFile the graph to run instead of the folder's onnx/model.onnx (one SeqLens built from a checkpoint's weights)
+ * @param opts.tokenizerInParent look for the tokenizer files in the parent folder too (a Trainer writes them beside its checkpoint-N folders)
+ */
+export function openModelFolder(p: string, opts: { onnxFile?: string; tokenizerInParent?: boolean } = {}): ModelFolder {
   const abs = path.resolve(p);
   if (!fs.existsSync(abs)) throw new EngineError("MODEL_NOT_FOUND", `model folder not found: ${abs}`);
   let dir = abs;
@@ -122,13 +126,14 @@ export function openModelFolder(p: string): ModelFolder {
   }
   const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
   const normalized = normalizeConfig(config, configFile);
-  const onnxFile = fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx");
+  const onnxFile = opts.onnxFile ?? (fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx"));
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
   // Both tokenizer files are optional: without tokenizer.json the model reads token ids only (the
   // tokenizer says so when given text); without tokenizer_config.json, tokenizer.json alone.
-  const tokenizerFile = path.join(dir, "tokenizer.json");
+  const tokenizerDir = opts.tokenizerInParent && !fs.existsSync(path.join(dir, "tokenizer.json")) && fs.existsSync(path.join(dir, "..", "tokenizer.json")) ? path.dirname(dir) : dir;
+  const tokenizerFile = path.join(tokenizerDir, "tokenizer.json");
   const tokenizerJson = fs.existsSync(tokenizerFile) ? readJson(tokenizerFile, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json`)) : undefined;
-  const configFileOfTokenizer = path.join(dir, "tokenizer_config.json");
+  const configFileOfTokenizer = path.join(tokenizerDir, "tokenizer_config.json");
   const tokenizerConfig = fs.existsSync(configFileOfTokenizer) ? readJson(configFileOfTokenizer, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`)) : {};
   return { dir, name: path.basename(dir), config: normalized, onnxFile, tokenizerJson, tokenizerConfig };
 }

@@ -97,19 +97,24 @@ export class DecoderModel implements Decoder, LoadedModel {
    * files, and the .onnx to run (the folder's, or one SeqLens built from a checkpoint's weights).
    * `claims`: whether config.json's numbers are checked against the graph (not when the graph is their source).
    */
-  static async open(folder: ModelFolder, providers: ExecutionProvider[], family: string, kind: DecoderKind, opts: { claims?: boolean } = {}): Promise<DecoderModel> {
+  static async open(folder: ModelFolder, providers: ExecutionProvider[], family: string, kind: DecoderKind, opts: { claims?: boolean; form?: "onnx-folder" | "checkpoint" | "bare" } = {}): Promise<DecoderModel> {
     const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, folder.config.eos_token_id);
     const cfg = folder.config;
     if (tokenizer.vocabSize > cfg.vocab_size) {
       throw new EngineError("TOKENIZER", `${folder.dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocab_size} (wrong tokenizer for this model?)`);
     }
-    const probe = prepareProbe(folder.onnxFile, opts.claims === false ? undefined : { ...cfg, configFile: path.join(folder.dir, "config.json") });
+    const probe = prepareProbe(folder.onnxFile, opts.claims === false ? undefined : { ...cfg, configFile: path.join(folder.dir, "config.json") }, { cuda: providers.includes("cuda") });
     for (const need of ["input_ids"]) {
       if (!probe.inputNames.includes(need)) throw new EngineError("MODEL_INVALID", `${folder.onnxFile}: the graph has no "${need}" input (inputs: ${probe.inputNames.join(", ")})`);
     }
     const opened = await openSession(probe.file, providers);
-    return new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family, kind);
+    const model = new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family, kind);
+    model.form = opts.form ?? "onnx-folder";
+    return model;
   }
+
+  /** What the user pointed at (ModelInfo.form). */
+  form: "onnx-folder" | "checkpoint" | "bare" = "onnx-folder";
 
   get device() {
     return this.opened.device;
@@ -143,9 +148,10 @@ export class DecoderModel implements Decoder, LoadedModel {
       executionProviders: this.opened.providers,
       threads: this.opened.threads,
       hasKvCache: this.probe.hasKvCache,
-      attention: { found: this.probe.attentionOutputs.length > 0, layers: this.probe.attentionOutputs.length, note: this.probe.attentionNote },
+      attention: { found: this.probe.attentionOutputs.length > 0, layers: this.probe.attentionOutputs.length, note: this.probe.attentionNote, source: this.probe.attentionSource },
       embeddings: { input: !!this.probe.tokenEmbedding, output: this.probe.unembedding ? "own" : this.probe.tiedEmbeddings ? "tied" : "none" },
       fileBytes: this.fileBytes,
+      form: this.form,
     };
   }
 
@@ -200,7 +206,7 @@ export class DecoderModel implements Decoder, LoadedModel {
         const t = out[name];
         const [b, h, q, k] = t.dims;
         if (t.dims.length !== 4 || b !== 1 || h !== this.config.n_head || q !== n || k !== pastLen + n) {
-          result.attentionError = `the Softmax taken for attention in layer ${layer} (${name}) has shape [${t.dims}], not [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]: attention is not shown for this model`;
+          result.attentionError = `the ${this.probe.attentionSource === "softmax" ? "Softmax" : "attention output"} taken for attention in layer ${layer} (${name}) has shape [${t.dims}], not [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]: attention is not shown for this model`;
           break;
         }
         layers.push(t.data as Float32Array);

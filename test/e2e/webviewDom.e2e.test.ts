@@ -191,3 +191,57 @@ test("a masked-LM's inspection: fill-mask table at the mask, special tokens mark
   await page.locator("seqlens-next-token .meta", { hasText: "the token there" }).waitFor();
   assert.match(await page.locator("seqlens-next-token .meta").innerText(), /At token #3: entropy 1\.50 bits · the token there "sat": rank 2, p = 0\.3000/);
 });
+
+test("an encoder-decoder's inspection: source and target strips, cross-attention as target rows x source columns, a target token colours the source by its attention", async () => {
+  const src = ["the", "small", "cat", "</s>"];
+  const tgt = ["<pad>", "die", "kleine", "katze"];
+  const tok = (t: string, i: number, special = false) => ({ id: 10 + i, text: t, start: 0, end: 0, byteStart: 0, byteEnd: 0, ...(special ? { special: true } : {}) });
+  const seq: InspectionView = {
+    ...view,
+    handle: "seq2seq-1",
+    text: "the small cat",
+    tokens: src.map((t, i) => tok(t, i, i === 3)),
+    nLayer: 2,
+    nHead: 2,
+    next: undefined,
+    attention: undefined,
+    seq2seq: {
+      target: tgt.map((t, i) => tok(t, i, i === 0)),
+      generated: true,
+      encoderLayers: 2,
+      decoderLayers: 2,
+      encoderHeads: 2,
+      decoderHeads: 2,
+      attention: { encoder: true, decoder: true, cross: true },
+      next: [{ id: 1, token: "</s>", p: 0.7 }, { id: 2, token: "ist", p: 0.1 }],
+      targetP: [null, 0.5, 0.4, 0.3],
+    },
+  };
+  const before = (await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent)).length;
+  await post({ type: "inspection", view: seq, restore: { uri: "file:///x.txt", start: 0, end: seq.text.length, model: "/marian" } });
+  await page.locator("seqlens-seq2seq h2", { hasText: "Target (greedy translation)" }).waitFor();
+  // it asks for cross-attention, layer 0, head 0
+  await page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.slice(n).some((m) => m.type === "getSeq2seqAttention"), before);
+  const ask = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).slice(before).find((m) => m.type === "getSeq2seqAttention") as { requestId: number; kind: string; layer: number; head: number };
+  assert.deepEqual([ask.kind, ask.layer, ask.head], ["cross", 0, 0]);
+  // target rows x source columns: "katze" (row 3) attends to "cat" (column 2)
+  const cross = new Float32Array(4 * 4);
+  for (let q = 0; q < 4; q++) for (let k = 0; k < 4; k++) cross[q * 4 + k] = q === 3 ? (k === 2 ? 0.85 : 0.05) : 0.25;
+  await post({ type: "seq2seqAttention", requestId: ask.requestId, kind: "cross", layer: 0, head: 0, shape: [4, 4], data: cross });
+  await page.locator("seqlens-seq2seq .attends", { hasText: "attends to" }).waitFor();
+  assert.match(await page.locator("seqlens-seq2seq .attends").innerText(), /target #3 "katze" attends to "cat" 0\.85, "the" 0\.05/);
+  // the source chip of "cat" is coloured near the top of the ramp, "the" near the bottom
+  const bg = (i: number) => page.locator("seqlens-seq2seq seqlens-token-strip").first().locator("button").nth(i).evaluate((b) => getComputedStyle(b).backgroundColor);
+  assert.notEqual(await bg(2), await bg(0));
+  const canvas = page.locator("seqlens-seq2seq seqlens-attention-heatmap canvas.map");
+  const [w, h] = await canvas.evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+  assert.equal(w, h, "4 x 4 here");
+  await page.screenshot({ path: path.join(ARTIFACTS, "webview-seq2seq.png") });
+  // hovering another target token moves the focus
+  await page.locator("seqlens-seq2seq seqlens-token-strip").nth(1).locator("button").nth(1).hover();
+  assert.match(await page.locator("seqlens-seq2seq .attends").innerText(), /target #1 "die" attends to/);
+  // clicking a source token asks the editor to reveal it
+  await page.locator("seqlens-seq2seq seqlens-token-strip").first().locator("button").nth(1).click();
+  const sent = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).slice(before);
+  assert.ok(sent.some((m) => m.type === "revealToken" && m.index === 1));
+});

@@ -1,4 +1,5 @@
-// Attention heatmap for one layer and head on a canvas: query rows x key columns, with a colour
+// Attention heatmap for one layer and head on a canvas: query rows x key columns (the same tokens
+// for self-attention; target rows x source columns for cross-attention, `keyTokens`), with a colour
 // legend; hover shows the weight and both tokens; the selected query row is outlined. Keyboard: the
 // focused map has a cell cursor (arrows, Home/End, PageUp/PageDown), Enter selects its query token.
 import { css, html, LitElement, PropertyValues } from "lit";
@@ -7,9 +8,14 @@ import { themeRamp, ThemeRepaint } from "../shared/theme";
 import { visibleWhitespace } from "../../protocol/text";
 
 export class AttentionHeatmap extends LitElement {
-  static override properties = { weights: { attribute: false }, tokens: { attribute: false }, selected: { type: Number }, hover: { state: true } };
-  weights?: Float32Array; // [T, T] row-major: query x key
+  static override properties = { weights: { attribute: false }, tokens: { attribute: false }, keyTokens: { attribute: false }, rowLabel: { type: String }, colLabel: { type: String }, selected: { type: Number }, hover: { state: true } };
+  weights?: Float32Array; // [rows, cols] row-major: query x key
+  /** The query tokens (rows), and the key tokens (columns) too unless keyTokens is given. */
   tokens: TokenInfo[] = [];
+  /** The key tokens (columns) when they are not the query tokens: the source of cross-attention. */
+  keyTokens?: TokenInfo[];
+  rowLabel = "query";
+  colLabel = "key";
   selected = -1;
   hover?: { q: number; k: number; w: number };
   /** The keyboard's cell, drawn while the map has focus. */
@@ -24,6 +30,13 @@ export class AttentionHeatmap extends LitElement {
     .legend { display: flex; flex-direction: column; align-items: center; font-size: 11px; gap: 2px; min-width: 2.5em; }
     .legend canvas { border: 1px solid var(--vscode-panel-border, transparent); cursor: default; }
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin-top: 4px; }
+    .grid { display: grid; grid-template-columns: auto auto; align-items: end; }
+    .rows, .cols { font-family: var(--vscode-editor-font-family); font-size: 11px; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); overflow: hidden; }
+    .rows { display: flex; flex-direction: column; align-items: flex-end; padding-right: 4px; align-self: start; padding-top: 1px; }
+    .rows span { white-space: pre; max-width: 9em; overflow: hidden; text-overflow: ellipsis; display: block; }
+    .cols { display: flex; padding-left: 1px; max-height: 6.5em; }
+    .cols span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: pre; overflow: hidden; text-overflow: ellipsis; max-height: 6.5em; display: block; text-align: left; }
+    .rows span.sel { color: var(--vscode-foreground); font-weight: 600; }
   `;
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
@@ -31,41 +44,46 @@ export class AttentionHeatmap extends LitElement {
     return this.tokens.length;
   }
 
+  private get cols(): number {
+    return (this.keyTokens ?? this.tokens).length;
+  }
+
   /** Pixels per cell: the map fits in ~480 px, cells at most 16 px. */
   private get cell(): number {
-    return Math.max(1, Math.min(16, Math.floor(480 / Math.max(1, this.size))));
+    return Math.max(1, Math.min(16, Math.floor(480 / Math.max(1, this.size, this.cols))));
   }
 
   override updated(changed: PropertyValues): void {
-    if (changed.has("tokens")) {
+    if (changed.has("tokens") || changed.has("keyTokens")) {
       // a new text: the old cursor and tip point at tokens that are gone
       this.cursor = undefined;
       this.hover = undefined;
     }
-    if (changed.has("weights") || changed.has("tokens") || changed.has("selected")) this.paint();
+    if (changed.has("weights") || changed.has("tokens") || changed.has("keyTokens") || changed.has("selected")) this.paint();
   }
 
   paint(): void {
     const canvas = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.map");
     const legend = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.legend-bar");
     const T = this.size;
-    if (canvas && (!this.weights || this.weights.length !== T * T)) {
+    const C = this.cols;
+    if (canvas && (!this.weights || this.weights.length !== T * C)) {
       // no slice for these tokens yet: show nothing rather than the last text's map
       canvas.getContext("2d")?.clearRect(0, 0, canvas.width, canvas.height);
       return;
     }
-    if (!canvas || !this.weights || T === 0) return;
+    if (!canvas || !this.weights || T === 0 || C === 0) return;
     const c = this.cell;
-    canvas.width = T * c;
+    canvas.width = C * c;
     canvas.height = T * c;
     const ctx = canvas.getContext("2d")!;
-    const img = ctx.createImageData(T * c, T * c);
+    const img = ctx.createImageData(C * c, T * c);
     const ramp = themeRamp();
     for (let q = 0; q < T; q++) {
-      for (let k = 0; k < T; k++) {
-        const [r, g, b] = ramp(this.weights[q * T + k]);
+      for (let k = 0; k < C; k++) {
+        const [r, g, b] = ramp(this.weights[q * C + k]);
         for (let y = 0; y < c; y++) {
-          let o = ((q * c + y) * T * c + k * c) * 4;
+          let o = ((q * c + y) * C * c + k * c) * 4;
           for (let x = 0; x < c; x++, o += 4) {
             img.data[o] = r;
             img.data[o + 1] = g;
@@ -80,7 +98,7 @@ export class AttentionHeatmap extends LitElement {
     if (this.selected >= 0 && this.selected < T) {
       ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue("--vscode-focusBorder").trim() || "#007fd4";
       ctx.lineWidth = Math.max(1, Math.min(2, c / 4));
-      ctx.strokeRect(0.5, this.selected * c + 0.5, T * c - 1, c - 1);
+      ctx.strokeRect(0.5, this.selected * c + 0.5, C * c - 1, c - 1);
     }
     if (this.cursor && this.focused) {
       // The keyboard cell: a focus-coloured box with a background-coloured inner line, visible on any weight.
@@ -110,13 +128,14 @@ export class AttentionHeatmap extends LitElement {
     const c = this.cell;
     const q = Math.floor(e.offsetY / c);
     const k = Math.floor(e.offsetX / c);
-    if (q < 0 || k < 0 || q >= this.size || k >= this.size) this.hover = undefined;
-    else this.hover = { q, k, w: this.weights[q * this.size + k] };
+    if (q < 0 || k < 0 || q >= this.size || k >= this.cols) this.hover = undefined;
+    else this.hover = { q, k, w: this.weights[q * this.cols + k] };
   }
 
   private onKey(e: KeyboardEvent) {
     const T = this.size;
-    if (!this.weights || T === 0) return;
+    const C = this.cols;
+    if (!this.weights || T === 0 || C === 0) return;
     const at = this.cursor ?? { q: Math.max(0, this.selected), k: 0 };
     let { q, k } = at;
     switch (e.key) {
@@ -125,7 +144,7 @@ export class AttentionHeatmap extends LitElement {
       case "ArrowLeft": k--; break;
       case "ArrowRight": k++; break;
       case "Home": if (e.ctrlKey) q = 0; k = 0; break;
-      case "End": if (e.ctrlKey) q = T - 1; k = T - 1; break;
+      case "End": if (e.ctrlKey) q = T - 1; k = C - 1; break;
       case "PageUp": q -= 10; break;
       case "PageDown": q += 10; break;
       case "Enter":
@@ -139,9 +158,9 @@ export class AttentionHeatmap extends LitElement {
     e.preventDefault();
     e.stopPropagation();
     q = Math.max(0, Math.min(T - 1, q));
-    k = Math.max(0, Math.min(T - 1, k));
+    k = Math.max(0, Math.min(C - 1, k));
     this.cursor = { q, k };
-    this.hover = { q, k, w: this.weights[q * T + k] };
+    this.hover = { q, k, w: this.weights[q * C + k] };
     this.paint();
   }
 
@@ -150,7 +169,7 @@ export class AttentionHeatmap extends LitElement {
     const T = this.size;
     if (!this.weights || T === 0) return;
     this.cursor ??= { q: Math.max(0, Math.min(T - 1, this.selected)), k: 0 };
-    this.hover = { ...this.cursor, w: this.weights[this.cursor.q * T + this.cursor.k] };
+    this.hover = { ...this.cursor, w: this.weights[this.cursor.q * this.cols + this.cursor.k] };
     this.paint();
   }
 
@@ -168,12 +187,20 @@ export class AttentionHeatmap extends LitElement {
   override render() {
     const h = this.hover;
     const tok = (i: number) => JSON.stringify(visibleWhitespace(this.tokens[i]?.text ?? ""));
+    const key = (i: number) => JSON.stringify(visibleWhitespace((this.keyTokens ?? this.tokens)[i]?.text ?? ""));
+    // token labels along both axes while the cells are big enough to read them (the tip names any cell)
+    const c = this.cell;
+    const labels = c >= 10 && this.weights !== undefined;
+    const label = (t: TokenInfo | undefined) => visibleWhitespace(t?.text ?? "");
     return html`<div class="wrap">
+        <div class="grid">
+        ${labels ? html`<div></div><div class="cols" aria-hidden="true">${(this.keyTokens ?? this.tokens).map((t) => html`<span style="width:${c}px;line-height:${c}px">${label(t)}</span>`)}</div>` : null}
+        ${labels ? html`<div class="rows" aria-hidden="true">${this.tokens.map((t, i) => html`<span class=${i === this.selected ? "sel" : ""} style="height:${c}px;line-height:${c}px">${label(t)}</span>`)}</div>` : html`<div></div>`}
         <canvas
           class="map"
           tabindex="0"
           role="img"
-          aria-label="Attention weights, query rows by key columns. Arrow keys move between cells, Enter selects the query token."
+          aria-label=${`Attention weights, ${this.rowLabel} rows by ${this.colLabel} columns. Arrow keys move between cells, Enter selects the ${this.rowLabel} token.`}
           @mousemove=${this.onMove}
           @mouseleave=${() => (this.hover = undefined)}
           @click=${this.onClick}
@@ -181,9 +208,10 @@ export class AttentionHeatmap extends LitElement {
           @focus=${this.onFocus}
           @blur=${this.onBlur}
         ></canvas>
+        </div>
         <div class="legend" aria-hidden="true"><span>1.0</span><canvas class="legend-bar"></canvas><span>0.0</span></div>
       </div>
-      <div class="tip" aria-live="polite">${h ? html`query #${h.q} ${tok(h.q)} → key #${h.k} ${tok(h.k)}: <b>${h.w.toFixed(4)}</b>` : html`&nbsp;`}</div>`;
+      <div class="tip" aria-live="polite">${h ? html`${this.rowLabel} #${h.q} ${tok(h.q)} → ${this.colLabel} #${h.k} ${key(h.k)}: <b>${h.w.toFixed(4)}</b>` : html`&nbsp;`}</div>`;
   }
 }
 customElements.define("seqlens-attention-heatmap", AttentionHeatmap);

@@ -51,6 +51,7 @@ export class TokenStrip extends LitElement {
           title=${`#${i} id ${t.id}${t.special ? " · special token (added by the tokenizer, not in the text)" : ""} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
           style=${this.colours?.[i] ? `background:${this.colours[i]}` : ""}
           @click=${() => this.pick(i)}
+          @mouseenter=${() => this.dispatchEvent(new CustomEvent("token-hover", { detail: { index: i }, bubbles: true, composed: true }))}
           @keydown=${(e: KeyboardEvent) => this.onKey(e, i)}
         >${visibleWhitespace(t.text)}</button>`,
       )}

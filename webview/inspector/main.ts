@@ -10,6 +10,8 @@ import "../components/nextTokenView";
 import "../components/tokenStrip";
 import "./headView";
 import "./overview";
+import "./seq2seqView";
+import type { SliceFetcher } from "./seq2seqView";
 
 type Inspection = Extract<InspectorHostToPanel, { type: "inspection" }>;
 
@@ -22,7 +24,7 @@ interface SavedState {
 }
 
 /** Which host message answers each request. */
-type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask" };
+type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask"; getSeq2seqAttention: "seq2seqAttention" };
 
 /** Largest inspection whose all-heads thumbnails are drawn (each thumbnail is one [T, T] slice). */
 const OVERVIEW_MAX_TOKENS = 256;
@@ -116,6 +118,12 @@ export class InspectorApp extends LitElement {
     this.weights = undefined;
     this.overview = new Map();
     this.overviewAsked.clear();
+    if (msg.view.seq2seq) {
+      // the encoder-decoder view asks for its own slices
+      this.next = undefined;
+      this.save();
+      return;
+    }
     if (this.attnView === "overview") this.requestOverview();
     // The inspection carries the distribution at the last position (temperature 1), or a masked-LM's
     // fillers at each mask: ask only for another.
@@ -193,7 +201,7 @@ export class InspectorApp extends LitElement {
 
   /** [ and ] change the layer, , and . the head. */
   private onKey(e: KeyboardEvent) {
-    if (e.target instanceof HTMLInputElement) return;
+    if (e.target instanceof HTMLInputElement || this.view?.seq2seq) return;
     if (e.key === "[") this.setLayerHead(this.layer - 1, this.head);
     else if (e.key === "]") this.setLayerHead(this.layer + 1, this.head);
     else if (e.key === ",") this.setLayerHead(this.layer, this.head - 1);
@@ -205,9 +213,33 @@ export class InspectorApp extends LitElement {
     if (canvas) this.host.post({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
   }
 
+  /** One slice of an encoder-decoder's attention (the newest request wins). */
+  private readonly fetchSeq2seq: SliceFetcher = async (kind, layer, head) => {
+    try {
+      const r = await this.host.request({ type: "getSeq2seqAttention", kind, layer, head }, { latest: `seq2seq-${kind}` });
+      return r?.data;
+    } catch (e) {
+      this.showError(e as Error);
+      return undefined;
+    }
+  };
+
   override render() {
     const v = this.view;
     if (!v) return html`<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
+    if (v.seq2seq) {
+      return html`
+        <header>
+          <span><b>${v.modelName}</b> · encoder-decoder · ${v.device}</span>
+          <span class="muted">${v.tokens.length} source → ${v.seq2seq.target.length} target tokens · engine ${v.ms.run.toFixed(1)} ms</span>
+          <vscode-button secondary @click=${() => this.host.post({ type: "exportData", format: "json" })}>JSON</vscode-button>
+        </header>
+        ${this.stale ? html`<div class="stale" role="status">The text changed since this inspection. <vscode-button @click=${() => this.host.post({ type: "rerun" })}>Re-run</vscode-button></div>` : null}
+        ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
+        ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+        <seqlens-seq2seq .view=${v} .fetchSlice=${this.fetchSeq2seq} @reveal-source=${(e: CustomEvent) => this.host.post({ type: "revealToken", index: e.detail.index })}></seqlens-seq2seq>
+      `;
+    }
     const options = (n: number, label: string, current: number) => Array.from({ length: n }, (_, i) => html`<option value=${String(i)} ?selected=${i === current}>${label} ${i}</option>`);
     return html`
       <header>
