@@ -213,7 +213,8 @@ export class EngineService {
       const model = await this.open(p.model, ctx);
       if (!(model instanceof Seq2SeqModel)) throw new EngineError("UNSUPPORTED", `${model.name} (${model.family}) is not an encoder-decoder: inspect it with inspect`);
       const topK = p.topK === undefined ? 10 : int(p.topK, "topK", 1, model.config.vocab_size);
-      const maxTokens = p.maxTokens === undefined ? 64 : int(p.maxTokens, "maxTokens", 1, model.config.max_length);
+      // the target cannot pass max_length (the decoder start token is one of it)
+      const maxTokens = Math.min(p.maxTokens === undefined ? 64 : int(p.maxTokens, "maxTokens", 1), model.config.max_length - 1);
       const { result, kept } = await inspectSeq2seq(model, { ...p, topK, maxTokens }, ctx.signal);
       const handle = `seq2seq-${++this.seq2seqCount}`;
       this.seq2seqInspections.set(handle, kept);
