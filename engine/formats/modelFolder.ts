@@ -20,6 +20,8 @@ export interface DecoderConfig {
   n_embd: number;
   vocab_size: number;
   n_positions: number;
+  /** The config.json key each shape value was read from (for errors that name what the user wrote). */
+  source_keys?: Partial<Record<ShapeKey, string>>;
   layer_norm_epsilon?: number;
   eos_token_id?: number;
   bos_token_id?: number;
@@ -40,7 +42,7 @@ export function checkVocabularyIds(c: DecoderConfig, ids: number[]): void {
 /** The largest value of each shape key config.json may give (several times today's largest models). */
 const CONFIG_LIMITS: Record<ShapeKey, number> = { n_layer: 1024, n_head: 1024, n_kv_head: 1024, head_dim: 16_384, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
 
-type ShapeKey = "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions";
+export type ShapeKey = "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions";
 
 /**
  * Where each shape value is read, first key found wins: GPT-2's names, then the Hugging Face names
@@ -60,8 +62,10 @@ const SHAPE_KEYS: Record<ShapeKey, string[]> = {
 /** config.json's shape under DecoderConfig's names (the raw keys are kept); MODEL_INVALID naming the key that is missing, not a positive integer, or past any model. */
 export function normalizeConfig(config: Record<string, unknown>, configFile: string): DecoderConfig {
   const out: Record<string, unknown> = { ...config };
+  const sourceKeys: Partial<Record<ShapeKey, string>> = {};
   const read = (key: ShapeKey, optional: boolean): number | undefined => {
     const found = SHAPE_KEYS[key].find((k) => config[k] !== undefined && config[k] !== null);
+    if (found !== undefined) sourceKeys[key] = found;
     if (found === undefined) {
       if (optional) return undefined;
       throw new EngineError("MODEL_INVALID", `${configFile}: "${SHAPE_KEYS[key][0]}" must be a positive integer (got undefined; also looked for ${SHAPE_KEYS[key].slice(1).map((k) => `"${k}"`).join(", ")})`);
@@ -82,6 +86,7 @@ export function normalizeConfig(config: Record<string, unknown>, configFile: str
   if (nHead % kv !== 0) throw new EngineError("MODEL_INVALID", `${configFile}: ${nHead} query heads cannot share ${kv} key/value heads evenly (num_key_value_heads must divide num_attention_heads)`);
   out.n_kv_head = kv;
   if (typeof config.model_type !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: "model_type" is missing`);
+  out.source_keys = sourceKeys;
   return out as unknown as DecoderConfig;
 }
 

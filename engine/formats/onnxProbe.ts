@@ -63,6 +63,7 @@ export interface ClaimedShape {
   head_dim: number;
   n_embd: number;
   vocab_size: number;
+  source_keys?: Partial<Record<"n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions", string>>;
 }
 
 /** The static size of dimension `i` of a graph input, if the graph fixes it. */
@@ -78,13 +79,14 @@ function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | und
  * else MODEL_INVALID naming both numbers. Numbers the graph leaves open are taken from the config.
  */
 function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attentionLayers: number; kvInputs: onnx.IValueInfoProto[]; tokenEmbedding?: number[] }): void {
+  // named as config.json names it (num_hidden_layers, n_layer ...)
   const disagree = (key: string, said: number, found: string) =>
-    new EngineError("MODEL_INVALID", `${claimed.configFile} says ${key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
+    new EngineError("MODEL_INVALID", `${claimed.configFile} says ${claimed.source_keys?.[key as keyof NonNullable<ClaimedShape["source_keys"]>] ?? key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
   if (graph.attentionLayers > 0 && graph.attentionLayers !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph has ${graph.attentionLayers} attention layers (Softmax nodes)`);
   const kvLayers = new Set(graph.kvInputs.map((v) => /^past_key_values\.(\d+)\./.exec(v.name ?? "")?.[1]).filter((x) => x !== undefined));
   if (kvLayers.size > 0 && kvLayers.size !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph's KV cache has ${kvLayers.size} layers`);
   const kvHeads = graph.kvInputs.map((v) => staticDim(v, 1)).find((h) => h !== undefined);
-  const kvKey = claimed.n_kv_head === claimed.n_head ? "n_head" : "num_key_value_heads";
+  const kvKey = claimed.source_keys?.n_kv_head !== undefined ? "n_kv_head" : "n_head";
   if (kvHeads !== undefined && kvHeads !== claimed.n_kv_head) throw disagree(kvKey, claimed.n_kv_head, `the graph's KV cache has ${kvHeads} heads`);
   const kvWidth = graph.kvInputs.map((v) => staticDim(v, 3)).find((h) => h !== undefined);
   if (kvWidth !== undefined && kvWidth !== claimed.head_dim) {

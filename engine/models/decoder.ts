@@ -110,6 +110,14 @@ export class DecoderModel implements Decoder, LoadedModel {
     const opened = await openSession(probe.file, providers);
     const model = new DecoderModel(folder.dir, folder.name, cfg, tokenizer, probe, opened, fs.statSync(folder.onnxFile).size, folder.onnxFile, providers, family, kind);
     model.form = opts.form ?? "onnx-folder";
+    if (opts.claims !== false) {
+      try {
+        await model.checkHeads(path.join(folder.dir, "config.json"));
+      } catch (e) {
+        await opened.session.release().catch(() => undefined);
+        throw e;
+      }
+    }
     return model;
   }
 
@@ -168,6 +176,35 @@ export class DecoderModel implements Decoder, LoadedModel {
     return { length: 0, tensors };
   }
 
+  /** The graph's inputs for `ids` after `past`: ids, the mask, positions, token types and the cache, as the graph takes them. */
+  private feedsFor(ids: number[], past?: KvCache): Record<string, ortTypes.Tensor> {
+    const T = ort().Tensor;
+    const n = ids.length;
+    const pastLen = past?.length ?? 0;
+    const feeds: Record<string, ortTypes.Tensor> = { input_ids: new T("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]) };
+    const inputs = new Set(this.probe.inputNames);
+    if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(pastLen + n).fill(1n), [1, pastLen + n]);
+    if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)), [1, n]);
+    if (inputs.has("token_type_ids")) feeds.token_type_ids = new T("int64", new BigInt64Array(n), [1, n]);
+    if (past) for (const [k, v] of past.tensors) if (inputs.has(k)) feeds[k] = v;
+    return feeds;
+  }
+
+  /**
+   * The query heads config.json claims against the graph's attention (one token run once): a graph
+   * whose attention has another number of heads is refused with both numbers.
+   */
+  private async checkHeads(configFile: string): Promise<void> {
+    const name = this.probe.attentionOutputs[0];
+    if (!name) return;
+    const out = await this.opened.session.run(this.feedsFor([0], this.probe.hasKvCache ? this.emptyCache() : undefined), [name]);
+    const heads = out[name].dims[1];
+    if (out[name].dims.length === 4 && heads !== this.config.n_head) {
+      const key = this.config.source_keys?.n_head ?? "n_head";
+      throw new EngineError("MODEL_INVALID", `${configFile} says ${key} = ${this.config.n_head}, but the graph's attention has ${heads} heads in ${this.onnxFile}: the graph decides, so config.json does not describe this model`);
+    }
+  }
+
   /** Runs `ids` after `cache` (empty when absent). */
   async forward(ids: number[], opts: { cache?: KvCache; attention?: boolean; hidden?: boolean; wantCache?: boolean } = {}): Promise<ForwardOutput> {
     this.checkIds(ids);
@@ -176,14 +213,7 @@ export class DecoderModel implements Decoder, LoadedModel {
     const pastLen = past?.length ?? 0;
     const n = ids.length;
     if (pastLen + n > this.config.n_positions) throw new EngineError("BAD_INPUT", `${pastLen + n} tokens exceed the model's context of ${this.config.n_positions}`);
-    const feeds: Record<string, ortTypes.Tensor> = {
-      input_ids: new T("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]),
-    };
-    const inputs = new Set(this.probe.inputNames);
-    if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(pastLen + n).fill(1n), [1, pastLen + n]);
-    if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)), [1, n]);
-    if (inputs.has("token_type_ids")) feeds.token_type_ids = new T("int64", new BigInt64Array(n), [1, n]);
-    if (past) for (const [k, v] of past.tensors) if (inputs.has(k)) feeds[k] = v;
+    const feeds = this.feedsFor(ids, past);
     const fetch = ["logits"];
     if (opts.attention) fetch.push(...this.probe.attentionOutputs);
     if (opts.hidden && this.probe.lastHiddenOutput) fetch.push(this.probe.lastHiddenOutput);
@@ -237,11 +267,7 @@ export class DecoderModel implements Decoder, LoadedModel {
     const { graph, opened } = await this.lens;
     const T = ort().Tensor;
     const n = ids.length;
-    const feeds: Record<string, ortTypes.Tensor> = { input_ids: new T("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]) };
-    const inputs = new Set(this.probe.inputNames);
-    if (inputs.has("attention_mask")) feeds.attention_mask = new T("int64", new BigInt64Array(n).fill(1n), [1, n]);
-    if (inputs.has("position_ids")) feeds.position_ids = new T("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]);
-    if (this.probe.hasKvCache) for (const [k, v] of this.emptyCache().tensors) if (inputs.has(k)) feeds[k] = v;
+    const feeds = this.feedsFor(ids, this.probe.hasKvCache ? this.emptyCache() : undefined);
     const fetch = [...graph.residualOutputs, ...(opts.decode ? graph.lensOutputs : [])];
     const out = await opened.session.run(feeds, [...new Set(fetch)]);
     const V = this.config.vocab_size;

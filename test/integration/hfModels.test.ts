@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineService } from "../../engine/service";
-import { ROOT } from "../helpers";
+import { ROOT, tempDir } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const HF = path.join(ROOT, "test", "fixtures", "hf");
@@ -129,3 +129,29 @@ for (const [name, causal] of [["gpt-bare", true], ["bert-bare", false]] as const
     } else assert.ok(!info.capabilities.includes("generate"));
   });
 }
+
+test("llama-gqa: a config.json that disagrees with the graph on kv heads, layers or head width is refused with both numbers", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const withConfig = (change: Record<string, unknown>) => {
+    const dir = path.join(tempDir("llama-cfg"), "m");
+    fs.cpSync(path.join(HF, "llama-gqa"), dir, { recursive: true });
+    const file = path.join(dir, "config.json");
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), ...change }));
+    return dir;
+  };
+  await assert.rejects(s.call("info", { model: withConfig({ num_key_value_heads: 4 }) }, ctx), /says num_key_value_heads = 4, but the graph's KV cache has 2 heads/);
+  await assert.rejects(s.call("info", { model: withConfig({ num_hidden_layers: 40 }) }, ctx), /says num_hidden_layers = 40, but the graph has 3 attention layers/);
+  await assert.rejects(s.call("info", { model: withConfig({ head_dim: 32 }) }, ctx), /says head_dim = 32, but the graph's KV cache has heads of 16/);
+  await assert.rejects(s.call("info", { model: withConfig({ num_attention_heads: 6 }) }, ctx), /says num_attention_heads = 6, but the graph's attention has 4 heads/);
+  await assert.rejects(s.call("info", { model: withConfig({ num_attention_heads: 3 }) }, ctx), /3 query heads cannot share 2 key\/value heads evenly/);
+});
+
+test("llama-gqa: inline completion runs on a Llama-shaped decoder as on GPT-2 (the greedy tokens up to the line's end)", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const model = path.join(HF, "llama-gqa");
+  const ref = reference("llama-gqa");
+  const c = await s.call("complete", { model, prefix: ref.text!, maxTokens: 6, stopAt: "line" }, ctx);
+  const g = await s.call("generate", { model, text: ref.text!, maxTokens: 6, greedy: true }, ctx);
+  assert.ok(c.tokens.length >= 1);
+  assert.deepEqual(c.tokens.map((t) => t.id), g.tokens.slice(0, c.tokens.length).map((t) => t.id));
+});
