@@ -2,7 +2,7 @@
 // greedy or sampled (temperature, top-k, top-p, seed), cancellable between tokens, streaming each
 // token as it comes.
 import { DecoderModel, KvCache } from "./models/decoder";
-import { softmax, topIndices } from "./probes/nextToken";
+import { probabilityOf, softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "../protocol/errors";
 import { GeneratedToken, GenerateParams, GenerateResult } from "../protocol/completion";
 import { seededRandom } from "./random";
@@ -136,7 +136,7 @@ export async function generate(
     const last = await steps.next();
     if (step === 0) promptMs = performance.now() - tStep;
     const id = chooseToken(last, { ...p, greedy }, rand);
-    const prob = softmax(last, 1)[id];
+    const prob = probabilityOf(last, id);
     const tok: GeneratedToken = { id, text: model.tokenizer.tokenText(id), p: prob };
     if ((p.stopAtEos ?? true) && id === model.tokenizer.eosId) {
       stoppedBy = "eos";

@@ -10,7 +10,7 @@ import type { TokenInfo } from "../protocol/basics";
 import type { Seq2SeqInspectResult } from "../protocol/seq2seq";
 import { chooseToken, checkSampling, isGreedy } from "./generate";
 import type { EncoderOutput, Seq2SeqModel } from "./models/seq2seq";
-import { softmax, topIndices } from "./probes/nextToken";
+import { probabilityOf, softmax, topIndices } from "./probes/nextToken";
 import { seededRandom } from "./random";
 
 /** The logits of the next target token with what the configs forbid or force applied (a copy). */
@@ -102,7 +102,7 @@ export async function generateSeq2seq(model: Seq2SeqModel, p: GenerateParams, on
       break;
     }
     // the model's own probability of the token (before bad words and forced EOS are applied)
-    const tok: GeneratedToken = { id, text: model.tokenizer.tokenText(id), p: softmax(raw, 1)[id] };
+    const tok: GeneratedToken = { id, text: model.tokenizer.tokenText(id), p: probabilityOf(raw, id) };
     tokens.push(tok);
     written.push(id);
     onToken(tok, tokens.length - 1, (tokens.length > 1 ? " " : "") + tok.text);

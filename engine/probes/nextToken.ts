@@ -17,6 +17,15 @@ export function softmax(logits: Float32Array, temperature = 1): Float64Array {
   return p;
 }
 
+/** softmax(logits)[id], in float64 without building the distribution (one max pass, one sum pass). */
+export function probabilityOf(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return Math.exp(logits[id] - max) / sum;
+}
+
 export function entropyBits(p: Float64Array): number {
   let h = 0;
   for (const v of p) if (v > 0) h -= v * Math.log2(v);

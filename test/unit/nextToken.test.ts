@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { entropyBits, nextTokenAt, rankOf, softmax, topIndices } from "../../engine/probes/nextToken";
+import { entropyBits, nextTokenAt, probabilityOf, rankOf, softmax, topIndices } from "../../engine/probes/nextToken";
 import { chooseToken } from "../../engine/generate";
 import { seededRandom } from "../../engine/random";
 
@@ -44,4 +44,14 @@ test("sampling with a seed repeats; top-k 1 is greedy; top-p keeps the smallest 
   const seen = new Set<number>();
   for (let i = 0; i < 300; i++) seen.add(chooseToken(logits, { model: "", text: "", maxTokens: 1, greedy: false, topP: 0.7 }, r));
   assert.deepEqual([...seen].sort(), [1, 2]);
+});
+
+test("probabilityOf(logits, id) is softmax(logits)[id] without building the distribution", () => {
+  const rand = seededRandom(7);
+  const logits = Float32Array.from({ length: 50_257 }, () => (rand() - 0.5) * 40);
+  logits[123] = 30;
+  logits[9] = -Infinity;
+  const p = softmax(logits, 1);
+  for (const id of [0, 9, 123, 50_256, 31_000]) assert.ok(Math.abs(probabilityOf(logits, id) - p[id]) <= 1e-15 + 1e-12 * p[id], `${id}: ${probabilityOf(logits, id)} vs ${p[id]}`);
+  assert.equal(probabilityOf(logits, 9), 0);
 });
