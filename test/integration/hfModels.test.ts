@@ -155,3 +155,32 @@ test("llama-gqa: inline completion runs on a Llama-shaped decoder as on GPT-2 (t
   assert.ok(c.tokens.length >= 1);
   assert.deepEqual(c.tokens.map((t) => t.id), g.tokens.slice(0, c.tokens.length).map((t) => t.id));
 });
+
+test("llama-gqa in the Embeddings view's methods: its own token embedding and untied head projected, nearest tokens by the embedding rows, the residual stream of a text", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const model = path.join(HF, "llama-gqa");
+  const w = (await import("../../engine/formats/safetensors")).openCheckpointWeights(model);
+  const embed = w.read("model.embed_tokens.weight");
+  w.close();
+  const vocab = await s.call("project", { model, method: "pca", dims: 2 }, ctx);
+  assert.equal(vocab.points.length, 4096);
+  const head = await s.call("project", { model, method: "pca", dims: 2, matrix: "output" }, ctx);
+  assert.equal(head.points.length, 4096);
+  // nearest rows of the token embedding by cosine, checked against the safetensors rows
+  const d = 64;
+  const cos = (a: number, b: number) => {
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = 0; i < d; i++) {
+      ab += embed[a * d + i] * embed[b * d + i];
+      aa += embed[a * d + i] ** 2;
+      bb += embed[b * d + i] ** 2;
+    }
+    return ab / Math.sqrt(aa * bb);
+  };
+  const n = await s.call("neighbours", { model, plus: [299], k: 3 }, ctx);
+  const want = Array.from({ length: 4096 }, (_, id) => id).filter((id) => id !== 299).sort((a, b) => cos(299, b) - cos(299, a)).slice(0, 3);
+  assert.deepEqual(n.neighbours.map((x) => x.id), want);
+  const ctxProj = await s.call("project", { model, method: "pca", dims: 2, text: "She opened the window", layer: 2 }, ctx);
+  assert.equal(ctxProj.source, "contextual");
+  assert.ok(ctxProj.points.length >= 4);
+});
