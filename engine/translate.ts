@@ -1,8 +1,8 @@
 // Generation and inspection for encoder-decoders: the source through the encoder once, then the
 // target one token at a time from the decoder start token (through the decoder's KV cache when the
-// folder has decoder_with_past_model.onnx, else the whole target again each step), with the
-// configs' bad_words_ids never written and forced_eos_token_id forced where the target reaches
-// max_length, as Hugging Face's generate does.
+// folder has decoder_with_past_model.onnx or a merged decoder_model_merged.onnx, else the whole
+// target again each step), with the configs' bad_words_ids never written and forced_eos_token_id
+// forced where the target reaches max_length, as Hugging Face's generate does.
 import type * as ortTypes from "onnxruntime-node";
 import { EngineError } from "../protocol/errors";
 import type { GeneratedToken, GenerateParams, GenerateResult } from "../protocol/completion";

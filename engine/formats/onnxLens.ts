@@ -3,13 +3,15 @@
 // the model's own final norm and its own output projection. So every row of the lens is computed by
 // the model's graph, with its weights, and the last row is the model's logits. The stream is found
 // as a chain of Adds from the token embedding (a pre-norm block adds twice: attention, then MLP);
-// the final norm is whatever lies between the chain's end and the output projection (GPT-2's one
-// LayerNormalization node, or the Pow / ReduceMean / Sqrt / Div / Mul of an exported RMSNorm).
+// the final norm and the output projection are whatever lies between the chain's end and the logits
+// (GPT-2's one LayerNormalization node, or the Pow / ReduceMean / Sqrt / Div / Mul of an exported
+// RMSNorm; a MatMul, or an int8 copy's DynamicQuantizeLinear / MatMulInteger / Cast / Mul).
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import { cacheDir } from "./onnxProbe";
 import { readOnnxGraph } from "./onnxWeights";
+import { declaredType, inferElementTypes } from "./onnxTypes";
 import { copyPath, writeGraphCopy } from "./externalData";
 
 export interface LensGraph {
@@ -21,7 +23,7 @@ export interface LensGraph {
   lensOutputs: string[];
 }
 
-const LENS_VERSION = 2;
+const LENS_VERSION = 3;
 
 /** Builds (or reuses from the cache) the lens copy of `onnxFile`; throws NO_LENS with the reason when the graph has another shape. */
 export function prepareLens(onnxFile: string, nLayer: number): LensGraph {
@@ -33,32 +35,37 @@ export function prepareLens(onnxFile: string, nLayer: number): LensGraph {
   for (const n of graph.node!) for (const o of n.output ?? []) producers.set(o, n);
   const why = (reason: string) => new EngineError("NO_LENS", `${onnxFile}: the logit lens needs a pre-norm decoder whose logits are MatMul(norm(x), W) over a residual stream of Adds; ${reason}`);
 
-  const lm = producers.get("logits");
-  if (!lm || lm.opType !== "MatMul") throw why(`logits come from ${lm ? `a ${lm.opType} node` : "no node"}`);
+  if (!producers.has("logits")) throw why("no node computes logits");
   const { residuals: chain, consumers } = residualChain(graph, why);
   // Pre-norm blocks add twice to the stream (attention, then MLP); GPT-2's position embedding adds once before them.
   if (chain.length < 2 * nLayer + 1) throw why(`the residual stream from the token embedding has ${chain.length - 1} Adds, fewer than the ${2 * nLayer} of ${nLayer} pre-norm blocks`);
   const last = chain.length - 1;
   const residualOutputs = Array.from({ length: nLayer + 1 }, (_, i) => chain[last - 2 * (nLayer - i)]);
-  // The final norm: every node on a path from the last residual to the output projection's input
-  // (one LayerNormalization for GPT-2; Pow, ReduceMean, Add, Sqrt, Div, Mul ... for an exported RMSNorm).
-  const finalNorm = between(chain[last], lm.input![0], graph, producers, consumers);
-  if (finalNorm.length === 0 || finalNorm.length > 32) throw why(`${finalNorm.length === 0 ? "no" : `${finalNorm.length}`} nodes lie between the last residual and the output projection, not a norm`);
+  // The final norm and the head: every node on a path from the last residual to the logits (one
+  // LayerNormalization for GPT-2; Pow, ReduceMean, Add, Sqrt, Div, Mul ... for an exported RMSNorm;
+  // then the projection, a MatMul or an int8 copy's quantised one).
+  const head = between(chain[last], "logits", graph, producers, consumers);
+  if (head.length < 2 || head.length > 40) throw why(`${head.length} nodes lie between the last residual and the logits, not a norm and an output projection`);
   const lensOutputs = residualOutputs.map((_, i) => (i === nLayer ? "logits" : `seqlens_lens/${i}/logits`));
 
   if (!fs.existsSync(file)) {
     for (let i = 0; i < nLayer; i++) {
       const renamed = new Map<string, string>([[chain[last], residualOutputs[i]]]);
-      for (const n of finalNorm) {
+      for (const n of head) {
         const outputs = n.output!.map((o) => (o === "" ? "" : `seqlens_lens/${i}/${o}`));
         n.output!.forEach((o, k) => renamed.set(o, outputs[k]));
         graph.node!.push(onnx.NodeProto.create({ ...n, name: `seqlens_lens/${i}/${n.name ?? n.opType}`, input: n.input!.map((x) => renamed.get(x) ?? x), output: outputs }));
       }
-      graph.node!.push(onnx.NodeProto.create({ opType: "MatMul", name: `seqlens_lens/${i}/MatMul`, input: [renamed.get(lm.input![0])!, lm.input![1]], output: [lensOutputs[i]] }));
     }
     const existing = new Set(graph.output!.map((o) => o.name));
+    // The copied nodes read and write what the originals do (a residual of the stream's type, the
+    // model's own weights), so each output is of the type the graph computes in: float32, or float16
+    // in a float16 export. One the graph does not tell is FLOAT beside float32 logits, else inferred by the runtime.
+    const types = inferElementTypes(graph);
+    const logitsType = declaredType(graph.output!.find((o) => o.name === "logits"));
     for (const name of [...residualOutputs, ...lensOutputs]) {
-      if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+      const elemType = types.get(name) ?? (logitsType === onnx.TensorProto.DataType.FLOAT ? logitsType : undefined);
+      if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create(elemType ? { name, type: { tensorType: { elemType } } } : { name }));
       existing.add(name);
     }
     writeGraphCopy(file, { onnxFile, refs }, () => onnx.ModelProto.encode(model).finish());

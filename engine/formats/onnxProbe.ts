@@ -1,8 +1,9 @@
 // Makes a probe copy of an ONNX decoder: the attention Softmax outputs (and the hidden state that
 // feeds the output projection) become graph outputs, so the numbers the panels show come from the
 // model's own graph. A graph whose attention is com.microsoft fused operators (no Softmax) gets their
-// probabilities recovered in the copy instead (fusedAttention.ts). The copy is cached by the model
-// file's SHA-256.
+// probabilities recovered in the copy instead (fusedAttention.ts); one whose Softmax nodes sit in an
+// If node's branches (optimum's merged decoders) gets them out through the If (branchAttention.ts).
+// The copy is cached by the model file's SHA-256.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,8 +11,10 @@ import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import { initializerFloats, readOnnxGraph } from "./onnxWeights";
+import { declaredType, FLOAT_TYPES, inferElementTypes } from "./onnxTypes";
 import { copyPath, writeGraphCopy } from "./externalData";
 import { fusedAttentionNodes, recoverFusedAttention, type FusedAttentionMode, type FusedAttentionSource } from "./fusedAttention";
+import { branchAttention } from "./branchAttention";
 
 export interface ProbeGraph {
   /** Path of the probe copy to open with the runtime. */
@@ -41,12 +44,16 @@ export interface ProbeGraph {
   tiedEmbeddings: boolean;
   parameters: number;
   hasKvCache: boolean;
+  /** The ONNX element type of the graph's `logits` (FLOAT; FLOAT16 in a float16 export), when it declares one. */
+  logitsElemType?: number;
+  /** The ONNX element type of its past_key_values.* inputs (an empty cache is made of it), when it has them. */
+  kvCacheElemType?: number;
   inputNames: string[];
   /** The graph's own outputs (not the ones the copy adds). */
   outputNames: string[];
 }
 
-const PROBE_VERSION = 1;
+const PROBE_VERSION = 2;
 
 export function cacheDir(): string {
   const dir = process.env.SEQLENS_CACHE_DIR || path.join(os.homedir(), ".cache", "seqlens");
@@ -125,7 +132,7 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
   let parameters = 0;
   for (const t of graph.initializer!) {
     // weights only: scalar constants of the graph are not parameters
-    if (t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims ?? []).length > 0) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
+    if (FLOAT_TYPES.has(t.dataType ?? 0) && (t.dims ?? []).length > 0) parameters += (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
   }
 
   // Attention: a Softmax whose output is the left operand of a MatMul (probabilities @ values),
@@ -156,6 +163,13 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
     } else {
       attentionNote = `${onnxFile}: the attention of its ${fused.nodes} fused attention operators was not recovered: ${fused.notes.join("; ")}`;
     }
+  }
+  // A merged decoder (optimum's decoder_model_merged.onnx): the Softmax nodes are in an If's branches.
+  const branches = attentionOutputs.length === 0 ? branchAttention(graph) : undefined;
+  if (branches) {
+    attentionOutputs.push(...branches.outputs);
+    attentionSource = "softmax";
+    attentionNote = undefined;
   }
   const attention = attentionNote ? [] : attentionOutputs;
 
@@ -204,14 +218,23 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));
   const existing = new Set(graph.output!.map((o) => o.name));
   const extra = [...attention, ...(lastHiddenOutput ? [lastHiddenOutput] : [])].filter((n) => !existing.has(n));
+  const logitsElemType = declaredType(graph.output!.find((o) => o.name === "logits"));
+  const kvCacheElemType = kvInputs.map(declaredType).find((t) => t !== undefined);
   // The copy is named by the model's hash and the outputs it adds, so a changed config.json or
   // probe never reuses a stale copy.
-  const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${fusedRecipe ? `${fusedRecipe}\n` : ""}${extra.join("\n")}`).digest("hex").slice(0, 12);
+  const outputsKey = crypto.createHash("sha256").update(`${PROBE_VERSION}\n${fusedRecipe ? `${fusedRecipe}\n` : ""}${branches ? "if-branches\n" : ""}${extra.join("\n")}`).digest("hex").slice(0, 12);
   // With external data the copy gets a folder of its own, its data files hard-linked beside it.
   const file = copyPath(cacheDir(), `probe-${sha256.slice(0, 32)}-${outputsKey}`, refs);
   writeGraphCopy(file, { onnxFile, refs }, () => {
-    for (const name of extra) graph.output!.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    branches?.apply();
+    // each added output declared with its element type (float16 in a float16 export); one the graph
+    // does not tell is FLOAT in a float32 graph, else left for the runtime to infer
+    const types = inferElementTypes(graph);
+    for (const name of extra) {
+      const elemType = types.get(name) ?? (logitsElemType === onnx.TensorProto.DataType.FLOAT ? logitsElemType : undefined);
+      graph.output!.push(onnx.ValueInfoProto.create(elemType ? { name, type: { tensorType: { elemType } } } : { name }));
+    }
     return onnx.ModelProto.encode(model).finish();
   });
-  return { file, sha256, attentionOutputs: attention, attentionNote, attentionSource: attention.length > 0 ? attentionSource : undefined, attentionNotes, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, inputNames, outputNames: graph.output!.map((o) => o.name!).filter((n) => !extra.includes(n)) };
+  return { file, sha256, attentionOutputs: attention, attentionNote, attentionSource: attention.length > 0 ? attentionSource : undefined, attentionNotes, lastHiddenOutput, tokenEmbedding, unembedding, tiedEmbeddings, parameters, hasKvCache, logitsElemType, kvCacheElemType, inputNames, outputNames: graph.output!.map((o) => o.name!).filter((n) => !extra.includes(n)) };
 }

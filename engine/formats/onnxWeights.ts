@@ -4,7 +4,8 @@
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
-import { externalFloats, externalRefs, graphKey, isExternal, OnnxGraphFile } from "./externalData";
+import { externalFloats, externalRef, externalRefs, graphKey, isExternal, OnnxGraphFile, readExternalBytes } from "./externalData";
+import { bfloat16ToFloat32, float16ToFloat32, uint16Words } from "./halfFloats";
 
 export function decodeOnnx(file: string, bytes: Uint8Array): onnx.ModelProto {
   let model: onnx.ModelProto;
@@ -29,10 +30,12 @@ export function readOnnxGraph(file: string): OnnxGraphFile & { model: onnx.Model
 }
 
 /**
- * A FLOAT tensor's values. Stored as external data, they are read from their file beside
- * `onnxFile` (the graph the tensor belongs to) now, and only they; without `onnxFile`, undefined.
+ * A FLOAT tensor's values, or a FLOAT16 / BFLOAT16 one's as float32 (exactly). Stored as external
+ * data, they are read from their file beside `onnxFile` (the graph the tensor belongs to) now, and
+ * only they; without `onnxFile`, undefined.
  */
 export function initializerFloats(t: onnx.ITensorProto, onnxFile?: string): Float32Array | undefined {
+  if (t.dataType === onnx.TensorProto.DataType.FLOAT16 || t.dataType === onnx.TensorProto.DataType.BFLOAT16) return halfInitializerFloats(t, onnxFile);
   if (t.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
   if (isExternal(t)) return onnxFile === undefined ? undefined : externalFloats(onnxFile, t);
   if (t.rawData && t.rawData.length > 0) {
@@ -41,6 +44,18 @@ export function initializerFloats(t: onnx.ITensorProto, onnxFile?: string): Floa
   }
   if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
   return undefined;
+}
+
+/** A FLOAT16 or BFLOAT16 tensor's values: its bytes (raw or external), or int32_data with one value's bits in each. */
+function halfInitializerFloats(t: onnx.ITensorProto, onnxFile?: string): Float32Array | undefined {
+  let bits: Uint16Array | undefined;
+  if (isExternal(t)) {
+    if (onnxFile === undefined) return undefined;
+    bits = uint16Words(readExternalBytes(externalRef(onnxFile, t)));
+  } else if (t.rawData && t.rawData.length > 0) bits = uint16Words(t.rawData);
+  else if (t.int32Data && t.int32Data.length > 0) bits = Uint16Array.from(t.int32Data, (v) => v & 0xffff);
+  if (!bits) return undefined;
+  return t.dataType === onnx.TensorProto.DataType.BFLOAT16 ? bfloat16ToFloat32(bits) : float16ToFloat32(bits);
 }
 
 export function readInitializers(file: string): Map<string, { shape: number[]; data: Float32Array }> {

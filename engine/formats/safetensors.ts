@@ -4,6 +4,7 @@
 // holes. Reading is lazy: opening a file reads and checks its header only; a tensor's bytes are read
 // when it is asked for. F32, F16 and BF16 read as Float32Array (I32 and I64 too, and exactly as
 // integers); a sharded checkpoint (model.safetensors.index.json and its shards) reads as one.
+import { bfloat16ToFloat32, f16BitsToF32, float16ToFloat32 } from "./halfFloats";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
@@ -68,14 +69,6 @@ export function f32ToF16Bits(x: number): number {
   return sign | r;
 }
 
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m !== 0 ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 /** The bfloat16 bits nearest `x` (ties to even); NaN stays NaN (quiet). */
 export function f32ToBf16Bits(x: number): number {
@@ -90,14 +83,8 @@ export function bf16BitsToF32(h: number): number {
   return f32[0];
 }
 
-let f16Table: Float32Array | undefined;
-function f16ToF32Table(): Float32Array {
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32(h);
-  }
-  return f16Table;
-}
+
+export { f16BitsToF32 };
 
 // ---- reading ----
 
@@ -230,19 +217,10 @@ export class SafetensorsFile {
         return out;
       }
       case "F16": {
-        const bits = new Uint16Array(this.readBytes(name).buffer);
-        const table = f16ToF32Table();
-        const out = new Float32Array(n);
-        for (let i = 0; i < n; i++) out[i] = table[bits[i]];
-        return out;
+        return float16ToFloat32(new Uint16Array(this.readBytes(name).buffer));
       }
-      case "BF16": {
-        const bits = new Uint16Array(this.readBytes(name).buffer);
-        const out = new Float32Array(n);
-        const outBits = new Uint32Array(out.buffer);
-        for (let i = 0; i < n; i++) outBits[i] = bits[i] << 16;
-        return out;
-      }
+      case "BF16":
+        return bfloat16ToFloat32(new Uint16Array(this.readBytes(name).buffer));
       case "F64":
         return Float32Array.from(new Float64Array(this.readBytes(name).buffer));
       case "I32":

@@ -12,6 +12,7 @@ import { Device, ExecutionProvider } from "../../protocol/basics";
 import { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { openSession, OpenSession, ort, ortVersion } from "../runtime/onnx/session";
+import { emptyFloatTensor, floatTensorType, floatValues } from "../runtime/onnx/tensors";
 import { TextTokenizer } from "../tokenize/tokenizer";
 
 export type DecoderKind = "causal" | "masked" | "encoder";
@@ -167,11 +168,12 @@ export class DecoderModel implements Decoder, LoadedModel {
     checkVocabularyIds(this.config, ids);
   }
 
+  /** No tokens held, in the element type of the graph's past_key_values inputs (float32, or float16 in a float16 export). */
   emptyCache(): KvCache {
-    const T = ort().Tensor;
+    const type = floatTensorType(this.probe.kvCacheElemType, `${this.onnxFile}: the KV cache (past_key_values.*)`);
     const tensors = new Map<string, ortTypes.Tensor>();
     for (let i = 0; i < this.config.n_layer; i++) {
-      for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, new T("float32", new Float32Array(0), [1, this.config.n_kv_head, 0, this.headDim]));
+      for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, emptyFloatTensor(type, [1, this.config.n_kv_head, 0, this.headDim]));
     }
     return { length: 0, tensors };
   }
@@ -208,7 +210,6 @@ export class DecoderModel implements Decoder, LoadedModel {
   /** Runs `ids` after `cache` (empty when absent). */
   async forward(ids: number[], opts: { cache?: KvCache; attention?: boolean; hidden?: boolean; wantCache?: boolean } = {}): Promise<ForwardOutput> {
     this.checkIds(ids);
-    const T = ort().Tensor;
     const past = opts.cache ?? (this.probe.hasKvCache ? this.emptyCache() : undefined);
     const pastLen = past?.length ?? 0;
     const n = ids.length;
@@ -224,11 +225,13 @@ export class DecoderModel implements Decoder, LoadedModel {
     }
     const out = await this.opened.session.run(feeds, fetch);
     const lg = out.logits;
-    if (lg.type !== "float32" || lg.dims.length !== 3 || lg.dims[1] !== n || lg.dims[2] < this.config.vocab_size) {
-      throw new EngineError("MODEL_INVALID", `logits have type ${lg.type} and shape [${lg.dims}], expected float32 [1, ${n}, ${this.config.vocab_size}]`);
+    if ((lg.type !== "float32" && lg.type !== "float16") || lg.dims.length !== 3 || lg.dims[1] !== n || lg.dims[2] < this.config.vocab_size) {
+      throw new EngineError("MODEL_INVALID", `logits have type ${lg.type} and shape [${lg.dims}], expected float32 or float16 [1, ${n}, ${this.config.vocab_size}]`);
     }
     const V = this.config.vocab_size;
-    const logits = lg.dims[2] === V ? (lg.data as Float32Array) : stripPadding(lg.data as Float32Array, n, lg.dims[2], V);
+    // a float16 graph's outputs are read as float32 (exactly); its present.* go back in as they came
+    const lgData = floatValues(lg, "logits");
+    const logits = lg.dims[2] === V ? lgData : stripPadding(lgData, n, lg.dims[2], V);
     const result: ForwardOutput = { logits };
     if (opts.attention && this.probe.attentionOutputs.length > 0) {
       const layers: Float32Array[] = [];
@@ -239,11 +242,11 @@ export class DecoderModel implements Decoder, LoadedModel {
           result.attentionError = `the ${this.probe.attentionSource === "softmax" ? "Softmax" : "attention output"} taken for attention in layer ${layer} (${name}) has shape [${t.dims}], not [batch=1, heads=${this.config.n_head}, query=${n}, key=${pastLen + n}]: attention is not shown for this model`;
           break;
         }
-        layers.push(t.data as Float32Array);
+        layers.push(floatValues(t, name));
       }
       if (!result.attentionError) result.attention = layers;
     }
-    if (opts.hidden && this.probe.lastHiddenOutput) result.lastHidden = out[this.probe.lastHiddenOutput].data as Float32Array;
+    if (opts.hidden && this.probe.lastHiddenOutput) result.lastHidden = floatValues(out[this.probe.lastHiddenOutput], this.probe.lastHiddenOutput);
     if (presentNames.length > 0) {
       const tensors = new Map<string, ortTypes.Tensor>();
       presentNames.forEach((name) => tensors.set(name.replace("present.", "past_key_values."), out[name]));
@@ -265,18 +268,18 @@ export class DecoderModel implements Decoder, LoadedModel {
       this.lens.catch(() => (this.lens = undefined));
     }
     const { graph, opened } = await this.lens;
-    const T = ort().Tensor;
     const n = ids.length;
     const feeds = this.feedsFor(ids, this.probe.hasKvCache ? this.emptyCache() : undefined);
     const fetch = [...graph.residualOutputs, ...(opts.decode ? graph.lensOutputs : [])];
     const out = await opened.session.run(feeds, [...new Set(fetch)]);
     const V = this.config.vocab_size;
-    const residuals = graph.residualOutputs.map((name) => out[name].data as Float32Array);
+    const residuals = graph.residualOutputs.map((name) => floatValues(out[name], name));
     if (!opts.decode) return { residuals };
     const logits = graph.lensOutputs.map((name) => {
       const t = out[name];
       const width = t.dims[t.dims.length - 1];
-      return width === V ? (t.data as Float32Array) : stripPadding(t.data as Float32Array, n, width, V);
+      const data = floatValues(t, name);
+      return width === V ? data : stripPadding(data, n, width, V);
     });
     return { residuals, logits };
   }

@@ -1,11 +1,16 @@
 // An encoder-decoder (Marian, T5, BART ...) in optimum's seq2seq layout, run by onnxruntime-node:
 // onnx/encoder_model.onnx (input_ids, attention_mask -> last_hidden_state), onnx/decoder_model.onnx
 // (encoder_attention_mask, input_ids, encoder_hidden_states -> logits, present.*) and, when there,
-// onnx/decoder_with_past_model.onnx (one token after past_key_values.{i}.decoder/encoder.*). Each
-// graph runs as its probe copy, so the encoder's self-attention and the decoder's self- and
-// cross-attention come out as the graphs' own Softmax outputs; a decoder Softmax is cross-attention
-// when the values it weighs come from the encoder (encoder_hidden_states or the encoder's cached
-// keys and values).
+// onnx/decoder_with_past_model.onnx (one token after past_key_values.{i}.decoder/encoder.*); or, as
+// optimum and transformers.js folders often have it, the two decoders as one
+// onnx/decoder_model_merged.onnx: an If on the bool input use_cache_branch [1] (false: the no-past
+// decoder, the past inputs empty [1, H, 0, hd]; true: the with-past one, whose present.*.encoder.*
+// are empty constants, so the encoder's cache from the first pass is kept). The separate files win
+// when a folder has both. Each graph runs as its probe copy, so the encoder's self-attention and the
+// decoder's self- and cross-attention come out as the graphs' own Softmax outputs (a merged
+// decoder's from its no-past branch, through the If); a decoder Softmax is cross-attention when the
+// values it weighs come from the encoder (encoder_hidden_states or the encoder's cached keys and
+// values).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as ortTypes from "onnxruntime-node";
@@ -15,6 +20,7 @@ import type { Device, ExecutionProvider } from "../../protocol/basics";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { normalizeConfig } from "../formats/modelFolder";
+import { branchOf } from "../formats/branchAttention";
 import { prepareProbe, type ProbeGraph } from "../formats/onnxProbe";
 import { decodeOnnx } from "../formats/onnxWeights";
 import { openSession, type OpenSession, ort, ortVersion } from "../runtime/onnx/session";
@@ -29,6 +35,8 @@ export interface Seq2SeqConfig {
   encoderHeads: number;
   decoderHeads: number;
   d_model: number;
+  /** The width of a decoder attention head (T5's d_kv, else d_model / heads). */
+  decoderHeadDim: number;
   vocab_size: number;
   /** The longest source the model takes (its position table; T5's relative positions have none: 512). */
   n_positions: number;
@@ -52,6 +60,10 @@ interface Graph {
   /** Cross-attention Softmax outputs in layer order (decoders). */
   cross: string[];
   inputs: Set<string>;
+  /** A merged decoder: no-past and with-past branches of an If on use_cache_branch. */
+  merged: boolean;
+  /** [heads, head width] of each past_key_values.* input, where the graph fixes them. */
+  pastShapes: Map<string, [number | undefined, number | undefined]>;
 }
 
 export interface EncoderOutput {
@@ -123,6 +135,7 @@ export function seq2seqConfig(dir: string): Seq2SeqConfig {
     encoderHeads,
     decoderHeads,
     d_model: shape.n_embd,
+    decoderHeadDim: typeof c.d_kv === "number" && Number.isInteger(c.d_kv) && c.d_kv > 0 ? c.d_kv : Math.floor(shape.n_embd / Math.max(1, decoderHeads)),
     vocab_size: shape.vocab_size,
     n_positions: shape.n_positions,
     decoder_start_token_id: start,
@@ -186,10 +199,23 @@ function crossOutputs(graph: onnx.IGraphProto, attentionOutputs: string[]): Set<
   return cross;
 }
 
+/** The static size of dimension `i` of a graph input, if the graph fixes it. */
+function staticDim(v: onnx.IValueInfoProto, i: number): number | undefined {
+  const d = v.type?.tensorType?.shape?.dim?.[i];
+  const n = d?.dimValue === undefined || d?.dimValue === null ? NaN : Number(d.dimValue);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 async function openGraph(file: string, providers: ExecutionProvider[], kind: "encoder" | "decoder"): Promise<Graph> {
   const probe = prepareProbe(file, undefined);
-  const cross = kind === "decoder" ? crossOutputs(decodeOnnx(file, fs.readFileSync(file)).graph!, probe.attentionOutputs) : new Set<string>();
+  const graph = decodeOnnx(file, fs.readFileSync(file)).graph!;
+  const merged = probe.inputNames.includes("use_cache_branch");
+  // a merged decoder's attention outputs are its no-past branch's Softmax outputs: classify them there
+  const ifNode = merged ? (graph.node ?? []).find((n) => n.opType === "If" && (n.output ?? []).includes("logits")) : undefined;
+  const scope = (ifNode && branchOf(ifNode, "else_branch")) || graph;
+  const cross = kind === "decoder" ? crossOutputs(scope, probe.attentionOutputs) : new Set<string>();
   const opened = await openSession(probe.file, providers);
+  const pastShapes = new Map((graph.input ?? []).filter((v) => v.name?.startsWith("past_key_values.")).map((v) => [v.name!, [staticDim(v, 1), staticDim(v, 3)] as [number | undefined, number | undefined]]));
   return {
     file,
     probe,
@@ -197,11 +223,14 @@ async function openGraph(file: string, providers: ExecutionProvider[], kind: "en
     self: probe.attentionOutputs.filter((o) => !cross.has(o)),
     cross: probe.attentionOutputs.filter((o) => cross.has(o)),
     inputs: new Set(probe.inputNames),
+    merged,
+    pastShapes,
   };
 }
 
 const ids64 = (ids: number[]) => new (ort().Tensor)("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]);
 const ones64 = (n: number) => new (ort().Tensor)("int64", new BigInt64Array(n).fill(1n), [1, n]);
+const flag = (v: boolean) => new (ort().Tensor)("bool", [v], [1]);
 
 export class Seq2SeqModel implements LoadedModel {
   readonly capabilities: readonly Capability[];
@@ -214,6 +243,7 @@ export class Seq2SeqModel implements LoadedModel {
     readonly tokenizer: TextTokenizer,
     private readonly encoder: Graph,
     private readonly decoder: Graph,
+    /** The one-token decoder after a cache: decoder_with_past_model.onnx, or the merged decoder itself. */
     private readonly withPast: Graph | undefined,
     private readonly fileBytes: number,
   ) {
@@ -226,14 +256,17 @@ export class Seq2SeqModel implements LoadedModel {
     const config = seq2seqConfig(dir);
     const file = (name: string) => path.join(dir, "onnx", name);
     const need = (name: string) => {
-      if (!fs.existsSync(file(name))) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/${name} (an encoder-decoder folder holds onnx/encoder_model.onnx and onnx/decoder_model.onnx, as optimum exports them)`);
+      if (!fs.existsSync(file(name))) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/${name} (an encoder-decoder folder holds onnx/encoder_model.onnx and onnx/decoder_model.onnx or onnx/decoder_model_merged.onnx, as optimum exports them)`);
       return file(name);
     };
+    const separate = fs.existsSync(file("decoder_model.onnx")) || !fs.existsSync(file("decoder_model_merged.onnx"));
     const tokenizerJson = readJson(path.join(dir, "tokenizer.json"));
     const tokenizer = new TextTokenizer(tokenizerJson, readJson(path.join(dir, "tokenizer_config.json")) ?? {}, dir, config.eos_token_id);
     const encoder = await openGraph(need("encoder_model.onnx"), providers, "encoder");
-    const decoder = await openGraph(need("decoder_model.onnx"), providers, "decoder");
-    const withPast = fs.existsSync(file("decoder_with_past_model.onnx")) ? await openGraph(file("decoder_with_past_model.onnx"), providers, "decoder") : undefined;
+    const decoder = await openGraph(need(separate ? "decoder_model.onnx" : "decoder_model_merged.onnx"), providers, "decoder");
+    let withPast: Graph | undefined;
+    if (decoder.merged) withPast = decoder.pastShapes.size > 0 ? decoder : undefined;
+    else if (fs.existsSync(file("decoder_with_past_model.onnx"))) withPast = await openGraph(file("decoder_with_past_model.onnx"), providers, "decoder");
     for (const [g, names] of [[encoder, ["input_ids"]], [decoder, ["input_ids", "encoder_hidden_states"]]] as const) {
       for (const n of names) if (!g.inputs.has(n)) throw new EngineError("MODEL_INVALID", `${g.file}: the graph has no "${n}" input (inputs: ${[...g.inputs].join(", ")})`);
     }
@@ -243,7 +276,7 @@ export class Seq2SeqModel implements LoadedModel {
     if (encoder.self.length !== config.encoderLayers && encoder.self.length > 0) {
       throw new EngineError("MODEL_INVALID", `${path.join(dir, "config.json")} says ${config.encoderLayers} encoder layers, but ${encoder.file} has ${encoder.self.length} attention layers (Softmax nodes): the graph decides, so config.json does not describe this model`);
     }
-    const bytes = [encoder, decoder, withPast].reduce((a, g) => a + (g ? fs.statSync(g.file).size : 0), 0);
+    const bytes = [...new Set([encoder, decoder, withPast])].reduce((a, g) => a + (g ? fs.statSync(g.file).size : 0), 0);
     return new Seq2SeqModel(dir, path.basename(dir), family, config, tokenizer, encoder, decoder, withPast, bytes);
   }
 
@@ -275,7 +308,7 @@ export class Seq2SeqModel implements LoadedModel {
       nLayer: c.decoderLayers,
       nHead: c.decoderHeads,
       nKvHead: c.decoderHeads,
-      headDim: Math.floor(c.d_model / Math.max(1, c.decoderHeads)),
+      headDim: c.decoderHeadDim,
       nEmbd: c.d_model,
       vocabSize: c.vocab_size,
       nPositions: c.n_positions,
@@ -288,11 +321,29 @@ export class Seq2SeqModel implements LoadedModel {
       attention: {
         found: this.decoder.cross.length > 0,
         layers: this.decoder.self.length,
-        note: `encoder ${c.encoderLayers} layers x ${c.encoderHeads} heads (self-attention ${this.encoder.self.length > 0 ? "found" : "not found"}); decoder ${c.decoderLayers} layers x ${c.decoderHeads} heads (self-attention ${this.decoder.self.length}, cross-attention ${this.decoder.cross.length} layers found)`,
+        note: `${this.graphsNote()}; encoder ${c.encoderLayers} layers x ${c.encoderHeads} heads (self-attention ${this.encoder.self.length > 0 ? "found" : "not found"}); decoder ${c.decoderLayers} layers x ${c.decoderHeads} heads (self-attention ${this.decoder.self.length}, cross-attention ${this.decoder.cross.length} layers found)`,
       },
       embeddings: { input: !!this.encoder.probe.tokenEmbedding, output: "none" },
       fileBytes: this.fileBytes,
     };
+  }
+
+  /** Which graphs run: the encoder, and the decoder files. */
+  private graphsNote(): string {
+    const rel = (g: Graph) => path.relative(this.dir, g.file).split(path.sep).join("/");
+    const decoders = this.decoder.merged
+      ? `${rel(this.decoder)} (merged: its If on use_cache_branch holds the no-past and the with-past decoder)`
+      : this.withPast
+        ? `${rel(this.decoder)} and ${rel(this.withPast)}`
+        : `${rel(this.decoder)} (no KV cache)`;
+    return `graphs ${rel(this.encoder)}, ${decoders}`;
+  }
+
+  /** Empty past_key_values.* for a merged decoder's no-past pass: [1, H, 0, hd]. */
+  private emptyPasts(g: Graph, feeds: Record<string, ortTypes.Tensor>): void {
+    for (const [name, [h, hd]] of g.pastShapes) {
+      feeds[name] = new (ort().Tensor)("float32", new Float32Array(0), [1, h ?? this.config.decoderHeads, 0, hd ?? this.config.decoderHeadDim]);
+    }
   }
 
   /** The source through the encoder. */
@@ -316,6 +367,10 @@ export class Seq2SeqModel implements LoadedModel {
     const feeds: Record<string, ortTypes.Tensor> = { input_ids: ids64(target), encoder_hidden_states: enc.hidden };
     if (g.inputs.has("encoder_attention_mask")) feeds.encoder_attention_mask = ones64(S);
     if (g.inputs.has("attention_mask")) feeds.attention_mask = ones64(target.length);
+    if (g.merged) {
+      feeds.use_cache_branch = flag(false);
+      this.emptyPasts(g, feeds);
+    }
     const presents = opts.wantCache ? g.probe.outputNames.filter((n) => n.startsWith("present.")) : [];
     const fetch = ["logits", ...(opts.attention ? [...g.self, ...g.cross] : []), ...presents];
     const out = await g.opened.session.run(feeds, fetch);
@@ -328,22 +383,27 @@ export class Seq2SeqModel implements LoadedModel {
     };
   }
 
-  /** One token after `cache` (decoder_with_past_model.onnx): its logits and the cache grown by it. */
+  /**
+   * One token after `cache` (decoder_with_past_model.onnx, or the merged decoder's with-past branch):
+   * its logits and the cache grown by it. The encoder's keys and values stay those of the first pass.
+   */
   async step(id: number, enc: EncoderOutput, cache: Map<string, ortTypes.Tensor>): Promise<DecoderStep> {
     const g = this.withPast;
-    if (!g) throw new EngineError("UNSUPPORTED", `${this.dir}: no onnx/decoder_with_past_model.onnx, so there is no KV cache`);
+    if (!g) throw new EngineError("UNSUPPORTED", `${this.dir}: no onnx/decoder_with_past_model.onnx or onnx/decoder_model_merged.onnx, so there is no KV cache`);
     this.checkIds([id]);
     const S = enc.hidden.dims[1];
     const feeds: Record<string, ortTypes.Tensor> = { input_ids: ids64([id]) };
     if (g.inputs.has("encoder_attention_mask")) feeds.encoder_attention_mask = ones64(S);
     if (g.inputs.has("encoder_hidden_states")) feeds.encoder_hidden_states = enc.hidden;
+    if (g.merged) feeds.use_cache_branch = flag(true);
     for (const name of g.inputs) {
       if (!name.startsWith("past_key_values.")) continue;
       const t = cache.get(name);
       if (!t) throw new EngineError("MODEL_INVALID", `${g.file}: the cache has no ${name} (the first pass of ${this.decoder.file} did not output present.${name.slice("past_key_values.".length)})`);
       feeds[name] = t;
     }
-    const presents = g.probe.outputNames.filter((n) => n.startsWith("present."));
+    // a merged decoder's with-past branch gives the encoder's presents as empty placeholders
+    const presents = g.probe.outputNames.filter((n) => n.startsWith("present.") && !/^present\.\d+\.encoder\./.test(n));
     const out = await g.opened.session.run(feeds, ["logits", ...presents]);
     const next = new Map(cache);
     for (const n of presents) next.set(n.replace(/^present\./, "past_key_values."), out[n]);
@@ -367,6 +427,6 @@ export class Seq2SeqModel implements LoadedModel {
   }
 
   async dispose(): Promise<void> {
-    for (const g of [this.encoder, this.decoder, this.withPast]) await g?.opened.session.release();
+    for (const g of new Set([this.encoder, this.decoder, this.withPast])) await g?.opened.session.release();
   }
 }
