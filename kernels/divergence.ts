@@ -278,3 +278,21 @@ export function headJs(p: usize, q: usize, R: i32, N: i32, out: usize): void {
     store<f32>(out + (<usize>r << 2), <f32>(0.5 * hsum64(acc)));
   }
 }
+
+/** log(sum(exp(a[j]))) over one row of V logits (a generated token's probability is exp(a[id] - lse)). */
+export function lse(a: usize, V: i32): f64 {
+  const full = V & ~3;
+  const rem = V - full;
+  const tailMask = i32x4.lt_s(LANES, i32x4.splat(rem));
+  let m = NEG_INF;
+  let j = 0;
+  for (; j < full; j += 4) m = f32x4.pmax(m, v128.load(a + (<usize>j << 2)));
+  if (rem) m = f32x4.pmax(m, v128.bitselect(v128.load(a + (<usize>j << 2)), NEG_INF, tailMask));
+  const max = hmax(m);
+  if (max == -Infinity) return -Infinity;
+  const vm = f32x4.splat(max);
+  let s = ZERO;
+  for (j = 0; j < full; j += 4) s = add64(s, vexp(f32x4.sub(v128.load(a + (<usize>j << 2)), vm)));
+  if (rem) s = add64(s, v128.and(vexp(f32x4.sub(v128.load(a + (<usize>j << 2)), vm)), tailMask));
+  return <f64>max + Math.log(hsum64(s));
+}

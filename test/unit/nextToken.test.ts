@@ -52,6 +52,15 @@ test("probabilityOf(logits, id) is softmax(logits)[id] without building the dist
   logits[123] = 30;
   logits[9] = -Infinity;
   const p = softmax(logits, 1);
-  for (const id of [0, 9, 123, 50_256, 31_000]) assert.ok(Math.abs(probabilityOf(logits, id) - p[id]) <= 1e-15 + 1e-12 * p[id], `${id}: ${probabilityOf(logits, id)} vs ${p[id]}`);
+  // through the kernel at this size: float32 exponentials, a float64 sum
+  for (const id of [0, 9, 123, 50_256, 31_000]) assert.ok(Math.abs(probabilityOf(logits, id) - p[id]) <= 1e-15 + 2e-6 * p[id], `${id}: ${probabilityOf(logits, id)} vs ${p[id]}`);
   assert.equal(probabilityOf(logits, 9), 0);
+  // a small vocabulary: exact in float64
+  const small = logits.subarray(0, 1000);
+  const q = softmax(small, 1);
+  for (const id of [0, 123, 999]) assert.ok(Math.abs(probabilityOf(small, id) - q[id]) <= 1e-15 + 1e-12 * q[id]);
+  // every logit -Infinity but one: that one has p = 1
+  const one = new Float32Array(20_000).fill(-Infinity);
+  one[7] = 3;
+  assert.equal(probabilityOf(one, 7), 1);
 });

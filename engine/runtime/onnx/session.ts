@@ -78,6 +78,18 @@ export interface OpenSession {
   fallback?: string;
 }
 
+/**
+ * Thread spinning: on during a run (a decode step's many small kernels go about 8% faster), and
+ * stopped when the run ends (session.force_spinning_stop), so an idle session's threads never take
+ * the cores from the next session's run (comparing two models ran each forward 1.5x slower while
+ * they spun between runs). SEQLENS_ORT_SPIN=0 turns spinning off altogether (a machine whose cores
+ * are busy with other work).
+ */
+function spinning(): Record<string, unknown> {
+  if (process.env.SEQLENS_ORT_SPIN === "0") return { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } };
+  return { session: { intra_op: { allow_spinning: "1" }, inter_op: { allow_spinning: "1" }, force_spinning_stop: "1" } };
+}
+
 export async function openSession(file: string, providers: ExecutionProvider[]): Promise<OpenSession> {
   const threads = physicalCores();
   const errors: string[] = [];
@@ -90,10 +102,7 @@ export async function openSession(file: string, providers: ExecutionProvider[]):
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
-        // No spinning: a session's threads otherwise keep spinning after a run and take the cores
-        // from the next session's run (comparing two models ran each forward about 1.5x slower,
-        // and an inspection after a comparison as much); one session alone is not slower for it.
-        extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+        extra: spinning(),
       });
       return { session, device: eps[0] === "cuda" ? "cuda" : "cpu", providers: eps, threads, fallback: errors.length ? `CUDA did not start, running on CPU: ${errors.join("; ")}` : undefined };
     } catch (e) {
