@@ -13,7 +13,7 @@ import { quantizeDynamic } from "../engine/formats/quantize";
 import { decodeOnnx } from "../engine/formats/onnxWeights";
 import { seededRandom } from "../engine/random";
 import { EngineService } from "../engine/service";
-import { median } from "./stats";
+import { copyBandwidth, median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
 const TINY = path.join(ROOT, "samples", "models", "tiny-gpt");
@@ -83,20 +83,6 @@ function weightBytesPerToken(file: string): { bytes: number; parameters: number 
   return { bytes, parameters };
 }
 
-/** Memory traffic of a copy of 256 MiB (bytes read plus bytes written, per second), median of several copies. */
-function copyBandwidth(): number {
-  const n = 64 * 2 ** 20;
-  const a = new Float32Array(n).fill(1);
-  const b = new Float32Array(n);
-  b.set(a);
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    b.set(a);
-    times.push(performance.now() - t0);
-  }
-  return (2 * 4 * n) / (median(times) / 1000);
-}
 
 async function main() {
   const t0 = performance.now();

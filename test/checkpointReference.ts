@@ -2,6 +2,7 @@
 // the checkpoint exporters build, written from the Hugging Face modeling code, and what the tests
 // of those exporters share: random weights, running an exported graph with its attention
 // probabilities as extra outputs.
+import { seededRandom } from "../engine/random";
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import type * as ortTypes from "onnxruntime-node";
@@ -9,16 +10,10 @@ import type * as ortTypes from "onnxruntime-node";
 export type Tensor = { shape: number[]; data: Float32Array };
 export type Weights = Map<string, Tensor>;
 
-/** A seeded uniform generator in [-1, 1) (mulberry32). */
+/** A seeded uniform generator in [-1, 1) (mulberry32, engine/random.ts). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 2 - 1;
 }
 
 export function randomTensor(rand: () => number, shape: number[], scale: number, offset = 0): Tensor {
