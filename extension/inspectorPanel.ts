@@ -141,7 +141,9 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     const s = this.shown;
     if (!s || e.textEditor.document.uri.toString() !== s.uri || e.textEditor.document.version !== s.version) return;
-    const offset = e.textEditor.document.offsetAt(e.selections[0].active);
+    // a selection's start (a token the panel revealed is selected start to end: its end is the next token's start)
+    const sel = e.selections[0];
+    const offset = e.textEditor.document.offsetAt(sel.isEmpty ? sel.active : sel.start);
     if (offset < s.start || offset > s.end) return;
     const i = tokenAt(s.view.tokens, offset - s.start);
     if (i >= 0) this.post({ type: "selectToken", index: i });
@@ -181,8 +183,9 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
       const doc = visible?.document ?? (await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri)));
       const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
-      // The selection is set as the editor is shown, in one step.
-      const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false, selection: range });
+      // The selection is set as the editor is shown, in one step; focus stays in the panel, so a key
+      // typed next (the panel's [ ] , .) acts on the panel and never lands in the user's file.
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: true, selection: range });
       editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     },
     rerun: async () => {

@@ -104,6 +104,15 @@ test("clicking a token selects its range in the editor; moving the cursor select
   await page.waitForFunction((n) => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => e.textContent?.includes(`(${n} selected)`)), text.length, { timeout: 10_000 });
   const status = await statusBarSelection(page).textContent();
   assert.match(status!, /Ln 7, Col \d+ \(\d+ selected\)/);
+  // the selection coming back from the editor keeps the clicked token (not the next one)
+  assert.equal(await frame.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), text);
+  // focus stayed in the panel: a key typed now acts there ("]": next layer) and the document is untouched
+  const layerBefore = await frame.locator('select[aria-label="Layer"]').inputValue();
+  await page.keyboard.press("]");
+  await page.keyboard.type("x");
+  await frame.waitForFunction((before) => (document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector('select[aria-label="Layer"]') as HTMLSelectElement).value !== before, layerBefore, { timeout: 10_000 });
+  assert.equal(await page.locator(".tab.active.dirty").count(), 0, "the document was not changed");
+  assert.ok(!(await page.locator(".monaco-editor .view-lines").first().innerText()).includes("]x"));
 
   // Cursor to the start of line 8 ("  readonly kind ...") -> the panel selects the token there.
   await page.locator(".monaco-editor .view-lines").first().click();

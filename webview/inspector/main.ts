@@ -184,7 +184,8 @@ export class InspectorApp extends LitElement {
   }
 
   private select(index: number, reveal: boolean) {
-    if (!this.view || index < 0 || index >= this.view.tokens.length) return;
+    // an encoder-decoder's source token: nothing to predict after it (its view shows the target's)
+    if (!this.view || index < 0 || index >= this.view.tokens.length || this.view.seq2seq) return;
     this.selected = index;
     this.requestNext();
     this.save();
