@@ -17,6 +17,8 @@ export class TextTokenizer {
   readonly maskId?: number;
   /** Ids of the special tokens (added tokens marked special: [CLS], [SEP], <s>, </s> ...). */
   readonly specialIds = new Set<number>();
+  /** The vocabulary's unknown token (<unk>, [UNK]), when it names one. */
+  readonly unkId?: number;
   /** The word-piece continuation prefix ("##"), when the vocabulary has one. */
   private readonly continuingPrefix?: string;
   /** The name the tokenizer's config gives it (name_or_path), if any. */
@@ -52,6 +54,9 @@ export class TextTokenizer {
       if (a.special) this.specialIds.add(a.id);
     }
     this.continuingPrefix = tj.model?.continuing_subword_prefix ?? undefined;
+    const unk = (tj.model as { unk_token?: string } | undefined)?.unk_token ?? (tokenizerConfig as { unk_token?: string | { content: string } }).unk_token;
+    const unkText = typeof unk === "string" ? unk : unk?.content;
+    if (unkText !== undefined) for (const [id, t] of this.idToToken) if (t === unkText) this.unkId = id;
     this.vocabSize = this.idToToken.size;
     this.byteLevel = tj.decoder?.type === "ByteLevel";
     const eos = (tokenizerConfig as { eos_token?: string | { content: string } }).eos_token;
@@ -88,7 +93,13 @@ export class TextTokenizer {
 
   encode(text: string): number[] {
     if (!this.tok) throw new EngineError("TOKENIZER", `${this.source}: no tokenizer.json, so this model reads token ids only (give --ids, or put the tokenizer.json it was trained with beside config.json)`);
-    return this.tok.encode(text).ids;
+    const enc = this.tok.encode(text);
+    if (!enc.ids.some((id) => id === undefined || id === null)) return enc.ids;
+    // a word the vocabulary lacks, from a model type the library reads loosely (WordLevel without
+    // tokenizer_config.json's unk_token): the vocabulary's own unknown token, else say which words
+    if (this.unkId !== undefined) return enc.ids.map((id) => (id === undefined || id === null ? this.unkId! : id));
+    const missing = enc.ids.flatMap((id, i) => (id === undefined || id === null ? [JSON.stringify(enc.tokens[i])] : []));
+    throw new EngineError("TOKENIZER", `${this.source}: the tokenizer has no id for ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} and names no unknown token`);
   }
 
   /** The exact text of the ids: no special tokens skipped, no clean-up of spaces. Without a tokenizer, ⟨id⟩ for each. */
@@ -195,12 +206,13 @@ export class TextTokenizer {
         if (k >= 0 && /^\s*$/.test(haystack.slice(at, k))) start = k;
       }
       if (start < 0) {
-        if (!special && surface.length > 0 && raw !== "[UNK]" && raw !== "<unk>") return undefined;
-        // a special or unknown token: zero width here (an unknown one takes the next non-space run)
+        const unknown = id === this.unkId || raw === "[UNK]" || raw === "<unk>";
+        if (!special && !unknown && surface.length > 0) return undefined;
+        // an unknown token takes the next non-space run (the word the vocabulary lacks); another special one no room
         const ws = /^\s*/.exec(haystack.slice(at))![0].length;
         const s0 = at + ws;
-        const e0 = special ? s0 : s0 + (/^\S+/.exec(source.slice(s0))?.[0].length ?? 0);
-        out.push({ id, text: raw, start: s0, end: e0, byteStart: bytesBefore(s0), byteEnd: bytesBefore(e0), ...(special ? { special: true } : {}) });
+        const e0 = unknown ? s0 + (/^\S+/.exec(source.slice(s0))?.[0].length ?? 0) : s0;
+        out.push({ id, text: raw, start: s0, end: e0, byteStart: bytesBefore(s0), byteEnd: bytesBefore(e0), ...(special && !unknown ? { special: true } : {}) });
         at = e0;
         continue;
       }

@@ -126,3 +126,16 @@ test("seqlens inspect --json on an encoder-decoder: source, target (start token 
   assert.deepEqual(gj.tokens.map((t: { id: number }) => t.id), ref.greedy);
   assert.equal(typeof gj.text, "string");
 });
+
+test("a word outside a WordLevel vocabulary is its <unk> token, with or without tokenizer_config.json, and points at the word in the text", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const bare = path.join(tempDir("seq2seq-unk"), "m");
+  fs.cpSync(path.join(DIR, "marian-tiny"), bare, { recursive: true });
+  fs.rmSync(path.join(bare, "tokenizer_config.json"));
+  const text = "The zebra sees the dog";
+  for (const model of [path.join(DIR, "marian-tiny"), bare]) {
+    const r = await s.call("inspectSeq2seq", { model, text, maxTokens: 2 }, ctx);
+    assert.deepEqual(r.source.map((t) => t.id), [2, 1, 72, 2, 6, 0]);
+    assert.equal(text.slice(r.source[1].start, r.source[1].end), "zebra");
+  }
+});
