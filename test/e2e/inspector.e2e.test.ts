@@ -100,19 +100,22 @@ test("clicking a token selects its range in the editor; moving the cursor select
   const text = (await chips.nth(index).textContent())!;
   await chips.nth(index).click();
   await shot("after-token-click");
-  // The status bar shows the editor's selection: "(n selected)" with the token's length.
-  await page.waitForFunction((n) => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => e.textContent?.includes(`(${n} selected)`)), text.length, { timeout: 10_000 });
-  const status = await statusBarSelection(page).textContent();
-  assert.match(status!, /Ln 7, Col \d+ \(\d+ selected\)/);
-  // the selection coming back from the editor keeps the clicked token (not the next one)
-  assert.equal(await frame.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), text);
-  // focus stayed in the panel: a key typed now acts there ("]": next layer) and the document is untouched
+  // the editor shows the token selected, while focus stays in the panel: a key typed now acts there
+  // ("]": next layer) and the document is untouched
+  await page.locator(".monaco-editor .selected-text").first().waitFor({ timeout: 10_000 });
   const layerBefore = await frame.locator('select[aria-label="Layer"]').inputValue();
   await page.keyboard.press("]");
   await page.keyboard.type("x");
   await frame.waitForFunction((before) => (document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector('select[aria-label="Layer"]') as HTMLSelectElement).value !== before, layerBefore, { timeout: 10_000 });
   assert.equal(await page.locator(".tab.active.dirty").count(), 0, "the document was not changed");
   assert.ok(!(await page.locator(".monaco-editor .view-lines").first().innerText()).includes("]x"));
+  // In the editor (focused now), the status bar shows its selection: "(n selected)" with the token's length.
+  await runCommand(page, "View: Focus First Editor Group");
+  await page.waitForFunction((n) => Array.from(document.querySelectorAll(".statusbar-item")).some((e) => e.textContent?.includes(`(${n} selected)`)), text.length, { timeout: 10_000 });
+  const status = await statusBarSelection(page).textContent();
+  assert.match(status!, /Ln 7, Col \d+ \(\d+ selected\)/);
+  // the selection that came back from the editor kept the clicked token (not the next one)
+  assert.equal(await frame.locator('seqlens-token-strip button[aria-pressed="true"]').textContent(), text);
 
   // Cursor to the start of line 8 ("  readonly kind ...") -> the panel selects the token there.
   await page.locator(".monaco-editor .view-lines").first().click();

@@ -131,7 +131,8 @@ export class EmbeddingsApp extends LitElement {
     seqlens-scatter { flex: 1 1 420px; min-width: 300px; height: 440px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
     aside { flex: 1 1 240px; max-width: 360px; overflow: auto; max-height: 440px; }
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 8px 0 4px; opacity: 0.85; font-weight: 600; }
-    ol { margin: 0; padding-left: 22px; font-family: var(--vscode-editor-font-family); }
+    ol { margin: 0; padding-left: 3.2em; font-family: var(--vscode-editor-font-family); }
+    h2 .tok { text-transform: none; letter-spacing: normal; font-family: var(--vscode-editor-font-family); }
     li button { font: inherit; color: var(--vscode-textLink-foreground); background: none; border: none; padding: 0; cursor: pointer; }
     li .score { opacity: 0.7; margin-left: 6px; }
     .terms { display: flex; flex-wrap: wrap; gap: 4px; font-family: var(--vscode-editor-font-family); }
@@ -358,7 +359,7 @@ export class EmbeddingsApp extends LitElement {
       <div class="row"><label>Distance <select aria-label="Distance" @change=${(e: Event) => this.setMetric((e.target as HTMLSelectElement).value as "cosine" | "euclidean")}>
         <option value="cosine" ?selected=${this.metric === "cosine"}>cosine</option><option value="euclidean" ?selected=${this.metric === "euclidean"}>euclidean</option>
       </select></label></div>
-      <h2>Nearest tokens${this.neighbours ? html` to ${JSON.stringify(this.neighbours.token)}` : nothing}</h2>
+      <h2>Nearest tokens${this.neighbours ? html` to <span class="tok">${JSON.stringify(visibleLabel(this.neighbours.token))}</span>` : nothing}</h2>
       ${this.neighbours ? list(this.neighbours.list) : html`<p class="muted">Click a point. Neighbours are found in the full ${s.source === "selection" ? "embedding" : ""} space, not in the picture.</p>`}
       <h2>Vector arithmetic</h2>
       <div class="row">

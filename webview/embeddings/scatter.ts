@@ -5,6 +5,7 @@
 // fixed order) and skipped where they would overlap one already placed, so they never pile up.
 // Drag pans (3-D: drag turns, shift-drag pans), the wheel zooms about the pointer, hover names a
 // point, click picks it; the arrow keys pan, + and - zoom, 0 resets.
+import { visibleWhitespace } from "../../protocol/text";
 import { css, html, LitElement } from "lit";
 import { cssVar, parseColor, ThemeRepaint } from "../shared/theme";
 
@@ -575,9 +576,9 @@ export class SeqlensScatter extends LitElement {
   }
 }
 
-/** Whitespace made visible in labels (a space token reads as ␣, a newline as ↵). */
+/** Whitespace made visible in labels as every panel shows it (protocol/text.ts); an empty token reads ∅. */
 export function visibleLabel(s: string): string {
-  return s.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥") || "∅";
+  return visibleWhitespace(s) || "∅";
 }
 
 customElements.define("seqlens-scatter", SeqlensScatter);
