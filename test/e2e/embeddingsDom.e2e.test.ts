@@ -226,3 +226,34 @@ test("the logit lens grid: every layer and position, the top 5 on hover, a click
   await p.page.screenshot({ path: path.join(ARTIFACTS, "embeddings-lens.png"), fullPage: true });
 });
 
+
+test("nearest tokens: the heading keeps the token as written, whitespace shows as in every panel, twelve neighbours numbered whole", async () => {
+  // a 2-D projection of the five fixed points of its own
+  const count = (await p.sent()).filter((m) => m.type === "project").length;
+  await p.page.locator('select[aria-label="Dimensions"]').selectOption("2");
+  await p.page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === "project").length > n, count);
+  const proj = await lastProject();
+  await post({ type: "projection", requestId: proj.requestId, source: "vocabulary", method: "pca", dims: 2, coords: square, ids: Int32Array.from([0, 1, 2, 3, 4]), labels, explained: [0.5, 0.5], cached: false, ms: 3 });
+  await p.page.locator("#summary", { hasText: "PCA 2-D" }).waitFor();
+  await drawn();
+  const box = (await p.page.locator("seqlens-scatter").boundingBox())!;
+  const before = (await p.sent()).filter((m) => m.type === "neighbours").length;
+  await p.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2); // point 4, "interface", at the centre
+  await p.page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === "neighbours").length > n, before);
+  const ask = (await p.sent()).filter((m) => m.type === "neighbours").at(-1) as { requestId: number; plus: number[] };
+  assert.deepEqual(ask.plus, [4]);
+  const neighbours = Array.from({ length: 12 }, (_, i) => ({ id: 100 + i, token: i === 0 ? " space" : i === 1 ? "line\n" : `t${i}`, score: 0.9 - i * 0.01 }));
+  await post({ type: "neighbours", requestId: ask.requestId, metric: "cosine", neighbours });
+  await p.page.locator("aside li", { hasText: "t11" }).waitFor();
+  // as written: the heading's upper-casing used to show "INTERFACE"
+  assert.match(await p.page.locator("aside h2", { hasText: "Nearest tokens" }).innerText(), / "interface"$/);
+  const items = p.page.locator("aside ol").first().locator("li button");
+  assert.deepEqual((await items.allTextContents()).slice(0, 2), ["·space", "line↵"]);
+  // the list leaves its markers (10., 11., 12.) room inside the aside
+  const room = await p.page.evaluate(() => {
+    const ol = document.querySelector("seqlens-embeddings")!.shadowRoot!.querySelector("aside ol")!;
+    return ol.getBoundingClientRect().left + parseFloat(getComputedStyle(ol).paddingLeft) - ol.closest("aside")!.getBoundingClientRect().left;
+  });
+  assert.ok(room >= 28, `${room} px for the numbers`);
+  await p.page.screenshot({ path: path.join(ARTIFACTS, "embeddings-neighbours.png") });
+});
