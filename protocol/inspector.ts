@@ -122,21 +122,16 @@ export type InspectorHostToPanel =
 export const InspectorReady = v.strictObject({ type: v.literal("ready") });
 /** `view`: the slice the heatmap shows (not a thumbnail); the host sends that one with the next inspection. */
 export const InspectorGetAttention = v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, layer: nonNegInt, head: nonNegInt, view: v.optional(v.boolean()) });
-export const InspectorGetNextToken = v.strictObject({
-  type: v.literal("getNextToken"),
+/** A distribution at a token: which, how many of its top tokens, at what temperature. */
+const distributionAt = {
   requestId: nonNegInt,
   position: nonNegInt,
   topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
   temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
-});
+};
+export const InspectorGetNextToken = v.strictObject({ type: v.literal("getNextToken"), ...distributionAt });
 /** A masked-LM's fillers at `position` (the token there masked and the text run again, unless it is the mask). */
-export const InspectorGetFillMask = v.strictObject({
-  type: v.literal("getFillMask"),
-  requestId: nonNegInt,
-  position: nonNegInt,
-  topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
-  temperature: v.pipe(v.number(), v.minValue(0.05), v.maxValue(10)),
-});
+export const InspectorGetFillMask = v.strictObject({ type: v.literal("getFillMask"), ...distributionAt });
 /** One layer and head of an encoder-decoder's encoder, decoder or cross-attention. */
 export const InspectorGetSeq2seqAttention = v.strictObject({ type: v.literal("getSeq2seqAttention"), requestId: nonNegInt, kind: v.picklist(["encoder", "decoder", "cross"]), layer: nonNegInt, head: nonNegInt });
 export const InspectorRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
+import type { DecoderConfig, ShapeKey } from "./modelFolder";
 import { EngineError } from "../../protocol/errors";
 import { initializerFloats, readOnnxGraph } from "./onnxWeights";
 import { declaredType, FLOAT_TYPES, inferElementTypes } from "./onnxTypes";
@@ -62,16 +63,7 @@ export function cacheDir(): string {
 }
 
 /** What config.json claims about the graph's shape, and where it says so (for the error). */
-export interface ClaimedShape {
-  configFile: string;
-  n_layer: number;
-  n_head: number;
-  n_kv_head: number;
-  head_dim: number;
-  n_embd: number;
-  vocab_size: number;
-  source_keys?: Partial<Record<"n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions", string>>;
-}
+export type ClaimedShape = Pick<DecoderConfig, "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "source_keys"> & { configFile: string };
 
 /** The static size of dimension `i` of a graph input, if the graph fixes it. */
 function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | undefined {
@@ -88,7 +80,7 @@ function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | und
 function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attentionLayers: number; kvInputs: onnx.IValueInfoProto[]; tokenEmbedding?: number[] }): void {
   // named as config.json names it (num_hidden_layers, n_layer ...)
   const disagree = (key: string, said: number, found: string) =>
-    new EngineError("MODEL_INVALID", `${claimed.configFile} says ${claimed.source_keys?.[key as keyof NonNullable<ClaimedShape["source_keys"]>] ?? key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
+    new EngineError("MODEL_INVALID", `${claimed.configFile} says ${claimed.source_keys?.[key as ShapeKey] ?? key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
   if (graph.attentionLayers > 0 && graph.attentionLayers !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph has ${graph.attentionLayers} attention layers (Softmax nodes)`);
   const kvLayers = new Set(graph.kvInputs.map((v) => /^past_key_values\.(\d+)\./.exec(v.name ?? "")?.[1]).filter((x) => x !== undefined));
   if (kvLayers.size > 0 && kvLayers.size !== claimed.n_layer) throw disagree("n_layer", claimed.n_layer, `the graph's KV cache has ${kvLayers.size} layers`);

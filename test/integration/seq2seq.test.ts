@@ -7,29 +7,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineService } from "../../engine/service";
-import { CLI_JS, ROOT, tempDir } from "../helpers";
+import { CLI_JS, tempDir } from "../helpers";
+import { SEQ2SEQ_FIXTURES, seq2seqAttentionDiff, seq2seqReference as reference } from "../seq2seqReference";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
-const DIR = path.join(ROOT, "test", "fixtures", "seq2seq");
-
-interface Top {
-  id: number;
-  p: number;
-}
-interface Reference {
-  sourceText: string;
-  sourceIds: number[];
-  greedy: number[];
-  greedyWithCache: number[];
-  targetIds: number[];
-  encoderAttention: number[][][][];
-  decoderAttention: number[][][][];
-  crossAttention: number[][][][];
-  next: Top[];
-  stepTop5: Top[][];
-}
-
-const reference = (name: string): Reference => JSON.parse(fs.readFileSync(path.join(DIR, name, "reference.json"), "utf8"));
+const DIR = SEQ2SEQ_FIXTURES;
 
 /** A copy of a fixture folder with config.json / generation_config.json changed. */
 function withConfig(name: string, change: Record<string, unknown>): string {
@@ -70,17 +52,7 @@ for (const name of ["marian-tiny", "t5-tiny"]) {
     assert.equal(r.generated, false);
     // source tokens point at their words in the text
     for (const t of r.source) if (!t.special) assert.equal(ref.sourceText.slice(t.start, t.end).toLowerCase(), t.text.toLowerCase());
-    let worst = 0;
-    for (const [kind, want] of [["encoder", ref.encoderAttention], ["decoder", ref.decoderAttention], ["cross", ref.crossAttention]] as const) {
-      for (let l = 0; l < want.length; l++) {
-        for (let h = 0; h < want[l].length; h++) {
-          const got = await s.call("seq2seqAttention", { handle: r.handle, kind, layer: l, head: h }, ctx);
-          assert.deepEqual(got.shape, [want[l][h].length, want[l][h][0].length], `${kind} shape`);
-          const cols = got.shape[1];
-          want[l][h].forEach((row, q) => row.forEach((w, k) => (worst = Math.max(worst, Math.abs(got.data[q * cols + k] - w)))));
-        }
-      }
-    }
+    const worst = await seq2seqAttentionDiff(s, r.handle, ref);
     assert.ok(worst <= 1e-5, `attention differs from PyTorch's by ${worst}`);
     assert.deepEqual(r.next.map((t) => t.id), ref.next.map((t) => t.id));
     r.next.forEach((t, i) => assert.ok(Math.abs(t.p - ref.next[i].p) < 1e-5));

@@ -10,26 +10,12 @@ import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { EngineService } from "../../engine/service";
 import { prepareProbe } from "../../engine/formats/onnxProbe";
-import { ROOT, tempDir } from "../helpers";
+import { tempDir } from "../helpers";
 import { mergeDecoders } from "../mergeDecoders";
+import { SEQ2SEQ_FIXTURES, seq2seqAttentionDiff, seq2seqReference as reference } from "../seq2seqReference";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
-const DIR = path.join(ROOT, "test", "fixtures", "seq2seq");
-
-interface Top {
-  id: number;
-  p: number;
-}
-interface Reference {
-  sourceText: string;
-  greedy: number[];
-  targetIds: number[];
-  encoderAttention: number[][][][];
-  decoderAttention: number[][][][];
-  crossAttention: number[][][][];
-  next: Top[];
-  stepTop5: Top[][];
-}
+const DIR = SEQ2SEQ_FIXTURES;
 
 /** A copy of a fixture folder whose onnx/ holds only encoder_model.onnx and decoder_model_merged.onnx. */
 function mergedCopy(name: string): string {
@@ -136,7 +122,7 @@ for (const name of ["marian-tiny", "t5-tiny"]) {
   test(`${name} with only encoder_model.onnx + decoder_model_merged.onnx: greedy ids with and without the cache, the three attentions and the next tokens as PyTorch's`, async () => {
     const s = new EngineService({ providers: "cpu" });
     const model = mergedCopy(name);
-    const ref: Reference = JSON.parse(fs.readFileSync(path.join(DIR, name, "reference.json"), "utf8"));
+    const ref = reference(name);
     const info = await s.call("info", { model }, ctx);
     assert.equal(info.family, "seq2seq-onnx");
     for (const c of ["crossAttention", "selfAttention", "generate", "kvCache"] as const) assert.ok(info.capabilities.includes(c), `${c} in ${info.capabilities}`);
@@ -155,17 +141,7 @@ for (const name of ["marian-tiny", "t5-tiny"]) {
     const r = await s.call("inspectSeq2seq", { model, text: ref.sourceText, targetIds: ref.targetIds, topK: 10 }, ctx);
     assert.deepEqual(r.target.map((t) => t.id), ref.targetIds);
     assert.deepEqual([r.attention.encoder, r.attention.decoder, r.attention.cross], [true, true, true]);
-    let worst = 0;
-    for (const [kind, want] of [["encoder", ref.encoderAttention], ["decoder", ref.decoderAttention], ["cross", ref.crossAttention]] as const) {
-      for (let l = 0; l < want.length; l++) {
-        for (let h = 0; h < want[l].length; h++) {
-          const got = await s.call("seq2seqAttention", { handle: r.handle, kind, layer: l, head: h }, ctx);
-          assert.deepEqual(got.shape, [want[l][h].length, want[l][h][0].length], `${kind} shape`);
-          const cols = got.shape[1];
-          want[l][h].forEach((row, q) => row.forEach((w, k) => (worst = Math.max(worst, Math.abs(got.data[q * cols + k] - w)))));
-        }
-      }
-    }
+    const worst = await seq2seqAttentionDiff(s, r.handle, ref);
     assert.ok(worst <= 1e-5, `attention differs from PyTorch's by ${worst}`);
     assert.deepEqual(r.next.map((t) => t.id), ref.next.map((t) => t.id));
     r.next.forEach((t, i) => assert.ok(Math.abs(t.p - ref.next[i].p) < 1e-5, `next ${i}: p ${t.p} vs ${ref.next[i].p}`));
