@@ -55,3 +55,21 @@ export class ThemeRepaint implements ReactiveController {
     this.observer?.disconnect();
   }
 }
+
+/**
+ * A ramp for signed values, t in [-1, 1]: the theme's blue at -1, the editor background at 0, its
+ * orange at +1 (difference maps: which model is better where).
+ */
+export function divergingRamp(): Ramp {
+  const mid = parseColor(cssVar("--vscode-editor-background", "#1e1e1e"));
+  const neg = parseColor(cssVar("--vscode-charts-blue", "#3794ff"));
+  const pos = parseColor(cssVar("--vscode-charts-orange", "#d18616"));
+  const f = ((t: number) => {
+    const k = Math.max(-1, Math.min(1, t));
+    const to = k < 0 ? neg : pos;
+    const a = Math.abs(k);
+    return [0, 1, 2].map((i) => Math.round(mid[i] + (to[i] - mid[i]) * a)) as [number, number, number];
+  }) as Ramp;
+  f.css = (t: number) => `rgb(${f(t).join(",")})`;
+  return f;
+}
