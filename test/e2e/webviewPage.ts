@@ -8,6 +8,9 @@ import { chromium, Browser, Page } from "playwright-core";
 import { ROOT } from "../helpers";
 
 export const DARK = { "--vscode-editor-background": "#1e1e1e", "--vscode-foreground": "#cccccc", "--vscode-charts-orange": "#d18616", "--vscode-charts-blue": "#3794ff", "--vscode-focusBorder": "#007fd4" };
+/** Dark High Contrast's colours (VS Code's hc-black theme). */
+export const HC = { "--vscode-editor-background": "#000000", "--vscode-foreground": "#ffffff", "--vscode-descriptionForeground": "#ffffff", "--vscode-charts-orange": "#ffa500", "--vscode-charts-blue": "#3794ff", "--vscode-charts-green": "#89d185", "--vscode-focusBorder": "#f38518", "--vscode-contrastBorder": "#6fc3df", "--vscode-panel-border": "#6fc3df" };
+export const THEMES = { dark: () => DARK, light: () => LIGHT, hc: () => HC } as const;
 export const LIGHT = { "--vscode-editor-background": "#ffffff", "--vscode-foreground": "#3b3b3b", "--vscode-charts-orange": "#d18616", "--vscode-charts-blue": "#1a85ff", "--vscode-focusBorder": "#005fb8" };
 
 export interface PanelPage {
