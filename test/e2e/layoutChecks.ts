@@ -115,8 +115,14 @@ function probe(): LayoutReport {
         if ((s.overflowX === "auto" || s.overflowX === "scroll") && e.scrollWidth > e.clientWidth) scrollable = true;
         else if (!cutBy) cutBy = e;
       }
-      if (s.overflowX !== "visible") (x0 = Math.max(x0, b.left)), (x1 = Math.min(x1, b.right));
-      if (s.overflowY !== "visible") (y0 = Math.max(y0, b.top)), (y1 = Math.min(y1, b.bottom));
+      if (s.overflowX !== "visible") {
+        x0 = Math.max(x0, b.left);
+        x1 = Math.min(x1, b.right);
+      }
+      if (s.overflowY !== "visible") {
+        y0 = Math.max(y0, b.top);
+        y1 = Math.min(y1, b.bottom);
+      }
     }
     const pageScrolls = document.documentElement.scrollWidth > vw + 1;
     if ((x0 < -1 || x1 > vw + 1) && !cutBy && !scrollable) cutBy = "viewport";
