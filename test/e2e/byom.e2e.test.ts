@@ -1,18 +1,14 @@
 // Bring your own model, end to end in a real VS Code (code-server) and browser: a BERT folder in the
 // workspace gives the Inspector's fill-mask view, a Marian-like encoder-decoder folder the
-// cross-attention view; each looked at in dark, light and high-contrast themes. Each test starts its
+// cross-attention view; each checked at three widths in dark, light and high-contrast themes (test/e2e/panelMatrix.ts). Each test starts its
 // own host with its model active (code-server does not re-read settings live).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, tempDir } from "../helpers";
-import { ARTIFACTS, type Host, inspectorContentFrame, openFile, runCommand, selectLines, setThemeIn, startHost, VSIX } from "./host";
-
-const THEMES: [string, string][] = [
-  ["Light Modern", "light"],
-  ["Dark High Contrast", "high-contrast"],
-];
+import { ARTIFACTS, type Host, inspectorContentFrame, openFile, runCommand, selectLines, startHost, VSIX } from "./host";
+import { panelMatrix } from "./panelMatrix";
 
 /** A workspace with the fixture models in models/ and a text file to select from. */
 function workspace(): string {
@@ -54,10 +50,9 @@ test("a BERT folder in the workspace: the Inspector shows fill-mask at each [MAS
   await chips.nth(3).click();
   await frame.locator("seqlens-next-token .meta", { hasText: "the token there" }).waitFor();
   assert.match(await frame.locator("seqlens-next-token .meta").innerText(), /At token #3: entropy [\d.]+ bits · the token there "sat": rank \d+/);
-  for (const [theme, name] of THEMES) {
-    await setThemeIn(host.page, frame, theme);
-    await host.page.screenshot({ path: path.join(ARTIFACTS, `byom-fill-mask-${name}.png`) });
-  }
+  // at 400, 700 and 1,200 px in dark, light and high-contrast themes: readable, with its legends (screenshots kept)
+  const failures = await panelMatrix(host, frame, "fill-mask", "SeqLens Inspector");
+  assert.deepEqual(failures, [], failures.join("\n\n"));
   await host.close();
   host = undefined;
 });
@@ -87,10 +82,8 @@ test("a Marian encoder-decoder folder: the Inspector translates the selection an
   await host.page.keyboard.type("x");
   assert.equal(await host.page.locator(".tab.active.dirty, .tab.dirty").count(), 0, "the document was not changed");
   assert.equal(await frame.locator("seqlens-inspector .error").count(), 0, "no error in the panel");
-  for (const [theme, name] of THEMES) {
-    await setThemeIn(host.page, frame, theme);
-    await host.page.screenshot({ path: path.join(ARTIFACTS, `byom-seq2seq-${name}.png`) });
-  }
+  const failures = await panelMatrix(host, frame, "cross-attention", "SeqLens Inspector");
+  assert.deepEqual(failures, [], failures.join("\n\n"));
   await host.close();
   host = undefined;
 });
