@@ -6,7 +6,7 @@ import * as vscode from "vscode";
 import { EngineError } from "../protocol/errors";
 import { GATES_VIEW_TYPE, GatesHostToPanel, GatesPanelToHost, GatesRestore, GatesView, parseGatesMessage } from "../protocol/gates";
 import { setting, targetRange, withEngineProgress } from "./commands";
-import { GatesInput, readGatesInput } from "./gatesInput";
+import { GatesInput, readGatesInput, ReadOptions, vscodeUi } from "./gatesInput";
 import { recurrentSamples } from "./models";
 import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import type { Feature, Services } from "./services";
@@ -24,18 +24,22 @@ interface Shown {
   uri: string;
   /** Step -> [start, end) document offsets of what the step read. */
   spans: [number, number][];
+  /** The selection Show Gates was given ([start, end) document offsets), for reading it the other way. */
+  selection: [number, number];
 }
 
 export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
   private shown?: Shown;
+  /** The editor selection the panel made last: its echo must not move the panel's step. */
+  private selected?: vscode.Range;
   private readonly highlight = vscode.window.createTextEditorDecorationType({
     backgroundColor: new vscode.ThemeColor("editor.findMatchHighlightBackground"),
     border: "1px solid",
     borderColor: new vscode.ThemeColor("editor.findMatchBorder"),
   });
 
-  static show(services: Services, gradientModels: string[]): GatesPanel {
-    return showPanel(GATES, (panel) => new GatesPanel(panel, services, gradientModels));
+  static show(services: Services, gradientModels: string[], diagnostics?: vscode.DiagnosticCollection): GatesPanel {
+    return showPanel(GATES, (panel) => new GatesPanel(panel, services, gradientModels, diagnostics));
   }
 
   constructor(
@@ -43,6 +47,8 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
     services: Services,
     /** The bundled LSTM and SimpleRNN character samples, for the vanishing-gradient chart. */
     private readonly gradientModels: string[] = [],
+    /** Where bad numbers are listed when the selection is read again as a series. */
+    private readonly diagnostics?: vscode.DiagnosticCollection,
   ) {
     super(panel, GATES, services);
     this.disposables.push(this.highlight, vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)));
@@ -52,23 +58,28 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
     return this.shown && { type: "gates", view: this.shown.view };
   }
 
-  /** Runs the model on the selection and shows its gates (and forecasts for a series model). */
-  async run(doc: vscode.TextDocument, range: vscode.Range, input: GatesInput, model: string, token?: vscode.CancellationToken): Promise<GatesView | undefined> {
+  /**
+   * Runs the model on the selection and shows its gates (and forecasts for a series model).
+   * `selection`: what the user selected (the input's range may be the table under a header line);
+   * `as`: the reading the user asked for, kept for a window reload.
+   */
+  async run(doc: vscode.TextDocument, input: GatesInput, model: string, token?: vscode.CancellationToken, selection: vscode.Range = input.range, as?: ReadOptions["as"]): Promise<GatesView | undefined> {
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
     const client = this.services.host.get();
+    const range = input.range;
     const base = doc.offsetAt(range.start);
     let view: GatesView;
-    const restore = { uri: doc.uri.toString(), start: base, end: doc.offsetAt(range.end), model, ...(input.kind === "series" && input.column !== undefined ? { column: input.column } : {}) };
+    const restore = { uri: doc.uri.toString(), start: base, end: doc.offsetAt(range.end), model, ...(input.kind === "series" && input.column !== undefined ? { column: input.column } : {}), ...(as ? { as } : {}) };
     const preferRuntime = setting<"onnx" | "tfjs">("gatesRuntime", "onnx");
     if (input.kind === "series") {
       const horizon = setting("forecastHorizon", 24);
       const f = await client.request("forecast", { model, values: input.rows, horizon, preferRuntime }, { signal: ac.signal });
       const { gates, model: _m, ...forecast } = f;
       void _m;
-      view = { gates, forecast, restore, gradients: false };
+      view = { gates, forecast, restore, gradients: false, reading: input.reading };
     } else {
-      view = { gates: await client.request("gates", { model, text: input.text, preferRuntime }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0 };
+      view = { gates: await client.request("gates", { model, text: input.text, preferRuntime }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0, reading: input.reading };
     }
     // Where each step came from: a character of the text, or a row's number in the series.
     const spans: [number, number][] = view.gates.source.map((src) => {
@@ -76,7 +87,7 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       return [base + input.sourceStart[src], base + input.sourceEnd[src]];
     });
     this.hold([view.gates.handle]);
-    this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined };
+    this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined, selection: [doc.offsetAt(selection.start), doc.offsetAt(selection.end)] };
     this.post({ type: "gates", view });
     const bad = view.gates.layers.filter((l) => !l.check.ok);
     this.services.log.info(`gates ${view.gates.name} (${view.gates.runtime}) on ${view.gates.steps} steps of ${doc.uri.fsPath}: ${view.gates.ms.run.toFixed(1)} ms`);
@@ -98,13 +109,21 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
     const range = new vscode.Range(editor.document.positionAt(a), editor.document.positionAt(b));
     editor.setDecorations(this.highlight, [range]);
     editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-    if (select) void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, selection: range, preserveFocus: false });
+    // The editor follows the panel; keyboard focus stays in the panel (its keys never reach the file).
+    if (select) {
+      this.selected = range;
+      void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, selection: range, preserveFocus: true });
+    }
   }
 
   /** The cursor inside the inspected text selects that step in the panel. */
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     const s = this.shown;
     if (!s || e.textEditor.document.uri.toString() !== s.uri) return;
+    // The selection the panel made (a span it revealed): the panel knows its step already.
+    const mine = this.selected;
+    this.selected = undefined;
+    if (mine && e.selections[0].isEqual(mine)) return;
     const off = e.textEditor.document.offsetAt(e.selections[0].active);
     const step = s.spans.findIndex(([a, b]) => off >= a && off < b);
     if (step >= 0) this.post({ type: "selectStep", step });
@@ -149,7 +168,8 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       const len = doc.getText().length;
       const range = new vscode.Range(doc.positionAt(Math.min(msg.from, len)), doc.positionAt(Math.min(msg.to, len)));
       const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
-      const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, selection: range, preserveFocus: false });
+      this.selected = range;
+      const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, selection: range, preserveFocus: true });
       editor.setDecorations(this.highlight, [range]);
       editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     },
@@ -166,6 +186,13 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       this.post({ type: "gradients", requestId: msg.requestId, outputStep: Math.min(msg.step, s.view.gates.steps - 1), target, series });
     },
     exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-gates", "png"),
+    readAs: async (msg) => {
+      const s = this.shown;
+      if (!s || !this.diagnostics) return;
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+      const range = new vscode.Range(doc.positionAt(s.selection[0]), doc.positionAt(s.selection[1]));
+      await readAndRun(this.services, this.diagnostics, this.gradientModels, doc, range, { as: msg.kind }, this);
+    },
   };
 
   /** One row per step: the step's input and every gate and state of every unit of one direction. */
@@ -192,18 +219,24 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
 async function showGates(services: Services, diagnostics: vscode.DiagnosticCollection, gradientModels: string[], editor: vscode.TextEditor | undefined): Promise<void> {
   const range = targetRange(editor);
   if (!editor || !range) return;
-  const doc = editor.document;
+  await readAndRun(services, diagnostics, gradientModels, editor.document, range, {});
+}
+
+/** Reads `range` (the way `options.as` asks, else as the selection decides) and runs it in `panel` or the Gates panel. */
+async function readAndRun(services: Services, diagnostics: vscode.DiagnosticCollection, gradientModels: string[], doc: vscode.TextDocument, range: vscode.Range, options: ReadOptions, panel?: GatesPanel): Promise<void> {
   let input;
   try {
-    input = await readGatesInput(doc, range, diagnostics, services.host.get());
+    input = await readGatesInput(doc, range, services.host.get(), vscodeUi(diagnostics, doc), options);
   } catch (e) {
     void vscode.window.showErrorMessage(`SeqLens: ${e instanceof Error ? e.message : e}`);
     return;
   }
   if (!input) return;
-  const model = setting<string>("gatesModel", "").trim() || defaultGatesModel(services, input.kind);
-  const panel = GatesPanel.show(services, gradientModels);
-  await withEngineProgress(services, "computing gates", (token) => panel.run(doc, range, input, model, token));
+  const configured = setting<string>("gatesModel", "").trim();
+  // A reading asked for in the panel runs the default model of that kind (the configured one reads one kind).
+  const model = (options.as ? "" : configured) || defaultGatesModel(services, input.kind);
+  const shown = panel ?? GatesPanel.show(services, gradientModels, diagnostics);
+  await withEngineProgress(services, "computing gates", (token) => shown.run(doc, input, model, token, range, options.as));
 }
 
 function defaultGatesModel(services: Services, kind: "text" | "series"): string {
@@ -219,7 +252,7 @@ export const gatesFeature: Feature = {
       diagnostics,
       vscode.commands.registerCommand("seqlens.showGates", () => showGates(services, diagnostics, gradientModels, vscode.window.activeTextEditor)),
       registerPanelSerializer(services, GATES, {
-        create: (panel) => new GatesPanel(panel, services, gradientModels),
+        create: (panel) => new GatesPanel(panel, services, gradientModels, diagnostics),
         schema: GatesRestore,
         // Only the recurrent samples, the default models and the configured one.
         restorable: (r) => {
@@ -230,8 +263,8 @@ export const gatesFeature: Feature = {
           const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(r.uri));
           const len = doc.getText().length;
           const range = new vscode.Range(doc.positionAt(Math.min(r.start, len)), doc.positionAt(Math.min(r.end, len)));
-          const input = await readGatesInput(doc, range, diagnostics, services.host.get(), r.column);
-          if (input) await panel.run(doc, range, input, r.model);
+          const input = await readGatesInput(doc, range, services.host.get(), vscodeUi(diagnostics, doc), { column: r.column, as: r.as });
+          if (input) await panel.run(doc, input, r.model, undefined, range, r.as);
         },
       }),
     ];

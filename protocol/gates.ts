@@ -99,6 +99,19 @@ export interface GatesResults {
 // ---------------------------------------------------------------------------------------------
 // Extension host <-> the Gates panel.
 
+/** How Show Gates read the selection, and why: shown above the maps, with the other reading offered. */
+export interface GatesReading {
+  kind: "text" | "series";
+  /** A sentence: what was read and why ("Read as text for the character model: the selection has letters ..."). */
+  reason: string;
+  /** The other reading the user can ask for (a readAs message), with its button's words. */
+  other?: { kind: "text" | "series"; label: string };
+  /** A series: the rows read (a model that reads differences has one step fewer). */
+  rows?: number;
+  /** A series from a table: the column's name. */
+  column?: string;
+}
+
 /** What the Gates panel shows for one run: the gates run, and for a series model its forecasts. */
 export interface GatesView {
   gates: GatesResult;
@@ -108,10 +121,12 @@ export interface GatesView {
   restore: GatesRestore;
   /** Whether the panel can ask for gradient norms (the LSTM and SimpleRNN character samples, on text). */
   gradients: boolean;
+  /** How the selection was read, and why. */
+  reading?: GatesReading;
 }
 
-/** What the Gates panel remembers across a window reload: the document range, the model, the CSV column chosen. */
-export const GatesRestore = v.object({ ...rangeRestore, model: v.string(), column: v.optional(nonNegInt) });
+/** What the Gates panel remembers across a window reload: the document range, the model, the CSV column chosen, the reading asked for. */
+export const GatesRestore = v.object({ ...rangeRestore, model: v.string(), column: v.optional(nonNegInt), as: v.optional(v.picklist(["text", "series"])) });
 export type GatesRestore = v.InferOutput<typeof GatesRestore>;
 
 export type GatesHostToPanel =
@@ -139,8 +154,10 @@ export const GatesFindInDocument = v.strictObject({
 });
 export const GatesRevealOffsets = v.strictObject({ type: v.literal("revealOffsets"), from: nonNegInt, to: nonNegInt });
 export const GatesExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
+/** Run again on the same selection read the other way (as text for a character model, or as a series). */
+export const GatesReadAs = v.strictObject({ type: v.literal("readAs"), kind: v.picklist(["text", "series"]) });
 
-export const GatesPanelMessage = v.variant("type", [GatesReady, GatesGetSlice, GatesRevealStep, GatesRevealSpan, GatesExportCsv, GatesGetGradients, GatesFindInDocument, GatesRevealOffsets, GatesExportPng]);
+export const GatesPanelMessage = v.variant("type", [GatesReady, GatesGetSlice, GatesRevealStep, GatesRevealSpan, GatesExportCsv, GatesGetGradients, GatesFindInDocument, GatesRevealOffsets, GatesExportPng, GatesReadAs]);
 
 export type GatesPanelToHost = v.InferOutput<typeof GatesPanelMessage>;
 

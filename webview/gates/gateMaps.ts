@@ -1,12 +1,17 @@
 // Units × time heatmaps, one per gate or state of one recurrent direction, stacked and sharing one
-// time axis, with the input (characters or values) aligned under it. Gates in [0, 1] run from the
-// background to the accent colour; tanh values and the cell state use a diverging ramp around zero.
+// time axis, with the input (characters or values) aligned under it. Each map has its colour legend:
+// gates in [0, 1] (sigmoid) run from the background to the accent colour; signed values (tanh
+// candidates, hidden and cell states) use a diverging ramp around zero. The maps fit the panel's
+// width (a step is at least MIN_STEP px; below that each map scrolls sideways, all in step) and
+// re-fit when it is resized; the unit axis sits outside the scroll regions, so nothing overlaps.
 // Hover a cell for its value (the panel highlights the step in the editor); click a row to pick the
 // unit for the chart; shift-drag to brush a span of steps. Keyboard: a focused map moves a cell cursor
 // with the arrows (Home/End, PageUp/PageDown by ten steps); Enter picks the unit; shift+arrows brush.
 import { css, html, LitElement, PropertyValues } from "lit";
-import { cssVar, parseColor, ThemeRepaint } from "../shared/theme";
+import { cssVar, divergingRamp, themeRamp, ThemeRepaint } from "../shared/theme";
+import { divergingScale, quantileAbs, weightScale, type ColorScale } from "../shared/colorScale";
 import { visibleWhitespace } from "../../protocol/text";
+import "../components/colorLegend";
 
 export interface GateMap {
   name: string;
@@ -15,6 +20,51 @@ export interface GateMap {
 
 /** Gates bounded to [0, 1] (sigmoid-like); everything else is drawn around zero. */
 export const UNIT_INTERVAL = new Set(["input", "forget", "output", "update", "reset"]);
+
+/** Narrowest step (CSS px) before the maps scroll sideways: a series' values; a text's characters (each drawn under its step). Widest: short inputs do not stretch. */
+export const MIN_STEP = 2;
+export const MIN_STEP_TEXT = 8;
+export const MAX_STEP = 16;
+/** Widest map canvas (CSS px): a long input gets narrower steps rather than a canvas the browser cannot draw. */
+const MAX_CANVAS = 16_000;
+/** Height (CSS px) the units of a map share, at 1 to 8 px a unit. */
+const MAP_HEIGHT = 128;
+/** Width of the unit axis left of the maps (CSS px). */
+const AXIS_W = 34;
+
+/** A label drawn on a canvas, in CSS px from the canvas's top-left (for the layout checks). */
+export interface LabelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  text: string;
+}
+
+/** What the map of `name` shows, as the title above it. */
+function title(name: string): string {
+  return UNIT_INTERVAL.has(name) ? `${name} gate` : name === "candidate" ? "candidate (c̃_t)" : name === "cell" ? "cell state (c_t)" : name === "hidden" ? "hidden state (h_t)" : name;
+}
+
+/**
+ * The colour scale of one map, from what its values can be: sigmoid gates 0 to 1; tanh values −1 to
+ * +1 (diverging); the cell state (unbounded) and anything else by a robust bound (the 99th percentile
+ * of |v|), colours clipped beyond it. `activations`: the direction's f, g, h (ONNX order).
+ */
+export function mapScale(name: string, data: Float32Array, cell: string, activations: string[]): ColorScale {
+  const act = (i: number) => (activations[i] ?? "").toLowerCase();
+  const fmt = (b: number) => String(+b.toPrecision(2));
+  if (UNIT_INTERVAL.has(name)) return weightScale("linear", undefined, 0, 0, 1, `gate value (${act(0) || "sigmoid"}), 0 to 1`);
+  // The activation that bounds the values: g for the candidate, h (LSTM) or g (GRU) or f (SimpleRNN) for the hidden state.
+  const bounding = name === "candidate" ? act(1) : name === "hidden" ? act(cell === "lstm" ? 2 : cell === "gru" ? 1 : 0) : "";
+  if (bounding === "tanh" || bounding === "softsign") return divergingScale(1, `value (${bounding}), −1 to +1`);
+  let min = Infinity;
+  for (let i = 0; i < data.length; i++) if (data[i] < min) min = data[i];
+  const bound = Math.max(quantileAbs(data, 0.99), 1e-6);
+  const what = name === "cell" ? "cell value (unbounded)" : `value${bounding ? ` (${bounding})` : ""}`;
+  if (min >= 0) return weightScale("linear", undefined, 0, 0, bound, `${what}, 0 to ${fmt(bound)}; above: clipped`);
+  return divergingScale(bound, `${what}, clipped at ±${fmt(bound)}`);
+}
 
 export class GateMaps extends LitElement {
   static override properties = {
@@ -25,8 +75,16 @@ export class GateMaps extends LitElement {
     selectedUnits: { attribute: false },
     step: { type: Number },
     brush: { attribute: false },
+    brushGate: { type: String },
+    cell: { type: String },
+    activations: { attribute: false },
+    text: { type: Boolean },
     hover: { state: true },
+    avail: { state: true },
+    inView: { state: true },
   };
+  /** The steps in view when the maps scroll sideways ([first, last]); undefined when they all fit. */
+  inView?: [number, number];
   maps: GateMap[] = [];
   steps = 0;
   units = 0;
@@ -34,101 +92,152 @@ export class GateMaps extends LitElement {
   selectedUnits: number[] = [];
   step = -1;
   brush?: [number, number];
+  /** The map the brush was drawn on (the chart follows it). */
+  brushGate = "";
+  /** lstm, gru or simple_rnn, and the direction's activations: what each map's values can be. */
+  cell = "lstm";
+  activations: string[] = [];
+  /** The steps read characters (drawn under the maps, so a step is at least MIN_STEP_TEXT px). */
+  text = false;
   hover?: { name: string; t: number; u: number; v: number };
+  /** Width (CSS px) the maps may take: the panel's, less the unit axis. */
+  avail = 0;
   private dragFrom?: number;
   private cursor?: { name: string; t: number; u: number };
   private anchor?: number;
+  private scales = new Map<string, ColorScale>();
+  private resizer?: ResizeObserver;
+  private syncing = false;
   private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
   static override styles = css`
     :host { display: block; }
-    .scroll { overflow-x: auto; overflow-y: hidden; position: relative; padding-bottom: 4px; }
-    .row { display: flex; align-items: flex-start; gap: 6px; }
-    .name { width: 6.5em; flex: none; font-size: 11px; text-align: right; padding-top: 2px; opacity: 0.85; position: sticky; left: 0; background: var(--vscode-editor-background); z-index: 1; }
+    .block { margin: 0 0 6px; }
+    .head { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 2px 12px; margin: 0 0 2px ${AXIS_W}px; }
+    .head .name { font-size: 12px; font-weight: 600; }
+    .head .name.brushed::after { content: " · brushed"; font-weight: normal; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
+    .body { display: flex; align-items: flex-start; }
+    .axis { flex: none; width: ${AXIS_W}px; box-sizing: border-box; padding-right: 4px; position: relative; font-size: 10px; text-align: right; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); background: var(--vscode-editor-background); }
+    .axis span { position: absolute; right: 4px; line-height: 11px; }
+    .axis .top { top: 0; }
+    .axis .bottom { bottom: 0; }
+    .axis i { position: absolute; right: 0; width: 4px; min-height: 2px; background: var(--vscode-focusBorder); }
+    .scroll { flex: 1 1 auto; min-width: 0; overflow-x: auto; overflow-y: hidden; scrollbar-width: thin; }
     canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
-    canvas.map:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+    canvas.map:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
     canvas.strip { cursor: default; }
-    .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin: 4px 0; }
+    .strip-row .axis { font-size: 10px; line-height: 22px; }
+    .more { font-size: 12px; margin: 2px 0 0 ${AXIS_W}px; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
+    .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin: 4px 0 4px ${AXIS_W}px; overflow-wrap: anywhere; }
   `;
 
-  /** Pixels per step and per unit: the maps fit ~900 px when they can, never under 1 px a step. */
-  get cellW(): number {
-    return Math.max(1, Math.min(10, Math.floor(900 / Math.max(1, this.steps))));
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.resizer = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0].contentRect.width) - AXIS_W;
+      if (w !== this.avail) this.avail = w;
+    });
+    this.resizer.observe(this);
   }
 
+  override disconnectedCallback(): void {
+    this.resizer?.disconnect();
+    super.disconnectedCallback();
+  }
+
+  /** The maps' width in CSS px: the panel's width, within MIN_STEP and MAX_STEP px a step. */
+  get mapWidth(): number {
+    const T = Math.max(1, this.steps);
+    const avail = this.avail > 0 ? this.avail : 600;
+    const min = Math.max(1, Math.min(this.text ? MIN_STEP_TEXT : MIN_STEP, Math.floor(MAX_CANVAS / T)));
+    return Math.max(T * min, Math.min(T * MAX_STEP, avail));
+  }
+
+  /** Px per unit row. */
   get rowH(): number {
-    return Math.max(1, Math.min(6, Math.floor(192 / Math.max(1, this.units))));
+    return Math.max(1, Math.min(8, Math.floor(MAP_HEIGHT / Math.max(1, this.units))));
+  }
+
+  /** The left edge (CSS px) of step t. */
+  private x(t: number): number {
+    return Math.floor((t * this.mapWidth) / Math.max(1, this.steps));
+  }
+
+  private stepAt(offsetX: number): number {
+    return Math.floor((offsetX * this.steps) / this.mapWidth);
+  }
+
+  /** The scale each map is painted with (and its legend shows). */
+  scaleOf(name: string): ColorScale | undefined {
+    return this.scales.get(name);
+  }
+
+  override willUpdate(changed: PropertyValues): void {
+    if (changed.has("maps") || changed.has("cell") || changed.has("activations")) {
+      this.scales = new Map(this.maps.map((m) => [m.name, mapScale(m.name, m.data, this.cell, this.activations)]));
+    }
   }
 
   override updated(changed: PropertyValues): void {
-    if (["maps", "steps", "units", "selectedUnits", "step", "brush", "labels"].some((k) => changed.has(k))) this.paint();
+    if (["maps", "steps", "units", "selectedUnits", "step", "brush", "labels", "avail", "cell", "activations", "text"].some((k) => changed.has(k))) this.paint();
   }
 
   paint(): void {
     const t0 = performance.now();
     const T = this.steps;
     const H = this.units;
-    const cw = this.cellW;
+    const W = this.mapWidth;
     const rh = this.rowH;
-    const bg = parseColor(cssVar("--vscode-editor-background", "#1e1e1e"));
-    const pos = parseColor(cssVar("--vscode-charts-orange", "#d18616"));
-    const neg = parseColor(cssVar("--vscode-charts-blue", "#3794ff"));
     const focus = cssVar("--vscode-focusBorder", "#007fd4");
+    const seq = themeRamp();
+    const div = divergingRamp();
     const canvases = this.renderRoot.querySelectorAll<HTMLCanvasElement>("canvas.map");
+    // Column k of the canvas shows step colStep[k].
+    const colStep = new Int32Array(W);
+    for (let t = 0; t < T; t++) for (let x = this.x(t); x < this.x(t + 1) && x < W; x++) colStep[x] = t;
     this.maps.forEach((m, k) => {
       const canvas = canvases[k];
-      if (!canvas || m.data.length !== T * H) return;
-      canvas.width = T * cw;
+      const scale = this.scales.get(m.name);
+      if (!canvas || !scale || m.data.length !== T * H) return;
+      canvas.width = W;
       canvas.height = H * rh;
       const ctx = canvas.getContext("2d")!;
-      const img = ctx.createImageData(T * cw, H * rh);
+      const img = ctx.createImageData(W, H * rh);
       const px = new Uint32Array(img.data.buffer);
-      const bounded = UNIT_INTERVAL.has(m.name);
-      let scale = 1;
-      if (!bounded) for (let a = 0; a < m.data.length; a++) scale = Math.max(scale, Math.abs(m.data[a]));
-      // One packed RGBA per colour step: 64 levels per side.
+      // One packed RGBA per colour level: 64 levels per side (t in [-1, 1] for a diverging scale).
+      const diverging = scale.kind === "diverging";
       const lut = new Uint32Array(129);
       for (let i = -64; i <= 64; i++) {
-        const tgt = i >= 0 ? pos : neg;
-        const f = Math.abs(i) / 64;
-        const r = Math.round(bg[0] + (tgt[0] - bg[0]) * f);
-        const g = Math.round(bg[1] + (tgt[1] - bg[1]) * f);
-        const b = Math.round(bg[2] + (tgt[2] - bg[2]) * f);
+        const [r, g, b] = diverging ? div(i / 64) : seq(Math.max(0, i) / 64);
         lut[i + 64] = (255 << 24) | (b << 16) | (g << 8) | r;
       }
-      const W = T * cw;
-      for (let t = 0; t < T; t++) {
-        for (let u = 0; u < H; u++) {
-          const v = m.data[t * H + u];
-          const level = bounded ? Math.round(Math.max(0, Math.min(1, v)) * 64) : Math.round(Math.max(-1, Math.min(1, v / scale)) * 64);
-          const c = lut[level + 64];
-          for (let y = 0; y < rh; y++) {
-            const o = (u * rh + y) * W + t * cw;
-            for (let x = 0; x < cw; x++) px[o + x] = c;
-          }
-        }
+      // One colour per cell, then spread over the cell's pixels.
+      const cellColor = new Uint32Array(T * H);
+      for (let a = 0; a < T * H; a++) cellColor[a] = lut[Math.round(scale.t(m.data[a]) * 64) + 64];
+      for (let u = 0; u < H; u++) {
+        const row = u * rh * W;
+        for (let x = 0; x < W; x++) px[row + x] = cellColor[colStep[x] * H + u];
+        for (let y = 1; y < rh; y++) px.copyWithin(row + y * W, row, row + W);
       }
       ctx.putImageData(img, 0, 0);
-      ctx.strokeStyle = focus;
-      ctx.lineWidth = 1;
-      for (const u of this.selectedUnits) if (u < H) ctx.strokeRect(0.5, u * rh + 0.5, T * cw - 1, Math.max(1, rh - 1));
       if (this.brush) {
         const [a, b] = this.brush;
         ctx.fillStyle = focus;
-        ctx.globalAlpha = 0.18;
-        ctx.fillRect(a * cw, 0, (b - a + 1) * cw, H * rh);
+        ctx.globalAlpha = m.name === this.brushGate ? 0.25 : 0.12;
+        ctx.fillRect(this.x(a), 0, this.x(b + 1) - this.x(a), H * rh);
         ctx.globalAlpha = 1;
       }
       if (this.cursor?.name === m.name && this.cursor.u < H) {
         ctx.strokeStyle = focus;
         ctx.lineWidth = 1;
-        ctx.strokeRect(this.cursor.t * cw - 0.5, this.cursor.u * rh - 0.5, cw + 1, rh + 1);
+        ctx.strokeRect(this.x(this.cursor.t) - 0.5, this.cursor.u * rh - 0.5, this.x(this.cursor.t + 1) - this.x(this.cursor.t) + 1, rh + 1);
       }
       if (this.step >= 0 && this.step < T) {
         ctx.fillStyle = focus;
-        ctx.fillRect(this.step * cw + Math.floor(cw / 2), 0, 1, H * rh);
+        ctx.fillRect(Math.floor((this.x(this.step) + this.x(this.step + 1)) / 2), 0, 1, H * rh);
       }
     });
     this.paintStrip();
+    this.measureView();
     document.body.dataset.gatesPaintedAt = String(Date.now());
     document.body.dataset.gatesPaintMs = String(performance.now() - t0);
   }
@@ -138,28 +247,44 @@ export class GateMaps extends LitElement {
     const canvas = this.renderRoot.querySelector<HTMLCanvasElement>("canvas.strip");
     if (!canvas) return;
     const T = this.steps;
-    const cw = this.cellW;
-    canvas.width = T * cw;
-    canvas.height = 16;
+    const W = this.mapWidth;
+    const cw = W / Math.max(1, T);
+    canvas.width = W;
+    canvas.height = 18;
     const ctx = canvas.getContext("2d")!;
-    ctx.fillStyle = cssVar("--vscode-editor-foreground", "#ccc");
+    ctx.fillStyle = cssVar("--vscode-editor-foreground", cssVar("--vscode-foreground", "#ccc"));
     ctx.font = `11px ${cssVar("--vscode-editor-font-family", "monospace")}`;
     ctx.textBaseline = "middle";
-    ctx.textAlign = "center";
-    if (cw >= 7 && this.labels.every((l) => [...l].length <= 1 || cw >= 7 * [...l].length)) {
-      this.labels.forEach((l, t) => ctx.fillText(visibleWhitespace(l), t * cw + cw / 2, 8));
+    const boxes: LabelBox[] = [];
+    const put = (text: string, x: number, w: number) => {
+      ctx.fillText(text, x, 11);
+      boxes.push({ x, y: 5, w, h: 12, text });
+    };
+    const shown = this.labels.map((l) => visibleWhitespace(l));
+    const widths = shown.map((l) => ctx.measureText(l).width);
+    if (T > 0 && widths.every((w) => w <= cw - 1)) {
+      shown.forEach((l, t) => put(l, this.x(t) + (this.x(t + 1) - this.x(t) - widths[t]) / 2, widths[t]));
     } else {
-      const every = Math.max(1, Math.ceil(60 / cw));
-      const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((n) => n >= every) ?? every;
+      // Step numbers, far enough apart for their width.
+      const wide = ctx.measureText(String(Math.max(0, T - 1))).width + 12;
+      const every = Math.max(1, Math.ceil(wide / cw));
+      const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].find((n) => n >= every) ?? every;
+      // A tick at the step's middle, its number centred under it.
       for (let t = 0; t < T; t += nice) {
-        ctx.fillRect(t * cw, 0, 1, 4);
-        ctx.fillText(String(t), t * cw + 2 + String(t).length * 3, 10);
+        const label = String(t);
+        const w = ctx.measureText(label).width;
+        const mid = Math.floor((this.x(t) + this.x(t + 1)) / 2);
+        const x = Math.max(0, mid - w / 2);
+        if (x + w > W) break;
+        ctx.fillRect(mid, 0, 1, 4);
+        put(label, x, w);
       }
     }
+    (canvas as HTMLCanvasElement & { labelBoxes?: LabelBox[] }).labelBoxes = boxes;
   }
 
   private at(e: MouseEvent, name: string): { name: string; t: number; u: number; v: number } | undefined {
-    const t = Math.floor(e.offsetX / this.cellW);
+    const t = this.stepAt(e.offsetX);
     const u = Math.floor(e.offsetY / this.rowH);
     const m = this.maps.find((x) => x.name === name);
     if (!m || t < 0 || u < 0 || t >= this.steps || u >= this.units) return undefined;
@@ -174,8 +299,42 @@ export class GateMaps extends LitElement {
     const h = this.at(e, name);
     this.hover = h;
     if (!h) return;
-    if (this.dragFrom !== undefined) this.emit("brush", { from: Math.min(this.dragFrom, h.t), to: Math.max(this.dragFrom, h.t) });
+    if (this.dragFrom !== undefined) this.emit("brush", { from: Math.min(this.dragFrom, h.t), to: Math.max(this.dragFrom, h.t), gate: name });
     this.emit("step-hover", { step: h.t });
+  }
+
+  /** Which steps the scroll regions show, when they do not show all. */
+  private measureView() {
+    const s = this.renderRoot.querySelector<HTMLElement>(".scroll");
+    if (!s || s.scrollWidth <= s.clientWidth + 1) {
+      if (this.inView) this.inView = undefined;
+      return;
+    }
+    const a = Math.max(0, Math.min(this.steps - 1, this.stepAt(s.scrollLeft + 1)));
+    const b = Math.max(0, Math.min(this.steps - 1, this.stepAt(s.scrollLeft + s.clientWidth - 1)));
+    if (this.inView?.[0] !== a || this.inView?.[1] !== b) this.inView = [a, b];
+  }
+
+  /** Every map's scroll region (and the input strip's) follows the one scrolled. */
+  private onScroll(e: Event) {
+    this.measureView();
+    if (this.syncing) return;
+    const left = (e.target as HTMLElement).scrollLeft;
+    this.syncing = true;
+    for (const s of this.renderRoot.querySelectorAll<HTMLElement>(".scroll")) if (s !== e.target && s.scrollLeft !== left) s.scrollLeft = left;
+    requestAnimationFrame(() => (this.syncing = false));
+  }
+
+  /** Scrolls every map so that step t is in view. */
+  private reveal(t: number) {
+    const first = this.renderRoot.querySelector<HTMLElement>(".scroll");
+    if (!first || first.scrollWidth <= first.clientWidth) return;
+    const a = this.x(t);
+    const b = this.x(t + 1);
+    let left = first.scrollLeft;
+    if (a < left) left = Math.max(0, a - 8);
+    else if (b > left + first.clientWidth) left = b - first.clientWidth + 8;
+    if (left !== first.scrollLeft) for (const s of this.renderRoot.querySelectorAll<HTMLElement>(".scroll")) s.scrollLeft = left;
   }
 
   private onKey(e: KeyboardEvent, name: string) {
@@ -207,10 +366,11 @@ export class GateMaps extends LitElement {
     u = Math.max(0, Math.min(H - 1, u));
     if (e.shiftKey && (e.key === "ArrowLeft" || e.key === "ArrowRight")) {
       this.anchor ??= at.t; // the brush runs from where shift was first held to the cursor
-      this.emit("brush", { from: Math.min(this.anchor, t), to: Math.max(this.anchor, t) });
+      this.emit("brush", { from: Math.min(this.anchor, t), to: Math.max(this.anchor, t), gate: name });
     } else this.anchor = undefined;
     this.cursor = { name, t, u };
     this.hover = { name, t, u, v: m.data[t * H + u] };
+    this.reveal(t);
     this.emit("step-hover", { step: t });
   }
 
@@ -219,7 +379,7 @@ export class GateMaps extends LitElement {
     if (!h) return;
     if (e.shiftKey) {
       this.dragFrom = h.t;
-      this.emit("brush", { from: h.t, to: h.t });
+      this.emit("brush", { from: h.t, to: h.t, gate: name });
       const up = () => {
         this.dragFrom = undefined;
         window.removeEventListener("mouseup", up);
@@ -231,26 +391,44 @@ export class GateMaps extends LitElement {
   override render() {
     const h = this.hover;
     const label = (t: number) => JSON.stringify(visibleWhitespace(this.labels[t] ?? ""));
-    return html`<div class="scroll">
-        ${this.maps.map(
-          (m) => html`<div class="row">
-            <span class="name">${m.name}</span>
-            <canvas
-              class="map"
-              data-gate=${m.name}
-              tabindex="0"
-              role="img"
-              aria-label=${`${m.name}: ${this.units} units by ${this.steps} steps. Arrow keys move between steps and units, Enter charts the unit, shift and arrows brush steps.`}
-              @keydown=${(e: KeyboardEvent) => this.onKey(e, m.name)}
-              @mousemove=${(e: MouseEvent) => this.onMove(e, m.name)}
-              @mouseleave=${() => (this.hover = undefined)}
-              @mousedown=${(e: MouseEvent) => this.onDown(e, m.name)}
-            ></canvas>
-          </div>`,
-        )}
-        <div class="row"><span class="name">input</span><canvas class="strip" aria-hidden="true"></canvas></div>
+    const W = this.mapWidth;
+    const mapH = this.units * this.rowH;
+    const legendLength = Math.max(80, Math.min(160, this.avail - 200));
+    return html`${this.maps.map(
+        (m) => html`<div class="block" data-gate=${m.name}>
+          <div class="head">
+            <span class=${m.name === this.brushGate && this.brush ? "name brushed" : "name"}>${title(m.name)}</span>
+            <seqlens-color-legend for=${m.name} .scale=${this.scales.get(m.name)} length=${legendLength}></seqlens-color-legend>
+          </div>
+          <div class="body">
+            <div class="axis" style="height:${mapH}px" title="units 0 to ${this.units - 1}, top to bottom">
+              <span class="top">0</span>${mapH >= 26 ? html`<span class="bottom">${this.units - 1}</span>` : null}
+              ${this.selectedUnits.filter((u) => u < this.units).map((u) => html`<i style="top:${u * this.rowH}px;height:${this.rowH}px" title=${`unit ${u} (charted)`}></i>`)}
+            </div>
+            <div class="scroll" @scroll=${(e: Event) => this.onScroll(e)}>
+              <canvas
+                class="map"
+                data-gate=${m.name}
+                data-colormap=${m.name}
+                style="width:${W}px;height:${mapH}px"
+                tabindex="0"
+                role="img"
+                aria-label=${`${title(m.name)}: ${this.units} units by ${this.steps} steps. Arrow keys move between steps and units, Enter charts the unit, shift and arrows brush steps.`}
+                @keydown=${(e: KeyboardEvent) => this.onKey(e, m.name)}
+                @mousemove=${(e: MouseEvent) => this.onMove(e, m.name)}
+                @mouseleave=${() => (this.hover = undefined)}
+                @mousedown=${(e: MouseEvent) => this.onDown(e, m.name)}
+              ></canvas>
+            </div>
+          </div>
+        </div>`,
+      )}
+      <div class="body strip-row">
+        <div class="axis" style="height:18px">step</div>
+        <div class="scroll" @scroll=${(e: Event) => this.onScroll(e)}><canvas class="strip" data-chart="steps and input" style="width:${W}px;height:18px" aria-hidden="true"></canvas></div>
       </div>
-      <div class="tip" aria-live="polite">${h ? html`step ${h.t} ${label(h.t)} · ${h.name} unit ${h.u} = <b>${h.v.toFixed(4)}</b>` : html`&nbsp;`}</div>`;
+      ${this.inView ? html`<div class="more">Steps ${this.inView[0]}–${this.inView[1]} of ${this.steps} in view: scroll the maps sideways (shift + wheel, or the arrow keys on a focused map) for the rest.</div>` : null}
+      <div class="tip" aria-live="polite">${h ? html`step ${h.t} ${label(h.t)} · ${title(h.name)}, unit ${h.u} = <b>${h.v.toFixed(4)}</b>` : html`&nbsp;`}</div>`;
   }
 }
 customElements.define("seqlens-gate-maps", GateMaps);

@@ -91,6 +91,8 @@ export class LineChart extends LitElement {
     };
     const data = [this.x, ...this.series.map((s) => s.values.map((v) => (v === null || (this.logY && !(v > 0)) ? null : v)))] as uPlot.AlignedData;
     this.plot = new uPlot(opts, data, host);
+    // Not a colour map: a chart (the layout checks tell them apart by this).
+    for (const c of this.plot.root.querySelectorAll("canvas")) c.dataset.chart = "line";
     document.body.dataset.chartDrawnAt = String(Date.now());
   }
 

@@ -1,8 +1,10 @@
 // The Gates panel: for a chosen recurrent layer and direction, a units × time heatmap per gate and
 // state with the input under the time axis, a chart of picked units over time, LSTMVis-style unit
 // selection (brush a span, a threshold, find where the same units fire together), and for a series
-// model the series with its one-step and multi-step forecasts and residuals above. It asks the
-// extension for one [T, H] slice at a time.
+// model the series with its one-step and multi-step forecasts and residuals above. Above them, how
+// the selection was read and why (with the other reading a click away), and why a series' rows and
+// the model's steps differ. The chart follows the map the user brushed and draws at most 8 units. It
+// asks the extension for one [T, H] slice at a time.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../protocol/gates";
@@ -22,6 +24,9 @@ interface SavedState {
   chartGate: string;
 }
 
+/** A chart of more lines than this is a tangle: the strongest are charted, and a line says so. */
+export const MAX_CHARTED = 8;
+
 /** Which host message answers each request. */
 type Replies = { getSlice: "slice"; getGradients: "gradients"; findInDocument: "documentMatches" };
 
@@ -40,7 +45,13 @@ export class GatesApp extends LitElement {
     gradients: { state: true },
     gradStep: { state: true },
     docMatches: { state: true },
+    brushGate: { state: true },
+    picked: { state: true },
   };
+  /** The map the user brushed last: the chart and "Units above threshold" follow it. */
+  brushGate = "";
+  /** What "Units above threshold" found: how many units passed, and the ones charted (at most MAX_CHARTED). */
+  picked?: { gate: string; from: number; to: number; threshold: number; passed: number; charted: number[] };
   docMatches?: Extract<GatesHostToPanel, { type: "documentMatches" }>;
   gradients?: Extract<GatesHostToPanel, { type: "gradients" }>;
   gradStep = -1;
@@ -64,17 +75,20 @@ export class GatesApp extends LitElement {
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
     header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
-    .muted { opacity: 0.8; }
+    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
+    .reading { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin: 0 0 8px; padding: 4px 8px; border-left: 2px solid var(--vscode-focusBorder); background: var(--vscode-textBlockQuote-background, transparent); }
+    .reading span { flex: 1 1 20em; min-width: 0; overflow-wrap: anywhere; }
     .ok { color: var(--vscode-testing-iconPassed, var(--vscode-foreground)); }
     .bad { color: var(--vscode-errorForeground); font-weight: 600; }
     .error { color: var(--vscode-errorForeground); margin: 6px 0; }
     section { margin: 10px 0; }
-    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; font-weight: 600; }
+    .picked { margin: 4px 0; overflow-wrap: anywhere; }
     .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 4px 0; }
-    select, input[type="number"] { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; border-radius: 2px; }
+    select, input[type="number"] { font: inherit; max-width: 100%; color: var(--vscode-dropdown-foreground, var(--vscode-foreground)); background: var(--vscode-dropdown-background, var(--vscode-editor-background)); border: 1px solid var(--vscode-dropdown-border, var(--vscode-foreground)); padding: 2px 4px; border-radius: 2px; }
     select:focus-visible, input:focus-visible, button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
     ul.matches { list-style: none; padding: 0; margin: 4px 0; max-height: 160px; overflow-y: auto; }
-    ul.matches button { font: inherit; font-family: var(--vscode-editor-font-family); color: var(--vscode-textLink-foreground); background: none; border: none; cursor: pointer; padding: 1px 2px; text-align: left; }
+    ul.matches button { font: inherit; font-family: var(--vscode-editor-font-family); color: var(--vscode-textLink-foreground, var(--vscode-foreground)); background: none; border: none; cursor: pointer; padding: 1px 2px; text-align: left; overflow-wrap: anywhere; }
   `;
 
   override connectedCallback(): void {
@@ -89,6 +103,8 @@ export class GatesApp extends LitElement {
       this.view = msg.view;
       this.error = undefined;
       this.brush = undefined;
+      this.brushGate = "";
+      this.picked = undefined;
       this.firing = [];
       this.docMatches = undefined;
       this.gradients = undefined;
@@ -128,6 +144,7 @@ export class GatesApp extends LitElement {
     const l = this.view!.gates.layers[i];
     this.units = this.units.filter((u) => u < l.units);
     this.firing = [];
+    this.picked = undefined;
     this.requestMaps();
     this.save();
   }
@@ -140,21 +157,45 @@ export class GatesApp extends LitElement {
 
   private toggleUnit(unit: number, gate: string) {
     this.chartGate = gate;
-    this.units = this.units.includes(unit) ? this.units.filter((u) => u !== unit) : [...this.units, unit].slice(-8);
+    this.units = this.units.includes(unit) ? this.units.filter((u) => u !== unit) : [...this.units, unit].slice(-MAX_CHARTED);
+    this.picked = undefined;
     this.save();
+  }
+
+  /** A brush drawn on a map: the span, and that map becomes the one charted and thresholded. */
+  private onBrush(from: number, to: number, gate?: string) {
+    this.brush = [from, to];
+    if (gate && this.view?.gates.layers[this.direction].names.includes(gate)) {
+      this.brushGate = gate;
+      if (gate !== this.chartGate) {
+        this.chartGate = gate;
+        this.picked = undefined;
+        this.save();
+      }
+    }
   }
 
   private chartMap(): GateMap | undefined {
     return this.maps.find((m) => m.name === this.chartGate);
   }
 
-  /** LSTMVis: the units that stay above the threshold over the whole brushed span. */
+  /**
+   * LSTMVis: the units of the brushed map that stay above the threshold over the whole brushed span;
+   * more than MAX_CHARTED: the ones with the highest mean over the span are charted.
+   */
   private selectByBrush() {
     const m = this.chartMap();
     const l = this.view?.gates.layers[this.direction];
     if (!m || !l || !this.brush) return;
     const [a, b] = this.brush;
-    const picked = unitsAbove(m.data, l.units, a, b, this.threshold);
+    const passed = unitsAbove(m.data, l.units, a, b, this.threshold);
+    const mean = (u: number) => {
+      let s = 0;
+      for (let t = a; t <= b; t++) s += m.data[t * l.units + u];
+      return s / (b - a + 1);
+    };
+    const picked = passed.length > MAX_CHARTED ? passed.map((u) => [u, mean(u)] as const).sort((x, y) => y[1] - x[1] || x[0] - y[0]).slice(0, MAX_CHARTED).map(([u]) => u) : passed;
+    this.picked = { gate: m.name, from: a, to: b, threshold: this.threshold, passed: passed.length, charted: picked };
     this.units = picked;
     this.firing = firingRuns(m.data, l.units, this.view!.gates.steps, picked, this.threshold).filter(([s, e]) => !(s <= b && e >= a));
     this.docMatches = undefined;
@@ -244,6 +285,36 @@ export class GatesApp extends LitElement {
     </section>`;
   }
 
+  /** How the selection was read and why, with the other reading offered; and why rows and steps differ. */
+  private readingLine() {
+    const v = this.view;
+    const r = v?.reading;
+    if (!v || !r) return null;
+    const rows = v.forecast?.series.length ?? r.rows;
+    const steps = v.gates.steps;
+    let note = "";
+    if (r.kind === "series" && rows !== undefined && rows !== steps) {
+      note =
+        v.gates.source[0] === rows - steps
+          ? ` ${rows} rows give ${steps} steps: this model reads the change from one row to the next (step 0 reads row 2 − row 1), so the first row is not a step of its own.`
+          : ` ${rows} rows give ${steps} steps.`;
+    }
+    return html`<div class="reading" role="status">
+      <span>${r.reason}${note}</span>
+      ${r.other ? html`<vscode-button secondary @click=${() => this.host.post({ type: "readAs", kind: r.other!.kind })}>${r.other.label}</vscode-button>` : null}
+    </div>`;
+  }
+
+  /** What "Units above threshold" found, in a sentence: how many passed, and which are charted and why. */
+  private pickedLine() {
+    const p = this.picked;
+    if (!p || p.gate !== this.chartGate) return null;
+    const span = p.from === p.to ? `step ${p.from}` : `all of steps ${p.from}–${p.to}`;
+    if (p.passed === 0) return html`<div class="picked">No unit of ${p.gate} stays above ${p.threshold} over ${span}: lower the threshold or brush a shorter span.</div>`;
+    if (p.passed <= MAX_CHARTED) return html`<div class="picked">${p.passed} unit${p.passed === 1 ? "" : "s"} of ${p.gate} stay${p.passed === 1 ? "s" : ""} above ${p.threshold} over ${span}: all charted.</div>`;
+    return html`<div class="picked" data-capped="true">${p.passed} units of ${p.gate} stay above ${p.threshold} over ${span}; charted: the ${p.charted.length} with the highest mean ${p.gate} over the span (${p.charted.join(", ")}). Raise the threshold or brush a longer span to narrow them down.</div>`;
+  }
+
   /** The series row the current step read. */
   private stepRow(): number {
     return this.step >= 0 ? (this.view?.gates.source[this.step] ?? -1) : -1;
@@ -255,7 +326,9 @@ export class GatesApp extends LitElement {
     const g = v.gates;
     const l = g.layers[this.direction];
     const m = this.chartMap();
-    const chartSeries: ChartSeries[] = m ? this.units.map((u, i) => ({ label: `${this.chartGate} ${u}`, values: Array.from({ length: g.steps }, (_, t) => m.data[t * l.units + u]), color: PALETTE[i % PALETTE.length] })) : [];
+    const chartSeries: ChartSeries[] = m
+      ? this.units.map((u, i) => ({ label: `${this.chartGate} ${u}`, values: Array.from({ length: g.steps }, (_, t) => m.data[t * l.units + u]), color: PALETTE[i % PALETTE.length], dash: i >= PALETTE.length }))
+      : [];
     return html`
       <header>
         <span><b>${g.name}</b> · ${g.runtime} · ${g.steps} steps · ${g.ms.run.toFixed(1)} ms</span>
@@ -263,6 +336,7 @@ export class GatesApp extends LitElement {
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+      ${this.readingLine()}
       ${this.forecastSection()}
       <section>
         <h2>Gates</h2>
@@ -283,22 +357,27 @@ export class GatesApp extends LitElement {
           .selectedUnits=${this.units}
           .step=${this.step}
           .brush=${this.brush}
+          brushGate=${this.brushGate}
+          cell=${l.cell}
+          ?text=${g.inputKind === "text"}
+          .activations=${l.activations}
           @step-hover=${(e: CustomEvent) => this.onHover(e.detail.step)}
           @unit-toggle=${(e: CustomEvent) => this.toggleUnit(e.detail.unit, e.detail.gate)}
-          @brush=${(e: CustomEvent) => (this.brush = [e.detail.from, e.detail.to])}
+          @brush=${(e: CustomEvent) => this.onBrush(e.detail.from, e.detail.to, e.detail.gate)}
         ></seqlens-gate-maps>
         <div class="muted">Click a row to chart that unit; shift-drag across steps to brush a span.</div>
       </section>
       <section>
         <h2>Units over time</h2>
         <div class="controls">
-          <label>gate <select aria-label="Gate to chart" .value=${this.chartGate} @change=${(e: Event) => ((this.chartGate = (e.target as HTMLSelectElement).value), this.save())}>
+          <label>gate <select aria-label="Gate to chart" .value=${this.chartGate} @change=${(e: Event) => ((this.chartGate = (e.target as HTMLSelectElement).value), (this.picked = undefined), this.save())}>
             ${l.names.map((n) => html`<option value=${n} ?selected=${n === this.chartGate}>${n}</option>`)}
           </select></label>
           <label>threshold <input type="number" aria-label="Threshold" step="0.05" min=${UNIT_INTERVAL.has(this.chartGate) ? 0 : -1} max="1" .value=${String(this.threshold)} @change=${(e: Event) => (this.threshold = Number((e.target as HTMLInputElement).value))} /></label>
-          <vscode-button secondary ?disabled=${!this.brush} @click=${() => this.selectByBrush()}>Units above threshold in span${this.brush ? ` ${this.brush[0]}–${this.brush[1]}` : ""}</vscode-button>
+          <vscode-button secondary ?disabled=${!this.brush} @click=${() => this.selectByBrush()}>Units above threshold in span${this.brush ? ` ${this.brush[0]}–${this.brush[1]} of ${this.chartGate}` : ""}</vscode-button>
           ${this.units.length ? html`<span class="muted">units ${this.units.join(", ")}</span>` : null}
         </div>
+        ${this.pickedLine()}
         ${chartSeries.length ? html`<seqlens-line-chart .x=${Array.from({ length: g.steps }, (_, t) => t)} .series=${chartSeries} .height=${170} .cursor=${this.step} yLabel=${this.chartGate}></seqlens-line-chart>` : html`<p class="muted">No unit picked.</p>`}
         ${this.brush && this.units.length
           ? html`<div class="muted">${this.firing.length} other place${this.firing.length === 1 ? "" : "s"} where units ${this.units.join(", ")} are all above ${this.threshold}:</div>
