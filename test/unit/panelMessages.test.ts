@@ -107,10 +107,13 @@ const panels: Panel[] = [
       { type: "findInDocument", requestId: 5, index: 0, name: "cell", units: [0], threshold: 100 },
       { type: "revealOffsets", from: 100, to: 140 },
       { type: "exportPng", dataUrl: PNG },
+      { type: "readAs", kind: "text" },
+      { type: "readAs", kind: "series" },
     ],
     bad: [
       ["unknown type", { type: "nope" }, "type"],
       ["another panel's type", { type: "getAttention", requestId: 1, layer: 0, head: 0 }, "type"],
+      ["a reading that does not exist", { type: "readAs", kind: "json" }, "kind"],
       ["a path for a gate name", { type: "getSlice", requestId: 1, index: 0, name: "../../etc/passwd" }, "name"],
       ["a gate name in capitals", { type: "getSlice", requestId: 1, index: 0, name: "Forget" }, "name"],
       ["an empty gate name", { type: "getSlice", requestId: 1, index: 0, name: "" }, "name"],
