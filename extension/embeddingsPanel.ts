@@ -100,7 +100,9 @@ export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, Embeddings
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     const s = this.shown;
     if (!s || e.textEditor.document.uri.toString() !== s.uri || e.textEditor.document.version !== s.version) return;
-    const offset = e.textEditor.document.offsetAt(e.selections[0].active) - s.start;
+    // a selection's start: a token the panel revealed is selected start to end, and its end is the next token's start
+    const sel = e.selections[0];
+    const offset = e.textEditor.document.offsetAt(sel.isEmpty ? sel.active : sel.start) - s.start;
     if (offset < 0 || offset > s.text.length) return;
     const i = tokenAt(s.view.tokens, offset);
     if (i >= 0) this.post({ type: "selectPosition", index: i, step: tokenAt(s.steps, offset) });

@@ -135,7 +135,8 @@ function probe(): LayoutReport {
   };
   const describe = (e: Element | "viewport") => (e === "viewport" ? "the panel's edge" : `<${e.tagName.toLowerCase()}${e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : ""}>`);
 
-  interface TextBox { text: string; el: Element; box: { x0: number; x1: number; y0: number; y1: number } }
+  /** `src`: the text node (or canvas) the box belongs to; one node's own boxes never count as overlapping (an ellipsised text gives its full and its visible box). */
+  interface TextBox { text: string; el: Element; src: Node; box: { x0: number; x1: number; y0: number; y1: number } }
   const boxes: TextBox[] = [];
   for (const n of all) {
     if (n.nodeType !== Node.TEXT_NODE || !n.textContent || !n.textContent.trim()) continue;
@@ -156,7 +157,7 @@ function probe(): LayoutReport {
         report.clipped.push(`'${text}' cut by ${describe(v.cutBy)} (text ${Math.round(r.left)}–${Math.round(r.right)} px, panel ${vw} px)`);
       }
       if (v.box) {
-        boxes.push({ text, el, box: v.box });
+        boxes.push({ text, el, src: n, box: v.box });
         onScreen = true;
       }
     }
@@ -193,7 +194,7 @@ function probe(): LayoutReport {
       for (const b of own) {
         const box = { x0: r.left + b.x, x1: r.left + b.x + b.w, y0: r.top + b.y, y1: r.top + b.y + b.h };
         const v = visiblePart(c, new DOMRect(box.x0, box.y0, b.w, b.h));
-        if (v.box) boxes.push({ text: b.text ?? "(canvas label)", el: c, box: v.box });
+        if (v.box) boxes.push({ text: b.text ?? "(canvas label)", el: c, src: b as unknown as Node, box: v.box });
       }
     }
   }
@@ -219,7 +220,7 @@ function probe(): LayoutReport {
       const w = Math.min(a.box.x1, b.box.x1) - Math.max(a.box.x0, b.box.x0);
       const h = Math.min(a.box.y1, b.box.y1) - Math.max(a.box.y0, b.box.y0);
       if (w <= 2 || h <= 2) continue;
-      if (a.el === b.el && a.el instanceof HTMLCanvasElement && a.text === b.text) continue;
+      if (a.src === b.src) continue;
       const x = Math.max(a.box.x0, b.box.x0) + w / 2, y = Math.max(a.box.y0, b.box.y0) + h / 2;
       const hit = deepAt(x, y);
       if (hit) {

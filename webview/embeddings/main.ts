@@ -1,6 +1,7 @@
 // The Embeddings webview: a projector of the model's token embeddings (or of the selection's hidden
 // states at a layer, with a polyline through the positions), nearest neighbours and vector
-// arithmetic in the full space, search by substring or /regex/, and the logit lens of the selection.
+// arithmetic in the full space, search by substring or /regex/, and (in a tab of its own) the logit
+// lens of the selection.
 import { css, html, LitElement, nothing } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsView, Source } from "../../protocol/embeddings";
@@ -19,6 +20,8 @@ interface SavedState {
   layer: number;
   stepLayer: number;
   matrix: "input" | "output";
+  /** The Logit lens tab is the one shown. */
+  lens?: boolean;
 }
 /** Which host message answers each request. */
 type Replies = { project: "projection"; neighbours: "neighbours" };
@@ -84,6 +87,7 @@ export class EmbeddingsApp extends LitElement {
     metric: { state: true },
     colourBy: { state: true },
     matrix: { state: true },
+    lensTab: { state: true },
   };
   /** Vocabulary: the token embedding, or the model's own output projection when it has one. */
   matrix: "input" | "output" = "input";
@@ -107,6 +111,8 @@ export class EmbeddingsApp extends LitElement {
   sum?: { id: number; token: string; score: number }[];
   metric: "cosine" | "euclidean" = "cosine";
   colourBy: "p" | "rank" = "p";
+  /** The Logit lens tab is shown (the projector keeps its state behind it). */
+  lensTab = false;
   private readonly host = connect<EmbeddingsPanelToHost, EmbeddingsHostToPanel, SavedState, Replies>();
   /** Shows a host error (a rejected request's or one sent on its own). */
   private readonly showError = (e: { message: string }): void => {
@@ -119,37 +125,39 @@ export class EmbeddingsApp extends LitElement {
     label { display: inline-flex; gap: 4px; align-items: center; }
     select, input { font: inherit; color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, var(--vscode-dropdown-border, transparent)); padding: 2px 4px; border-radius: 2px; }
     select:focus-visible, input:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
-    .muted { opacity: 0.8; }
+    [hidden] { display: none !important; }
+    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
     .error { color: var(--vscode-errorForeground); margin: 4px 0; }
-    .tabs { display: flex; gap: 2px; }
+    .tabs { display: flex; flex-wrap: wrap; gap: 2px; }
     .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
     .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
-    .tabs button:disabled { opacity: 0.5; cursor: default; }
+    .tabs button:disabled { color: var(--vscode-disabledForeground, var(--vscode-descriptionForeground, var(--vscode-foreground))); cursor: default; }
     .progress { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
     progress { width: 220px; accent-color: var(--vscode-progressBar-background); }
     .main { display: flex; flex-wrap: wrap; gap: 10px; }
-    seqlens-scatter { flex: 1 1 420px; min-width: 300px; height: 440px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
-    aside { flex: 1 1 240px; max-width: 360px; overflow: auto; max-height: 440px; }
-    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 8px 0 4px; opacity: 0.85; font-weight: 600; }
+    seqlens-scatter { flex: 1 1 420px; min-width: 0; height: 480px; border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
+    aside { flex: 1 1 240px; max-width: 360px; min-width: 0; overflow: auto; max-height: 480px; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 8px 0 4px; font-weight: 600; }
     ol { margin: 0; padding-left: 3.2em; font-family: var(--vscode-editor-font-family); }
     h2 .tok { text-transform: none; letter-spacing: normal; font-family: var(--vscode-editor-font-family); }
     li button { font: inherit; color: var(--vscode-textLink-foreground); background: none; border: none; padding: 0; cursor: pointer; }
-    li .score { opacity: 0.7; margin-left: 6px; }
+    li .score { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); margin-left: 6px; }
     .terms { display: flex; flex-wrap: wrap; gap: 4px; font-family: var(--vscode-editor-font-family); }
     .term { border: 1px solid var(--vscode-focusBorder); border-radius: 2px; padding: 0 4px; }
     .row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 4px 0; }
-    section.lens { margin-top: 12px; }
+    section.lens { margin-top: 4px; }
   `;
 
   override connectedCallback(): void {
     super.connectedCallback();
     const saved = this.host.state;
-    if (saved) Object.assign(this, { source: saved.source, method: saved.method, dims: saved.dims, layer: saved.layer, stepLayer: saved.stepLayer, matrix: saved.matrix });
+    if (saved) Object.assign(this, { source: saved.source, method: saved.method, dims: saved.dims, layer: saved.layer, stepLayer: saved.stepLayer, matrix: saved.matrix, lensTab: saved.lens ?? false });
     this.host.on("view", (msg) => {
       this.view = msg.view;
       this.layer = Math.min(this.layer || msg.view.layers - 1, msg.view.layers - 1);
       if (msg.view.tokens.length === 0 || (this.source === "recurrent" && !msg.view.recurrentModel)) this.source = "vocabulary";
       if (msg.view.outputMatrix !== "own") this.matrix = "input";
+      if (msg.view.tokens.length === 0) this.lensTab = false;
       this.selectedPosition = -1;
       this.error = undefined;
       this.requestProjection();
@@ -171,7 +179,7 @@ export class EmbeddingsApp extends LitElement {
   }
 
   private save(): void {
-    this.host.state = { host: this.view?.restore, source: this.source, method: this.method, dims: this.dims, layer: this.layer, stepLayer: this.stepLayer, matrix: this.matrix };
+    this.host.state = { host: this.view?.restore, source: this.source, method: this.method, dims: this.dims, layer: this.layer, stepLayer: this.stepLayer, matrix: this.matrix, lens: this.lensTab };
   }
 
   /** Asks for the projection now chosen; one in flight is cancelled (latest wins). */
@@ -268,14 +276,55 @@ export class EmbeddingsApp extends LitElement {
     const s = this.shown;
     const search = s ? searchLabels(s.data.labels, this.query) : { indices: [] };
     const highlight = s ? (s.source === "vocabulary" ? [...new Set(v.tokens.map((t) => t.id))] : []) : [];
+    const lensTab = this.lensTab && v.tokens.length > 0;
     return html`
       <header>
         <b>${v.modelName}</b>
         <div class="tabs" role="tablist" aria-label="What to project">
-          <button role="tab" aria-selected=${this.source === "vocabulary"} @click=${() => this.setSource("vocabulary")}>Vocabulary (${v.vocabSize})</button>
-          <button role="tab" aria-selected=${this.source === "selection"} ?disabled=${v.tokens.length === 0} @click=${() => this.setSource("selection")}>Selection (${v.tokens.length} tokens)</button>
-          ${v.recurrentModel ? html`<button role="tab" aria-selected=${this.source === "recurrent"} @click=${() => this.setSource("recurrent")}>Recurrent h_t (${v.recurrentModel})</button>` : nothing}
+          <button role="tab" aria-selected=${!lensTab && this.source === "vocabulary"} @click=${() => this.setSource("vocabulary")}>Vocabulary (${v.vocabSize})</button>
+          <button role="tab" aria-selected=${!lensTab && this.source === "selection"} ?disabled=${v.tokens.length === 0} @click=${() => this.setSource("selection")}>Selection (${v.tokens.length} tokens)</button>
+          ${v.recurrentModel ? html`<button role="tab" aria-selected=${!lensTab && this.source === "recurrent"} @click=${() => this.setSource("recurrent")}>Recurrent h_t (${v.recurrentModel})</button>` : nothing}
+          <button role="tab" aria-selected=${lensTab} ?disabled=${v.tokens.length === 0} @click=${() => this.showLens()}>Logit lens</button>
         </div>
+        ${lensTab
+          ? html`<label>Colour by <select aria-label="Colour the lens by" @change=${(e: Event) => (this.colourBy = (e.target as HTMLSelectElement).value as "p" | "rank")}>
+              <option value="p" ?selected=${this.colourBy === "p"}>probability of the top token</option>
+              <option value="rank" ?selected=${this.colourBy === "rank"}>rank of the final prediction</option>
+            </select></label>`
+          : this.projectorControls(v, s, search)}
+      </header>
+      ${this.progress
+        ? html`<div class="progress" role="status"><progress max=${this.progress.total} value=${this.progress.done}></progress><span>${this.progress.message} ${this.progress.total > 1 ? `${this.progress.done}/${this.progress.total}` : ""}</span><vscode-button secondary @click=${() => this.cancel()}>Cancel</vscode-button></div>`
+        : nothing}
+      ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
+      ${v.truncated ? html`<div class="muted">${v.truncated}</div>` : nothing}
+      ${s ? html`<div class="muted" id="summary" ?hidden=${lensTab}>${this.summary(s)}</div>` : nothing}
+      <div class="main" ?hidden=${lensTab}>
+        <seqlens-scatter
+          .data=${s?.data}
+          .highlight=${highlight}
+          .found=${search.indices}
+          .focusIndex=${this.focusIndex}
+          .path=${s?.source === "selection" || s?.source === "recurrent"}
+          .pathUnits=${s?.source === "recurrent" ? "character step" : "position in the selection"}
+          .tipText=${(i: number) => this.tipText(i)}
+          @point-hover=${(e: CustomEvent<{ index: number }>) => this.onHover(e.detail.index)}
+          @point-pick=${(e: CustomEvent<{ index: number }>) => this.pick(e.detail.index)}
+        ></seqlens-scatter>
+        <aside>${this.sidebar()}</aside>
+      </div>
+      <section class="lens" ?hidden=${!lensTab}>
+        ${v.lens
+          ? html`<div class="muted">Each layer's residual stream through the final layer norm and the unembedding, decoded at each position of the selection; the last row is the model's own prediction.</div>
+              <seqlens-lens-grid .lens=${v.lens} .colourBy=${this.colourBy} .selected=${this.selectedPosition} @position-pick=${(e: CustomEvent<{ index: number }>) => this.pickPosition(e.detail.index)}></seqlens-lens-grid>`
+          : html`<p class="muted">${v.lensError ?? "Select some text to see its logit lens."}</p>`}
+      </section>
+    `;
+  }
+
+  /** The projector's controls in the header: matrix, method, dimensions, layer, search, export. */
+  private projectorControls(v: EmbeddingsView, s: Shown | undefined, search: { indices: number[]; error?: string }) {
+    return html`
         ${this.source === "vocabulary" && v.outputMatrix === "own"
           ? html`<label>Matrix <select aria-label="Matrix" @change=${(e: Event) => this.set("matrix", (e.target as HTMLSelectElement).value as "input" | "output")}>
               <option value="input" ?selected=${this.matrix === "input"}>token embedding</option>
@@ -300,51 +349,19 @@ export class EmbeddingsApp extends LitElement {
           : nothing}
         <label>Search <input type="search" placeholder="text or /regex/" aria-label="Search tokens" .value=${this.query} @input=${(e: Event) => (this.query = (e.target as HTMLInputElement).value)} @keydown=${(e: KeyboardEvent) => e.key === "Enter" && this.firstMatch(search.indices)} /></label>
         ${this.query ? html`<span class="muted" id="match-count">${"error" in search && search.error ? search.error : `${search.indices.length} match${search.indices.length === 1 ? "" : "es"}`}</span>` : nothing}
-        <vscode-button secondary @click=${() => this.exportPng()}>Export PNG</vscode-button>
-      </header>
-      ${this.progress
-        ? html`<div class="progress" role="status"><progress max=${this.progress.total} value=${this.progress.done}></progress><span>${this.progress.message} ${this.progress.total > 1 ? `${this.progress.done}/${this.progress.total}` : ""}</span><vscode-button secondary @click=${() => this.cancel()}>Cancel</vscode-button></div>`
-        : nothing}
-      ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
-      ${v.truncated ? html`<div class="muted">${v.truncated}</div>` : nothing}
-      ${s ? html`<div class="muted" id="summary">${this.summary(s)}</div>` : nothing}
-      <div class="main">
-        <seqlens-scatter
-          .data=${s?.data}
-          .highlight=${highlight}
-          .found=${search.indices}
-          .focusIndex=${this.focusIndex}
-          .path=${s?.source === "selection" || s?.source === "recurrent"}
-          .tipText=${(i: number) => this.tipText(i)}
-          @point-hover=${(e: CustomEvent<{ index: number }>) => this.onHover(e.detail.index)}
-          @point-pick=${(e: CustomEvent<{ index: number }>) => this.pick(e.detail.index)}
-        ></seqlens-scatter>
-        <aside>${this.sidebar()}</aside>
-      </div>
-      <section class="lens">
-        <h2>Logit lens</h2>
-        ${v.lens
-          ? html`<div class="row"><span class="muted">Each layer's residual stream through the final layer norm and the unembedding; the last row is the model's own prediction.</span>
-                <label>Colour by <select aria-label="Colour the lens by" @change=${(e: Event) => (this.colourBy = (e.target as HTMLSelectElement).value as "p" | "rank")}>
-                  <option value="p" ?selected=${this.colourBy === "p"}>probability of the top token</option>
-                  <option value="rank" ?selected=${this.colourBy === "rank"}>rank of the final prediction</option>
-                </select></label></div>
-              <seqlens-lens-grid .lens=${v.lens} .colourBy=${this.colourBy} .selected=${this.selectedPosition} @position-pick=${(e: CustomEvent<{ index: number }>) => this.pickPosition(e.detail.index)}></seqlens-lens-grid>`
-          : html`<p class="muted">${v.lensError ?? "Select some text to see its logit lens."}</p>`}
-      </section>
-    `;
+        <vscode-button secondary @click=${() => this.exportPng()}>Export PNG</vscode-button>`;
   }
 
   private summary(s: Shown): string {
     const n = s.data.labels.length;
     const what = s.source === "recurrent" ? `${n} steps of h_t, ${s.layerNames?.[s.layer ?? 0] ?? ""}` : s.source === "vocabulary" ? `${n} tokens${s.matrix === "output" ? " of the output projection" : ""}` : `${n} positions at layer ${s.layer}`;
     const ev = s.explained ? `; explained variance ${s.explained.map((e) => (e * 100).toFixed(1) + "%").join(", ")}` : "";
-    return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, ${s.source === "recurrent" ? "click a point to select its character" : "click a point for its neighbours"}.`;
+    return `${what}, ${s.method === "tsne" ? "t-SNE" : s.method.toUpperCase()} ${s.dims}-D in ${s.ms.toFixed(0)} ms${s.cached ? " (cached)" : ""}${ev}. Drag to ${s.dims === 3 ? "turn (shift-drag to pan)" : "pan"}, wheel to zoom, 0 or Fit to fit again, ${s.source === "recurrent" ? "click a point to select its character" : "click a point for its neighbours"}.`;
   }
 
   private tipText(i: number): string {
     const s = this.shown!;
-    const label = JSON.stringify(s.data.labels[i]);
+    const label = `"${visibleLabel(s.data.labels[i])}"`;
     if (s.source === "recurrent") return `${label}  step ${i}`;
     return s.source === "selection" ? `${label}  position ${i} · id ${s.ids[i]}` : `${label}  id ${i}`;
   }
@@ -359,7 +376,7 @@ export class EmbeddingsApp extends LitElement {
       <div class="row"><label>Distance <select aria-label="Distance" @change=${(e: Event) => this.setMetric((e.target as HTMLSelectElement).value as "cosine" | "euclidean")}>
         <option value="cosine" ?selected=${this.metric === "cosine"}>cosine</option><option value="euclidean" ?selected=${this.metric === "euclidean"}>euclidean</option>
       </select></label></div>
-      <h2>Nearest tokens${this.neighbours ? html` to <span class="tok">${JSON.stringify(visibleLabel(this.neighbours.token))}</span>` : nothing}</h2>
+      <h2>Nearest tokens${this.neighbours ? html` to <span class="tok">"${visibleLabel(this.neighbours.token)}"</span>` : nothing}</h2>
       ${this.neighbours ? list(this.neighbours.list) : html`<p class="muted">Click a point. Neighbours are found in the full ${s.source === "selection" ? "embedding" : ""} space, not in the picture.</p>`}
       <h2>Vector arithmetic</h2>
       <div class="row">
@@ -372,7 +389,16 @@ export class EmbeddingsApp extends LitElement {
     `;
   }
 
+  private showLens(): void {
+    this.lensTab = true;
+    this.save();
+  }
+
   private setSource(s: Source): void {
+    if (this.lensTab) {
+      this.lensTab = false;
+      this.save();
+    }
     if (this.source === s) return;
     this.source = s;
     this.focusIndex = -1;
