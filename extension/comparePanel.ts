@@ -2,15 +2,15 @@
 // asks for each side's next-token distribution and attention slice by side (0 or 1); the editor
 // colours each token by how much better or worse the second model predicts it. Also its commands,
 // Compare Models… and the Models view's Compare with….
-import * as path from "node:path";
 import * as vscode from "vscode";
 import { COMPARE_VIEW_TYPE, CompareHostToPanel, ComparePanelToHost, CompareRestore, CompareResult, parseCompareMessage } from "../protocol/compare";
 import { setting, targetRange, withEngineProgress } from "./commands";
-import { isOffered, offeredFolders, pickModel } from "./modelPicker";
+import { isOffered, modelName, offeredFolders, pickModel } from "./modelPicker";
 import { ModelItem } from "./modelsView";
 import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
 import type { Feature, Services } from "./services";
+import { MARK_STYLES } from "./surprisal";
 
 export const COMPARE: PanelKind<ComparePanelToHost> = { viewType: COMPARE_VIEW_TYPE, title: "SeqLens Compare", bundle: "compare", element: "seqlens-compare", retainContextWhenHidden: true, parse: parseCompareMessage };
 interface Shown {
@@ -23,12 +23,31 @@ interface Shown {
 }
 
 /** Loss-difference decorations: five steps each way, from "a little" to "4 bits or more". */
-const STEPS = [0.25, 0.5, 1, 2, 4];
+export const STEPS = [0.25, 0.5, 1, 2, 4];
+/**
+ * Underline colours (dark and light theme kinds, high contrast included): blue where B predicts the token
+ * better, orange where worse, as the panel's diverging ramp. An underline, not a background: a tint
+ * behind the text strong enough to see would take some of the theme's token colours under 4.5:1 (see
+ * surprisal.ts); these have 3:1 or more against the editor background.
+ */
+export const DELTA_MARKS = { better: { dark: "#4daafc", light: "#005fb8" }, worse: { dark: "#e8912d", light: "#b35300" } };
+
+/** The decoration options of step `i` (0-4) of one direction. */
+export function deltaDecorationOptions(direction: "better" | "worse", i: number): vscode.DecorationRenderOptions {
+  const { style, width } = MARK_STYLES[i];
+  return {
+    borderStyle: `none none ${style} none`,
+    borderWidth: `0 0 ${width}px 0`,
+    dark: { borderColor: DELTA_MARKS[direction].dark },
+    light: { borderColor: DELTA_MARKS[direction].light },
+    ...(i >= 3 ? { overviewRulerColor: DELTA_MARKS[direction].dark } : {}),
+  };
+}
 
 export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPanel> {
   private shown?: Shown;
-  private readonly better = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(55, 148, 255, ${(0.12 + 0.1 * i).toFixed(2)})` }));
-  private readonly worse = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType({ backgroundColor: `rgba(241, 76, 76, ${(0.12 + 0.1 * i).toFixed(2)})` }));
+  private readonly better = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType(deltaDecorationOptions("better", i)));
+  private readonly worse = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType(deltaDecorationOptions("worse", i)));
 
   static show(services: Services): ComparePanel {
     return showPanel(COMPARE, (panel) => new ComparePanel(panel, services));
@@ -72,7 +91,7 @@ export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPan
     return result;
   }
 
-  /** Colours each token in the editor by the second model's loss minus the first's (blue: better, red: worse). */
+  /** Underlines each token in the editor by the second model's loss minus the first's (blue: better, orange: worse). */
   private decorate(editor: vscode.TextEditor | undefined): void {
     const s = this.shown;
     const buckets = { better: STEPS.map(() => [] as vscode.DecorationOptions[]), worse: STEPS.map(() => [] as vscode.DecorationOptions[]) };
@@ -85,7 +104,10 @@ export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPan
         const step = STEPS.filter((x) => Math.abs(delta) >= x).length - 1;
         if (step < 0) return;
         const range = new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end));
-        const hover = new vscode.MarkdownString(`**SeqLens compare**: ${s.result.names[1]} ${delta < 0 ? "better" : "worse"} by ${Math.abs(delta).toFixed(2)} bits (${a.toFixed(2)} → ${b.toFixed(2)})`);
+        const hover = new vscode.MarkdownString(
+          `**SeqLens compare**: ${s.result.names[1]} ${delta < 0 ? "better" : "worse"} by ${Math.abs(delta).toFixed(2)} bits (${a.toFixed(2)} → ${b.toFixed(2)})\n\n` +
+            `Underline: blue where ${s.result.names[1]} predicts the token better than ${s.result.names[0]}, orange where worse; thicker for ${STEPS.join(", ")}+ bits of difference.`,
+        );
         (delta < 0 ? buckets.better : buckets.worse)[step].push({ range, hoverMessage: hover });
       });
     }
@@ -109,7 +131,7 @@ export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPan
     getNextToken: async (msg) => {
       const s = this.shown;
       if (!s) return;
-      const result = await this.services.host.get().request("nextToken", { handle: s.result.handles[msg.side], position: msg.position, topK: msg.topK });
+      const result = await this.services.host.get().request("nextToken", { handle: s.result.handles[msg.side], position: msg.position, topK: msg.topK, ...(msg.temperature !== undefined ? { temperature: msg.temperature } : {}) });
       this.post({ type: "nextToken", requestId: msg.requestId, side: msg.side, result });
     },
     getAttention: async (msg) => {
@@ -143,7 +165,7 @@ async function compareModels(services: Services, editor: vscode.TextEditor | und
   if (!editor || !range) return;
   const a = typeof modelA === "string" ? modelA : await pickModel(services, "SeqLens: Compare — the first model (A)");
   if (!a) return;
-  const b = typeof modelB === "string" ? modelB : await pickModel(services, `SeqLens: Compare ${path.basename(a)} with… (B)`, a);
+  const b = typeof modelB === "string" ? modelB : await pickModel(services, `SeqLens: Compare ${modelName(a)} with… (B)`, a);
   if (!b) return;
   const panel = ComparePanel.show(services);
   await withEngineProgress(services, "comparing", (token) => panel.compare(editor.document, range, a, b, token));
@@ -156,7 +178,11 @@ export const compareFeature: Feature = {
     // From the Models view: this model against one picked next.
     vscode.commands.registerCommand("seqlens.compareWith", async (item: ModelItem) => {
       if (!(item instanceof ModelItem)) return;
-      const b = await pickModel(services, `SeqLens: Compare ${path.basename(item.modelPath)} with… (B)`, item.modelPath);
+      if (item.missing) {
+        void vscode.window.showWarningMessage(`SeqLens: ${item.missing}`);
+        return;
+      }
+      const b = await pickModel(services, `SeqLens: Compare ${modelName(item.modelPath)} with… (B)`, item.modelPath);
       if (b) await compareModels(services, vscode.window.activeTextEditor, item.modelPath, b);
     }),
     registerPanelSerializer(services, COMPARE, {

@@ -1,13 +1,14 @@
 // The Models feature: the SeqLens view's tree of models and its commands (use, reveal, refresh),
-// picking the active model, and writing an int8 copy of one (then offering to compare the two).
+// picking the active model, and writing an int8 copy of one (then offering to compare the two). And a
+// check of `seqlens.activeModel` at activation and whenever it changes: a path that is not there is
+// said once, with a way to pick a model (the status bar and the Models view show it as missing).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { errorMessage } from "../protocol/errors";
 import { MODELS_VIEW_ID } from "../protocol/models";
-import { setting } from "./commands";
-import { pickModel } from "./modelPicker";
-import { bundledModels } from "./models";
+import { modelItems, offeredFolders, pickModel } from "./modelPicker";
+import { activeModelState, type ActiveModelState, isRecurrentFolder } from "./models";
 import { ModelItem } from "./modelsView";
 import type { Feature, Services } from "./services";
 
@@ -28,18 +29,48 @@ async function quantizeModel(services: Services): Promise<void> {
   }
 }
 
+export const PICK_MODEL = "Pick a Model…";
+export const OPEN_SETTING = "Open the Setting";
+
+/**
+ * Checks `seqlens.activeModel` and says once per bad value (a path that does not exist) that it is not
+ * there, with a way to pick one. A value that is fine again forgets what was said, so the same mistake made
+ * later is said again. Returns the check's state.
+ */
+export function activeModelCheck(extensionPath: string, warn: (message: string, ...actions: string[]) => Thenable<string | undefined>, act: (action: string) => unknown): () => ActiveModelState {
+  let warned: string | undefined;
+  return () => {
+    const s = activeModelState(extensionPath);
+    if (s.status !== "missing") {
+      warned = undefined;
+      return s;
+    }
+    if (warned === s.path) return s;
+    warned = s.path;
+    void Promise.resolve(warn(`SeqLens: ${s.reason} Inspect Selection needs a model folder (config.json, tokenizer.json, onnx/model.onnx).`, PICK_MODEL, OPEN_SETTING)).then((pick) => pick && act(pick));
+    return s;
+  };
+}
+
 export const modelsFeature: Feature = {
   name: "models",
   register: (services) => {
     const { models, context } = services;
+    const check = activeModelCheck(
+      context.extensionPath,
+      (message, ...actions) => vscode.window.showWarningMessage(message, ...actions),
+      (action) => (action === PICK_MODEL ? vscode.commands.executeCommand("seqlens.selectModel") : vscode.commands.executeCommand("workbench.action.openSettings", "seqlens.activeModel")),
+    );
+    check(); // at activation
     return [
       vscode.window.registerTreeDataProvider(MODELS_VIEW_ID, models),
       vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel(services)),
       vscode.commands.registerCommand("seqlens.selectModel", async () => {
-        const picks = [...bundledModels(context.extensionPath), ...setting<string[]>("models", [])].map((p) => ({ label: p.split(/[\\/]/).pop() ?? p, description: p }));
-        const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Model to inspect with" });
-        if (pick) {
-          await vscode.workspace.getConfiguration("seqlens").update("activeModel", pick.description, vscode.ConfigurationTarget.Global);
+        // the decoders SeqLens offers (recurrent models are Show Gates'), each named by its folder
+        const folders = (await offeredFolders(services)).filter((f) => !isRecurrentFolder(f) && fs.existsSync(f));
+        const pick = await vscode.window.showQuickPick(modelItems(folders, context.extensionPath), { placeHolder: "The model to inspect with", matchOnDescription: true });
+        if (pick?.model) {
+          await vscode.workspace.getConfiguration("seqlens").update("activeModel", pick.model, vscode.ConfigurationTarget.Global);
           services.showStatus();
         }
       }),
@@ -53,16 +84,30 @@ export const modelsFeature: Feature = {
       vscode.commands.registerCommand("seqlens.refreshModels", () => models.refresh()),
       vscode.commands.registerCommand("seqlens.revealModel", async (item: ModelItem) => {
         if (!(item instanceof ModelItem)) return;
+        if (item.missing) {
+          void vscode.window.showWarningMessage(`SeqLens: ${item.missing}`);
+          return;
+        }
         if (item.origin === "workspace") await vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(item.modelPath));
         else await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(item.modelPath));
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("seqlens")) {
+          if (e.affectsConfiguration("seqlens.activeModel")) check();
           services.showStatus();
           models.refresh();
         }
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => models.refresh()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        check();
+        services.showStatus();
+        models.refresh();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        // a relative setting is read from the first workspace folder
+        check();
+        services.showStatus();
+      }),
     ];
   },
 };

@@ -36,16 +36,39 @@ export function isRecurrentFolder(p: string): boolean {
   return fs.existsSync(p) && fs.statSync(p).isDirectory() && isRecurrentModel(p);
 }
 
-export function activeModel(extensionPath: string): { path: string } | { error: string } {
+/**
+ * What `seqlens.activeModel` names, checked: "ok" (the bundled sample when it is empty), "untrusted" (a
+ * model inside an untrusted workspace, not loaded) or "missing" (nothing at that path). `reason` says why
+ * in a sentence the status bar, the Models view and the warning show.
+ */
+export type ActiveModelState =
+  | { status: "ok"; path: string; setting: string }
+  | { status: "untrusted" | "missing"; path: string; setting: string; reason: string };
+
+export function activeModelState(extensionPath: string): ActiveModelState {
   const setting = vscode.workspace.getConfiguration("seqlens").get<string>("activeModel", "").trim();
-  if (!setting) return { path: bundledModels(extensionPath)[0] };
+  if (!setting) return { status: "ok", path: bundledModels(extensionPath)[0], setting };
+  // a TensorFlow.js copy of a folder is named tfjs:<folder>
+  const prefix = setting.startsWith("tfjs:") ? "tfjs:" : "";
+  const spec = setting.slice(prefix.length);
   const folders = vscode.workspace.workspaceFolders ?? [];
-  const resolved = path.isAbsolute(setting) ? setting : folders.length > 0 ? path.join(folders[0].uri.fsPath, setting) : path.resolve(setting);
+  const resolved = path.isAbsolute(spec) ? spec : folders.length > 0 ? path.join(folders[0].uri.fsPath, spec) : path.resolve(spec);
   const inWorkspace = folders.some((f) => !path.relative(f.uri.fsPath, resolved).startsWith(".."));
   if (inWorkspace && !vscode.workspace.isTrusted) {
-    return { error: `SeqLens does not load models from an untrusted workspace (${resolved}): trust the workspace, or use a bundled sample.` };
+    return { status: "untrusted", path: prefix + resolved, setting, reason: `SeqLens does not load models from an untrusted workspace (${resolved}): trust the workspace, or use a bundled sample.` };
   }
-  return { path: canonical(resolved) };
+  if (!fs.existsSync(resolved)) {
+    const from = path.isAbsolute(spec) ? "" : ` (${JSON.stringify(spec)} read from ${folders.length > 0 ? "the workspace folder" : "the current folder"})`;
+    return { status: "missing", path: prefix + resolved, setting, reason: `The model in seqlens.activeModel does not exist: ${resolved}${from}.` };
+  }
+  return { status: "ok", path: prefix + canonical(resolved), setting };
+}
+
+/** The model an inspection runs, or why there is none to run (untrusted, or not there). */
+export function activeModel(extensionPath: string): { path: string } | { error: string } {
+  const s = activeModelState(extensionPath);
+  if (s.status === "ok") return { path: s.path };
+  return { error: s.status === "missing" ? `SeqLens: ${s.reason} Pick a model (SeqLens: Select Model…) or correct the setting.` : s.reason };
 }
 
 export type ModelFormat = "onnx" | "tfjs" | "checkpoint";

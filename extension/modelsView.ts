@@ -1,11 +1,12 @@
 // The Models tree in the SeqLens view container: bundled samples, model folders found in the
 // workspace (config.json + onnx/*.onnx, or a TensorFlow.js model.json) and paths from `seqlens.models`. Picking one makes it
 // active; once loaded, each shows its runtime, device and size.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ModelInfo } from "../protocol/models";
 import { EngineHost } from "./engineHost";
-import { activeModel, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples } from "./models";
+import { activeModelState, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples } from "./models";
 
 export class ModelItem extends vscode.TreeItem {
   constructor(
@@ -16,6 +17,8 @@ export class ModelItem extends vscode.TreeItem {
     format?: ModelFormat,
     /** A recurrent model (LSTM/GRU/RNN): used by Show Gates rather than Inspect Selection. */
     readonly recurrent = false,
+    /** Why the model cannot be used (a setting naming a folder that does not exist): shown with a warning, never ticked. */
+    readonly missing?: string,
   ) {
     super(path.basename(modelPath), vscode.TreeItemCollapsibleState.None);
     this.id = modelPath;
@@ -28,6 +31,13 @@ export class ModelItem extends vscode.TreeItem {
     if (recurrent && !info) this.description = `recurrent${format ? ` · ${format}` : ""} · ${origin}`;
     this.tooltip = recurrent ? new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin}, recurrent: used by *SeqLens: Show Gates*)\n\n${modelPath}`) : this.tooltip;
     this.command = { command: "seqlens.useModel", title: "Use this model", arguments: [this] };
+    if (missing) {
+      this.iconPath = new vscode.ThemeIcon("warning", new vscode.ThemeColor("list.warningForeground"));
+      this.description = `not found · ${origin}`;
+      this.tooltip = new vscode.MarkdownString(`**${path.basename(modelPath)}** (${origin}): not found\n\n${missing}\n\nClick to pick another model.`);
+      this.contextValue = `seqlens.model.missing`;
+      this.command = { command: "seqlens.selectModel", title: "Pick a model" };
+    }
   }
 }
 
@@ -61,17 +71,20 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
   }
 
   async getChildren(): Promise<ModelItem[]> {
-    const active = activeModel(this.extensionPath);
-    const activePath = "path" in active ? active.path : undefined;
+    const active = activeModelState(this.extensionPath);
+    // a missing active model is listed with its warning, and nothing is ticked
+    const activePath = active.status === "ok" ? active.path : undefined;
     const seen = new Set<string>();
     const items: ModelItem[] = [];
     const gatesModel = vscode.workspace.getConfiguration("seqlens").get<string>("gatesModel", "").trim();
-    const add = (raw: string, origin: ModelItem["origin"], format?: ModelFormat) => {
+    const add = (raw: string, origin: ModelItem["origin"], format?: ModelFormat, missing?: string) => {
       const p = canonical(raw);
       if (seen.has(p)) return;
       seen.add(p);
-      const recurrent = isRecurrentFolder(p);
-      items.push(new ModelItem(p, origin, recurrent ? undefined : this.infos.get(p), recurrent ? gatesModel !== "" && canonical(gatesModel) === p : p === activePath, format, recurrent));
+      // a path from the settings that is not there: listed with why, so the user sees the setting is wrong
+      const gone = missing ?? (origin === "setting" && !p.startsWith("tfjs:") && !fs.existsSync(p) ? `${p} does not exist.` : undefined);
+      const recurrent = !gone && isRecurrentFolder(p);
+      items.push(new ModelItem(p, origin, recurrent || gone ? undefined : this.infos.get(p), !gone && (recurrent ? gatesModel !== "" && canonical(gatesModel) === p : p === activePath), format, recurrent, gone));
     };
     for (const p of bundledModels(this.extensionPath)) add(p, "sample");
     for (const p of recurrentSamples(this.extensionPath)) add(p, "sample", "onnx");
@@ -81,6 +94,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
     }
     for (const p of vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])) add(p, "setting");
     if (activePath) add(activePath, "setting"); // an active model set by path shows too
+    else if (active.status === "missing") add(active.path, "setting", undefined, active.reason);
     return items;
   }
 

@@ -5,7 +5,7 @@
 import * as vscode from "vscode";
 import { MODELS_VIEW_ID } from "../protocol/models";
 import { EngineHost } from "./engineHost";
-import { activeModel } from "./models";
+import { activeModelState, type ActiveModelState } from "./models";
 import { ModelsView } from "./modelsView";
 import { SurprisalDecorations } from "./surprisal";
 
@@ -15,7 +15,7 @@ export interface Services {
   host: EngineHost;
   models: ModelsView;
   surprisal: SurprisalDecorations;
-  /** The status bar: the active model · runtime · device, spinning while the model runs. */
+  /** The status bar: the active model · runtime · device, spinning while the model runs; a warning when the model is not there. */
   showStatus(busy?: boolean, device?: string): void;
 }
 
@@ -25,6 +25,19 @@ export interface Feature {
   register(services: Services): vscode.Disposable[];
 }
 
+/** What the status bar says of the active model (`busy`: while it runs; `device`: where it ran last). */
+export function statusBarView(m: ActiveModelState, busy = false, device?: string): { text: string; tooltip: string; warning: boolean; command: string } {
+  const name = m.path.split(/[\\/]/).pop() || m.path;
+  // a model that is not there (or not loaded here) is never shown as if it were loaded
+  if (m.status !== "ok") return { text: `$(warning) ${name} · ${m.status === "missing" ? "not found" : "not loaded"}`, tooltip: `SeqLens: ${m.reason}\n\nClick to pick a model.`, warning: true, command: "seqlens.selectModel" };
+  return {
+    text: `${busy ? "$(loading~spin)" : "$(telescope)"} ${name} · onnx${device ? ` · ${device}` : ""}`,
+    tooltip: busy ? "SeqLens is running the model" : `SeqLens: active model · runtime · device (click to pick a model)\n\n${m.path}`,
+    warning: false,
+    command: `${MODELS_VIEW_ID}.focus`,
+  };
+}
+
 export function createServices(context: vscode.ExtensionContext): Services {
   const log = vscode.window.createOutputChannel("SeqLens", { log: true });
   const host = new EngineHost(context.extensionPath, log);
@@ -32,15 +45,18 @@ export function createServices(context: vscode.ExtensionContext): Services {
   status.name = "SeqLens";
   status.command = `${MODELS_VIEW_ID}.focus`;
   const showStatus = (busy = false, device?: string) => {
-    const m = activeModel(context.extensionPath);
-    const name = "path" in m ? (m.path.split(/[\\/]/).pop() ?? m.path) : "no model";
-    status.text = `${busy ? "$(loading~spin)" : "$(telescope)"} ${name} · onnx${device ? ` · ${device}` : ""}`;
-    status.tooltip = busy ? "SeqLens is running the model" : "SeqLens: active model · runtime · device (click to pick a model)";
+    const v = statusBarView(activeModelState(context.extensionPath), busy, device);
+    status.text = v.text;
+    status.tooltip = v.tooltip;
+    status.command = v.command;
+    status.backgroundColor = v.warning ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+    status.accessibilityInformation = v.warning ? { label: v.tooltip } : undefined;
     status.show();
   };
   showStatus();
-  const surprisal = new SurprisalDecorations(host);
+  const surprisalLegend = vscode.window.createStatusBarItem("seqlens.surprisal", vscode.StatusBarAlignment.Right, 99);
+  const surprisal = new SurprisalDecorations(host, surprisalLegend);
   const models = new ModelsView(context.extensionPath, host);
-  context.subscriptions.push(log, host, status, surprisal, models);
+  context.subscriptions.push(log, host, status, surprisalLegend, surprisal, models);
   return { context, log, host, models, surprisal, showStatus };
 }

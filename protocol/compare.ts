@@ -81,7 +81,8 @@ export type CompareHostToPanel =
 const side = v.picklist([0, 1]);
 
 export const CompareReady = v.strictObject({ type: v.literal("ready") });
-export const CompareGetNextToken = v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)) });
+/** `temperature`: the list's (both sides at one; 1 when absent). */
+export const CompareGetNextToken = v.strictObject({ type: v.literal("getNextToken"), requestId: nonNegInt, side, position: nonNegInt, topK: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)), temperature: v.optional(v.pipe(v.number(), v.minValue(0.05), v.maxValue(10))) });
 export const CompareGetAttention = v.strictObject({ type: v.literal("getAttention"), requestId: nonNegInt, side, layer: nonNegInt, head: nonNegInt });
 export const CompareGetGate = v.strictObject({ type: v.literal("getGate"), requestId: nonNegInt, side, index: nonNegInt, name: gateName });
 export const CompareRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });

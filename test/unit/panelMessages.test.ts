@@ -207,6 +207,7 @@ const panels: Panel[] = [
     valid: [
       { type: "ready" },
       { type: "getNextToken", requestId: 1, side: 0, position: 4, topK: 10 },
+      { type: "getNextToken", requestId: 1, side: 0, position: 4, topK: 10, temperature: 2 },
       { type: "getNextToken", requestId: 0, side: 1, position: 0, topK: 1 },
       { type: "getNextToken", requestId: 1_000_000, side: 1, position: 1_000_000, topK: 100 },
       { type: "getAttention", requestId: 2, side: 0, layer: 1, head: 3 },
@@ -223,6 +224,7 @@ const panels: Panel[] = [
       ["side as a string", { type: "getAttention", requestId: 1, side: "0", layer: 0, head: 0 }, "side"],
       ["non-integer side", { type: "getGate", requestId: 1, side: 0.5, index: 0, name: "forget" }, "side"],
       ["topK 0", { type: "getNextToken", requestId: 1, side: 0, position: 0, topK: 0 }, "topK"],
+      ["temperature 0", { type: "getNextToken", requestId: 1, side: 0, position: 0, topK: 5, temperature: 0 }, "temperature"],
       ["topK above 100", { type: "getNextToken", requestId: 1, side: 0, position: 0, topK: 101 }, "topK"],
       ["negative position", { type: "getNextToken", requestId: 1, side: 0, position: -1, topK: 5 }, "position"],
       ["position above the maximum", { type: "getNextToken", requestId: 1, side: 0, position: 1_000_001, topK: 5 }, "position"],
