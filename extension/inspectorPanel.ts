@@ -4,7 +4,7 @@
 import { seq2seqAttentionNested, type Seq2SeqAttentionKind } from "../protocol/seq2seq";
 import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
-import { EngineError, errorMessage } from "../protocol/errors";
+import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
 import {
   attentionNested,
   INSPECTOR_VIEW_TYPE,
@@ -39,6 +39,17 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   private shown?: Current;
   /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
   private viewSlice = { layer: 0, head: 0 };
+  /** The heatmap cell under the pointer, shown in the editor: its query token and its key token. */
+  private readonly hoverQuery = vscode.window.createTextEditorDecorationType({
+    border: "1px solid",
+    borderColor: new vscode.ThemeColor("focusBorder"),
+    backgroundColor: new vscode.ThemeColor("editor.wordHighlightStrongBackground"),
+  });
+  private readonly hoverKey = vscode.window.createTextEditorDecorationType({
+    border: "1px dashed",
+    borderColor: new vscode.ThemeColor("charts.orange"),
+    backgroundColor: new vscode.ThemeColor("editor.findMatchHighlightBackground"),
+  });
 
   static get current(): InspectorPanel | undefined {
     return openPanel<InspectorPanel>(INSPECTOR);
@@ -51,11 +62,18 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   constructor(panel: vscode.WebviewPanel, services: Services) {
     super(panel, INSPECTOR, services);
     this.disposables.push(
+      this.hoverQuery,
+      this.hoverKey,
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.document.version !== this.shown.version) this.post({ type: "stale", stale: true });
       }),
     );
+  }
+
+  /** Marks what the panel shows as no longer the answer (a re-run failed), saying why; nothing when it shows nothing. */
+  markStale(reason: string): void {
+    if (this.shown) this.post({ type: "stale", stale: true, reason });
   }
 
   protected snapshot(): InspectorHostToPanel | undefined {
@@ -93,6 +111,7 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
 
   /** Shows an inspection of `range`: the panel, the Models view, and the editor's surprisal colours. */
   private show(document: vscode.TextDocument, range: vscode.Range, model: string, view: InspectionView): InspectionView {
+    this.highlightHover(); // the old inspection's tokens
     this.shown = { view, uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), version: document.version, model };
     this.post(this.snapshot()!);
     void this.services.models.loaded(model);
@@ -136,6 +155,24 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
 
   state(): InspectorRestore | undefined {
     return this.shown ? { uri: this.shown.uri, start: this.shown.start, end: this.shown.end, model: this.shown.model } : undefined;
+  }
+
+  /**
+   * Marks the query and key tokens of the heatmap cell under the pointer in the editors that show the
+   * inspected text (no focus change, no scrolling); without indices, clears the marks.
+   */
+  private highlightHover(query?: number, key?: number): void {
+    const s = this.shown;
+    const range = (doc: vscode.TextDocument, i: number | undefined) => {
+      const t = i === undefined ? undefined : s?.view.tokens[i];
+      return t && s ? [new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end))] : [];
+    };
+    for (const editor of vscode.window.visibleTextEditors) {
+      const doc = editor.document;
+      const current = s && doc.uri.toString() === s.uri && doc.version === s.version;
+      editor.setDecorations(this.hoverQuery, current ? range(doc, query) : []);
+      editor.setDecorations(this.hoverKey, current ? range(doc, key) : []);
+    }
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
@@ -188,6 +225,7 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       const editor = await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: true, selection: range });
       editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     },
+    hoverTokens: (msg) => this.highlightHover(msg.query, msg.key),
     rerun: async () => {
       if (!this.shown) return;
       await this.reinspect(this.state()!);
@@ -242,6 +280,11 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   }
 }
 
+/** `s` ending as a sentence does. */
+function sentence(s: string): string {
+  return /[.!?]$/.test(s.trim()) ? s.trim() : `${s.trim()}.`;
+}
+
 /** Inspect Selection on the active model, logging how long the extension host's event loop stalled meanwhile (it should not). */
 async function inspectSelection(services: Services, editor: vscode.TextEditor | undefined): Promise<void> {
   const range = targetRange(editor);
@@ -249,6 +292,7 @@ async function inspectSelection(services: Services, editor: vscode.TextEditor | 
   const model = activeModel(services.context.extensionPath);
   if ("error" in model) {
     void vscode.window.showErrorMessage(model.error);
+    InspectorPanel.current?.markStale(`Inspect did not run: ${sentence(model.error)} What is shown is the previous result.`);
     return;
   }
   const panel = InspectorPanel.show(services);
@@ -259,7 +303,14 @@ async function inspectSelection(services: Services, editor: vscode.TextEditor | 
     for (const e of list.getEntries()) gcMax = Math.max(gcMax, e.duration);
   });
   gc.observe({ entryTypes: ["gc"] });
-  const view = await withEngineProgress(services, "inspecting", (token) => panel.inspect(editor.document, range, model.path, token));
+  const view = await withEngineProgress(services, "inspecting", async (token) => {
+    try {
+      return await panel.inspect(editor.document, range, model.path, token);
+    } catch (e) {
+      if (!isCancelled(e)) panel.markStale(`Inspect failed: ${sentence(errorMessage(e))} What is shown is the previous result.`);
+      throw e;
+    }
+  });
   const s = stall.stop();
   gc.disconnect();
   services.showStatus(false, view?.device);

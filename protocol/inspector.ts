@@ -116,7 +116,7 @@ export type InspectorHostToPanel =
   | { type: "fillMask"; requestId: number; result: NextTokenResult }
   | { type: "seq2seqAttention"; requestId: number; kind: Seq2SeqAttentionKind; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "selectToken"; index: number }
-  | { type: "stale"; stale: boolean }
+  | { type: "stale"; stale: boolean; /** why, when it is not that the text changed (a re-run failed) */ reason?: string }
   | ErrorReply;
 
 export const InspectorReady = v.strictObject({ type: v.literal("ready") });
@@ -135,11 +135,13 @@ export const InspectorGetFillMask = v.strictObject({ type: v.literal("getFillMas
 /** One layer and head of an encoder-decoder's encoder, decoder or cross-attention. */
 export const InspectorGetSeq2seqAttention = v.strictObject({ type: v.literal("getSeq2seqAttention"), requestId: nonNegInt, kind: v.picklist(["encoder", "decoder", "cross"]), layer: nonNegInt, head: nonNegInt });
 export const InspectorRevealToken = v.strictObject({ type: v.literal("revealToken"), index: nonNegInt });
+/** The heatmap cell under the pointer: its query and key tokens are highlighted in the editor; neither field clears the highlight. */
+export const InspectorHoverTokens = v.strictObject({ type: v.literal("hoverTokens"), query: v.optional(nonNegInt), key: v.optional(nonNegInt) });
 export const InspectorRerun = v.strictObject({ type: v.literal("rerun") });
 export const InspectorExportData = v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) });
 export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
 
-export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorGetSeq2seqAttention, InspectorRevealToken, InspectorRerun, InspectorExportData, InspectorExportPng]);
+export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorGetSeq2seqAttention, InspectorRevealToken, InspectorHoverTokens, InspectorRerun, InspectorExportData, InspectorExportPng]);
 
 export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;
 

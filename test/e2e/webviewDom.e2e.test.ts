@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { Page } from "playwright-core";
 import type { InspectorHostToPanel, InspectionView } from "../../protocol/inspector";
 import { ARTIFACTS } from "./host";
+import { formatReport, layoutReport } from "./layoutChecks";
 import { DARK, openPanelPage, PanelPage } from "./webviewPage";
 
 const tokens = ["interface", " Foo", " {", "\n", "  bar", ":", " string", ";"];
@@ -72,8 +73,18 @@ test("fixed data renders: token chips with visible whitespace, a painted heatmap
   await page.waitForFunction(() => Number(document.body.dataset.heatmapPaintedAt ?? 0) > 0);
   assert.deepEqual(await pixel(0, 0), [0xd1, 0x86, 0x16]); // weight 1: the accent colour
   assert.deepEqual(await pixel(0, 7), [0x1e, 0x1e, 0x1e]); // weight 0 (future key): the background
-  const half = await pixel(4, 4); // weight 0.5: halfway
-  assert.ok(Math.abs(half[0] - (0x1e + 0xd1) / 2) <= 1 && Math.abs(half[1] - (0x1e + 0x86) / 2) <= 1, JSON.stringify(half));
+  // weight 0.5 under the default log scale (from 0.001 to 1): t = log10(0.5 / 0.001) / 3
+  const t = Math.log10(500) / 3;
+  const near = (px: number[], tt: number) => [0x1e + (0xd1 - 0x1e) * tt, 0x1e + (0x86 - 0x1e) * tt, 0x1e + (0x16 - 0x1e) * tt].every((v, i) => Math.abs(px[i] - v) <= 2);
+  const logHalf = await pixel(4, 4);
+  assert.ok(near(logHalf, t), JSON.stringify(logHalf));
+  // linear: halfway
+  const painted = Number(await page.evaluate(() => document.body.dataset.heatmapPaintedAt ?? 0));
+  await page.locator('select[aria-label="Colour scale"]').selectOption("linear");
+  await page.waitForFunction((p) => Number(document.body.dataset.heatmapPaintedAt ?? 0) > p, painted);
+  const half = await pixel(4, 4);
+  assert.ok(near(half, 0.5), JSON.stringify(half));
+  await page.locator('select[aria-label="Colour scale"]').selectOption("log");
   assert.equal(await page.locator("seqlens-next-token tr").count(), 2);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, "webview-fixture.png") });
@@ -153,6 +164,23 @@ test("an inspection that carries the heatmap's slice paints it without asking fo
   await page.waitForFunction((n) => (window as unknown as { sent: { type: string }[] }).sent.filter((m) => m.type === "getAttention").length > n, before);
 });
 
+test("a failed re-run marks the result stale with its reason and a Re-run; a new inspection clears it; a text change says the text changed", async () => {
+  await post({ type: "inspection", view: { ...view, handle: "inspection-stale" }, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
+  await page.locator("seqlens-token-strip button").first().waitFor();
+  await post({ type: "stale", stale: true, reason: "Inspect failed: the model folder /gone does not exist. What is shown is the previous result." });
+  const banner = page.locator("seqlens-inspector .stale");
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /^Inspect failed: the model folder \/gone does not exist\. What is shown is the previous result\.\s+Re-run/);
+  await banner.locator("vscode-button").click();
+  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "rerun"));
+  await post({ type: "inspection", view: { ...view, handle: "inspection-fresh" }, restore: { uri: "file:///x.ts", start: 0, end: view.text.length, model: "/m" } });
+  await banner.waitFor({ state: "detached" });
+  await post({ type: "stale", stale: true });
+  assert.match(await banner.innerText(), /^The text changed since this inspection\./);
+  await post({ type: "stale", stale: false });
+  await banner.waitFor({ state: "detached" });
+});
+
 test("a masked-LM's inspection: fill-mask table at the mask, special tokens marked, another token masked on click; GQA heads name their kv head", async () => {
   const words = ["[CLS]", "the", "[MASK]", "sat", "[SEP]"];
   const masked: InspectionView = {
@@ -181,6 +209,7 @@ test("a masked-LM's inspection: fill-mask table at the mask, special tokens mark
   assert.deepEqual(await page.locator('select[aria-label="Head"] option').allTextContents(), ["head 0 · kv 0", "head 1 · kv 0", "head 2 · kv 1", "head 3 · kv 1"]);
   assert.match(await page.locator("seqlens-inspector .pickers").innerText(), /kv head 0, shared with head 1/);
   await page.screenshot({ path: path.join(ARTIFACTS, "webview-fill-mask.png") });
+  assert.equal(formatReport(await layoutReport(page)), "");
   // clicking "sat" asks what the model would put there
   await page.locator("seqlens-token-strip button").nth(3).click();
   const asked = (await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).slice(before);
@@ -237,6 +266,14 @@ test("an encoder-decoder's inspection: source and target strips, cross-attention
   const [w, h] = await canvas.evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
   assert.equal(w, h, "4 x 4 here");
   await page.screenshot({ path: path.join(ARTIFACTS, "webview-seq2seq.png") });
+  // readable: no overlapping or clipped text, contrast >= 4.5:1 (the coloured source chips too), legends for the maps
+  assert.equal(formatReport(await layoutReport(page)), "");
+  // hovering a cross-attention cell marks its source token in the editor (the target is not in the editor)
+  const box = (await canvas.boundingBox())!;
+  await page.mouse.move(box.x + (2.5 * box.width) / 4, box.y + (3.5 * box.height) / 4);
+  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === "hoverTokens"));
+  assert.deepEqual((await page.evaluate(() => (window as unknown as { sent: Record<string, unknown>[] }).sent)).filter((m) => m.type === "hoverTokens").at(-1), { type: "hoverTokens", key: 2 });
+  await page.mouse.move(1, 1);
   // hovering another target token moves the focus
   await page.locator("seqlens-seq2seq seqlens-token-strip").nth(1).locator("button").nth(1).hover();
   assert.match(await page.locator("seqlens-seq2seq .attends").innerText(), /target #1 "die" attends to/);

@@ -13,14 +13,20 @@ export class NextTokenView extends LitElement {
 
   static override styles = css`
     :host { display: block; font-size: 12px; }
-    table { border-collapse: collapse; width: 100%; max-width: 520px; }
-    td { padding: 1px 6px; white-space: pre; font-family: var(--vscode-editor-font-family); }
-    td.p { text-align: right; width: 5.5em; }
+    table { border-collapse: collapse; width: 100%; max-width: 560px; table-layout: fixed; margin-bottom: 4px; }
+    col.tok { width: 42%; }
+    col.p { width: 5.5em; }
+    td { padding: 1px 6px; font-family: var(--vscode-editor-font-family); line-height: 16px; }
+    td.tok { white-space: pre; overflow: hidden; text-overflow: ellipsis; }
+    td.p { text-align: right; white-space: nowrap; }
+    td.rank { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
     .bar { height: 10px; background: var(--vscode-charts-blue, var(--vscode-focusBorder)); }
-    tr.actual td { color: var(--vscode-charts-green, var(--vscode-foreground)); font-weight: bold; }
-    .meta { margin: 4px 0; }
-    label { display: inline-flex; gap: 6px; align-items: center; }
-    input[type="range"] { accent-color: var(--vscode-focusBorder); }
+    /* the actual next token: bold, marked at its left edge (a coloured text would fall below 4.5:1 in light themes) */
+    tr.actual td { font-weight: bold; }
+    tr.actual td.tok { box-shadow: inset 3px 0 0 var(--vscode-charts-green, var(--vscode-focusBorder)); padding-left: 8px; }
+    .meta { margin: 4px 0; overflow-wrap: anywhere; }
+    label { display: inline-flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 4px; }
+    input[type="range"] { accent-color: var(--vscode-focusBorder); max-width: 160px; }
     input:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
   `;
 
@@ -45,15 +51,18 @@ export class NextTokenView extends LitElement {
       </div>
       <label>temperature <input type="range" min="0.1" max="3" step="0.1" .value=${String(this.temperature)} @change=${this.onTemp} aria-label="Temperature" /> ${this.temperature.toFixed(1)}</label>
       <table aria-label=${fill ? "Top fillers" : "Top next tokens"}>
-        ${r.top.map(
-          (t) => html`<tr class=${r.actual?.id === t.id ? "actual" : ""}>
-            <td>${JSON.stringify(visibleWhitespace(t.token))}</td>
+        <colgroup><col class="tok" /><col class="p" /><col /></colgroup>
+        ${r.top.map((t) => {
+          const text = JSON.stringify(visibleWhitespace(t.token));
+          const actual = r.actual?.id === t.id;
+          return html`<tr class=${actual ? "actual" : ""}>
+            <td class="tok" title=${actual ? `${text} · ${fill ? "the token there" : "the actual next token"}` : text}>${text}</td>
             <td class="p">${(t.p * 100).toFixed(2)}%</td>
-            <td style="width:60%"><div class="bar" style="width:${((100 * t.p) / max).toFixed(1)}%"></div></td>
-          </tr>`,
-        )}
+            <td><div class="bar" style="width:${((100 * t.p) / max).toFixed(1)}%"></div></td>
+          </tr>`;
+        })}
         ${r.actual && !actualInTop
-          ? html`<tr class="actual"><td>${JSON.stringify(visibleWhitespace(r.actual.token))}</td><td class="p">${(r.actual.p * 100).toFixed(2)}%</td><td>rank ${r.actual.rank}</td></tr>`
+          ? html`<tr class="actual"><td class="tok" title=${JSON.stringify(visibleWhitespace(r.actual.token))}>${JSON.stringify(visibleWhitespace(r.actual.token))}</td><td class="p">${(r.actual.p * 100).toFixed(2)}%</td><td class="rank">rank ${r.actual.rank}</td></tr>`
           : null}
       </table>`;
   }

@@ -1,8 +1,13 @@
 // The inspected text as token chips, whitespace made visible; hover shows id, bytes, position.
-// Click a chip to select it (and its range in the editor); arrow keys move between chips.
-import { css, html, LitElement } from "lit";
+// Click a chip to select it (and its range in the editor); arrow keys move between chips. Where a
+// panel caps the strip's height (--seqlens-token-strip-max-height), a long text scrolls inside it
+// with the selected chip kept in view, rather than pushing the panel down.
+// A chip given a background colour on which the theme's text would fall below 4.5:1 gets black or
+// white text, whichever reads better on it.
+import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
+import { cssVar, parseColor } from "../shared/theme";
 
 export class TokenStrip extends LitElement {
   static override properties = { tokens: { attribute: false }, selected: { type: Number }, colours: { attribute: false }, titles: { attribute: false } };
@@ -15,7 +20,7 @@ export class TokenStrip extends LitElement {
 
   static override styles = css`
     :host { display: block; }
-    .strip { display: flex; flex-wrap: wrap; gap: 2px; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); }
+    .strip { display: flex; flex-wrap: wrap; gap: 2px; font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); max-height: var(--seqlens-token-strip-max-height, none); overflow-y: auto; padding: 1px 1px 4px; box-sizing: border-box; position: relative; }
     button {
       font: inherit; color: var(--vscode-editor-foreground); background: var(--vscode-editor-background);
       border: 1px solid var(--vscode-editorWidget-border, var(--vscode-panel-border, transparent)); border-radius: 3px; padding: 0 3px; cursor: pointer; white-space: pre;
@@ -25,6 +30,54 @@ export class TokenStrip extends LitElement {
     button:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
     button.special { font-style: italic; border-style: dashed; color: var(--vscode-descriptionForeground, var(--vscode-editor-foreground)); }
   `;
+
+  private resizer?: ResizeObserver;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // a new width rewraps the lines: the selected chip is brought back into view
+    this.resizer = new ResizeObserver(() => this.revealSelected());
+    this.resizer.observe(this);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resizer?.disconnect();
+  }
+
+  override updated(changed: PropertyValues): void {
+    if (changed.has("selected") || changed.has("tokens")) this.revealSelected();
+  }
+
+  /** Scrolls the strip (not the page) so that the selected chip's line is in view, a whole line at the top. */
+  private revealSelected() {
+    const strip = this.renderRoot.querySelector<HTMLElement>(".strip");
+    if (!strip) return;
+    const chips = this.renderRoot.querySelectorAll<HTMLElement>("button");
+    // a capped strip shows whole lines: its height a whole number of line pitches
+    strip.style.maxHeight = "";
+    const cap = parseFloat(getComputedStyle(strip).maxHeight);
+    if (!Number.isFinite(cap) || strip.scrollHeight <= strip.clientHeight) return;
+    const lines = [...new Set(Array.from(chips, (c) => c.offsetTop))];
+    const pitch = (lines[lines.length - 1] - lines[0]) / Math.max(1, lines.length - 1);
+    if (pitch > 0) strip.style.maxHeight = `${Math.ceil(Math.max(1, Math.floor((cap - 3) / pitch)) * pitch) + 3}px`;
+    const chip = chips[this.selected];
+    if (!chip) return;
+    const lineTop = (el: HTMLElement) => el.offsetTop - 1; // offsets in the strip (its padding 1 px)
+    const top = lineTop(chip);
+    if (top < strip.scrollTop) strip.scrollTop = top;
+    else if (top + chip.offsetHeight + 1 > strip.scrollTop + strip.clientHeight) {
+      // the chip's line at the bottom, a whole line at the top
+      const want = top + chip.offsetHeight + 1 - strip.clientHeight;
+      const tops = Array.from(this.renderRoot.querySelectorAll<HTMLElement>("button"), lineTop).filter((t) => t >= want);
+      strip.scrollTop = Math.min(top, ...tops);
+    } else {
+      // in view: align a partly shown top line
+      const tops = Array.from(this.renderRoot.querySelectorAll<HTMLElement>("button"), lineTop).filter((t) => t >= strip.scrollTop);
+      const next = Math.min(...tops);
+      if (next > strip.scrollTop && next <= top) strip.scrollTop = next;
+    }
+  }
 
   private pick(i: number) {
     this.dispatchEvent(new CustomEvent("token-select", { detail: { index: i }, bubbles: true, composed: true }));
@@ -40,6 +93,12 @@ export class TokenStrip extends LitElement {
   }
 
   override render() {
+    const fg = this.colours ? relativeLuminance(parseColor(cssVar("--vscode-editor-foreground", cssVar("--vscode-foreground", "#cccccc")))) : 0;
+    const textOn = (bg: string) => {
+      const l = luminance(bg.trim());
+      if (l === undefined || contrast(l, fg) >= 4.5) return "";
+      return `;color:${contrast(l, 0) >= contrast(l, 1) ? "#000000" : "#ffffff"}`;
+    };
     return html`<div class="strip" role="listbox" aria-label="Tokens">
       ${this.tokens.map(
         (t, i) => html`<button
@@ -49,7 +108,7 @@ export class TokenStrip extends LitElement {
           aria-selected=${i === this.selected ? "true" : "false"}
           class=${t.special ? "special" : ""}
           title=${`#${i} id ${t.id}${t.special ? " · special token (added by the tokenizer, not in the text)" : ""} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
-          style=${this.colours?.[i] ? `background:${this.colours[i]}` : ""}
+          style=${this.colours?.[i] ? `background:${this.colours[i]}${textOn(this.colours[i])}` : ""}
           @click=${() => this.pick(i)}
           @mouseenter=${() => this.dispatchEvent(new CustomEvent("token-hover", { detail: { index: i }, bubbles: true, composed: true }))}
           @keydown=${(e: KeyboardEvent) => this.onKey(e, i)}
@@ -59,3 +118,24 @@ export class TokenStrip extends LitElement {
   }
 }
 customElements.define("seqlens-token-strip", TokenStrip);
+
+/** WCAG relative luminance of an sRGB colour (0-255 channels). */
+function relativeLuminance(rgb: readonly number[]): number {
+  const lin = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+/** Relative luminance of a colour written rgb(r,g,b) or #rrggbb; undefined for other forms. */
+function luminance(colour: string): number | undefined {
+  const m = /^rgba?\(\s*(\d+)[,\s]+(\d+)[,\s]+(\d+)/.exec(colour) ?? /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+  if (!m) return undefined;
+  return relativeLuminance(m.slice(1, 4).map((x) => (colour.startsWith("#") ? parseInt(x, 16) : Number(x))));
+}
+
+/** WCAG contrast ratio of two relative luminances. */
+function contrast(a: number, b: number): number {
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}

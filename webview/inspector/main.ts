@@ -1,11 +1,15 @@
-// The Inspector webview: token strip, attention heatmap for a chosen layer and head, and the
-// next-token view for the selected position. It asks the extension for the slices it shows.
+// The Inspector webview: token strip, attention for a chosen layer and head (heatmap, head view, all
+// heads' thumbnails, in one colour scale the user picks and the panel keeps), and the next-token view
+// for the selected position. It asks the extension for the slices it shows, and tells it which
+// tokens the pointer is on in the heatmap so the editor marks them.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost } from "../../protocol/inspector";
 import type { NextTokenResult } from "../../protocol/basics";
 import { connect } from "../shared/connect";
+import { SCALE_KINDS, type ScaleKind } from "../shared/colorScale";
 import "../components/heatmap";
+import type { AttentionHeatmap } from "../components/heatmap";
 import "../components/nextTokenView";
 import "../components/tokenStrip";
 import "./headView";
@@ -21,6 +25,10 @@ interface SavedState {
   head: number;
   selected: number;
   temperature: number;
+  /** The colour scale of the heatmap, thumbnails and head view (absent in states saved before it). */
+  scale?: ScaleKind;
+  /** The heatmap's zoom: cell size in px, 0 to fit (absent: fit). */
+  cell?: number;
 }
 
 /** Which host message answers each request. */
@@ -39,10 +47,16 @@ export class InspectorApp extends LitElement {
     weights: { state: true },
     next: { state: true },
     stale: { state: true },
+    staleReason: { state: true },
     error: { state: true },
     attnView: { state: true },
     overview: { state: true },
+    scaleKind: { state: true },
+    cell: { state: true },
   };
+  /** Log by default: at 85 tokens most weights are near 1/T and a linear map is nearly blank. */
+  scaleKind: ScaleKind = "log";
+  cell = 0;
   attnView: "heatmap" | "head" | "overview" = "heatmap";
   overview = new Map<string, Float32Array>();
   /** Thumbnails asked for and not yet come, by "layer,head". */
@@ -55,6 +69,8 @@ export class InspectorApp extends LitElement {
   weights?: Float32Array;
   next?: NextTokenResult;
   stale = false;
+  /** Why the result shown is stale when the text did not change: the last Inspect failed. */
+  staleReason?: string;
   error?: string;
   private readonly host = connect<InspectorPanelToHost, InspectorHostToPanel, SavedState, Replies>();
   private hostState?: Inspection["restore"];
@@ -66,12 +82,21 @@ export class InspectorApp extends LitElement {
   static override styles = css`
     :host { display: block; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 8px; }
     header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
-    .muted { opacity: 0.8; }
+    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
+    /* a long text scrolls in its strip: the maps stay near the top */
+    seqlens-token-strip { --seqlens-token-strip-max-height: 10.5em; }
     .stale { background: var(--vscode-inputValidation-warningBackground); border: 1px solid var(--vscode-inputValidation-warningBorder); padding: 4px 8px; margin-bottom: 8px; display: flex; gap: 8px; align-items: center; }
     .error { color: var(--vscode-errorForeground); margin: 6px 0; }
     section { margin: 10px 0; }
-    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
-    .pickers { display: flex; gap: 8px; align-items: center; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; font-weight: 600; }
+    .pickers { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; }
+    .pickers label { display: inline-flex; gap: 4px; align-items: center; }
+    /* the next-token list beside the attention when the panel is wide, below it otherwise */
+    .layout { container-type: inline-size; }
+    .columns { display: grid; grid-template-columns: minmax(0, 1fr); column-gap: 16px; }
+    @container (min-width: 1400px) {
+      .columns { grid-template-columns: minmax(0, 1fr) minmax(280px, 360px); }
+    }
     select { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; border-radius: 2px; }
     select:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
     .tabs { display: flex; gap: 2px; margin: 6px 0; }
@@ -91,16 +116,21 @@ export class InspectorApp extends LitElement {
       this.selected = saved.selected;
       this.temperature = saved.temperature;
       this.hostState = saved.host;
+      if (saved.scale && SCALE_KINDS.some((k) => k.kind === saved.scale)) this.scaleKind = saved.scale;
+      if (typeof saved.cell === "number") this.cell = saved.cell;
     }
     this.host.on("inspection", (msg) => this.show(msg));
     this.host.on("selectToken", (msg) => this.select(msg.index, false));
-    this.host.on("stale", (msg) => (this.stale = msg.stale));
+    this.host.on("stale", (msg) => {
+      this.stale = msg.stale;
+      this.staleReason = msg.stale ? msg.reason : undefined;
+    });
     this.host.on("error", this.showError);
     window.addEventListener("keydown", (e) => this.onKey(e));
   }
 
   private save() {
-    this.host.state = { host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature };
+    this.host.state = { host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature, scale: this.scaleKind, cell: this.cell };
   }
 
   private show(msg: Inspection) {
@@ -210,8 +240,9 @@ export class InspectorApp extends LitElement {
   }
 
   private exportPng() {
-    const canvas = this.renderRoot.querySelector("seqlens-attention-heatmap")?.shadowRoot?.querySelector<HTMLCanvasElement>("canvas.map");
-    if (canvas) this.host.post({ type: "exportPng", dataUrl: canvas.toDataURL("image/png") });
+    // the whole map, not only the cells in view
+    const dataUrl = this.renderRoot.querySelector<AttentionHeatmap>("seqlens-attention-heatmap")?.toPngDataUrl();
+    if (dataUrl) this.host.post({ type: "exportPng", dataUrl });
   }
 
   /** One slice of an encoder-decoder's attention (the newest request wins). */
@@ -225,6 +256,12 @@ export class InspectorApp extends LitElement {
     }
   };
 
+  /** The mark on a result that no longer answers the editor: the text changed, or a re-run failed. */
+  private staleBanner() {
+    if (!this.stale) return null;
+    return html`<div class="stale" role="status">${this.staleReason ?? "The text changed since this inspection."} <vscode-button @click=${() => this.host.post({ type: "rerun" })}>Re-run</vscode-button></div>`;
+  }
+
   override render() {
     const v = this.view;
     if (!v) return html`<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
@@ -235,10 +272,17 @@ export class InspectorApp extends LitElement {
           <span class="muted">${v.tokens.length} source → ${v.seq2seq.target.length} target tokens · engine ${v.ms.run.toFixed(1)} ms</span>
           <vscode-button secondary @click=${() => this.host.post({ type: "exportData", format: "json" })}>JSON</vscode-button>
         </header>
-        ${this.stale ? html`<div class="stale" role="status">The text changed since this inspection. <vscode-button @click=${() => this.host.post({ type: "rerun" })}>Re-run</vscode-button></div>` : null}
+        ${this.staleBanner()}
         ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
-        <seqlens-seq2seq .view=${v} .fetchSlice=${this.fetchSeq2seq} @reveal-source=${(e: CustomEvent) => this.host.post({ type: "revealToken", index: e.detail.index })}></seqlens-seq2seq>
+        <seqlens-seq2seq
+          .view=${v}
+          .fetchSlice=${this.fetchSeq2seq}
+          .scaleKind=${this.scaleKind}
+          @scale-change=${(e: CustomEvent<{ kind: ScaleKind }>) => this.setScale(e.detail.kind)}
+          @hover-source=${(e: CustomEvent<{ query?: number; key?: number } | undefined>) => this.hoverTokens(e.detail?.query, e.detail?.key)}
+          @reveal-source=${(e: CustomEvent) => this.host.post({ type: "revealToken", index: e.detail.index })}
+        ></seqlens-seq2seq>
       `;
     }
     const options = (n: number, label: string, current: number) => Array.from({ length: n }, (_, i) => html`<option value=${String(i)} ?selected=${i === current}>${label} ${i}</option>`);
@@ -250,19 +294,21 @@ export class InspectorApp extends LitElement {
         <vscode-button secondary @click=${() => this.host.post({ type: "exportData", format: "csv" })}>CSV</vscode-button>
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
-      ${this.stale ? html`<div class="stale" role="status">The text changed since this inspection. <vscode-button @click=${() => this.host.post({ type: "rerun" })}>Re-run</vscode-button></div>` : null}
+      ${this.staleBanner()}
       ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
       <section>
         <h2>Tokens</h2>
         <seqlens-token-strip .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-token-strip>
       </section>
+      <div class="layout"><div class="columns">
       <section>
         <h2>Attention</h2>
         ${v.attentionAvailable
           ? html`<div class="pickers">
                 <select aria-label="Layer" .value=${String(this.layer)} @change=${(e: Event) => this.setLayerHead(Number((e.target as HTMLSelectElement).value), this.head)}>${options(v.nLayer, "layer", this.layer)}</select>
                 <select aria-label="Head" .value=${String(this.head)} @change=${(e: Event) => this.setLayerHead(this.layer, Number((e.target as HTMLSelectElement).value))}>${this.headOptions(v)}</select>
+                ${this.scalePicker()}
                 ${this.kvNote(v)}
                 <span class="muted">[ ] layer · , . head</span>
               </div>
@@ -272,12 +318,31 @@ export class InspectorApp extends LitElement {
                 )}
               </div>
               ${this.attnView === "heatmap"
-                ? html`<seqlens-attention-heatmap .weights=${this.weights} .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-attention-heatmap>`
+                ? html`<seqlens-attention-heatmap
+                    .weights=${this.weights}
+                    .tokens=${v.tokens}
+                    .selected=${this.selected}
+                    .scaleKind=${this.scaleKind}
+                    .zoom=${this.cell}
+                    @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}
+                    @cell-hover=${(e: CustomEvent<{ q: number; k: number } | undefined>) => this.hoverTokens(e.detail?.q, e.detail?.k)}
+                    @zoom-change=${(e: CustomEvent<{ cell: number }>) => {
+                      this.cell = e.detail.cell;
+                      this.save();
+                    }}
+                  ></seqlens-attention-heatmap>`
                 : this.attnView === "head"
-                  ? html`<seqlens-head-view .weights=${this.weights} .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-head-view>`
+                  ? html`<seqlens-head-view
+                      .weights=${this.weights}
+                      .tokens=${v.tokens}
+                      .selected=${this.selected}
+                      .scaleKind=${this.scaleKind}
+                      @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}
+                      @cell-hover=${(e: CustomEvent<{ q: number } | undefined>) => this.hoverTokens(e.detail?.q)}
+                    ></seqlens-head-view>`
                   : v.tokens.length > OVERVIEW_MAX_TOKENS
                     ? html`<p class="muted">Thumbnails are drawn up to ${OVERVIEW_MAX_TOKENS} tokens; pick a layer and head above.</p>`
-                    : html`<seqlens-attention-overview .layers=${v.nLayer} .heads=${v.nHead} .slices=${this.overview} .active=${[this.layer, this.head]} @open-head=${(e: CustomEvent) => {
+                    : html`<seqlens-attention-overview .layers=${v.nLayer} .heads=${v.nHead} .slices=${this.overview} .active=${[this.layer, this.head]} .scaleKind=${this.scaleKind} @open-head=${(e: CustomEvent) => {
                         this.setLayerHead(e.detail.layer, e.detail.head);
                         this.attnView = "heatmap";
                       }}></seqlens-attention-overview>`}`
@@ -292,7 +357,25 @@ export class InspectorApp extends LitElement {
           this.save();
         }}></seqlens-next-token>
       </section>
+      </div></div>
     `;
+  }
+
+  /** The colour scale of every attention map (heatmap, thumbnails, head view's lines), kept with the panel. */
+  private scalePicker() {
+    return html`<label>colour <select aria-label="Colour scale" .value=${this.scaleKind} @change=${(e: Event) => this.setScale((e.target as HTMLSelectElement).value as ScaleKind)}>
+        ${SCALE_KINDS.map((k) => html`<option value=${k.kind} ?selected=${k.kind === this.scaleKind}>${k.label}</option>`)}
+      </select></label>`;
+  }
+
+  private setScale(kind: ScaleKind) {
+    this.scaleKind = kind;
+    this.save();
+  }
+
+  /** The editor marks the tokens of the cell under the pointer (neither: clears the marks). */
+  private hoverTokens(query?: number, key?: number) {
+    this.host.post({ type: "hoverTokens", ...(query !== undefined ? { query } : {}), ...(key !== undefined ? { key } : {}) });
   }
 
   /** Query heads; under grouped-query attention each says the key/value head it shares. */

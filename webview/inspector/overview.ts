@@ -1,43 +1,114 @@
-// All layers x all heads as thumbnails (BertViz's model view). Click one to open it in the heatmap.
+// All layers x all heads as thumbnails (BertViz's model view), in the colour scale the heatmap uses,
+// with its legend. Thumbnails are 96-128 px, as many across as the panel holds; when a model has more
+// heads than fit, the grid scrolls sideways with the layer names kept at its left. Click one to open
+// it in the heatmap.
 import { css, html, LitElement, PropertyValues } from "lit";
 import { themeRamp, ThemeRepaint } from "../shared/theme";
+import { weightScale, type ScaleKind } from "../shared/colorScale";
+import "../components/colorLegend";
+
+/** Thumbnail size bounds (CSS px). */
+const THUMB_MIN = 96;
+const THUMB_MAX = 128;
+/** The layer-name column and the gap between thumbnails (px). */
+const LABEL_W = 36;
+const GAP = 6;
 
 export class AttentionOverview extends LitElement {
-  static override properties = { layers: { type: Number }, heads: { type: Number }, slices: { attribute: false }, active: { attribute: false } };
+  static override properties = {
+    layers: { type: Number },
+    heads: { type: Number },
+    slices: { attribute: false },
+    active: { attribute: false },
+    scaleKind: { type: String, attribute: "scale" },
+    width: { state: true },
+  };
   layers = 0;
   heads = 0;
   /** key "layer,head" -> [T, T] weights */
   slices = new Map<string, Float32Array>();
   active: [number, number] = [0, 0];
+  scaleKind: ScaleKind = "log";
+  /** The panel's width available to the grid. */
+  width = 0;
+  private resizer?: ResizeObserver;
 
   static override styles = css`
     :host { display: block; }
-    .grid { display: grid; gap: 4px; align-items: center; justify-items: center; }
-    .lab { font-size: 11px; opacity: 0.8; }
-    button { padding: 0; border: 1px solid var(--vscode-panel-border, transparent); background: none; cursor: pointer; line-height: 0; }
-    button.active { outline: 2px solid var(--vscode-focusBorder); }
+    .legend { margin: 4px 0 6px; }
+    .scroll { overflow-x: auto; max-width: 100%; }
+    .grid { display: grid; gap: ${GAP}px; align-items: center; justify-items: center; width: max-content; }
+    .lab { font-size: 11px; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); white-space: nowrap; }
+    .layer { position: sticky; left: 0; z-index: 1; background: var(--vscode-editor-background); align-self: stretch; display: flex; align-items: center; justify-content: flex-start; width: 100%; }
+    .corner { position: sticky; left: 0; z-index: 1; background: var(--vscode-editor-background); align-self: stretch; width: 100%; }
+    button { padding: 0; border: 1px solid var(--vscode-panel-border, rgba(128, 128, 128, 0.4)); background: none; cursor: pointer; line-height: 0; }
+    button.active { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; }
     button:focus-visible { outline: 2px solid var(--vscode-focusBorder); }
-    canvas { width: 56px; height: 56px; image-rendering: pixelated; }
+    canvas { display: block; image-rendering: pixelated; }
   `;
 
-  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
-  override updated(changed: PropertyValues): void {
-    if (changed.has("slices")) this.paint();
+  private readonly themeRepaint = new ThemeRepaint(this, () => this.paint(true));
+  /** What each canvas shows now, so a newly come slice repaints only its own thumbnail. */
+  private painted = new WeakMap<HTMLCanvasElement, { w: Float32Array | undefined; size: number; kind: ScaleKind }>();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.resizer = new ResizeObserver(() => {
+      const w = this.clientWidth;
+      if (w !== this.width) this.width = w;
+    });
+    this.resizer.observe(this);
   }
 
-  paint(): void {
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resizer?.disconnect();
+  }
+
+  /** Thumbnail size: the panel's width shared by the heads, within 96-128 px. */
+  get thumb(): number {
+    const w = this.width || 700;
+    const fit = Math.floor((w - LABEL_W - GAP * this.heads) / Math.max(1, this.heads)) - 2;
+    return Math.max(THUMB_MIN, Math.min(THUMB_MAX, fit));
+  }
+
+  override updated(changed: PropertyValues): void {
+    if (changed.has("slices") || changed.has("scaleKind") || changed.has("width") || changed.has("heads") || changed.has("layers")) this.paint();
+  }
+
+  paint(force = false): void {
     const ramp = themeRamp();
+    const lut = new Uint8ClampedArray(256 * 3);
+    for (let i = 0; i < 256; i++) lut.set(ramp(i / 255), i * 3);
+    const size = this.thumb;
     for (const canvas of this.renderRoot.querySelectorAll<HTMLCanvasElement>("canvas[data-key]")) {
       const w = this.slices.get(canvas.dataset.key!);
-      if (!w) continue;
-      const T = Math.round(Math.sqrt(w.length));
-      canvas.width = T;
-      canvas.height = T;
+      const was = this.painted.get(canvas);
+      if (!force && was && was.w === w && was.size === size && was.kind === this.scaleKind) continue;
+      this.painted.set(canvas, { w, size, kind: this.scaleKind });
+      canvas.width = size;
+      canvas.height = size;
       const ctx = canvas.getContext("2d")!;
-      const img = ctx.createImageData(T, T);
-      for (let i = 0; i < T * T; i++) {
-        const [r, g, b] = ramp(w[i]);
-        img.data.set([r, g, b, 255], i * 4);
+      if (!w) {
+        ctx.clearRect(0, 0, size, size);
+        continue;
+      }
+      const T = Math.round(Math.sqrt(w.length));
+      const scale = weightScale(this.scaleKind, w, T, T);
+      const img = ctx.createImageData(size, size);
+      // each pixel shows the cell under it: the thumbnail is drawn at its size, not stretched
+      const cellOf = Array.from({ length: size }, (_, p) => Math.min(T - 1, Math.floor((p * T) / size)));
+      for (let y = 0; y < size; y++) {
+        const q = cellOf[y];
+        for (let x = 0; x < size; x++) {
+          const k = cellOf[x];
+          const i = Math.round(scale.t(w[q * T + k], q) * 255) * 3;
+          const o = (y * size + x) * 4;
+          img.data[o] = lut[i];
+          img.data[o + 1] = lut[i + 1];
+          img.data[o + 2] = lut[i + 2];
+          img.data[o + 3] = 255;
+        }
       }
       ctx.putImageData(img, 0, 0);
     }
@@ -48,18 +119,22 @@ export class AttentionOverview extends LitElement {
   }
 
   override render() {
-    const cols = `2.5em repeat(${this.heads}, auto)`;
+    const size = this.thumb;
+    const cols = `${LABEL_W}px repeat(${this.heads}, ${size + 2}px)`;
     const cells = [];
-    cells.push(html`<span></span>`);
+    cells.push(html`<span class="corner"></span>`);
     for (let h = 0; h < this.heads; h++) cells.push(html`<span class="lab">head ${h}</span>`);
     for (let l = 0; l < this.layers; l++) {
-      cells.push(html`<span class="lab">L${l}</span>`);
+      cells.push(html`<span class="lab layer">L${l}</span>`);
       for (let h = 0; h < this.heads; h++) {
         const isActive = this.active[0] === l && this.active[1] === h;
-        cells.push(html`<button class=${isActive ? "active" : ""} title=${`layer ${l}, head ${h}`} aria-label=${`Open layer ${l} head ${h}`} @click=${() => this.open(l, h)}><canvas data-key=${`${l},${h}`}></canvas></button>`);
+        cells.push(
+          html`<button class=${isActive ? "active" : ""} title=${`layer ${l}, head ${h}`} aria-label=${`Open layer ${l} head ${h}`} @click=${() => this.open(l, h)}><canvas data-key=${`${l},${h}`} data-colormap="attention-thumbnails" style="width:${size}px;height:${size}px"></canvas></button>`,
+        );
       }
     }
-    return html`<div class="grid" style="grid-template-columns:${cols}">${cells}</div>`;
+    return html`<div class="legend"><seqlens-color-legend .scale=${weightScale(this.scaleKind)} for="attention-thumbnails" length="160" note="every thumbnail"></seqlens-color-legend></div>
+      <div class="scroll"><div class="grid" style="grid-template-columns:${cols}">${cells}</div></div>`;
   }
 }
 customElements.define("seqlens-attention-overview", AttentionOverview);

@@ -9,6 +9,8 @@ import type { InspectionView } from "../../protocol/inspector";
 import type { Seq2SeqAttentionKind } from "../../protocol/seq2seq";
 import { visibleWhitespace } from "../../protocol/text";
 import { themeRamp } from "../shared/theme";
+import { SCALE_KINDS, weightScale, type ScaleKind } from "../shared/colorScale";
+import "../components/colorLegend";
 import "../components/heatmap";
 import "../components/tokenStrip";
 
@@ -29,7 +31,10 @@ export class Seq2SeqView extends LitElement {
     head: { state: true },
     weights: { state: true },
     focusTarget: { state: true },
+    scaleKind: { type: String, attribute: "scale" },
   };
+  /** The colour scale of the map and of the source's colours (the Inspector keeps it). */
+  scaleKind: ScaleKind = "log";
   view?: InspectionView;
   fetchSlice?: SliceFetcher;
   kind: Seq2SeqAttentionKind = "cross";
@@ -44,17 +49,18 @@ export class Seq2SeqView extends LitElement {
   static override styles = css`
     :host { display: block; }
     section { margin: 10px 0; }
-    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; opacity: 0.85; font-weight: 600; }
+    h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; font-weight: 600; }
     .pickers { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
     select { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; border-radius: 2px; }
     select:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
-    .muted { opacity: 0.8; }
+    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
+    .pickers label { display: inline-flex; gap: 4px; align-items: center; }
     .attends { font-family: var(--vscode-editor-font-family); font-size: 12px; min-height: 1.4em; margin-top: 4px; }
     table { border-collapse: collapse; font-size: 12px; }
     td { padding: 1px 6px; white-space: pre; font-family: var(--vscode-editor-font-family); }
     td.p { text-align: right; }
-    .legend { display: inline-flex; align-items: center; gap: 4px; font-size: 11px; }
-    .legend span.bar { display: inline-block; width: 80px; height: 8px; border: 1px solid var(--vscode-panel-border, transparent); }
+    .legend { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 4px 12px; font-size: 11px; margin-top: 2px; }
+    .legend .what { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
   `;
 
   override updated(changed: PropertyValues): void {
@@ -106,6 +112,14 @@ export class Seq2SeqView extends LitElement {
     void this.load();
   }
 
+  /** The editor shows the source only: a cell's source tokens are marked there (the target is not in it). */
+  private hoverCell(e: CustomEvent<{ q: number; k: number } | undefined>) {
+    e.stopPropagation();
+    const d = e.detail;
+    const detail = !d ? undefined : this.kind === "encoder" ? { query: d.q, key: d.k } : this.kind === "cross" ? { key: d.k } : undefined;
+    this.dispatchEvent(new CustomEvent("hover-source", { detail, bubbles: true, composed: true }));
+  }
+
   private reveal(index: number) {
     this.dispatchEvent(new CustomEvent("reveal-source", { detail: { index }, bubbles: true, composed: true }));
   }
@@ -117,7 +131,8 @@ export class Seq2SeqView extends LitElement {
     if (!q || !this.cross || this.focusTarget < 0 || this.cross.length !== q.target.length * S) return undefined;
     const ramp = themeRamp();
     const row = this.cross.subarray(this.focusTarget * S, (this.focusTarget + 1) * S);
-    return Array.from(row, (w) => ramp.css(w));
+    const scale = weightScale(this.scaleKind, row, 1, S);
+    return Array.from(row, (w) => ramp.css(scale.t(w, 0)));
   }
 
   private attendsLine() {
@@ -138,13 +153,17 @@ export class Seq2SeqView extends LitElement {
     const rows = this.kind === "encoder" ? src : q.target;
     const cols = this.kind === "decoder" ? q.target : src;
     const targetTitles = q.target.map((t, i) => (i === 0 ? "the decoder start token" : `p = ${q.targetP[i]?.toFixed(4)} after the tokens before it`));
-    const ramp = themeRamp();
     return html`
       <section>
         <h2>Source</h2>
         <seqlens-token-strip .tokens=${src} .colours=${this.sourceColours()} @token-select=${(e: CustomEvent) => this.reveal(e.detail.index)}></seqlens-token-strip>
         <div class="attends" aria-live="polite">${this.attendsLine()}</div>
-        ${q.attention.cross ? html`<span class="legend" aria-hidden="true">0 <span class="bar" style="background: linear-gradient(to right, ${ramp.css(0)}, ${ramp.css(1)})"></span> 1 · source coloured by the target token's cross-attention (layer ${Math.min(this.layer, q.decoderLayers - 1)}, head ${Math.min(this.head, q.decoderHeads - 1)})</span>` : null}
+        ${q.attention.cross
+          ? html`<div class="legend">
+              <seqlens-color-legend .scale=${weightScale(this.scaleKind)} for="source-colours" length="120"></seqlens-color-legend>
+              <span class="what">source coloured by the target token's cross-attention (layer ${Math.min(this.layer, q.decoderLayers - 1)}, head ${Math.min(this.head, q.decoderHeads - 1)})</span>
+            </div>`
+          : null}
       </section>
       <section>
         <h2>Target${q.generated ? " (greedy translation)" : ""}</h2>
@@ -162,6 +181,9 @@ export class Seq2SeqView extends LitElement {
           <select aria-label="Head" @change=${(e: Event) => this.pick(this.kind, this.layer, Number((e.target as HTMLSelectElement).value))}>
             ${Array.from({ length: this.heads }, (_, i) => html`<option value=${i} ?selected=${i === this.head}>head ${i}</option>`)}
           </select>
+          <label>colour <select aria-label="Colour scale" .value=${this.scaleKind} @change=${(e: Event) => this.dispatchEvent(new CustomEvent("scale-change", { detail: { kind: (e.target as HTMLSelectElement).value }, bubbles: true, composed: true }))}>
+            ${SCALE_KINDS.map((k) => html`<option value=${k.kind} ?selected=${k.kind === this.scaleKind}>${k.label}</option>`)}
+          </select></label>
         </div>
         <seqlens-attention-heatmap
           .weights=${this.weights}
@@ -170,6 +192,8 @@ export class Seq2SeqView extends LitElement {
           .rowLabel=${this.kind === "encoder" ? "source" : "target"}
           .colLabel=${this.kind === "decoder" ? "target" : "source"}
           .selected=${this.kind === "encoder" ? -1 : this.focusTarget}
+          .scaleKind=${this.scaleKind}
+          @cell-hover=${(e: CustomEvent<{ q: number; k: number } | undefined>) => this.hoverCell(e)}
           @token-select=${(e: CustomEvent) => {
             e.stopPropagation();
             if (this.kind !== "encoder") this.focusTarget = e.detail.index;
