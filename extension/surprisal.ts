@@ -12,6 +12,7 @@ import type { Methods } from "../protocol/engine";
 import type { TokenInfo } from "../protocol/basics";
 import { visibleWhitespace } from "../protocol/text";
 import { EngineHost } from "./engineHost";
+import { composite, contrast, hexRgb, type RGB } from "../protocol/contrast";
 
 type Surprisal = Methods["surprisal"]["result"];
 
@@ -30,32 +31,7 @@ export function bucketLabel(b: number): string {
   return b >= BUCKETS.length ? `${lo} bits or more` : `${lo}–${BUCKETS[b]} bit${BUCKETS[b] === 1 ? "" : "s"}`;
 }
 
-// ---- colour arithmetic (WCAG 2.x) ----
-
-export type RGB = [number, number, number];
-
-export function rgb(hex: string): RGB {
-  const h = hex.replace("#", "");
-  return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16)) as RGB;
-}
-
-export function luminance([r, g, b]: RGB): number {
-  const lin = (c: number) => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-}
-
-export function contrast(a: RGB, b: RGB): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-}
-
-/** `tint` at opacity `alpha` over `bg`, as the editor paints a decoration's background. */
-export function composite(tint: RGB, alpha: number, bg: RGB): RGB {
-  return [0, 1, 2].map((i) => Math.round(tint[i] * alpha + bg[i] * (1 - alpha))) as RGB;
-}
+// ---- colour arithmetic: protocol/contrast.ts ----
 
 /**
  * The editor backgrounds and token colours of VS Code's default themes, by the kind a decoration's
@@ -86,7 +62,7 @@ export const MARK_CONTRAST = 3;
 export function maxTintAlpha(tint: RGB, samples: { background: string; tokens: string[] }[], min = TEXT_CONTRAST): number {
   let best = 0;
   for (let a = 0.005; a <= 1.0001; a += 0.005) {
-    const ok = samples.every((s) => s.tokens.every((t) => contrast(rgb(t), composite(tint, a, rgb(s.background))) >= min));
+    const ok = samples.every((s) => s.tokens.every((t) => contrast(hexRgb(t), composite(tint, a, hexRgb(s.background))) >= min));
     if (!ok) break;
     best = a;
   }
@@ -117,7 +93,7 @@ export function decorationOptions(b: number): vscode.DecorationRenderOptions {
   const kind = (k: "dark" | "light"): vscode.ThemableDecorationRenderOptions => {
     const colour = MARK_COLOURS[k][b - 1];
     // a tint behind the most surprising tokens, only where the themes' token colours leave room for one
-    const alpha = b >= 4 ? maxTintAlpha(rgb(colour), THEME_SAMPLES[k]) * (b === 5 ? 1 : 0.6) : 0;
+    const alpha = b >= 4 ? maxTintAlpha(hexRgb(colour), THEME_SAMPLES[k]) * (b === 5 ? 1 : 0.6) : 0;
     return { borderColor: colour, ...(alpha >= VISIBLE_TINT ? { backgroundColor: `${colour}${Math.round(alpha * 255).toString(16).padStart(2, "0")}` } : {}) };
   };
   return {

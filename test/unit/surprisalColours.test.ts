@@ -4,6 +4,7 @@
 // looks (the hover of a marked token, the status bar's legend while the marks are on).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { composite, contrast, hexRgb as rgb } from "../../protocol/contrast";
 import { FakeDocument, FakeEditor, installVscodeMock, state, Uri } from "./vscodeMock";
 
 installVscodeMock();
@@ -12,7 +13,7 @@ const sp = require("../../extension/surprisal") as typeof import("../../extensio
 const { DELTA_MARKS, deltaDecorationOptions, STEPS } = require("../../extension/comparePanel") as typeof import("../../extension/comparePanel");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const { rgb, contrast, composite, THEME_SAMPLES, TEXT_CONTRAST, MARK_CONTRAST } = sp;
+const { THEME_SAMPLES, TEXT_CONTRAST, MARK_CONTRAST } = sp;
 const KINDS = ["dark", "light"] as const;
 
 /** The background the editor paints behind a token with these options: the tint (#rrggbbaa) over the theme's background. */

@@ -2,28 +2,8 @@
 // (the theme's blue where B predicts better, its orange where worse, the editor background where they
 // agree), but never so strong that the token's text on it falls under 4.5:1 (WCAG AA). The strip's
 // legend is drawn from the same function, so the two cannot disagree.
+import { contrast, mix, type RGB } from "../../protocol/contrast";
 import { cssVar, parseColor } from "../shared/theme";
-
-type RGB = [number, number, number];
-
-/** WCAG relative luminance of an sRGB colour (0-255 channels). */
-export function luminance([r, g, b]: RGB): number {
-  const lin = (c: number) => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-}
-
-/** WCAG contrast ratio of two colours (1 to 21). */
-export function contrast(a: RGB, b: RGB): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-}
-
-export function mix(from: RGB, to: RGB, k: number): RGB {
-  return [0, 1, 2].map((i) => Math.round(from[i] + (to[i] - from[i]) * k)) as RGB;
-}
 
 /** The largest k in [0, 1] for which text `fg` on mix(bg, accent, k) keeps contrast `min` (0 when bg alone does not). */
 export function strongestMix(fg: RGB, bg: RGB, accent: RGB, min: number): number {

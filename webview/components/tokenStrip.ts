@@ -8,6 +8,7 @@ import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
 import { cssVar, parseColor } from "../shared/theme";
+import { blackOrWhiteOn, contrast } from "../../protocol/contrast";
 
 export class TokenStrip extends LitElement {
   static override properties = { tokens: { attribute: false }, selected: { type: Number }, colours: { attribute: false }, titles: { attribute: false } };
@@ -93,11 +94,11 @@ export class TokenStrip extends LitElement {
   }
 
   override render() {
-    const fg = this.colours ? relativeLuminance(parseColor(cssVar("--vscode-editor-foreground", cssVar("--vscode-foreground", "#cccccc")))) : 0;
+    const fg = this.colours ? parseColor(cssVar("--vscode-editor-foreground", cssVar("--vscode-foreground", "#cccccc"))) : undefined;
     const textOn = (bg: string) => {
-      const l = luminance(bg.trim());
-      if (l === undefined || contrast(l, fg) >= 4.5) return "";
-      return `;color:${contrast(l, 0) >= contrast(l, 1) ? "#000000" : "#ffffff"}`;
+      const c = fg && parseColor(bg.trim());
+      if (!fg || !c || contrast(c, fg) >= 4.5) return "";
+      return `;color:rgb(${blackOrWhiteOn(c).join(",")})`;
     };
     return html`<div class="strip" role="listbox" aria-label="Tokens">
       ${this.tokens.map(
@@ -118,24 +119,3 @@ export class TokenStrip extends LitElement {
   }
 }
 customElements.define("seqlens-token-strip", TokenStrip);
-
-/** WCAG relative luminance of an sRGB colour (0-255 channels). */
-function relativeLuminance(rgb: readonly number[]): number {
-  const lin = rgb.map((v) => {
-    const c = v / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
-}
-
-/** Relative luminance of a colour written rgb(r,g,b) or #rrggbb; undefined for other forms. */
-function luminance(colour: string): number | undefined {
-  const m = /^rgba?\(\s*(\d+)[,\s]+(\d+)[,\s]+(\d+)/.exec(colour) ?? /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
-  if (!m) return undefined;
-  return relativeLuminance(m.slice(1, 4).map((x) => (colour.startsWith("#") ? parseInt(x, 16) : Number(x))));
-}
-
-/** WCAG contrast ratio of two relative luminances. */
-function contrast(a: number, b: number): number {
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}

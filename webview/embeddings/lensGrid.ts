@@ -7,20 +7,11 @@
 // (or Enter) picks the position (the editor follows). Tokens are written as every panel writes them.
 import { css, html, LitElement, nothing, render } from "lit";
 import type { LensResult } from "../../protocol/embeddings";
+import { contrast, type RGB } from "../../protocol/contrast";
 import type { ColorScale } from "../shared/colorScale";
 import { cssVar, parseColor, themeRamp, ThemeRepaint } from "../shared/theme";
 import "../components/colorLegend";
 import { visibleLabel } from "./scatter";
-
-type RGB = [number, number, number];
-const luminance = (c: RGB) => {
-  const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
-};
-const contrast = (a: RGB, b: RGB) => {
-  const [x, y] = [luminance(a), luminance(b)];
-  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
-};
 
 /**
  * The text colour for a cell of colour `bg`: the theme's foreground or background where either reads
