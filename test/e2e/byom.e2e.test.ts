@@ -72,9 +72,10 @@ test("a Marian encoder-decoder folder: the Inspector translates the selection an
   assert.equal(await strips.first().locator("button").count(), 12);
   assert.equal((await strips.nth(1).locator("button").nth(1).textContent())?.trim(), "weiß");
   await frame.locator("seqlens-seq2seq .attends", { hasText: "attends to" }).waitFor({ timeout: 15_000 });
-  const [w, h] = await frame.locator("seqlens-seq2seq seqlens-attention-heatmap canvas.map").evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+  // the map's grid: a row per target token, a column per source token
+  const [cols, rows] = await frame.locator("seqlens-seq2seq seqlens-attention-heatmap").first().evaluate((e) => [(e as unknown as { cols: number }).cols, (e as unknown as { rows: number }).rows]);
   const T = await strips.nth(1).locator("button").count();
-  assert.equal(w / 12, h / T, "one cell per source column and target row");
+  assert.deepEqual([cols, rows], [12, T], "one cell per source column and target row");
   await host.page.screenshot({ path: path.join(ARTIFACTS, "byom-seq2seq-dark.png") });
   // a source token is linked to the editor: clicking it selects its text there, focus stays in the panel, no error
   await strips.first().locator("button").nth(2).click();

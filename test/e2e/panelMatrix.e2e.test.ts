@@ -88,7 +88,7 @@ test("Inspector (85 tokens): readable at every width and theme, the default scal
   const p90 = distances[Math.floor(0.9 * (cells - 1))];
   assert.ok(p90 >= 20, `90th-percentile cell is ΔE ${p90.toFixed(1)} from the background`);
 
-  const focus = await clickThenType(page, frame, ["seqlens-token-strip button >> nth=5", "seqlens-attention-heatmap canvas[data-colormap]", "seqlens-next-token", "header"]);
+  const focus = await clickThenType(page, frame, ["seqlens-token-strip button >> nth=5", "seqlens-attention-heatmap canvas[data-colormap]", "seqlens-next-token", "seqlens-inspector h2"]);
   assert.deepEqual(focus, []);
 
   const failures = await panelMatrix(host, frame, "inspector", "SeqLens Inspector", {
@@ -110,7 +110,7 @@ test("Gates (CO2 series): readable at every width and theme, clicks keep the key
   const frame = await webviewFrame(page, "seqlens-gates");
   await frame.waitForFunction(() => Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
   await page.locator(".notification-toast", { hasText: "computing gates" }).waitFor({ state: "hidden", timeout: 15_000 });
-  assert.deepEqual(await clickThenType(page, frame, ["seqlens-gate-maps canvas[data-colormap]", "header"]), []);
+  assert.deepEqual(await clickThenType(page, frame, ["seqlens-gate-maps canvas[data-colormap]", "seqlens-gates h2"]), []);
   const failures = await panelMatrix(host, frame, "gates", "SeqLens Gates");
   assert.deepEqual(failures, [], failures.join("\n\n"));
 });
@@ -127,7 +127,7 @@ test("Embeddings (vocabulary, selection, logit lens): readable at every width an
     await f.locator("seqlens-embeddings button[role=tab]", { hasText: name }).first().click();
     await nextPaint(f);
   };
-  assert.deepEqual(await clickThenType(page, frame, ["seqlens-scatter canvas", "seqlens-embeddings button[role=tab]"]), []);
+  assert.deepEqual(await clickThenType(page, frame, ["seqlens-scatter canvas.overlay", "seqlens-embeddings button[role=tab]"]), []);
   const failures = await panelMatrix(host, frame, "embeddings", "SeqLens Embeddings", {
     views: [
       { name: "vocabulary", show: tab(/Vocabulary/) },

@@ -88,7 +88,7 @@ export async function panelMatrix(host: Host, frame: Frame, panel: string, tabTi
   return failures;
 }
 
-/** Clicks each of `selectors` (in the panel's frame; the first match of each) and types a key: the user's document must stay unchanged. */
+/** Clicks each of `selectors` (in the panel's frame; the first match of each) and types a key: the user's document must stay unchanged. (Click what does nothing but take focus: a button that opens a save dialog leaves the workbench modal.) */
 export async function clickThenType(page: Page, frame: Frame, selectors: string[]): Promise<string[]> {
   const failures: string[] = [];
   for (const s of selectors) {

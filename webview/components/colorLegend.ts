@@ -36,9 +36,44 @@ export class ColorLegend extends LitElement {
   `;
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.requestUpdate());
+  /** Re-thins the ticks when the legend is laid out again (shown in a tab that was hidden, resized). */
+  private readonly resize = new ResizeObserver(() => this.thinTicks());
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.resize.observe(this);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resize.disconnect();
+  }
 
   override updated(changed: PropertyValues): void {
     if (changed.has("for")) this.dataset.legendFor = this.for;
+    this.thinTicks();
+  }
+
+  /** Hides tick labels that would touch a neighbour (a short bar, a wide font): the ends always stay. */
+  private thinTicks(): void {
+    const vertical = this.orientation === "vertical";
+    const spans = [...this.renderRoot.querySelectorAll<HTMLElement>(vertical ? ".vticks span" : ".ticks span")];
+    for (const s of spans) s.style.visibility = "";
+    if (spans.length < 3) return;
+    const box = (s: HTMLElement) => {
+      const r = s.getBoundingClientRect();
+      return vertical ? [r.top, r.bottom] : [r.left, r.right];
+    };
+    if (box(spans[0])[1] - box(spans[0])[0] <= 0) return; // not laid out (hidden)
+    const GAP = 4;
+    const last = box(spans[spans.length - 1]);
+    let kept = box(spans[0]);
+    for (const s of spans.slice(1, -1)) {
+      const b = box(s);
+      const clear = (a: number[]) => b[0] >= a[1] + GAP || b[1] + GAP <= a[0];
+      if (clear(kept) && clear(last)) kept = b;
+      else s.style.visibility = "hidden";
+    }
   }
 
   private gradient(dir: string): string {

@@ -78,7 +78,7 @@ export class GatesApp extends LitElement {
     .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
     .reading { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin: 0 0 8px; padding: 4px 8px; border-left: 2px solid var(--vscode-focusBorder); background: var(--vscode-textBlockQuote-background, transparent); }
     .reading span { flex: 1 1 20em; min-width: 0; overflow-wrap: anywhere; }
-    .ok { color: var(--vscode-testing-iconPassed, var(--vscode-foreground)); }
+    .ok { color: var(--vscode-foreground); border-left: 3px solid var(--vscode-testing-iconPassed, var(--vscode-charts-green, currentColor)); padding-left: 4px; }
     .bad { color: var(--vscode-errorForeground); font-weight: 600; }
     .error { color: var(--vscode-errorForeground); margin: 6px 0; }
     section { margin: 10px 0; }
