@@ -61,12 +61,12 @@ export async function runCommand(page: Page, title: string): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     await page.keyboard.press("F1");
     const input = page.locator(".quick-input-widget .quick-input-box input");
-    await input.waitFor();
-    await input.fill(`>${title}`);
     // The row whose label starts with the title (other rows match fuzzily).
     const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: new RegExp(`^${escaped}`) }).first();
     try {
+      // a palette that closes as it opens (focus moving between the workbench and a webview) is opened again
+      await input.fill(`>${title}`, { timeout: 5000 });
       await row.waitFor({ timeout: 1500 });
       const at = Date.now();
       await row.click();
@@ -86,9 +86,14 @@ export async function openFile(page: Page, name: string): Promise<void> {
   const input = page.locator(".quick-input-widget .quick-input-box input");
   await input.waitFor();
   await input.fill(name);
-  await page.locator(".quick-input-widget .monaco-list-row", { hasText: name }).first().waitFor();
+  // Enter opens the focused row: wait until the filter has put the file there (the list of recent
+  // files shows it before it is filtered, below another file)
+  await page.locator(".quick-input-widget .monaco-list-row.focused", { hasText: name }).first().waitFor();
   await page.keyboard.press("Enter");
-  await page.locator(`.tab.active`, { hasText: name }).first().waitFor();
+  await page.locator(`.tab.active`, { hasText: name }).first().waitFor().catch(async (e) => {
+    await page.screenshot({ path: path.join(ARTIFACTS, `failure-open-${name}.png`) });
+    throw e;
+  });
   await page.locator(".monaco-editor .view-lines").first().waitFor();
 }
 

@@ -147,6 +147,17 @@ test("Compare (two checkpoints): readable at every width and theme, clicks keep 
   for (const [title, label] of [["the first model (A)", "tiny-gpt-early"], ["Compare tiny-gpt-early with", "tiny-gpt"]]) {
     const widget = page.locator(".quick-input-widget", { has: page.locator(".quick-input-title", { hasText: title }) });
     await widget.waitFor({ timeout: 30_000 });
+    // the picker's title is whole and nothing covers it; items say the model's name, not an install path
+    const titleBox = widget.locator(".quick-input-title");
+    const seen = await titleBox.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return { whole: el.scrollWidth <= el.clientWidth + 1, onTop: !!hit && (el === hit || el.contains(hit) || hit.contains(el)) };
+    });
+    assert.deepEqual(seen, { whole: true, onTop: true }, `the picker title "${title}" is cut or covered`);
+    const labels = await widget.locator(".monaco-list-row .label-name").allTextContents();
+    assert.ok(labels.length > 0 && labels.every((l) => !l.includes("/")), `picker labels are names: ${labels.join(", ")}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, `compare-picker-${label}.png`) });
     const input = widget.locator(".quick-input-box input");
     await input.fill(label);
     await widget.locator(".monaco-list-row.focused", { hasText: label }).first().waitFor();

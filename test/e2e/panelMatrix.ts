@@ -1,5 +1,5 @@
-// Every panel at three widths in three themes, in the real host: the panel's editor group is
-// maximised and the browser window sized so the webview is 400, 700 or 1,200 px wide; at each the
+// Every panel at three widths in three themes, in the real host: the browser window is sized so
+// the panel's webview is 400, 700 or 1,200 px wide (the editor beside it keeps its share); at each the
 // layout checks run (test/e2e/layoutChecks.ts) and a screenshot of the panel is kept. And the panel
 // keeps keyboard focus when clicked: a key typed after a click leaves the user's document unchanged.
 import * as path from "node:path";
@@ -29,14 +29,23 @@ async function webviewBox(frame: Frame): Promise<{ x: number; y: number; width: 
   return box;
 }
 
-/** Sizes the browser window so the webview of `frame` is `width` px wide (its group maximised), and waits for the panel to lay out again. */
+/**
+ * Sizes the browser window so the webview of `frame` is `width` px wide, and waits for the panel to
+ * lay out again. The workbench shares a resize among its editor groups, so the window's change is
+ * found by the secant method from what one change did to the panel.
+ */
 export async function setPanelWidth(page: Page, frame: Frame, width: number): Promise<void> {
-  for (let i = 0; i < 4; i++) {
+  let ratio = 1; // panel px per window px
+  for (let i = 0; i < 8; i++) {
     const now = await frame.evaluate(() => document.documentElement.clientWidth);
     if (Math.abs(now - width) <= 1) break;
     const vp = page.viewportSize()!;
-    await page.setViewportSize({ width: Math.max(320, vp.width + (width - now)), height: vp.height });
+    const next = Math.max(480, Math.min(4000, Math.round(vp.width + (width - now) / ratio)));
+    if (next === vp.width) break;
+    await page.setViewportSize({ width: next, height: vp.height });
     await frame.waitForFunction((w) => document.documentElement.clientWidth !== w, now, { timeout: 5000 }).catch(() => undefined);
+    const after = await frame.evaluate(() => document.documentElement.clientWidth);
+    if (after !== now) ratio = Math.max(0.1, Math.min(1, (after - now) / (next - vp.width)));
   }
   // ResizeObservers fire before the next paint; a panel that re-fits repaints on that frame
   await nextPaint(frame);
@@ -57,7 +66,6 @@ export async function panelMatrix(host: Host, frame: Frame, panel: string, tabTi
   const { page } = host;
   const failures: string[] = [];
   await page.locator(".tab", { hasText: tabTitle }).first().click();
-  await runCommand(page, "View: Toggle Maximize Editor Group");
   const original = page.viewportSize()!;
   try {
     for (const [theme, short] of MATRIX_THEMES) {
@@ -83,7 +91,6 @@ export async function panelMatrix(host: Host, frame: Frame, panel: string, tabTi
     }
   } finally {
     await page.setViewportSize(original);
-    await runCommand(page, "View: Toggle Maximize Editor Group");
   }
   return failures;
 }
