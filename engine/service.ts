@@ -3,6 +3,7 @@
 // slices. Process-agnostic: engine/process.ts serves it over IPC, tests may call it directly.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { escapesFolder } from "./formats/folderPaths";
 import { openModelFolder } from "./formats/modelFolder";
 import { quantizeDynamic } from "./formats/quantize";
 import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attention";
@@ -367,7 +368,8 @@ export class EngineService {
       // the folder's other files (config, tokenizer, README ...) as they are; the graph quantised
       for (const f of fs.readdirSync(folder.dir)) {
         const src = path.join(folder.dir, f);
-        if (fs.statSync(src).isFile()) fs.copyFileSync(src, path.join(out, f));
+        // a file that is a link out of the folder is not the model's: not read, not copied
+        if (fs.statSync(src).isFile() && escapesFolder(folder.dir, src) === undefined) fs.copyFileSync(src, path.join(out, f));
       }
       const target = path.join(out, "onnx", "model.onnx");
       fs.writeFileSync(`${target}.tmp`, q.bytes);

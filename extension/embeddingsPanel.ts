@@ -10,7 +10,7 @@ import { EMBEDDINGS_VIEW_TYPE, EmbeddingsHostToPanel, EmbeddingsPanelToHost, Emb
 import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
 import { setting, targetRange, withEngineProgress } from "./commands";
 import { isOffered, offeredFolders } from "./modelPicker";
-import { activeModel } from "./models";
+import { activeModel, untrustedReason } from "./models";
 import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
 import type { Feature, Services } from "./services";
@@ -187,7 +187,8 @@ export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, Embeddings
 
 /** The recurrent model whose h_t the Embeddings panel offers for text: seqlens.gatesModel, else the character LSTM. */
 function recurrentTextModel(services: Services): string {
-  return setting<string>("gatesModel", "").trim() || path.join(services.context.extensionPath, "samples", "models", "char-lstm");
+  const g = setting<string>("gatesModel", "").trim();
+  return g && !untrustedReason(g) ? g : path.join(services.context.extensionPath, "samples", "models", "char-lstm");
 }
 
 /** Show Embeddings & Logit Lens: the active model's vocabulary, and the selection (or the block around the cursor) if there is one. */

@@ -7,7 +7,7 @@ import { EngineError } from "../protocol/errors";
 import { GATES_VIEW_TYPE, GatesHostToPanel, GatesPanelToHost, GatesRestore, GatesView, parseGatesMessage } from "../protocol/gates";
 import { setting, targetRange, withEngineProgress } from "./commands";
 import { GatesInput, readGatesInput, ReadOptions, vscodeUi } from "./gatesInput";
-import { recurrentSamples } from "./models";
+import { recurrentSamples, untrustedReason } from "./models";
 import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import type { Feature, Services } from "./services";
 import { pngBytes, saveExport } from "./webviewHtml";
@@ -234,7 +234,10 @@ async function readAndRun(services: Services, diagnostics: vscode.DiagnosticColl
   if (!input) return;
   const configured = setting<string>("gatesModel", "").trim();
   // A reading asked for in the panel runs the default model of that kind (the configured one reads one kind).
-  const model = (options.as ? "" : configured) || defaultGatesModel(services, input.kind);
+  // a model setting that points into an untrusted workspace is ignored, saying so
+  const why = configured ? untrustedReason(configured) : undefined;
+  if (why && !options.as) void vscode.window.showWarningMessage(`SeqLens: seqlens.gatesModel is ignored: ${why}`);
+  const model = (options.as || why ? "" : configured) || defaultGatesModel(services, input.kind);
   const shown = panel ?? GatesPanel.show(services, gradientModels, diagnostics);
   await withEngineProgress(services, "computing gates", (token) => shown.run(doc, input, model, token, range, options.as));
 }
@@ -257,7 +260,7 @@ export const gatesFeature: Feature = {
         // Only the recurrent samples, the default models and the configured one.
         restorable: (r) => {
           const configured = setting<string>("gatesModel", "").trim();
-          return [...recurrentSamples(services.context.extensionPath), defaultGatesModel(services, "text"), defaultGatesModel(services, "series"), ...(configured ? [configured] : [])].includes(r.model);
+          return [...recurrentSamples(services.context.extensionPath), defaultGatesModel(services, "text"), defaultGatesModel(services, "series"), ...(configured && !untrustedReason(configured) ? [configured] : [])].includes(r.model);
         },
         restore: async (panel, r) => {
           const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(r.uri));

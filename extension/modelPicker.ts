@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { activeModel, bundledModels, canonical, isRecurrentFolder, recurrentSamples } from "./models";
+import { activeModel, bundledModels, canonical, isRecurrentFolder, recurrentSamples, untrustedReason } from "./models";
 import type { Services } from "./services";
 import { setting } from "./commands";
 
@@ -25,7 +25,7 @@ export async function offeredFolders(services: Services): Promise<string[]> {
       ...inTree,
       ...recurrentSamples(extensionPath),
     ]),
-  ];
+  ].filter((f) => untrustedReason(f) === undefined);
 }
 
 /** Whether `model` (a folder, one of its onnx/ checkpoints, or `tfjs:<folder>`) is one SeqLens offers. */
@@ -107,5 +107,11 @@ export async function pickModel(services: Services, title: string, exclude?: str
   if (!pick) return undefined;
   if (pick.model) return pick.model;
   const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: true, filters: { ONNX: ["onnx"] }, title });
-  return chosen?.[0]?.fsPath;
+  const picked = chosen?.[0]?.fsPath;
+  const why = picked && untrustedReason(picked);
+  if (why) {
+    void vscode.window.showErrorMessage(why);
+    return undefined;
+  }
+  return picked;
 }

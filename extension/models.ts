@@ -45,6 +45,38 @@ export type ActiveModelState =
   | { status: "ok"; path: string; setting: string }
   | { status: "untrusted" | "missing"; path: string; setting: string; reason: string };
 
+/** `p` is `root` or lies under it (both absolute). */
+function within(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/** A model spec's path (without its tfjs: prefix), absolute: a relative one is read from the first workspace folder. */
+export function specPath(spec: string): string {
+  const p = spec.startsWith("tfjs:") ? spec.slice("tfjs:".length) : spec;
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  return path.isAbsolute(p) ? p : folders.length > 0 ? path.join(folders[0].uri.fsPath, p) : path.resolve(p);
+}
+
+/**
+ * Whether the path lies in one of the workspace's folders, as written or once symbolic links are
+ * resolved (a link from outside into the workspace is inside; so is one to a folder inside it).
+ */
+export function inWorkspace(p: string): boolean {
+  const forms = [path.resolve(p), canonical(p)];
+  return (vscode.workspace.workspaceFolders ?? []).some((f) => [f.uri.fsPath, canonical(f.uri.fsPath)].some((root) => forms.some((x) => within(root, x))));
+}
+
+/**
+ * Why SeqLens does not load the model `spec` (a path, or tfjs:<path>): it lies inside a workspace that
+ * is not trusted. Undefined when it may be loaded (a trusted workspace, or a model outside it).
+ */
+export function untrustedReason(spec: string): string | undefined {
+  if (vscode.workspace.isTrusted) return undefined;
+  const p = specPath(spec);
+  return inWorkspace(p) ? `SeqLens does not load models from an untrusted workspace (${p}): trust the workspace, or use a bundled sample.` : undefined;
+}
+
 export function activeModelState(extensionPath: string): ActiveModelState {
   const setting = vscode.workspace.getConfiguration("seqlens").get<string>("activeModel", "").trim();
   if (!setting) return { status: "ok", path: bundledModels(extensionPath)[0], setting };
@@ -52,11 +84,9 @@ export function activeModelState(extensionPath: string): ActiveModelState {
   const prefix = setting.startsWith("tfjs:") ? "tfjs:" : "";
   const spec = setting.slice(prefix.length);
   const folders = vscode.workspace.workspaceFolders ?? [];
-  const resolved = path.isAbsolute(spec) ? spec : folders.length > 0 ? path.join(folders[0].uri.fsPath, spec) : path.resolve(spec);
-  const inWorkspace = folders.some((f) => !path.relative(f.uri.fsPath, resolved).startsWith(".."));
-  if (inWorkspace && !vscode.workspace.isTrusted) {
-    return { status: "untrusted", path: prefix + resolved, setting, reason: `SeqLens does not load models from an untrusted workspace (${resolved}): trust the workspace, or use a bundled sample.` };
-  }
+  const resolved = specPath(spec);
+  const untrusted = untrustedReason(resolved);
+  if (untrusted) return { status: "untrusted", path: prefix + resolved, setting, reason: untrusted };
   if (!fs.existsSync(resolved)) {
     const from = path.isAbsolute(spec) ? "" : ` (${JSON.stringify(spec)} read from ${folders.length > 0 ? "the workspace folder" : "the current folder"})`;
     return { status: "missing", path: prefix + resolved, setting, reason: `The model in seqlens.activeModel does not exist: ${resolved}${from}.` };

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ModelInfo } from "../protocol/models";
 import { EngineHost } from "./engineHost";
-import { activeModelState, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples } from "./models";
+import { activeModelState, bundledModels, canonical, isRecurrentFolder, ModelFormat, modelFolders, recurrentSamples, untrustedReason } from "./models";
 
 export class ModelItem extends vscode.TreeItem {
   constructor(
@@ -82,7 +82,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
       if (seen.has(p)) return;
       seen.add(p);
       // a path from the settings that is not there: listed with why, so the user sees the setting is wrong
-      const gone = missing ?? (origin === "setting" && !p.startsWith("tfjs:") && !fs.existsSync(p) ? `${p} does not exist.` : undefined);
+      const gone = missing ?? (origin === "setting" ? untrustedReason(p) : undefined) ?? (origin === "setting" && !p.startsWith("tfjs:") && !fs.existsSync(p) ? `${p} does not exist.` : undefined);
       const recurrent = !gone && isRecurrentFolder(p);
       items.push(new ModelItem(p, origin, recurrent || gone ? undefined : this.infos.get(p), !gone && (recurrent ? gatesModel !== "" && canonical(gatesModel) === p : p === activePath), format, recurrent, gone));
     };
@@ -94,7 +94,7 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
     }
     for (const p of vscode.workspace.getConfiguration("seqlens").get<string[]>("models", [])) add(p, "setting");
     if (activePath) add(activePath, "setting"); // an active model set by path shows too
-    else if (active.status === "missing") add(active.path, "setting", undefined, active.reason);
+    else if (active.status !== "ok") add(active.path, "setting", undefined, active.reason);
     return items;
   }
 

@@ -42,7 +42,11 @@ export const VSIX = path.join(ROOT, "dist", "seqlens-linux-x64.vsix");
  * Starts code-server on 127.0.0.1 with `workspace` open and SeqLens installed: from the packaged
  * VSIX when `vsix` is given (as a user installs it), else linked from this checkout.
  */
-export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}, opts: { port?: number; vsix?: string } = {}): Promise<CodeServer> {
+/**
+ * `workspaceTrust`: leave Workspace Trust on (the other hosts turn it off) with no startup prompt, so
+ * a folder never trusted before opens in Restricted Mode.
+ */
+export async function startCodeServer(workspace: string, settings: Record<string, unknown> = {}, opts: { port?: number; vsix?: string; workspaceTrust?: boolean } = {}): Promise<CodeServer> {
   const port = opts.port;
   const missing = hostInstalled();
   if (missing) throw new Error(missing);
@@ -65,7 +69,8 @@ export async function startCodeServer(workspace: string, settings: Record<string
       "extensions.autoCheckUpdates": false,
       "extensions.autoUpdate": false,
       "extensions.ignoreRecommendations": true,
-      "security.workspace.trust.enabled": false,
+      "security.workspace.trust.enabled": opts.workspaceTrust === true,
+      ...(opts.workspaceTrust ? { "security.workspace.trust.startupPrompt": "never", "security.workspace.trust.banner": "always" } : {}),
       "chat.disableAIFeatures": true,
       "workbench.secondarySideBar.defaultVisibility": "hidden",
       "window.commandCenter": false,
@@ -88,7 +93,7 @@ export async function startCodeServer(workspace: string, settings: Record<string
   const p = port ?? (await freePort());
   const cs: ChildProcess = spawn(
     NODE24,
-    [ENTRY, ...common, "--bind-addr", `127.0.0.1:${p}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened"],
+    [ENTRY, ...common, "--bind-addr", `127.0.0.1:${p}`, "--auth", "none", "--disable-telemetry", "--disable-update-check", ...(opts.workspaceTrust ? [] : ["--disable-workspace-trust"]), "--disable-getting-started-override", "--ignore-last-opened"],
     { env, stdio: ["ignore", fs.openSync(path.join(dir, "code-server.log"), "w"), fs.openSync(path.join(dir, "code-server.err"), "w")], detached: true },
   );
   for (let i = 0; ; i++) {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type * as ortTypes from "onnxruntime-node";
 import { EngineError } from "../../protocol/errors";
 import type { DecoderConfig, ModelFolder } from "../formats/modelFolder";
+import { folderFile } from "../formats/folderPaths";
 import { prepareProbe, type ProbeGraph } from "../formats/onnxProbe";
 import { decodeOnnx } from "../formats/onnxWeights";
 import { DecoderModel } from "../models/decoder";
@@ -85,10 +86,12 @@ function positionRows(file: string, width: number, probe: ProbeGraph): number | 
   return undefined;
 }
 
+/** A tokenizer file beside the graph, if there is one (a link out of its folder is refused). */
 function readJsonIfThere(file: string): object | undefined {
   if (!fs.existsSync(file)) return undefined;
+  const text = fs.readFileSync(folderFile(path.dirname(file), file), "utf8");
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
+    return JSON.parse(text);
   } catch (e) {
     throw new EngineError("TOKENIZER", `${file}: not valid JSON (${(e as Error).message})`);
   }

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { Device, ExecutionProvider } from "../../protocol/basics";
 import { EngineError } from "../../protocol/errors";
 import type { Capability, ModelInfo } from "../../protocol/models";
+import { folderFile } from "../formats/folderPaths";
 import { decodeOnnx } from "../formats/onnxWeights";
 
 /** A model as a family opened it: what it is and what it can be asked for. */
@@ -70,6 +71,8 @@ export class ModelCandidate {
     const cfg = path.join(dir, "config.json");
     if (fs.existsSync(cfg)) {
       let parsed: unknown;
+      // (a config.json that is a link out of the folder is refused, not caught below)
+      folderFile(dir, cfg);
       try {
         parsed = JSON.parse(fs.readFileSync(cfg, "utf8"));
       } catch (e) {
@@ -104,7 +107,8 @@ export class ModelCandidate {
   operators(file: string): Set<string> {
     let ops = this.operatorsOf.get(file);
     if (!ops) {
-      const graph = decodeOnnx(file, fs.readFileSync(file)).graph!;
+      // a graph the folder holds must lie in it; the path the user named is read as named
+      const graph = decodeOnnx(file, fs.readFileSync(path.resolve(file) === this.path ? file : folderFile(this.dir, file))).graph!;
       ops = new Set((graph.node ?? []).map((n) => n.opType ?? ""));
       this.operatorsOf.set(file, ops);
     }

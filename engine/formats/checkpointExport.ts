@@ -10,6 +10,8 @@ import { EngineError } from "../../protocol/errors";
 import { BERT_MODEL_TYPES, bertConfigFrom, exportBertOnnx } from "./bertExport";
 import { exportGpt2Onnx, type Gpt2ExportConfig, type WeightLookup } from "./gpt2Export";
 import { exportLlamaOnnx, LLAMA_MODEL_TYPES, llamaConfigFrom } from "./llamaExport";
+import { checkShapeRanges } from "./modelFolder";
+import { folderFile } from "./folderPaths";
 import { cacheDir } from "./onnxProbe";
 
 /** A checkpoint's tensors by name, decoded to float32 (F32, F16 and BF16 alike). */
@@ -143,7 +145,7 @@ export function checkpointToOnnx(dir: string, weights: CheckpointWeights, opts: 
   const configFile = path.join(dir, "config.json");
   if (!fs.existsSync(dir)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no such folder`);
   if (!fs.existsSync(configFile)) throw new EngineError("MODEL_INVALID", `${dir}: no config.json (a checkpoint folder needs config.json next to its weights)`);
-  const configText = fs.readFileSync(configFile, "utf8");
+  const configText = fs.readFileSync(folderFile(dir, configFile), "utf8");
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(configText) as Record<string, unknown>;
@@ -155,7 +157,9 @@ export function checkpointToOnnx(dir: string, weights: CheckpointWeights, opts: 
   if (typeof modelType !== "string") throw new EngineError("MODEL_INVALID", `${configFile}: no "model_type" (SeqLens builds a graph from a checkpoint of model_type ${CHECKPOINT_MODEL_TYPES.join(", ")})`);
   const architecture = modelType === "gpt2" ? "gpt2" : (LLAMA_MODEL_TYPES as readonly string[]).includes(modelType) ? "llama" : (BERT_MODEL_TYPES as readonly string[]).includes(modelType) ? "bert" : undefined;
   if (!architecture) throw new EngineError("UNSUPPORTED", `${configFile}: model_type "${modelType}" cannot be opened as a checkpoint; SeqLens builds graphs for model_type ${CHECKPOINT_MODEL_TYPES.join(", ")} (export other models to ONNX first)`);
-  // config errors first: they need no weights
+  // config errors first: they need no weights; no shape value past any model (a layer count of
+  // 40000, a context of 10^9) reaches an exporter that would size something from it
+  checkShapeRanges(config, configFile);
   const cfg = architecture === "gpt2" ? gpt2ConfigFrom(config, configFile) : architecture === "llama" ? llamaConfigFrom(config, configFile) : bertConfigFrom(config, configFile);
 
   const names = new Set(weights.names());

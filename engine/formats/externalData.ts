@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
+import { escapesFolder, isAbsoluteName, isInside } from "./folderPaths";
 
 /** One tensor's external bytes, checked: `file` is the real path of the data file, inside the model's folder. */
 export interface ExternalRef {
@@ -41,11 +42,6 @@ export function isExternal(t: onnx.ITensorProto): boolean {
   return t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
 }
 
-function inside(dir: string, p: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
-}
-
 function byteCount(value: string | undefined, key: string, what: string, onnxFile: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new EngineError("MODEL_INVALID", `${onnxFile}: ${what} has external data ${key} "${value}" (expected a byte count)`);
@@ -62,12 +58,14 @@ export function externalRef(onnxFile: string, t: onnx.ITensorProto, what = `init
   if (!location) throw new EngineError("MODEL_INVALID", `${onnxFile}: ${what} is stored as external data without a location`);
   const dir = path.dirname(path.resolve(onnxFile));
   const refuse = (why: string) => new EngineError("MODEL_INVALID", `${onnxFile}: ${what} keeps its weights at "${location}", ${why}: refused (external data must lie in the model's folder, ${dir})`);
-  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || location.includes("\0")) throw refuse("an absolute path");
+  if (isAbsoluteName(location)) throw refuse("an absolute path");
   const lexical = path.resolve(dir, location);
-  if (!inside(dir, lexical)) throw refuse("which leads outside the model's folder");
+  if (!isInside(dir, lexical)) throw refuse("which leads outside the model's folder");
   if (!fs.existsSync(lexical)) throw new EngineError("MODEL_INVALID", `${onnxFile}: the external data file ${lexical} (of ${what}) is missing`);
+  // the file itself, or a folder on the way, may be a link: where it really lies decides
+  const outside = escapesFolder(dir, lexical);
+  if (outside !== undefined) throw refuse(`a symbolic link to ${outside}, outside the model's folder`);
   const file = fs.realpathSync(lexical);
-  if (!inside(fs.realpathSync(dir), file)) throw refuse(`a symbolic link to ${file}, outside the model's folder`);
   const stat = fs.statSync(file);
   if (!stat.isFile()) throw new EngineError("MODEL_INVALID", `${onnxFile}: the external data of ${what}, ${lexical}, is not a file`);
   const offset = byteCount(info.get("offset"), "offset", what, onnxFile) ?? 0;

@@ -15,6 +15,7 @@
 //   outputs keep every n_rep-th head (the cache the graph returns stays [batch, kv_heads, ...]).
 //
 // onnxruntime 1.30's CPU GroupQueryAttention needs head_dim to be a multiple of 16.
+import { EngineError } from "../../protocol/errors";
 import { MASK_VALUE } from "./gpt2Export";
 import { DataType, GraphBuilder, type OpsetImport } from "./onnxBuilder";
 
@@ -45,6 +46,10 @@ export function gqaSharedInputs(g: GraphBuilder, attentionMask: string, invFreq:
   const totalLength = g.op("Cast", [total], `${p}/total_seq_len/Cast`, { to: DataType.INT32 });
   const half = invFreq.length;
   if (half % 8 !== 0) throw new Error(`GroupQueryAttention needs a rotary width that is a multiple of 16 (onnxruntime's CPU kernel), not ${2 * half}`);
+  // two tables of float32, checked before they are allocated: past what one ONNX file holds is refused
+  if (!Number.isSafeInteger(maxPositions) || maxPositions <= 0 || 8 * maxPositions * half >= 2 ** 31) {
+    throw new EngineError("TOO_LARGE", `the rotary cos / sin caches of ${maxPositions} positions x ${half} frequencies would be ${((8 * maxPositions * half) / 2 ** 30).toFixed(2)} GiB, past the 2 GiB an ONNX file can hold (max_position_embeddings too large)`);
+  }
   const cosData = new Float32Array(maxPositions * half);
   const sinData = new Float32Array(maxPositions * half);
   for (let pos = 0; pos < maxPositions; pos++) {

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
+import { folderFile } from "./folderPaths";
 
 /**
  * A transformer's shape under one set of names, whatever its config.json calls them (GPT-2's n_layer,
@@ -40,7 +41,7 @@ export function checkVocabularyIds(c: DecoderConfig, ids: number[]): void {
 }
 
 /** The largest value of each shape key config.json may give (several times today's largest models). */
-const CONFIG_LIMITS: Record<ShapeKey, number> = { n_layer: 1024, n_head: 1024, n_kv_head: 1024, head_dim: 16_384, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
+export const CONFIG_LIMITS: Record<ShapeKey, number> = { n_layer: 1024, n_head: 1024, n_kv_head: 1024, head_dim: 16_384, n_embd: 65_536, vocab_size: 4_000_000, n_positions: 4_194_304 };
 
 export type ShapeKey = "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "n_positions";
 
@@ -59,6 +60,27 @@ const SHAPE_KEYS: Record<ShapeKey, string[]> = {
   n_positions: ["n_positions", "max_position_embeddings", "n_ctx", "max_seq_len"],
 };
 
+/** config[key], a size of kind `shape`: MODEL_INVALID naming the key and the value unless it is a positive integer within CONFIG_LIMITS. */
+function checkedSize(config: Record<string, unknown>, key: string, shape: ShapeKey, configFile: string): number {
+  const v = config[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" must be a positive integer (got ${JSON.stringify(v)})`);
+  // checked before anything is sized from it
+  if (v > CONFIG_LIMITS[shape]) throw new EngineError("MODEL_INVALID", `${configFile}: "${key}" = ${v} is past any model SeqLens can run (at most ${CONFIG_LIMITS[shape].toLocaleString("en-US")})`);
+  return v;
+}
+
+/**
+ * Every shape value config.json gives, under any of the names SHAPE_KEYS reads, checked as
+ * normalizeConfig checks the ones it takes (a positive integer within CONFIG_LIMITS), whether or not
+ * the model needs it: for readers that take their own keys (the checkpoint exporters) and must not
+ * size anything from an absurd value. Absent (or null) keys pass.
+ */
+export function checkShapeRanges(config: Record<string, unknown>, configFile: string): void {
+  for (const [shape, keys] of Object.entries(SHAPE_KEYS) as [ShapeKey, string[]][]) {
+    for (const k of keys) if (config[k] !== undefined && config[k] !== null) checkedSize(config, k, shape, configFile);
+  }
+}
+
 /** config.json's shape under DecoderConfig's names (the raw keys are kept); MODEL_INVALID naming the key that is missing, not a positive integer, or past any model. */
 export function normalizeConfig(config: Record<string, unknown>, configFile: string): DecoderConfig {
   const out: Record<string, unknown> = { ...config };
@@ -70,11 +92,7 @@ export function normalizeConfig(config: Record<string, unknown>, configFile: str
       if (optional) return undefined;
       throw new EngineError("MODEL_INVALID", `${configFile}: "${SHAPE_KEYS[key][0]}" must be a positive integer (got undefined; also looked for ${SHAPE_KEYS[key].slice(1).map((k) => `"${k}"`).join(", ")})`);
     }
-    const v = config[found];
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new EngineError("MODEL_INVALID", `${configFile}: "${found}" must be a positive integer (got ${JSON.stringify(v)})`);
-    // checked before anything is sized from it
-    if (v > CONFIG_LIMITS[key]) throw new EngineError("MODEL_INVALID", `${configFile}: "${found}" = ${v} is past any model SeqLens can run (at most ${CONFIG_LIMITS[key].toLocaleString("en-US")})`);
-    return v;
+    return checkedSize(config, found, key, configFile);
   };
   for (const key of ["n_layer", "n_head", "n_embd", "vocab_size", "n_positions"] as const) out[key] = read(key, false);
   const nHead = out.n_head as number;
@@ -100,9 +118,10 @@ export interface ModelFolder {
   tokenizerConfig: object;
 }
 
-function readJson(file: string, what: string, missing: () => EngineError): object {
+/** A JSON object file of the model folder `dir` (checked to lie inside it before it is read). */
+function readJson(dir: string, file: string, what: string, missing: () => EngineError): object {
   if (!fs.existsSync(file)) throw missing();
-  const text = fs.readFileSync(file, "utf8");
+  const text = fs.readFileSync(folderFile(dir, file), "utf8");
   try {
     const v = JSON.parse(text);
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("expected a JSON object");
@@ -129,16 +148,17 @@ export function openModelFolder(p: string, opts: { onnxFile?: string; tokenizerI
   if (!fs.existsSync(configFile) && [path.join(dir, "model.json"), path.join(dir, "tfjs", "model.json")].some((f) => fs.existsSync(f))) {
     throw new EngineError("MODEL_INVALID", `${dir}: a TensorFlow.js model (model.json) without config.json; the Inspector runs decoder model folders (config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`);
   }
-  const config = readJson(configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
+  const config = readJson(dir, configFile, "config", () => new EngineError("MODEL_INVALID", `${dir}: no config.json (a model folder holds config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx)`)) as Record<string, unknown>;
   const normalized = normalizeConfig(config, configFile);
-  const onnxFile = opts.onnxFile ?? (fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : path.join(dir, "onnx", "model.onnx"));
+  // the graph the user named, one SeqLens built, or the folder's onnx/model.onnx (which must lie in it)
+  const onnxFile = opts.onnxFile ?? (fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : folderFile(dir, path.join(dir, "onnx", "model.onnx")));
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
   // Both tokenizer files are optional: without tokenizer.json the model reads token ids only (the
   // tokenizer says so when given text); without tokenizer_config.json, tokenizer.json alone.
   const tokenizerDir = opts.tokenizerInParent && !fs.existsSync(path.join(dir, "tokenizer.json")) && fs.existsSync(path.join(dir, "..", "tokenizer.json")) ? path.dirname(dir) : dir;
   const tokenizerFile = path.join(tokenizerDir, "tokenizer.json");
-  const tokenizerJson = fs.existsSync(tokenizerFile) ? readJson(tokenizerFile, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json`)) : undefined;
+  const tokenizerJson = fs.existsSync(tokenizerFile) ? readJson(tokenizerDir, tokenizerFile, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer.json`)) : undefined;
   const configFileOfTokenizer = path.join(tokenizerDir, "tokenizer_config.json");
-  const tokenizerConfig = fs.existsSync(configFileOfTokenizer) ? readJson(configFileOfTokenizer, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`)) : {};
+  const tokenizerConfig = fs.existsSync(configFileOfTokenizer) ? readJson(tokenizerDir, configFileOfTokenizer, "tokenizer", () => new EngineError("TOKENIZER", `${dir}: no tokenizer_config.json`)) : {};
   return { dir, name: path.basename(dir), config: normalized, onnxFile, tokenizerJson, tokenizerConfig };
 }

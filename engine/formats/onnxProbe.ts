@@ -63,7 +63,7 @@ export function cacheDir(): string {
 }
 
 /** What config.json claims about the graph's shape, and where it says so (for the error). */
-export type ClaimedShape = Pick<DecoderConfig, "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "source_keys"> & { configFile: string };
+export type ClaimedShape = Pick<DecoderConfig, "n_layer" | "n_head" | "n_kv_head" | "head_dim" | "n_embd" | "vocab_size" | "source_keys"> & Partial<Pick<DecoderConfig, "n_positions">> & { configFile: string };
 
 /** The static size of dimension `i` of a graph input, if the graph fixes it. */
 function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | undefined {
@@ -77,7 +77,7 @@ function staticDim(v: onnx.IValueInfoProto | undefined, i: number): number | und
  * (attention layers, KV-cache layers and heads, the token embedding's rows and width) must agree,
  * else MODEL_INVALID naming both numbers. Numbers the graph leaves open are taken from the config.
  */
-function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attentionLayers: number; kvInputs: onnx.IValueInfoProto[]; tokenEmbedding?: number[] }): void {
+function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attentionLayers: number; kvInputs: onnx.IValueInfoProto[]; tokenEmbedding?: number[]; positionRows?: number }): void {
   // named as config.json names it (num_hidden_layers, n_layer ...)
   const disagree = (key: string, said: number, found: string) =>
     new EngineError("MODEL_INVALID", `${claimed.configFile} says ${claimed.source_keys?.[key as ShapeKey] ?? key} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
@@ -96,6 +96,10 @@ function checkClaims(onnxFile: string, claimed: ClaimedShape, graph: { attention
     const [rows, width] = graph.tokenEmbedding;
     if (rows !== claimed.vocab_size) throw disagree("vocab_size", claimed.vocab_size, `the token embedding has ${rows} rows`);
     if (width !== claimed.n_embd) throw disagree("n_embd", claimed.n_embd, `the token embedding is ${width} wide`);
+  }
+  // a learned position table: the context cannot be longer than its rows
+  if (graph.positionRows !== undefined && claimed.n_positions !== undefined && claimed.n_positions > graph.positionRows) {
+    throw disagree("n_positions", claimed.n_positions, `the position table (gathered by position_ids) has ${graph.positionRows} rows`);
   }
 }
 
@@ -176,7 +180,9 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
     if (n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0])) {
       const t = initializers.get(n.input![0])!;
       const data = initializerFloats(t, onnxFile);
-      if (data) tokenEmbedding = { shape: (t.dims ?? []).map(Number), data };
+      const shape = (t.dims ?? []).map(Number);
+      if (data && data.length !== shape.reduce((a, b) => a * b, 1)) throw new EngineError("MODEL_INVALID", `${onnxFile}: the token embedding ${t.name} says shape [${shape.join(", ")}] but holds ${data.length} values`);
+      if (data) tokenEmbedding = { shape, data };
     }
   }
 
@@ -195,6 +201,8 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
       const data = initializerFloats(t, onnxFile);
       const [d, V] = (t.dims ?? []).map(Number);
       if (data && (t.dims ?? []).length === 2) {
+        // the graph's dims are checked against its data before anything is sized from them
+        if (data.length !== d * V) throw new EngineError("MODEL_INVALID", `${onnxFile}: the output projection ${wName} says shape [${d}, ${V}] but holds ${data.length} values`);
         const rows = new Float32Array(V * d); // [d, V] -> [V, d]
         for (let i = 0; i < d; i++) for (let v = 0; v < V; v++) rows[v * d + i] = data[i * V + v];
         unembedding = { shape: [V, d], data: rows };
@@ -204,7 +212,9 @@ export function prepareProbe(onnxFile: string, claimed: ClaimedShape | undefined
 
   const kvInputs = graph.input!.filter((i) => !initializers.has(i.name!) && i.name!.startsWith("past_key_values."));
   const embedding = (consumers.get("input_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "input_ids" && initializers.has(n.input![0]));
-  if (claimed) checkClaims(onnxFile, claimed, { attentionLayers: attentionOutputs.length, kvInputs, tokenEmbedding: embedding ? (initializers.get(embedding.input![0])!.dims ?? []).map(Number) : undefined });
+  const positionTable = (consumers.get("position_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "position_ids" && (initializers.get(n.input![0])?.dims ?? []).length === 2);
+  const positionRows = positionTable ? Number(initializers.get(positionTable.input![0])!.dims![0]) : undefined;
+  if (claimed) checkClaims(onnxFile, claimed, { attentionLayers: attentionOutputs.length, kvInputs, tokenEmbedding: embedding ? (initializers.get(embedding.input![0])!.dims ?? []).map(Number) : undefined, positionRows });
 
   const inputNames = graph.input!.map((i) => i.name!).filter((n) => !initializers.has(n));
   const hasKvCache = inputNames.some((n) => n.startsWith("past_key_values."));

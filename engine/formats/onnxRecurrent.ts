@@ -12,6 +12,7 @@
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import { activation, Cell, Direction, RecurrentDirection } from "../models/recurrentLayer";
+import { externalRefs, inlineExternalData } from "./externalData";
 import { initializerFloats } from "./onnxWeights";
 
 /** The ONNX recurrent operators and their cells. */
@@ -54,6 +55,9 @@ function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefine
 }
 
 export function recurrentProbe(file: string, model: onnx.ModelProto): RecurrentProbe {
+  // Weights kept as external data: their locations checked (inside the graph's folder) before any
+  // is read, then moved into the graph, as the probe runs from bytes with no folder to find them in.
+  if (externalRefs(file, model).length > 0) inlineExternalData(file, model, 0);
   const graph = model.graph!;
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   // Constant nodes hold weights too (some exporters store W, R, B that way).

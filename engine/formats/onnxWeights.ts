@@ -60,6 +60,7 @@ function halfInitializerFloats(t: onnx.ITensorProto, onnxFile?: string): Float32
 
 export function readInitializers(file: string): Map<string, { shape: number[]; data: Float32Array }> {
   const model = decodeOnnx(file, fs.readFileSync(file));
+  externalRefs(file, model); // every location checked before any weight is read
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of model.graph!.initializer ?? []) {
     const data = initializerFloats(t, file);

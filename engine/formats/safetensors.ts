@@ -8,6 +8,7 @@ import { bfloat16ToFloat32, f16BitsToF32, float16ToFloat32 } from "./halfFloats"
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
+import { escapesFolder, folderFile } from "./folderPaths";
 
 export type SafetensorsDtype = "BOOL" | "U8" | "I8" | "F8_E4M3" | "F8_E5M2" | "I16" | "U16" | "F16" | "BF16" | "I32" | "U32" | "F32" | "F64" | "I64" | "U64";
 
@@ -286,7 +287,8 @@ export function openCheckpointWeights(p: string): CheckpointWeights {
   if (!fs.existsSync(abs)) throw new EngineError("MODEL_NOT_FOUND", `${abs}: not found`);
   const isFile = fs.statSync(abs).isFile();
   const dir = isFile ? path.dirname(abs) : abs;
-  const single = isFile ? (abs.endsWith(".json") ? undefined : abs) : path.join(dir, SINGLE_FILE);
+  // the file the user named is read as named; the folder's own files must lie in it
+  const single = isFile ? (abs.endsWith(".json") ? undefined : abs) : folderFile(dir, path.join(dir, SINGLE_FILE));
   if (single && fs.existsSync(single)) {
     const f = SafetensorsFile.open(single);
     return {
@@ -299,7 +301,7 @@ export function openCheckpointWeights(p: string): CheckpointWeights {
       close: () => f.close(),
     };
   }
-  const indexFile = isFile ? abs : path.join(dir, INDEX_FILE);
+  const indexFile = isFile ? abs : folderFile(dir, path.join(dir, INDEX_FILE));
   if (!fs.existsSync(indexFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no ${SINGLE_FILE} or ${INDEX_FILE}`);
   let index: unknown;
   try {
@@ -313,7 +315,6 @@ export function openCheckpointWeights(p: string): CheckpointWeights {
   }
   const metadata = (index as { metadata?: unknown }).metadata ?? {};
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw invalid(indexFile, `"metadata" is not an object`);
-  const realDir = fs.realpathSync(dir);
   const shards = new Map<string, SafetensorsFile>();
   const owner = new Map<string, SafetensorsFile>();
   try {
@@ -326,8 +327,8 @@ export function openCheckpointWeights(p: string): CheckpointWeights {
         const rel = path.relative(dir, file);
         if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) throw refuse("leads outside the folder");
         if (!fs.existsSync(file)) throw invalid(indexFile, `shard ${file} (of tensor "${name}") is missing`);
-        const realRel = path.relative(realDir, fs.realpathSync(file));
-        if (realRel.startsWith("..") || path.isAbsolute(realRel)) throw refuse(`is a symbolic link to ${fs.realpathSync(file)}, outside the folder`);
+        const real = escapesFolder(dir, file);
+        if (real !== undefined) throw refuse(`is a symbolic link to ${real}, outside the folder`);
         shards.set(shard, SafetensorsFile.open(file));
       }
       const f = shards.get(shard)!;

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { EngineError } from "../../protocol/errors";
 import { quietly } from "../runtime/tfjs/backend";
+import { escapesFolder, isAbsoluteName, isInside, namedFile } from "./folderPaths";
 
 export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersModel> {
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; format?: string };
@@ -16,24 +17,35 @@ export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersM
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new EngineError("MODEL_INVALID", `${modelJson}: not a TensorFlow.js LayersModel (no modelTopology or weightsManifest)`);
   if (json.format === "graph-model") throw new EngineError("MODEL_INVALID", `${modelJson}: a TensorFlow.js GraphModel; the gate probe reads LayersModels (layers with their weights)`);
   const dir = path.dirname(modelJson);
-  const buffers: Uint8Array[] = [];
+  // Every weight file is checked, and the bytes the manifest needs against their sizes, before any is read.
+  const files: string[] = [];
   for (const group of json.weightsManifest) {
+    if (typeof group !== "object" || group === null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new EngineError("MODEL_INVALID", `${modelJson}: a weightsManifest entry is not {paths: [...], weights: [...]}`);
     for (const p of group.paths) {
-      const f = path.join(dir, p);
+      const f = namedFile(modelJson, dir, p, "weight file");
       if (!fs.existsSync(f)) throw new EngineError("MODEL_NOT_FOUND", `${modelJson}: weight file ${p} is missing`);
-      buffers.push(fs.readFileSync(f));
+      if (!fs.statSync(f).isFile()) throw new EngineError("MODEL_INVALID", `${modelJson}: weight file ${p} is not a file`);
+      files.push(f);
     }
   }
-  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
+  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+  let expected = 0;
+  for (const w of weightSpecs) {
+    const shape = (w as { shape?: unknown } | null)?.shape;
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new EngineError("MODEL_INVALID", `${modelJson}: weight ${JSON.stringify(w?.name)} has shape ${JSON.stringify(shape)} (expected a list of sizes >= 0)`);
+    expected += (shape as number[]).reduce((x, y) => x * y, 1) * (w.dtype === "float32" || w.dtype === "int32" || w.dtype === undefined ? 4 : 1);
+    if (!Number.isSafeInteger(expected)) throw new EngineError("MODEL_INVALID", `${modelJson}: the manifest's weights add up past any file (weight ${JSON.stringify(w.name)} has shape [${shape.join(", ")}])`);
+  }
+  const total = files.reduce((a, f) => a + fs.statSync(f).size, 0);
+  if (expected !== total) throw new EngineError("MODEL_INVALID", `${modelJson}: the weight files hold ${total} bytes, the manifest needs ${expected} (truncated or mismatched weights)`);
   const weightData = new Uint8Array(total);
   let o = 0;
-  for (const b of buffers) {
+  for (const f of files) {
+    const b = fs.readFileSync(f);
+    if (o + b.byteLength > total) throw new EngineError("MODEL_INVALID", `${f} grew while it was read`);
     weightData.set(b, o);
     o += b.byteLength;
   }
-  const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-  const expected = weightSpecs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (w.dtype === "float32" || w.dtype === "int32" || w.dtype === undefined ? 4 : 1), 0);
-  if (expected !== total) throw new EngineError("MODEL_INVALID", `${modelJson}: the weight files hold ${total} bytes, the manifest needs ${expected} (truncated or mismatched weights)`);
   try {
     return await quietly(() => tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData: weightData.buffer })));
   } catch (e) {
@@ -50,6 +62,8 @@ export function layersModelBytes(modelJson: string): number {
   } catch {
     // the model loaded, so this does not happen; count model.json alone
   }
-  const dir = path.dirname(modelJson);
-  return [modelJson, ...paths.map((p) => path.join(dir, p))].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  const dir = path.resolve(path.dirname(modelJson));
+  // only the files the load read (inside the folder)
+  const files = paths.filter((p) => typeof p === "string" && !isAbsoluteName(p) && isInside(dir, path.resolve(dir, p))).map((p) => path.resolve(dir, p));
+  return [modelJson, ...files.filter((f) => escapesFolder(dir, f) === undefined)].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
 }

@@ -11,6 +11,7 @@ import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
+import { folderFile } from "../formats/folderPaths";
 import { layersModelBytes, loadLayersModelFile } from "../formats/tfjsLayersFile";
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
 import { CELLS, recurrentLayers, tfjsGates } from "../probes/gates/tfjsGates";
@@ -109,15 +110,17 @@ export class RecurrentModel implements LoadedModel {
       dir = path.dirname(abs);
       if (path.basename(dir) === "onnx" || path.basename(dir) === "tfjs") dir = path.dirname(dir);
     } else {
+      // the files of the folder must lie in it (a link out is refused before it is read)
       const cand = [path.join(abs, "onnx", "model.onnx"), path.join(abs, "model.onnx")].find((f) => fs.existsSync(f));
       const tj = [path.join(abs, "tfjs", "model.json"), path.join(abs, "model.json")].find((f) => fs.existsSync(f));
-      onnxFile = cand;
-      tfjsFile = tj;
+      onnxFile = cand && folderFile(abs, cand);
+      tfjsFile = tj && folderFile(abs, tj);
     }
     const cfgFile = path.join(dir, "config.json");
     if (fs.existsSync(cfgFile)) {
+      const text = fs.readFileSync(folderFile(dir, cfgFile), "utf8");
       try {
-        const c = JSON.parse(fs.readFileSync(cfgFile, "utf8"));
+        const c = JSON.parse(text);
         if (c.model_type === "seqlens-rnn") config = c;
       } catch (e) {
         throw new EngineError("MODEL_INVALID", `${cfgFile}: not valid JSON (${(e as Error).message})`);

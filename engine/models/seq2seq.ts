@@ -19,9 +19,10 @@ import { EngineError } from "../../protocol/errors";
 import type { Device, ExecutionProvider } from "../../protocol/basics";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
-import { normalizeConfig } from "../formats/modelFolder";
+import { checkShapeRanges, CONFIG_LIMITS, normalizeConfig } from "../formats/modelFolder";
 import { branchOf } from "../formats/branchAttention";
 import { prepareProbe, type ProbeGraph } from "../formats/onnxProbe";
+import { folderFile } from "../formats/folderPaths";
 import { decodeOnnx } from "../formats/onnxWeights";
 import { openSession, type OpenSession, ort, ortVersion } from "../runtime/onnx/session";
 import { TextTokenizer } from "../tokenize/tokenizer";
@@ -86,17 +87,21 @@ export function isEncoderDecoderConfig(config: Record<string, unknown> | undefin
   return config.is_encoder_decoder === true || (typeof config.model_type === "string" && ENCODER_DECODER_TYPES.has(config.model_type));
 }
 
-function int(config: Record<string, unknown>, keys: string[], file: string, fallback?: number): number {
+/** A count config.json gives under one of `keys` (else `fallback`), at most `max` (checked before anything is sized from it). */
+function int(config: Record<string, unknown>, keys: string[], file: string, fallback?: number, max = 4_000_000): number {
   const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
   const v = key === undefined ? fallback : config[key];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 4_000_000) throw new EngineError("MODEL_INVALID", `${file}: "${keys[0]}" must be a non-negative integer (got ${JSON.stringify(v)})`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new EngineError("MODEL_INVALID", `${file}: "${key ?? keys[0]}" must be a non-negative integer (got ${JSON.stringify(v)})`);
+  if (v > max) throw new EngineError("MODEL_INVALID", `${file}: "${key ?? keys[0]}" = ${v} is past any model SeqLens can run (at most ${max.toLocaleString("en-US")})`);
   return v;
 }
 
+/** A JSON file of the model folder, if it is there (a link out of the folder is refused before it is read). */
 function readJson(file: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(file)) return undefined;
+  const text = fs.readFileSync(folderFile(path.dirname(file), file), "utf8");
   try {
-    const v = JSON.parse(fs.readFileSync(file, "utf8"));
+    const v = JSON.parse(text);
     return typeof v === "object" && v !== null && !Array.isArray(v) ? v : undefined;
   } catch (e) {
     throw new EngineError("MODEL_INVALID", `${file}: not valid JSON (${(e as Error).message})`);
@@ -110,6 +115,10 @@ export function seq2seqConfig(dir: string): Seq2SeqConfig {
   if (!c) throw new EngineError("MODEL_INVALID", `${dir}: no config.json`);
   const gen = readJson(path.join(dir, "generation_config.json")) ?? {};
   const merged: Record<string, unknown> = { ...c, ...gen };
+  // every size the file gives checked under its own name before anything is read or sized from it
+  checkShapeRanges(c, file);
+  for (const k of ["decoder_layers", "num_decoder_layers", "encoder_layers"]) if (c[k] !== undefined && c[k] !== null) int(c, [k], file, undefined, CONFIG_LIMITS.n_layer);
+  for (const k of ["decoder_attention_heads", "encoder_attention_heads"]) if (c[k] !== undefined && c[k] !== null) int(c, [k], file, undefined, CONFIG_LIMITS.n_head);
   const shape = normalizeConfig(
     {
       ...c,
@@ -119,10 +128,10 @@ export function seq2seqConfig(dir: string): Seq2SeqConfig {
     },
     file,
   );
-  const decoderLayers = int(c, ["decoder_layers", "num_decoder_layers"], file, shape.n_layer);
-  const encoderLayers = int(c, ["encoder_layers", "num_layers"], file, shape.n_layer);
-  const encoderHeads = int(c, ["encoder_attention_heads", "num_heads"], file, shape.n_head);
-  const decoderHeads = int(c, ["decoder_attention_heads", "num_heads"], file, shape.n_head);
+  const decoderLayers = int(c, ["decoder_layers", "num_decoder_layers"], file, shape.n_layer, CONFIG_LIMITS.n_layer);
+  const encoderLayers = int(c, ["encoder_layers", "num_layers"], file, shape.n_layer, CONFIG_LIMITS.n_layer);
+  const encoderHeads = int(c, ["encoder_attention_heads", "num_heads"], file, shape.n_head, CONFIG_LIMITS.n_head);
+  const decoderHeads = int(c, ["decoder_attention_heads", "num_heads"], file, shape.n_head, CONFIG_LIMITS.n_head);
   const start = int(merged, ["decoder_start_token_id"], file, typeof merged.bos_token_id === "number" ? merged.bos_token_id : undefined);
   const bad = merged.bad_words_ids;
   const badWords = Array.isArray(bad) ? bad.filter((w): w is number[] => Array.isArray(w) && w.length > 0 && w.every((x) => Number.isInteger(x) && x >= 0)) : [];
@@ -254,7 +263,7 @@ export class Seq2SeqModel implements LoadedModel {
 
   static async load(dir: string, providers: ExecutionProvider[], family: string): Promise<Seq2SeqModel> {
     const config = seq2seqConfig(dir);
-    const file = (name: string) => path.join(dir, "onnx", name);
+    const file = (name: string) => folderFile(dir, path.join(dir, "onnx", name));
     const need = (name: string) => {
       if (!fs.existsSync(file(name))) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/${name} (an encoder-decoder folder holds onnx/encoder_model.onnx and onnx/decoder_model.onnx or onnx/decoder_model_merged.onnx, as optimum exports them)`);
       return file(name);

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { readInitializers } from "../formats/onnxWeights";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
@@ -13,6 +14,24 @@ import { initTfjs } from "../runtime/tfjs/backend";
 import { Gpt2Config, gpt2Forward, Gpt2Weights, hfNamesToWeights } from "../runtime/tfjs/gpt2";
 import { TextTokenizer } from "../tokenize/tokenizer";
 import type { Decoder } from "./decoder";
+
+/**
+ * The graph decides, the config informs (as onnxProbe's check for the ONNX runtime): the layers,
+ * vocabulary, width and context config.json gives must agree with the GPT-2 weights, checked before
+ * any TensorFlow.js tensor is made from them.
+ */
+function checkAgainstWeights(configFile: string, onnxFile: string, c: DecoderConfig, init: Map<string, { shape: number[] }>): void {
+  const key = (k: keyof NonNullable<DecoderConfig["source_keys"]>) => c.source_keys?.[k] ?? k;
+  const disagree = (k: keyof NonNullable<DecoderConfig["source_keys"]>, said: number, found: string) =>
+    new EngineError("MODEL_INVALID", `${configFile} says ${key(k)} = ${said}, but ${found} in ${onnxFile}: the graph decides, so config.json does not describe this model`);
+  const layers = new Set([...init.keys()].map((n) => /^transformer\.h\.(\d+)\./.exec(n)?.[1]).filter((x) => x !== undefined));
+  if (layers.size > 0 && layers.size !== c.n_layer) throw disagree("n_layer", c.n_layer, `the weights have ${layers.size} layers (transformer.h.N)`);
+  const wte = init.get("transformer.wte.weight")?.shape;
+  if (wte?.length === 2 && wte[0] !== c.vocab_size) throw disagree("vocab_size", c.vocab_size, `the token embedding has ${wte[0]} rows`);
+  if (wte?.length === 2 && wte[1] !== c.n_embd) throw disagree("n_embd", c.n_embd, `the token embedding is ${wte[1]} wide`);
+  const wpe = init.get("transformer.wpe.weight")?.shape;
+  if (wpe?.length === 2 && wpe[0] < c.n_positions) throw disagree("n_positions", c.n_positions, `the position table has ${wpe[0]} rows`);
+}
 
 export class TfjsDecoder implements Decoder, LoadedModel {
   readonly device = "cpu" as const;
@@ -42,6 +61,7 @@ export class TfjsDecoder implements Decoder, LoadedModel {
     const tokenizer = new TextTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.dir, c.eos_token_id);
     const backend = await initTfjs();
     const init = readInitializers(folder.onnxFile);
+    checkAgainstWeights(path.join(folder.dir, "config.json"), folder.onnxFile, c, init);
     const cfg: Gpt2Config = { vocabSize: c.vocab_size, nPositions: c.n_positions, nEmbd: c.n_embd, nLayer: c.n_layer, nHead: c.n_head, layerNormEpsilon: c.layer_norm_epsilon ?? 1e-5 };
     let parameters = 0;
     const weights = hfNamesToWeights(cfg, (name) => {

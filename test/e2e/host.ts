@@ -16,8 +16,8 @@ export interface Host extends CodeServer {
 }
 
 /** code-server plus a headless chromium page on the workbench. */
-export async function startHost(workspace: string, settings: Record<string, unknown> = {}, vsix?: string): Promise<Host> {
-  const server = await startCodeServer(workspace, settings, { vsix });
+export async function startHost(workspace: string, settings: Record<string, unknown> = {}, vsix?: string, opts: { workspaceTrust?: boolean } = {}): Promise<Host> {
+  const server = await startCodeServer(workspace, settings, { vsix, ...opts });
   const context = await chromium.launchPersistentContext(path.join(server.dir, "chromium"), {
     executablePath: "/usr/bin/chromium",
     headless: true,
