@@ -4,10 +4,11 @@
 //   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
 //   seqlens complete --model PATH (--text PREFIX | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--json]
 //   seqlens info     --model PATH [--json]
-//   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
-//   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
+//   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
+//   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
 //   seqlens project, neighbours, lens: see cliEmbeddings.ts
-// Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP)
+// Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP), --memory-budget SIZE (also
+// SEQLENS_MEMORY_BUDGET), --deadline SECONDS (also SEQLENS_DEADLINE_MS, in ms): passed to the engine.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineClient } from "./client";
@@ -15,7 +16,7 @@ import { attentionNested } from "../protocol/inspector";
 import { seq2seqAttentionNested, type Seq2SeqAttentionKind } from "../protocol/seq2seq";
 import { EngineError } from "../protocol/errors";
 import { parseProviders } from "./runtime/onnx/session";
-import { CliUsageError, forecastCommand, gatesCommand } from "./cliRecurrent";
+import { CliUsageError, forecastCommand, gatesCommand, memoryBudgetOf, readTextFile, type Out } from "./cliRecurrent";
 import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
 import { compareCommand, quantizeCommand } from "./cliCompare";
 
@@ -24,15 +25,20 @@ const USAGE = `usage:
                    an encoder-decoder: the source, and [--target STR | --target-ids 0,5,9] (default: its greedy translation)
   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
   seqlens info     --model PATH [--json]
-  seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--json]
-  seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--json]
+  seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
+  seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
   seqlens project  --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV] [--layer N] [--json]
   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
   seqlens lens     --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
   seqlens compare  --model A --model B (--text STR | --file PATH) [--json]
   seqlens quantize --model PATH --out NEW_FOLDER [--json]
   seqlens complete --model PATH (--text STR | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--alternatives N] [--json]
-options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)`;
+options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)
+         --memory-budget SIZE  the most memory a request may need, such as 2GB or 512MB (default 2GB): larger inputs are refused
+         --deadline SECONDS    how long a request may run (default 120; 0: no deadline)
+         --max-steps N         the most rows of a series (or characters for a character model) read at once (default 20000);
+                               a longer one is read a window at a time: the last rows, or --window K (1: the rows before those, ...)
+                               or the rows from --from-step S (0-based)`;
 
 const FLAGS = new Set(["--json", "--greedy", "--no-cache", "--help", "-h"]);
 
@@ -43,14 +49,19 @@ export function parseArgs(argv: string[]): { command: string; opts: Map<string, 
     const a = rest[i];
     if (FLAGS.has(a)) opts.set(a, "true");
     else if (a.startsWith("--")) {
-      if (i + 1 >= rest.length) throw new UsageError(`${a} needs a value`);
+      if (i + 1 >= rest.length) throw new UsageError(`${/^--[\w-]+$/.test(a) ? a : quoted(a)} needs a value`);
       // a flag given again is kept as "--flag#2", "--flag#3" ... (compare's two --model, neighbours' --plus)
       let key = a;
       for (let n = 2; opts.has(key); n++) key = `${a}#${n}`;
       opts.set(key, rest[++i]);
-    } else throw new UsageError(`unexpected argument ${JSON.stringify(a)}`);
+    } else throw new UsageError(`unexpected argument ${quoted(a)}`);
   }
   return { command: command ?? "", opts };
+}
+
+/** An argument as the user can read it back: quoted, anything but printable ASCII escaped (a terminal would act on control and bidirectional characters). */
+function quoted(a: string): string {
+  return JSON.stringify(a).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 const UsageError = CliUsageError;
@@ -69,6 +80,24 @@ function num(opts: Map<string, string>, name: string): number | undefined {
   return n;
 }
 
+/** The engine's limits from the flags, as its environment. */
+function limitsEnv(opts: Map<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  if (opts.has("--memory-budget")) env.SEQLENS_MEMORY_BUDGET = String(memoryBudgetOf(opts));
+  const deadline = opts.get("--deadline");
+  if (deadline !== undefined) {
+    const s = Number(deadline);
+    if (deadline.trim() === "" || !Number.isFinite(s) || s < 0) throw new UsageError(`--deadline must be a number of seconds, 0 for none (got ${JSON.stringify(deadline)})`);
+    env.SEQLENS_DEADLINE_MS = String(Math.round(s * 1000));
+  }
+  const steps = opts.get("--max-steps");
+  if (steps !== undefined) {
+    if (!/^\d+$/.test(steps.trim()) || Number(steps) < 1) throw new UsageError(`--max-steps must be a whole number of at least 1 (got ${JSON.stringify(steps)})`);
+    env.SEQLENS_MAX_STEPS = steps.trim();
+  }
+  return env;
+}
+
 function readText(opts: Map<string, string>): { text?: string; ids?: number[] } {
   if (opts.has("--ids")) {
     const ids = need(opts, "--ids").split(",").map((s) => s.trim()).filter(Boolean).map(Number);
@@ -77,8 +106,8 @@ function readText(opts: Map<string, string>): { text?: string; ids?: number[] } 
   }
   if (opts.has("--file")) {
     const f = path.resolve(need(opts, "--file"));
-    if (!fs.existsSync(f)) throw new EngineError("BAD_INPUT", `no such file: ${f}`);
-    return { text: fs.readFileSync(f, "utf8") };
+    if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw new EngineError("BAD_INPUT", `no such file: ${f}`);
+    return { text: readTextFile(f, "--file", memoryBudgetOf(opts)) };
   }
   if (opts.has("--text")) return { text: need(opts, "--text") };
   throw new UsageError("give the input with --text, --file or --ids");
@@ -86,7 +115,7 @@ function readText(opts: Map<string, string>): { text?: string; ids?: number[] } 
 
 const show = (s: string) => JSON.stringify(s).slice(1, -1);
 
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function main(argv: string[], out: Out = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   let client: EngineClient | undefined;
   try {
     const { command, opts } = parseArgs(argv);
@@ -96,10 +125,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
     const json = opts.has("--json");
     parseProviders(opts.get("--ep") ?? process.env.SEQLENS_EP); // a bad --ep is a usage error here, not an engine crash
-    client = new EngineClient({ providers: opts.get("--ep"), onLog: (level, m) => level !== "info" && err(`seqlens: ${level}: ${m}\n`) });
+    client = new EngineClient({ providers: opts.get("--ep"), env: limitsEnv(opts), onLog: (level, m) => level !== "info" && err(`seqlens: ${level}: ${m}\n`) });
     const model = need(opts, "--model");
-    if (command === "gates") return await gatesCommand(client, opts, out);
-    if (command === "forecast") return await forecastCommand(client, opts, out);
+    if (command === "gates") return await gatesCommand(client, opts, out, err);
+    if (command === "forecast") return await forecastCommand(client, opts, out, err);
     if (command === "compare") return await compareCommand(client, opts, json, readText, out, err);
     if (command === "quantize") return await quantizeCommand(client, opts, model, json, out);
     if (command === "project") return await projectCommand(client, opts, model, json, readText, out, err);

@@ -1,6 +1,6 @@
 // The CLI twins of the Embeddings panel:
-//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV | --values ...] [--layer N] [--json]
-//   (a recurrent model: h_t per step of the direction --layer indexes)
+//   seqlens project    --model PATH --method pca|umap|tsne [--dims 2|3] [--matrix input|output] [--text STR | --file PATH | --series CSV | --values ...] [--layer N] [--max-steps N] [--window K | --from-step S] [--json]
+//   (a recurrent model: h_t per step of the direction --layer indexes; a long series a window of rows at a time)
 //   seqlens neighbours --model PATH --token STR [--plus STR] [--minus STR] [--k N] [--metric cosine|euclidean] [--matrix input|output] [--json]
 //   seqlens lens       --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
 import type { EngineClient } from "./client";
@@ -44,7 +44,9 @@ export async function projectCommand(client: EngineClient, opts: Opts, model: st
   if (layer !== undefined && !Number.isInteger(layer)) throw new CliUsageError("--layer must be an integer");
   const matrix = matrixOf(opts);
   if (matrix && contextual) throw new CliUsageError("--matrix goes with the vocabulary (without --text)");
-  const input = series ? { values: readSeries(opts) } : contextual ? readText(opts) : {};
+  const read = series ? readSeries(opts) : undefined;
+  if (read?.window) err(`seqlens: notice: read ${read.window.notice}\n`);
+  const input = read ? { values: read.rows } : contextual ? readText(opts) : {};
   const r = await client.request("project", { model, method: method as ProjectionMethod, dims, matrix, ...input, layer }, { onProgress: json ? undefined : progressLine(err) });
   if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
   if (json) {

@@ -6,6 +6,7 @@ import type { DecoderModel } from "./models/decoder";
 import { argmax, TokenSteps } from "./generate";
 import { softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "../protocol/errors";
+import { encodeTail } from "./tokenize/tail";
 import type { CompleteParams, CompleteResult, CompletionStop, CompletionToken } from "../protocol/completion";
 
 const CLOSERS: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
@@ -84,14 +85,20 @@ export async function complete(model: DecoderModel, p: CompleteParams, signal: A
   const maxNew = Math.min(p.maxTokens, ctx - 1);
   // The prompt is the end of the text before the cursor, leaving room for the new tokens, but never
   // less than three quarters of the context: a long completion stops at the context's end instead.
-  let ids = model.tokenizer.encode(p.prefix);
+  // A long prefix's end only is tokenized: at most the context's worth of its last tokens.
+  const tail = encodeTail(model.tokenizer, p.prefix, ctx);
+  let ids = tail.ids;
   if (ids.length === 0) throw new EngineError("BAD_INPUT", "the text before the cursor produced no tokens");
   const room = Math.min(maxNew, Math.floor(ctx / 4));
   let truncated: CompleteResult["truncated"];
-  if (ids.length + room > ctx) {
-    const dropped = ids.length + room - ctx;
+  if (ids.length + room > ctx || tail.cut) {
+    const dropped = Math.max(0, ids.length + room - ctx);
     ids = ids.slice(dropped);
-    truncated = { droppedTokens: dropped, notice: `the text before the cursor was cut to its last ${ids.length} tokens (the model's context is ${ctx})` };
+    const cut = tail.cut;
+    truncated = {
+      droppedTokens: dropped + (cut?.approxTokens ?? 0),
+      notice: `the text before the cursor was cut to its last ${ids.length} tokens (the model's context is ${ctx})${cut ? `; the first ${cut.chars.toLocaleString("en-US")} characters (about ${cut.approxTokens.toLocaleString("en-US")} tokens) were not tokenized` : ""}`,
+    };
   }
   const lineText = p.prefix.slice(p.prefix.lastIndexOf("\n") + 1);
   const suffix = (p.suffix ?? "").split("\n")[0];

@@ -6,6 +6,7 @@ import { probabilityOf, softmax, topIndices } from "./probes/nextToken";
 import { EngineError } from "../protocol/errors";
 import { GeneratedToken, GenerateParams, GenerateResult } from "../protocol/completion";
 import { seededRandom } from "./random";
+import { encodeTail } from "./tokenize/tail";
 
 // The training scripts (samples/train/) take it from here.
 
@@ -105,19 +106,22 @@ export async function generate(
   const seed = greedy ? undefined : (p.seed ?? Math.floor(Math.random() * 2 ** 31));
   const ctx = model.config.n_positions;
   const maxNew = Math.min(p.maxTokens, ctx - 1);
-  let ids = p.ids?.length ? p.ids.slice() : model.tokenizer.encode(p.text!);
+  // A long prompt's end only is tokenized: at most the context's worth of its last tokens.
+  const tail = p.ids?.length ? undefined : encodeTail(model.tokenizer, p.text!, ctx);
+  let ids = tail ? tail.ids : p.ids!.slice();
   model.checkIds(ids);
   if (ids.length === 0) throw new EngineError("BAD_INPUT", "the prompt produced no tokens");
   let truncated: GenerateResult["truncated"];
-  if (ids.length + maxNew > ctx) {
-    // Make room for the new tokens, but keep at least half the context of prompt: past that,
-    // generation stops at the context limit instead.
-    const keep = Math.min(ids.length, Math.max(ctx - maxNew, Math.floor(ctx / 2)));
-    const dropped = ids.length - keep;
-    if (dropped > 0) {
-      ids = ids.slice(dropped);
-      truncated = { droppedTokens: dropped, notice: `the prompt was truncated from the left by ${dropped} tokens to fit the context of ${ctx} with room to generate` };
-    }
+  // Make room for the new tokens, but keep at least half the context of prompt: past that,
+  // generation stops at the context limit instead.
+  const keep = Math.min(ids.length, Math.max(ctx - maxNew, Math.floor(ctx / 2)));
+  const dropped = ids.length - keep;
+  if (dropped > 0 || tail?.cut) {
+    ids = ids.slice(dropped);
+    const cut = tail?.cut;
+    const total = dropped + (cut?.approxTokens ?? 0);
+    const untokenized = cut ? ` (about: the first ${cut.chars.toLocaleString("en-US")} characters were not tokenized)` : "";
+    truncated = { droppedTokens: total, notice: `the prompt was truncated from the left by ${total} tokens${untokenized} to fit the context of ${ctx} with room to generate` };
   }
   const useCache = (p.useCache ?? true) && model.probe.hasKvCache;
   const rand = seededRandom(seed ?? 0);

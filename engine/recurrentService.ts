@@ -3,6 +3,13 @@
 // at a time), gateSlice, gateFiring, forecast, gradients (input-gradient norms), hiddenStates (h_t
 // per step, for the Embeddings panel) and charRun (a character model's next-character scores, for
 // Compare).
+//
+// Every method reads at most `maxSteps` steps of its input (the engine's limit, or the request's
+// own): a longer series is read a window of rows at a time, the last unless another is asked for,
+// and a character model's longer text a window of characters; the result says which (`window`)
+// and its `source` points into the whole input. Before a model runs, the memory its steps will take
+// is estimated and a request over the memory budget is refused with the figure; the runs kept for
+// slices are dropped oldest first when they hold more than half the budget.
 import type { Matrix } from "./probes/projection";
 import { EngineError } from "../protocol/errors";
 import { ForecastResult, GatesResult } from "../protocol/gates";
@@ -18,6 +25,9 @@ import type { ModelFamily } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
 import { recurrentOnnx } from "./families/recurrentOnnx";
 import { recurrentTfjs } from "./families/recurrentTfjs";
+import { checkBudget, formatBytes, limitsFrom, type Limits } from "./limits";
+import { ENGINE_ASK, seriesWindow, windowNotice, type SeriesWindow, type WindowOptions } from "./series/window";
+import type { StepWindow } from "../protocol/gates";
 
 /** The recurrent families by runtime: a model asked for in one runtime is opened by its family. */
 const BY_RUNTIME: Record<RecurrentRuntime, ModelFamily> = { onnx: recurrentOnnx, tfjs: recurrentTfjs };
@@ -33,6 +43,28 @@ const GATES: Need = { capability: "gates", what: "run the gate probe" };
 interface GatesRun {
   result: GatesResult;
   layers: LayerGates[];
+  /** What its arrays hold. */
+  bytes: number;
+}
+
+/** The user's input cut to the window read: the input, where it starts in the whole, and the window when it is one. */
+interface WindowedInput {
+  input: { text: string } | { values: number[][] };
+  /** Characters (text) or rows (values) before the window. */
+  offset: number;
+  window?: StepWindow;
+  steps: number;
+}
+
+/**
+ * Bytes a run of `steps` steps takes, estimated from the model's shape before it runs: per step and
+ * recurrent layer, 20 floats per unit (an LSTM's four gates, cell and hidden state kept; its
+ * pre-activations, the previous states and the runtime's outputs while they are computed), and
+ * 512 bytes for the step's input, label and source. Measured on the 2-layer 64-unit LSTM sample:
+ * the engine grew by 10.0 KB a step at 20,000 steps and 10.4 KB at 50,000; this says 10.7 KB.
+ */
+export function gatesBytes(steps: number, layers: number, units: number): number {
+  return steps * (Math.max(1, layers) * Math.max(1, units) * 20 * 4 + 512);
 }
 
 export class RecurrentService {
@@ -42,11 +74,50 @@ export class RecurrentService {
   /**
    * @param keep   gates runs kept for slices (the oldest dropped first)
    * @param models the open models, shared with the engine service
+   * @param limits the memory budget and the steps read at once
    */
   constructor(
     private readonly keep = 8,
     private readonly models = new LoadedModels({ providers: ["cpu"] }),
+    private readonly limits: Limits = limitsFrom(),
   ) {}
+
+  /**
+   * The part of the input a request reads: the window of at most `maxSteps` steps it asks for
+   * (the last by default), with a notice when it leaves steps out. Rows are checked in the window only.
+   */
+  private windowed(model: RecurrentModel, p: { text?: string; values?: unknown } & WindowOptions): WindowedInput {
+    const size = p.maxSteps ?? this.limits.maxSteps;
+    const opts = { maxSteps: size, window: p.window, fromStep: p.fromStep };
+    if (p.values !== undefined) {
+      if (!Array.isArray(p.values) || p.values.length === 0) throw new EngineError("BAD_INPUT", "values must be a non-empty array of numbers or of rows of numbers");
+      const w = windowOf(p.values.length, opts, "rows");
+      const rows = checkRows(w ? p.values.slice(w.from, w.to) : p.values, w?.from ?? 0);
+      return { input: { values: rows }, offset: w?.from ?? 0, window: w, steps: rows.length };
+    }
+    const text = p.text ?? "";
+    if (model.inputKind !== "text" || text.length <= size) return { input: { text }, offset: 0, steps: text.length };
+    // steps are characters (code points): the window's in code points, cut at their offsets
+    const total = codePoints(text, 0, text.length);
+    const w = windowOf(total, opts, "characters");
+    if (!w) return { input: { text }, offset: 0, steps: total };
+    const from = codePointOffset(text, w.from, total);
+    const to = codePointOffset(text, w.to, total);
+    return { input: { text: text.slice(from, to) }, offset: from, window: w, steps: w.to - w.from };
+  }
+
+  /** Refuses a run whose estimated memory is over the budget, before the model runs. */
+  private checkMemory(model: RecurrentModel, steps: number, what: string, factor = 1): void {
+    const info = model.info();
+    const bytes = gatesBytes(steps, info.nLayer, info.nEmbd) * factor;
+    checkBudget(
+      `${what} on ${steps.toLocaleString("en-US")} steps of ${model.name}`,
+      bytes,
+      this.limits.memoryBudget,
+      `${info.nLayer} recurrent layers of up to ${info.nEmbd} units, about ${formatBytes(bytes / Math.max(1, steps))} a step`,
+      "read fewer steps at once (maxSteps, --max-steps), or raise the memory budget (--memory-budget, SEQLENS_MEMORY_BUDGET)",
+    );
+  }
 
   /** The model, in `runtime` if given; else in `prefer` when the model has that copy, else its default. */
   async modelFor(p: string, need: Need, runtime?: RecurrentRuntime, prefer?: RecurrentRuntime): Promise<RecurrentModel> {
@@ -75,7 +146,9 @@ export class RecurrentService {
   async gates(p: Params<"gates">): Promise<GatesResult> {
     const model = await this.modelFor(p.model, GATES, p.runtime, p.preferRuntime);
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
-    return (await this.run(model, p.values === undefined ? { text: p.text! } : { values: checkRows(p.values) })).result;
+    const w = this.windowed(model, p);
+    this.checkMemory(model, w.steps, "the gates");
+    return (await this.run(model, w)).result;
   }
 
   /**
@@ -86,17 +159,20 @@ export class RecurrentService {
   async charRun(modelPath: string, text: string): Promise<{ result: GatesResult; logits: Float32Array; vocab: string[]; model: RecurrentModel }> {
     const model = await this.model(modelPath, { capability: "gates", what: "be compared character by character" });
     if (model.inputKind !== "text" || !model.config?.vocab) throw new EngineError("BAD_INPUT", `${model.name} reads a numeric series: comparing two series models is not available yet`);
-    const { result, output, outputWidth } = await this.run(model, { text });
+    const w = this.windowed(model, { text });
+    this.checkMemory(model, w.steps, "comparing");
+    const { result, output, outputWidth } = await this.run(model, w);
     if (outputWidth !== model.config.vocab.length) throw new EngineError("MODEL_INVALID", `${model.name}: the output has ${outputWidth} values per step but the vocabulary ${model.config.vocab.length}`);
     return { result, logits: asLogits(output, outputWidth), vocab: model.config.vocab, model };
   }
 
-  private async run(model: RecurrentModel, input: { text: string } | { values: number[][] }): Promise<{ result: GatesResult; output: Float32Array; outputWidth: number }> {
+  private async run(model: RecurrentModel, w: WindowedInput): Promise<{ result: GatesResult; output: Float32Array; outputWidth: number }> {
     const t0 = performance.now();
-    const enc = model.encode(input);
+    const enc = model.encode(w.input);
     const t1 = performance.now();
     const { layers, output, outputWidth } = await model.run(enc);
     const handle = `gates-${this.next++}`;
+    const source = w.offset ? enc.source.map((s) => s + w.offset) : enc.source;
     const result: GatesResult = {
       handle,
       model: model.path,
@@ -104,7 +180,7 @@ export class RecurrentService {
       runtime: model.runtime,
       inputKind: model.inputKind,
       steps: enc.steps,
-      source: enc.source,
+      source,
       labels: enc.labels,
       layers: layers.map((l, index) => ({
         index,
@@ -118,9 +194,17 @@ export class RecurrentService {
         check: l.check,
       })),
       ms: { run: performance.now() - t1, total: performance.now() - t0 },
+      ...(w.window ? { window: w.window } : {}),
     };
-    this.runs.set(handle, { result, layers });
-    while (this.runs.size > this.keep) this.runs.delete(this.runs.keys().next().value as string);
+    const bytes = layers.reduce((sum, l) => sum + l.input.byteLength + Object.values(l.values).reduce((a, v) => a + v.byteLength, 0), 0);
+    this.runs.set(handle, { result, layers, bytes });
+    // the newest few, and no more than half the budget (the newest is kept whatever it holds)
+    let held = [...this.runs.values()].reduce((sum, r) => sum + r.bytes, 0);
+    for (const [h, r] of this.runs) {
+      if (this.runs.size <= 1 || (this.runs.size <= this.keep && held <= this.limits.memoryBudget / 2)) break;
+      this.runs.delete(h);
+      held -= r.bytes;
+    }
     return { result, output, outputWidth };
   }
 
@@ -129,10 +213,12 @@ export class RecurrentService {
    * directions; default the last), as rows to project: the recurrent twin of a transformer's
    * residual stream.
    */
-  async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number }): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series" }> {
+  async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number } & WindowOptions): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series"; window?: StepWindow }> {
     const model = await this.model(p.model, { capability: "gates", what: "project its hidden states" });
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", `${model.name} is a recurrent model: it has no token-embedding matrix to project; give it text or numbers for its hidden states`);
-    const enc = model.encode(p.values !== undefined ? { values: checkRows(p.values) } : { text: p.text! });
+    const w = this.windowed(model, p);
+    this.checkMemory(model, w.steps, "the hidden states");
+    const enc = model.encode(w.input);
     const { layers } = await model.run(enc);
     const layerNames = layers.map((l) => `layer ${l.layer} · ${l.direction} · ${l.cell} · ${l.units} units`);
     const layer = p.layer === undefined ? layers.length - 1 : p.layer;
@@ -140,7 +226,8 @@ export class RecurrentService {
     const l = layers[layer];
     const hidden = l.values.hidden;
     if (!hidden) throw new EngineError("INTERNAL", `${l.cell} layer ${l.layer} reported no hidden state`);
-    return { rows: { rows: l.steps, cols: l.units, data: hidden }, labels: enc.labels, source: enc.source, layerNames, layer, inputKind: model.inputKind };
+    const source = w.offset ? enc.source.map((s) => s + w.offset) : enc.source;
+    return { rows: { rows: l.steps, cols: l.units, data: hidden }, labels: enc.labels, source, layerNames, layer, inputKind: model.inputKind, ...(w.window ? { window: w.window } : {}) };
   }
 
   gateSlice(p: Params<"gateSlice">): SliceResult {
@@ -164,20 +251,24 @@ export class RecurrentService {
 
   async forecast(p: Params<"forecast">): Promise<ForecastResult> {
     const model = await this.modelFor(p.model, { capability: "forecast", what: "forecast a series" }, p.runtime, p.preferRuntime);
-    const rows = checkRows(p.values);
+    const w = this.windowed(model, p);
+    this.checkMemory(model, w.steps, "forecasting");
+    const rows = (w.input as { values: number[][] }).values;
     const core = await forecast(model, rows, { horizon: p.horizon });
-    const gates = await this.gates({ model: p.model, values: rows, runtime: model.runtime });
-    return { model: model.path, series: rows.map((r) => r[0]), ...core, gates };
+    const gates = (await this.run(model, w)).result;
+    return { model: model.path, series: rows.map((r) => r[0]), ...core, gates, ...(w.window ? { window: w.window } : {}) };
   }
 
   async gradients(p: Params<"gradients">): Promise<Result<"gradients">> {
     const model = await this.model(p.model, { capability: "gradients", what: "compute input gradients" }, "tfjs");
-    const values = p.values === undefined ? undefined : checkRows(p.values);
-    if (p.text === undefined && !values) throw new EngineError("BAD_INPUT", "gradients needs text or values");
-    const enc = model.encode(values ? { values } : { text: p.text! });
+    if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gradients needs text or values");
+    const w = this.windowed(model, p);
+    // the tape keeps every step's activations and their gradients
+    this.checkMemory(model, w.steps, "input gradients", 4);
+    const enc = model.encode(w.input);
     const step = p.step ?? enc.steps - 1;
     const g = model.gradientNorms(enc, step);
-    return { model: model.path, name: model.name, cell: model.config?.cell ?? "", steps: enc.steps, outputStep: g.outputStep, norms: g.norms, target: g.target, labels: enc.labels };
+    return { model: model.path, name: model.name, cell: model.config?.cell ?? "", steps: enc.steps, outputStep: g.outputStep, norms: g.norms, target: g.target, labels: enc.labels, ...(w.window ? { window: w.window } : {}) };
   }
 
   release(handle: string): boolean {
@@ -185,17 +276,52 @@ export class RecurrentService {
   }
 }
 
-/** Rows of numbers (a bare list of numbers is one feature per row). */
-function checkRows(v: unknown): number[][] {
+/** Rows of numbers (a bare list of numbers is one feature per row); `offset`: rows before these, for the row numbers in errors. */
+function checkRows(v: unknown, offset = 0): number[][] {
   if (!Array.isArray(v) || v.length === 0) throw new EngineError("BAD_INPUT", "values must be a non-empty array of numbers or of rows of numbers");
   const rows = v.map((r, i) => {
     const row = Array.isArray(r) ? r : [r];
-    if (row.length === 0 || !row.every((x) => typeof x === "number" && Number.isFinite(x))) throw new EngineError("BAD_INPUT", `values row ${i + 1} is not a row of finite numbers: ${JSON.stringify(r)}`);
+    if (row.length === 0 || !row.every((x) => typeof x === "number" && Number.isFinite(x))) throw new EngineError("BAD_INPUT", `values row ${offset + i + 1} is not a row of finite numbers: ${JSON.stringify(r).slice(0, 200)}`);
     return row as number[];
   });
   return rows;
 }
 
+/** The window of `total` steps the options ask for, with its notice; undefined when it is all of them. */
+function windowOf(total: number, opts: WindowOptions, unit: "rows" | "characters"): StepWindow | undefined {
+  const w: SeriesWindow | string = seriesWindow(total, opts);
+  if (typeof w === "string") throw new EngineError("BAD_INPUT", w);
+  if (w.from === 0 && w.to === total) return undefined;
+  return { ...w, unit, notice: windowNotice(w, ENGINE_ASK, unit) };
+}
+
+/** Whether text[i] is the second half of a surrogate pair (so not a code point of its own). */
+function pairTail(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 0xdc00 || c > 0xdfff || i === 0) return false;
+  const p = text.charCodeAt(i - 1);
+  return p >= 0xd800 && p <= 0xdbff;
+}
+
+/** Code points in text[from, to) (a character model's steps, as Array.from counts them). */
+function codePoints(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) if (!pairTail(text, i)) n++;
+  return n;
+}
+
+/** The offset of code point `k` of `total` in `text` (text.length for k = total), walked from the nearer end. */
+function codePointOffset(text: string, k: number, total: number): number {
+  if (k >= total) return text.length;
+  if (k <= total - k) {
+    let n = -1;
+    for (let i = 0; i < text.length; i++) if (!pairTail(text, i) && ++n === k) return i;
+    return text.length;
+  }
+  let n = total;
+  for (let i = text.length - 1; i >= 0; i--) if (!pairTail(text, i) && --n === k) return i;
+  return 0;
+}
 /** Rows that are all non-negative and sum to 1 are probabilities (a softmax output): their logs; anything else is taken as logits. */
 export function asLogits(out: Float32Array, width: number): Float32Array {
   const rows = out.length / width;

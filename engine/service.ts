@@ -1,6 +1,10 @@
 // The engine's methods: opens models by their family (families/, cached), dispatches each method on
 // what the model declares it can do (its capabilities), runs it, keeps inspections and answers for
 // slices. Process-agnostic: engine/process.ts serves it over IPC, tests may call it directly.
+// Every request is bounded (engine/limits.ts): a text is cut to what the model takes before it is
+// tokenized (tokenize/tail.ts), a series is read a window of steps at a time, work estimated to
+// need more than the memory budget is refused before it starts, and a request that runs past the
+// deadline fails with a DEADLINE error (its work stops at its next check of the signal).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { escapesFolder } from "./formats/folderPaths";
@@ -10,7 +14,8 @@ import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attentio
 import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
 import { nextTokenAt } from "./probes/nextToken";
 import { surprisals } from "./probes/surprisal";
-import { stepTokens, tokenizeInput } from "./probes/tokens";
+import { stepTokens } from "./probes/tokens";
+import { tokenizeInput } from "./tokenize/tail";
 import { generate } from "./generate";
 import { complete } from "./completion";
 import { DecoderModel } from "./models/decoder";
@@ -33,6 +38,8 @@ import type { Capability } from "../protocol/models";
 import { can, CapabilityApi, serving } from "./families/capabilities";
 import type { LoadedModel } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
+import { checkBudget, DEADLINE, formatBytes, limitsFrom, type Limits } from "./limits";
+import { windowNotice } from "./series/window";
 
 export interface CallContext {
   signal: AbortSignal;
@@ -71,6 +78,19 @@ function embeddingMatrix(model: DecoderModel, which: EmbeddingMatrix = "input"):
   return { rows: e.shape[0], cols: e.shape[1], data: e.data };
 }
 
+/**
+ * Refuses, before it runs, a forward pass on T tokens whose outputs would not fit the memory
+ * budget: every layer's attention [L, H, T, T], the logits [T, vocab] (every layer's with the logit
+ * lens) and the hidden states, twice (the runtime's outputs and what is made of them).
+ */
+function checkForwardBudget(what: string, c: { n_layer: number; n_head: number; n_embd: number; vocab_size: number }, T: number, budget: number, o: { attention?: boolean; lens?: boolean }): void {
+  const attention = o.attention ? c.n_layer * c.n_head * T * T * 4 : 0;
+  const logits = (o.lens ? c.n_layer + 1 : 1) * T * c.vocab_size * 4;
+  const hidden = (c.n_layer + 1) * T * c.n_embd * 4;
+  const parts = [o.attention ? `attention ${formatBytes(attention)}` : "", `logits ${formatBytes(logits)}`, `hidden states ${formatBytes(hidden)}`].filter(Boolean).join(", ");
+  checkBudget(`${what} ${T.toLocaleString("en-US")} tokens`, 2 * (attention + logits + hidden), budget, `${parts}, twice`, "give fewer tokens (maxTokens), or raise the memory budget (--memory-budget, SEQLENS_MEMORY_BUDGET)");
+}
+
 /** Rows projected by `method` (PCA, UMAP or t-SNE), with progress and cancellation for the long ones. */
 async function projectRows(m: Matrix, method: ProjectionMethod, dims: 2 | 3, signal: AbortSignal, onProgress: (done: number, total: number, message: string) => void): Promise<{ coords: Float32Array; explained?: number[] }> {
   if (method === "pca") {
@@ -99,11 +119,14 @@ export class EngineService {
   /** Encoder-decoder inspections by handle (their attentions), the newest few. */
   private readonly seq2seqInspections = new Map<string, Seq2SeqInspection>();
   private seq2seqCount = 0;
+  /** The memory budget, the steps read at once and the per-request deadline. */
+  readonly limits: Limits;
 
-  constructor(opts: { providers?: string } = {}) {
+  constructor(opts: { providers?: string } & Partial<Limits> = {}) {
     this.providers = parseProviders(opts.providers ?? process.env.SEQLENS_EP);
+    this.limits = limitsFrom(opts);
     this.models = new LoadedModels({ providers: this.providers });
-    this.recurrent = new RecurrentService(8, this.models);
+    this.recurrent = new RecurrentService(8, this.models, this.limits);
   }
 
   /** The model `p` names ("tfjs:<folder>" for a GPT-2 folder's TensorFlow.js twin), opened by its family once. */
@@ -144,6 +167,7 @@ export class EngineService {
       if (input.truncated) ctx.log("info", input.truncated.notice);
       const t1 = performance.now();
       const wantAttention = model.probe.attentionOutputs.length > 0;
+      checkForwardBudget(`inspecting ${model.name} on`, model.config, input.ids.length, this.limits.memoryBudget, { attention: wantAttention });
       if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
       const out = await model.forward(input.ids, { attention: wantAttention, hidden: true });
       const t2 = performance.now();
@@ -287,6 +311,7 @@ export class EngineService {
 
     gates: async (p, ctx) => {
       const r = await this.recurrent.gates(p);
+      if (r.window) ctx.log("info", `gates ${r.name}: ${r.window.notice}`);
       const bad = r.layers.filter((l) => !l.check.ok);
       ctx.log(bad.length ? "warn" : "info", `gates ${r.name} (${r.runtime}): ${r.steps} steps, ${r.layers.length} directions in ${r.ms.run.toFixed(1)} ms${bad.length ? `; recomputed states differ from the runtime's in ${bad.map((l) => `layer ${l.layer} ${l.direction} (${l.check.maxAbsDiff.toExponential(2)})`).join(", ")}` : ""}`);
       return r;
@@ -297,7 +322,8 @@ export class EngineService {
     gateFiring: async (p) => this.recurrent.gateFiring(p),
 
     parseSeries: async (p) => {
-      const r = parseSeries(p.text, { lineOffset: p.lineOffset, column: p.column });
+      // Every row is checked; the values of the window asked for (the last maxSteps rows by default) come back.
+      const r = parseSeries(p.text, { lineOffset: p.lineOffset, column: p.column, maxSteps: p.maxSteps ?? this.limits.maxSteps, window: p.window, fromStep: p.fromStep });
       if (!r.ok) return r;
       return {
         ok: true as const,
@@ -305,6 +331,7 @@ export class EngineService {
         sourceStart: Int32Array.from(r.sources, (x) => x.start),
         sourceEnd: Int32Array.from(r.sources, (x) => x.end),
         columnIndex: r.columnIndex,
+        ...(r.window ? { window: { ...r.window, unit: "rows" as const, notice: windowNotice(r.window) } } : {}),
       };
     },
 
@@ -386,6 +413,7 @@ export class EngineService {
       const topK = p.topK === undefined ? 5 : int(p.topK, "topK", 1, 50);
       const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
       if (input.truncated) ctx.log("info", input.truncated.notice);
+      checkForwardBudget(`the logit lens of ${model.name} on`, model.config, input.ids.length, this.limits.memoryBudget, { lens: true });
       const out = await model.lensForward(input.ids, { decode: true });
       if (ctx.signal.aborted) throw new EngineError("CANCELLED", "lens was cancelled");
       const T = input.ids.length;
@@ -435,6 +463,22 @@ export class EngineService {
     const h = Object.hasOwn(this.handlers, method) ? (this.handlers[method] as Handler<M>) : undefined;
     if (!h) throw new EngineError("BAD_INPUT", `unknown method ${JSON.stringify(method)}`);
     // The same schemas the panels' messages and the client's types come from (protocol/).
-    return h(checkParams(method, params), ctx);
+    const checked = checkParams(method, params);
+    const ms = this.limits.deadlineMs;
+    if (!ms) return h(checked, ctx);
+    // Past the deadline the request fails, and its signal tells the work to stop at its next check.
+    const expired = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        expired.abort();
+        reject(new EngineError(DEADLINE, `${method} ran past the engine's deadline of ${Math.round(ms / 100) / 10} s and was stopped; give it less input, or raise the deadline (--deadline, SEQLENS_DEADLINE_MS)`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([h(checked, { ...ctx, signal: AbortSignal.any([ctx.signal, expired.signal]) }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

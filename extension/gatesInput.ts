@@ -13,7 +13,8 @@ export type GatesInput =
   | { kind: "text"; text: string; reading: GatesReading; range: vscode.Range }
   | { kind: "series"; rows: number[][]; sourceStart: Int32Array; sourceEnd: Int32Array; column?: number; reading: GatesReading; range: vscode.Range };
 
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/** A decimal number. One way to match each digit string: `\d+\.?\d*` backtracks quadratically on a long run of digits that fails. */
+const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /** A date or a time of day: 2020-01-31, 2020-01, 2020-01-31T12:00:00Z, 31/01/2020, 12:30. */
 const DATE = /^(?:\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
@@ -198,7 +199,8 @@ export function textReason(text: string): string {
   const nonBlank = lines.filter((l) => l.trim() !== "");
   if (nonBlank.length === 0) return "the selection is empty";
   if (nonBlank.length === 1 && isHeaderLine(nonBlank[0], detectDelimiter(nonBlank))) {
-    const names = splitCells(nonBlank[0], detectDelimiter(nonBlank)!).map((n) => JSON.stringify(n)).join(", ");
+    const cells = splitCells(nonBlank[0], detectDelimiter(nonBlank)!);
+    const names = cells.slice(0, 6).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 39)}…` : n)).join(", ") + (cells.length > 6 ? `, and ${cells.length - 6} more` : "");
     return `the selection is a header line (${names}) with no numbers under it`;
   }
   const i = lines.findIndex((l) => /\p{L}/u.test(l) && !numericLine(l));
@@ -322,6 +324,11 @@ export async function readGatesInput(doc: GatesDocument, range: vscode.Range, cl
       parsed = await parse(series[0].index);
     } else {
       const listed = [...series, ...cols.filter((c) => c.numeric && !series.includes(c))];
+      if (listed.length === 0) {
+        // nothing to pick from (a column chosen before that is gone, or no numeric column): say why
+        ui.error(`SeqLens: ${parsed.message}`);
+        return undefined;
+      }
       const items: ColumnPickItem[] = listed.map((c) => {
         const s = info(c.index);
         const name = s?.name ?? c.name;

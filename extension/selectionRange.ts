@@ -9,8 +9,8 @@ export interface LineRange {
 
 /** Lines of the block around `line`: expands up and down until a blank line or the document's edge. */
 export function blockAround(lines: readonly string[], line: number): LineRange | undefined {
-  if (lines.length === 0) return undefined;
-  const at = Math.min(Math.max(line, 0), lines.length - 1);
+  if (lines.length === 0 || Number.isNaN(line)) return undefined;
+  const at = Math.min(Math.max(Math.trunc(line), 0), lines.length - 1); // a line between lines, or past the ends, is the nearest
   const blank = (i: number) => lines[i].trim().length === 0;
   if (blank(at)) return undefined;
   let startLine = at;

@@ -8,6 +8,7 @@ import { embeddingsParams, type EmbeddingsResults } from "./embeddings";
 import { EngineError, type EngineErrorData } from "./errors";
 import { gatesParams, type GatesResults } from "./gates";
 import { inspectorParams, type InspectorResults } from "./inspector";
+import { issuesText } from "./schema";
 import { modelsParams, type ModelsResults } from "./models";
 import { seq2seqParams, type Seq2SeqResults } from "./seq2seq";
 
@@ -35,7 +36,7 @@ export function checkParams<M extends Method>(method: M, raw: unknown): Params<M
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new EngineError("BAD_INPUT", `${method}: params must be an object`);
   const r = v.safeParse(paramSchemas[method], raw);
   if (r.success) return r.output as Params<M>;
-  throw new EngineError("BAD_INPUT", `${method}: ${r.issues.map((i) => `${v.getDotPath(i) ?? "params"}: ${i.message}`).join("; ")}`);
+  throw new EngineError("BAD_INPUT", `${method}: ${issuesText(r.issues, "params")}`);
 }
 
 /** Progress events: generation streams its tokens; loading reports its phase. */

@@ -11,7 +11,8 @@ export type ErrorCode =
   | "INCOMPATIBLE" // two models that cannot be compared (the message names the first difference)
   | "NO_LENS" // the graph's residual stream / final layer norm could not be found for the logit lens
   | "UNSUPPORTED" // the model cannot do what was asked (a capability it does not declare)
-  | "TOO_LARGE" // a whole-tensor request over the size cap
+  | "TOO_LARGE" // a whole-tensor request over the size cap, or an input over the memory budget
+  | "DEADLINE" // the request ran past the engine's per-request deadline
   | "UNKNOWN_HANDLE" // an inspection that was released or never existed
   | "CANCELLED"
   | "PROCESS_DIED" // the engine process exited while the request was pending

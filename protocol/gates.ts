@@ -36,6 +36,24 @@ export interface GatesResult {
   labels: string[];
   layers: GatesLayerInfo[];
   ms: { run: number; total: number };
+  /** Set when the input was longer than the steps read at once: the window read (`source` holds offsets or rows of the whole input). */
+  window?: StepWindow;
+}
+
+/**
+ * A long input read a window at a time: rows [from, to) of a series (or characters of a character
+ * model's text) of `total`, window `index` of `count` counted back from the end (0: the last),
+ * `size` at once; `notice` says so in a sentence.
+ */
+export interface StepWindow {
+  from: number;
+  to: number;
+  total: number;
+  index?: number;
+  count: number;
+  size: number;
+  unit: "rows" | "characters";
+  notice: string;
 }
 
 export interface ForecastResult {
@@ -51,6 +69,8 @@ export interface ForecastResult {
   metrics: { rows: number; mae: number; rmse: number; lastValue: { mae: number; rmse: number }; seasonalNaive?: { season: number; mae: number; rmse: number } };
   /** A gates run on the same series, for the gates underneath. */
   gates: GatesResult;
+  /** Set when the series was longer than the steps read at once: the rows read. */
+  window?: StepWindow;
 }
 
 export interface GradientsResult {
@@ -62,29 +82,44 @@ export interface GradientsResult {
   norms: number[];
   target: string;
   labels: string[];
+  /** Set when the input was longer than the steps read at once: the window read. */
+  window?: StepWindow;
 }
 
 export type ParseSeriesResult =
-  | { ok: true; values: Float64Array; sourceStart: Int32Array; sourceEnd: Int32Array; columnIndex?: number }
+  | { ok: true; values: Float64Array; sourceStart: Int32Array; sourceEnd: Int32Array; columnIndex?: number; window?: StepWindow }
   | { ok: false; needsColumn: true; columns: { index: number; name: string; numeric: boolean; isTime: boolean }[]; message: string }
   | { ok: false; needsColumn: false; errors: { line: number; text: string; reason: string }[]; more: number; message: string };
 
+/** Lines of a document above a selection: a whole number a document can have. */
+const lineCount = v.pipe(v.number(), v.integer("lineOffset must be a whole number of lines"), v.minValue(0, "lineOffset must be 0 or more"), v.maxValue(2 ** 31 - 1, "lineOffset is past any document"));
+
 const runtime = v.optional(v.picklist(["onnx", "tfjs"], 'runtime must be "onnx" or "tfjs"'));
+
+/**
+ * How much of a long input a request reads: at most `maxSteps` steps (default: the engine's, 20,000),
+ * the last ones, or window `window` counted back from the end (0: the last), or from step `fromStep`.
+ */
+const windowParams = {
+  maxSteps: v.optional(v.pipe(v.number(), v.integer("maxSteps must be a whole number"), v.minValue(1, "maxSteps must be at least 1"))),
+  window: v.optional(v.pipe(v.number(), v.integer("window must be a whole number"), v.minValue(0, "window must be 0 (the last) or more"))),
+  fromStep: v.optional(v.pipe(v.number(), v.integer("fromStep must be a whole number"), v.minValue(0, "fromStep must be 0 or more"))),
+};
 
 export const gatesParams = {
   /** `runtime` insists on one copy of a model; `preferRuntime` uses that copy when the model has it. */
-  gates: v.object({ model: modelSpec, text: v.optional(v.string()), values: v.optional(numberRows("values")), runtime, preferRuntime: runtime }),
+  gates: v.object({ model: modelSpec, text: v.optional(v.string()), values: v.optional(numberRows("values")), runtime, preferRuntime: runtime, ...windowParams }),
   gateSlice: v.object({ handle, index: num, name: v.string() }),
   /** Where `units` of one gate are all above `threshold` together: maximal runs of steps, first `limit`. */
   gateFiring: v.object({ handle, index: num, name: v.string(), units: numberArray("units"), threshold: num, limit: v.optional(num) }),
-  forecast: v.object({ model: modelSpec, values: numberRows("values"), horizon: v.optional(num), runtime, preferRuntime: runtime }),
+  forecast: v.object({ model: modelSpec, values: numberRows("values"), horizon: v.optional(num), runtime, preferRuntime: runtime, ...windowParams }),
   /**
    * A selection read as numbers (engine/series/), in the engine so a huge selection never holds up
    * the editor: the values and each one's [start, end) offsets in the text, or why not.
    */
-  parseSeries: v.object({ text: v.string("parseSeries needs text"), lineOffset: v.optional(num), column: v.optional(num) }),
+  parseSeries: v.object({ text: v.string("parseSeries needs text"), lineOffset: v.optional(lineCount), column: v.optional(nonNegInt), ...windowParams }),
   /** ‖∂y_t/∂x_s‖ for each step s ≤ t (TensorFlow.js); `step` defaults to the last. */
-  gradients: v.object({ model: modelSpec, text: v.optional(v.string()), values: v.optional(numberRows("values")), step: v.optional(num) }),
+  gradients: v.object({ model: modelSpec, text: v.optional(v.string()), values: v.optional(numberRows("values")), step: v.optional(num), ...windowParams }),
 };
 
 export interface GatesResults {

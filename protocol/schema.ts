@@ -39,12 +39,47 @@ export const numberRows = (what: string) =>
 
 export type Checked<T> = { ok: true; message: T } | { ok: false; reason: string };
 
+/** The longest wording of one problem (a value echoed back may be megabytes long), and the most problems listed. */
+const ISSUE_CHARS = 200;
+const MAX_ISSUES = 5;
+
+/** A value in a problem's wording: short, and never the whole of a long string. */
+function shown(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x);
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (x === null) return "null";
+  return typeof x === "object" ? "an object" : typeof x === "number" || typeof x === "boolean" ? String(x) : `a ${typeof x}`;
+}
+
+/**
+ * Valibot's issues as sentences naming their field (`whole` when it is the value itself): a field
+ * that is missing, one the value must not have, or what was expected; the first few, each cut short.
+ */
+export function issuesText(issues: readonly v.BaseIssue<unknown>[], whole: string): string {
+  const one = (i: v.BaseIssue<unknown>) => {
+    const dot = v.getDotPath(i);
+    const where = !dot ? whole : /^[A-Za-z][\w$]*(?:\.[\w$]+)*$/.test(dot) ? dot : `field ${JSON.stringify(dot).slice(0, 60)}`;
+    const key = i.path?.[i.path.length - 1]?.key;
+    let text: string;
+    if (i.input === undefined) text = i.expected === JSON.stringify(key) ? "missing" : `missing (expected ${i.expected})`;
+    else if (i.expected === "never") text = "not a field it may have";
+    else if (!i.message.startsWith("Invalid ")) text = i.message; // the schema's own words
+    else text = `expected ${i.expected ?? i.type.replace(/_/g, " ")}, got ${i.type.endsWith("_length") ? `length ${i.received}` : shown(i.input)}`;
+    const s = `${where}: ${text}`;
+    if (s.length <= ISSUE_CHARS) return s;
+    const cut = /[\ud800-\udbff]/.test(s[ISSUE_CHARS - 2]) ? ISSUE_CHARS - 2 : ISSUE_CHARS - 1;
+    return `${s.slice(0, cut)}…`;
+  };
+  const listed = issues.slice(0, MAX_ISSUES).map(one).join("; ");
+  return issues.length > MAX_ISSUES ? `${listed}; and ${issues.length - MAX_ISSUES} more` : listed;
+}
+
 /** A validator for untrusted input: the typed value, or every problem as a sentence with its path. */
 export function validator<S extends v.GenericSchema>(schema: S): (raw: unknown) => Checked<v.InferOutput<S>> {
   return (raw) => {
     const r = v.safeParse(schema, raw);
     if (r.success) return { ok: true, message: r.output };
-    return { ok: false, reason: r.issues.map((i) => `${v.getDotPath(i) ?? "message"}: ${i.message}`).join("; ") };
+    return { ok: false, reason: issuesText(r.issues, "message") };
   };
 }
 

@@ -79,6 +79,7 @@ export function folderFile(dir: string, file: string): string {
   if (!isInside(absDir, abs)) throw new EngineError("MODEL_INVALID", `${abs} lies outside the model's folder ${absDir}: refused (SeqLens reads only files inside the folder it is given)`);
   const real = escapesFolder(absDir, abs);
   if (real !== undefined) throw linkOut(abs, real, absDir);
+  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new EngineError("MODEL_INVALID", `${abs} is a folder where the model's folder should have a file`);
   return abs;
 }
 

@@ -90,7 +90,8 @@ export function normalizeConfig(config: Record<string, unknown>, configFile: str
     if (found !== undefined) sourceKeys[key] = found;
     if (found === undefined) {
       if (optional) return undefined;
-      throw new EngineError("MODEL_INVALID", `${configFile}: "${SHAPE_KEYS[key][0]}" must be a positive integer (got undefined; also looked for ${SHAPE_KEYS[key].slice(1).map((k) => `"${k}"`).join(", ")})`);
+      const others = SHAPE_KEYS[key].slice(1);
+      throw new EngineError("MODEL_INVALID", `${configFile}: "${SHAPE_KEYS[key][0]}" is missing${others.length ? ` (also looked for ${others.map((k) => `"${k}"`).join(", ")})` : ""}: it must be a positive integer`);
     }
     return checkedSize(config, found, key, configFile);
   };
@@ -121,6 +122,7 @@ export interface ModelFolder {
 /** A JSON object file of the model folder `dir` (checked to lie inside it before it is read). */
 function readJson(dir: string, file: string, what: string, missing: () => EngineError): object {
   if (!fs.existsSync(file)) throw missing();
+  if (!fs.statSync(file).isFile()) throw new EngineError(what === "tokenizer" ? "TOKENIZER" : "MODEL_INVALID", `${file} is a folder, not a JSON file`);
   const text = fs.readFileSync(folderFile(dir, file), "utf8");
   try {
     const v = JSON.parse(text);
@@ -153,6 +155,7 @@ export function openModelFolder(p: string, opts: { onnxFile?: string; tokenizerI
   // the graph the user named, one SeqLens built, or the folder's onnx/model.onnx (which must lie in it)
   const onnxFile = opts.onnxFile ?? (fs.statSync(abs).isFile() && abs.endsWith(".onnx") ? abs : folderFile(dir, path.join(dir, "onnx", "model.onnx")));
   if (!fs.existsSync(onnxFile)) throw new EngineError("MODEL_NOT_FOUND", `${dir}: no onnx/model.onnx`);
+  if (!fs.statSync(onnxFile).isFile()) throw new EngineError("MODEL_INVALID", `${onnxFile} is a folder, not an ONNX file`);
   // Both tokenizer files are optional: without tokenizer.json the model reads token ids only (the
   // tokenizer says so when given text); without tokenizer_config.json, tokenizer.json alone.
   const tokenizerDir = opts.tokenizerInParent && !fs.existsSync(path.join(dir, "tokenizer.json")) && fs.existsSync(path.join(dir, "..", "tokenizer.json")) ? path.dirname(dir) : dir;

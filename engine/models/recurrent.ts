@@ -43,6 +43,34 @@ export interface RecurrentConfig {
 
 export type RecurrentRuntime = "onnx" | "tfjs";
 
+/**
+ * A seqlens-rnn config.json's values checked before anything is sized from them: a window of
+ * -2147483648 ran the engine out of memory; a vocabulary that is not a list of strings failed deep in
+ * a run. Each error names the key and the value.
+ */
+export function checkRecurrentConfig(c: Record<string, unknown>, file: string): RecurrentConfig {
+  const bad = (key: string, want: string) => new EngineError("MODEL_INVALID", `${file}: "${key}" ${want} (got ${JSON.stringify(c[key])?.slice(0, 60)})`);
+  const whole = (key: string, max: number, optional: boolean) => {
+    const v = c[key];
+    if (v === undefined && optional) return;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) throw bad(key, `must be a whole number from 1 to ${max.toLocaleString("en-US")}`);
+  };
+  whole("layers", 64, true);
+  whole("units", 65_536, true);
+  whole("window", 1_000_000, true);
+  whole("features", 10_000, true);
+  if (c.task !== undefined && c.task !== "char-lm" && c.task !== "forecast") throw bad("task", 'must be "char-lm" or "forecast"');
+  if (c.vocab !== undefined && (!Array.isArray(c.vocab) || c.vocab.length === 0 || c.vocab.length > 1_000_000 || !c.vocab.every((t) => typeof t === "string"))) throw bad("vocab", "must be a list of the characters the model reads");
+  if (c.task === "char-lm" && c.vocab === undefined) throw bad("vocab", "is needed by a character model");
+  const n = c.normalisation as Record<string, unknown> | undefined;
+  if (n !== undefined) {
+    if (typeof n !== "object" || n === null || (n.kind !== "zscore" && n.kind !== "diff-zscore") || typeof n.mean !== "number" || !Number.isFinite(n.mean) || typeof n.std !== "number" || !Number.isFinite(n.std) || n.std <= 0) {
+      throw bad("normalisation", 'must be {kind: "zscore" or "diff-zscore", mean: a number, std: a number above 0}');
+    }
+  }
+  return c as unknown as RecurrentConfig;
+}
+
 /** What the user gave: text for a character model, numbers (one row of features per step) for a series model. */
 export type RecurrentInput = { text: string } | { values: number[][] };
 
@@ -121,7 +149,7 @@ export class RecurrentModel implements LoadedModel {
       const text = fs.readFileSync(folderFile(dir, cfgFile), "utf8");
       try {
         const c = JSON.parse(text);
-        if (c.model_type === "seqlens-rnn") config = c;
+        if (c.model_type === "seqlens-rnn") config = checkRecurrentConfig(c, cfgFile);
       } catch (e) {
         throw new EngineError("MODEL_INVALID", `${cfgFile}: not valid JSON (${(e as Error).message})`);
       }

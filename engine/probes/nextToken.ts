@@ -1,6 +1,7 @@
 // Next-token distribution at one position: softmax of the logits at a temperature, top-k with
 // probabilities, entropy over the whole vocabulary, and the actual next token's rank and probability.
 import { NextTokenResult, TopToken } from "../../protocol/basics";
+import { EngineError } from "../../protocol/errors";
 import { logSumExp } from "./compareKernel";
 
 /** Softmax of logits / temperature, computed stably in float64. */
@@ -64,6 +65,13 @@ export function rankOf(p: Float64Array, id: number): number {
   return rank;
 }
 
+/** A distribution from NaN or infinite logits is no distribution: say the model's output is broken rather than show NaN. */
+export function checkFinite(row: Float32Array, position: number): void {
+  for (let i = 0; i < row.length; i++) {
+    if (!Number.isFinite(row[i])) throw new EngineError("MODEL_INVALID", `the model's output at token #${position} holds ${Number.isNaN(row[i]) ? "NaN" : "infinite"} values (logit ${i}): its weights may be corrupt`);
+  }
+}
+
 export function nextTokenAt(
   logits: Float32Array, // [T, vocab]
   vocab: number,
@@ -71,6 +79,7 @@ export function nextTokenAt(
   opts: { topK: number; temperature: number; actualId?: number; tokenText: (id: number) => string },
 ): NextTokenResult {
   const row = logits.subarray(position * vocab, (position + 1) * vocab);
+  checkFinite(row, position);
   const p = softmax(row, opts.temperature);
   const top: TopToken[] = topIndices(p, opts.topK).map((id) => ({ id, token: opts.tokenText(id), p: p[id] }));
   const result: NextTokenResult = { position, temperature: opts.temperature, top, entropyBits: entropyBits(p) };

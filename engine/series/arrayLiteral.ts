@@ -13,6 +13,12 @@ const { isSpaceCode } = textLines;
 // (`np.array(`, `new Float64Array(`), then the opening bracket.
 const ARRAY_START_RE = /(?:(?:export\s+)?(?:const|let|var)\s+)?(?:([A-Za-z_$][\w$]*)\s*(?::[^=\n]*)?=\s*)?((?:new\s+)?[A-Za-z_$][\w$.]*\s*\(\s*)?\[/y;
 
+/** Whether the text from `at` (the first non-space character) starts like an array literal. */
+export function startsArray(text: string, at: number): boolean {
+  ARRAY_START_RE.lastIndex = at;
+  return ARRAY_START_RE.test(text);
+}
+
 /**
  * Reads the selection as an array literal when it starts like one (after its leading blank lines
  * and spaces); undefined when it does not, so another reader takes it.

@@ -1,27 +1,34 @@
 // CSV and TSV: cells separated by a comma, a semicolon or a tab, quoted fields (which may hold
-// the separator and doubled quotes), with or without a header row.
-import type { ErrorList } from "./seriesErrors";
-import { Cells, Rows, columnName, headerNames, isHeaderRow, numberedNames, type Table } from "./table";
+// the separator and doubled quotes), with or without a header row. The lines are read one at a
+// time by ./lineScanner.ts; this file finds the separator and splits a line.
+import type { Cells } from "./table";
 import * as textLines from "./textLines";
-import type { Lines } from "./textLines";
 
 // Called per character and per line: bound once (see textLines.ts).
 const { isBlank, isSpaceCode } = textLines;
 
-/** The separator found outside quotes on more than half of the first 200 non-blank lines; ties: tab, semicolon, comma. */
-export function detectDelimiter({ text, starts, ends, first, last }: Lines): "," | ";" | "\t" | undefined {
+/**
+ * The separator found outside quotes on more than half of the first 200 non-blank lines from
+ * `from` (a line start); ties: tab, semicolon, comma.
+ */
+export function detectDelimiter(text: string, from = 0): "," | ";" | "\t" | undefined {
   let sampled = 0;
   let tabs = 0;
   let semis = 0;
   let commas = 0;
-  for (let i = first; i <= last && sampled < 200; i++) {
-    if (isBlank(text, starts[i], ends[i])) continue;
+  for (let pos = from; pos <= text.length && sampled < 200; ) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = text.length;
+    const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    const start = pos;
+    pos = nl + 1;
+    if (isBlank(text, start, end)) continue;
     sampled++;
     let inQuote = false;
     let t = false;
     let s = false;
     let c = false;
-    for (let k = starts[i]; k < ends[i]; k++) {
+    for (let k = start; k < end; k++) {
       const ch = text.charCodeAt(k);
       if (ch === 34) inQuote = !inQuote;
       else if (!inQuote) {
@@ -40,7 +47,7 @@ export function detectDelimiter({ text, starts, ends, first, last }: Lines): ","
 }
 
 /** Splits one line into cells (quoted cells may hold the separator and doubled quotes); returns an error sentence or undefined. */
-function splitDelimitedLine(cells: Cells, start: number, end: number, delim: number, line: number): string | undefined {
+export function splitDelimitedLine(cells: Cells, start: number, end: number, delim: number, line: number): string | undefined {
   const text = cells.source;
   let i = start;
   for (;;) {
@@ -73,44 +80,4 @@ function splitDelimitedLine(cells: Cells, start: number, end: number, delim: num
     if (j >= end) return undefined;
     i = j + 1;
   }
-}
-
-export function readDelimited(lines: Lines, delimiter: "," | ";" | "\t", newList: () => ErrorList): Table | ErrorList {
-  const { text, starts, ends, first, last } = lines;
-  const delim = delimiter.charCodeAt(0);
-  const structure = newList();
-  const cells = new Cells(text);
-  const rows = new Rows();
-  let hasHeader = false;
-  let headerNamesList: string[] = [];
-  for (let i = first; i <= last; i++) {
-    if (isBlank(text, starts[i], ends[i])) continue;
-    const k = cells.length;
-    const error = splitDelimitedLine(cells, starts[i], ends[i], delim, i);
-    if (error) {
-      structure.add(i, text.slice(starts[i], ends[i]).trim(), error);
-      continue;
-    }
-    const count = cells.length - k;
-    if (i === first) {
-      hasHeader = isHeaderRow(cells, k, count);
-      if (hasHeader) {
-        headerNamesList = headerNames(cells, k, count);
-        continue;
-      }
-    }
-    rows.add(k, count, i, starts[i], ends[i]);
-  }
-  if (structure.total > 0) return structure;
-  if (hasHeader) {
-    if (rows.length === 0) {
-      structure.add(first, text.slice(starts[first], ends[first]).trim(), "Only a header row, no data below it.");
-      return structure;
-    }
-    return { format: "csv", delimiter, names: headerNamesList, hasHeader, headerLine: first, named: true, cells, rows };
-  }
-  // One line of separated values: a series in reading order.
-  if (rows.length === 1) return { format: "csv", delimiter, names: [columnName(0)], hasHeader: false, named: false, cells };
-  const width = rows.commonCount();
-  return { format: "csv", delimiter, names: numberedNames(width), hasHeader: false, named: false, cells, rows };
 }

@@ -30,7 +30,8 @@ export class ErrorList {
   items: SeriesError[] = [];
   total = 0;
   constructor(
-    private readonly cap: number,
+    /** Most problems listed. */
+    readonly cap: number,
     private readonly lineOffset: number,
   ) {}
   /** `line` is the 0-based line in the selection. */

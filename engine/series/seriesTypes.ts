@@ -1,5 +1,6 @@
 // The shapes parseSeries (./parseSeries.ts) takes and returns: its options, the series with the
 // characters each value came from, the column question, and the problems found.
+import type { SeriesWindow, WindowOptions } from "./window";
 
 export type SeriesFormat = "csv" | "array" | "lines" | "whitespace";
 
@@ -30,7 +31,7 @@ export interface ColumnInfo {
   isTime: boolean;
 }
 
-export interface ParseSeriesOptions {
+export interface ParseSeriesOptions extends WindowOptions {
   /** The column to return as `values`: its header name, or its 0-based index (a number or a string of digits). */
   column?: string | number;
   /** "all": also return every numeric non-time column as `features` ([step][feature]). */
@@ -63,6 +64,11 @@ export interface ParsedSeriesValues {
   /** The time column's values, when there is one: its numbers, or for dates milliseconds since 1970 (Date.parse). */
   time?: number[];
   timeName?: string;
+  /**
+   * Set when `maxSteps` left rows out: the rows [from, to) of `total` returned (values, sources,
+   * features and time hold these rows only). Every row was still checked for problems.
+   */
+  window?: SeriesWindow;
 }
 
 export interface ParsedSeriesNeedsColumn {

@@ -1,5 +1,5 @@
 // What every reader produces: a table of cells, each cell a span of the selection's characters,
-// rows as runs of cells, and the columns' names. finishTable (./tableResult.ts) turns it into the
+// rows as runs of cells, and the columns' names. finishRows (./tableResult.ts) turns it into the
 // result.
 import * as numberScanner from "./numberScanner";
 import type { SeriesFormat } from "./seriesTypes";
@@ -25,7 +25,8 @@ export interface Table {
 }
 
 // Cells and rows are kept as parallel arrays of numbers, no object per cell, so a
-// selection of a million numbers stays cheap.
+// selection of a million numbers stays cheap. The streaming reader (./lineScanner.ts) keeps one
+// line's cells at a time in a Cells it clears.
 
 /** A growable list of 32-bit integers. */
 class IntList {
@@ -50,6 +51,13 @@ export class Cells {
   constructor(readonly source: string) {}
   get length(): number {
     return this.starts.length;
+  }
+  /** Empties the list, keeping its storage: a streaming reader reuses one for each line. */
+  clear(): void {
+    this.starts.length = 0;
+    this.ends.length = 0;
+    this.lines.length = 0;
+    if (this.override.size > 0) this.override.clear();
   }
   start(k: number): number {
     return this.starts.data[k];

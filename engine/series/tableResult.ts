@@ -1,12 +1,20 @@
-// From a reader's table to the result: which columns are numbers and which is the time axis, the
+// From a reader's rows to the result: which columns are numbers and which is the time axis, the
 // column to return (asked for, or the only candidate; several mean a question), every problem in
-// the rows and the columns used, and the values with their sources.
-import { DATE_RE } from "./numberScanner";
-import { describeBadNumber, failure, mergeErrors, type ErrorList } from "./seriesErrors";
+// the rows and the columns used, and the values with their sources, for the window of rows asked
+// for. Every row is read once for the columns and the problems, holding counts and the listed
+// problems only; then the window's rows are read again for their values.
+import * as numberScanner from "./numberScanner";
+import type { RowSource } from "./rows";
+import { describeBadNumber, failure, mergeErrors, ErrorList } from "./seriesErrors";
 import type { ColumnInfo, ParsedSeries, ParsedSeriesValues, ParseSeriesOptions, SeriesSource } from "./seriesTypes";
-import { columnName, isHeaderName, type Table } from "./table";
+import { columnName, isHeaderName } from "./table";
+import { isPartial, seriesWindow } from "./window";
+
+// Called per cell: bound once (see textLines.ts).
+const { DATE_RE } = numberScanner;
 
 const TIME_NAME_RE = /^(?:t|time|times|timestamp|datetime|date|dates|day|days|week|weeks|month|months|year|years|index|idx|step|steps|period|ds)(?!\p{L})/iu;
+const NON_FINITE_RE = /\b(nan|inf|infinity)\b/i;
 
 function isTimeName(name: string): boolean {
   return TIME_NAME_RE.test(name.trim());
@@ -23,77 +31,95 @@ function resolveColumn(column: string | number, names: string[]): number | undef
   return undefined;
 }
 
-/** A plain array (JSON-serialisable) of a typed array's values; a loop is faster than Array.from here. */
-function toArray(values: Float64Array): number[] {
-  const out = new Array<number>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = values[i];
-  return out;
-}
-
-function strictlyIncreasing(values: ArrayLike<number>): boolean {
-  for (let k = 0; k < values.length; k++) if (Number.isNaN(values[k]) || (k > 0 && !(values[k] > values[k - 1]))) return false;
-  return true;
+/** A column's cells that are not numbers: the first `cap` (line, text) and how many in all. */
+class BadCells {
+  lines: number[] = [];
+  texts: string[] = [];
+  total = 0;
+  constructor(private readonly cap: number) {}
+  add(line: number, text: string): void {
+    this.total++;
+    if (this.lines.length < this.cap) {
+      this.lines.push(line);
+      this.texts.push(text);
+    }
+  }
 }
 
 /**
- * The result for a reader's table. `earlier`: problems found before it (empty lines inside the
- * data), listed with its own; `newList` makes a list with the caller's cap and line offset.
+ * The result for a reader's rows. `earlier`: problems found before (empty lines inside the data),
+ * listed with its own; `newList` makes a list with the caller's cap and line offset.
  */
-export function finishTable(table: Table, options: ParseSeriesOptions, earlier: ErrorList[], newList: () => ErrorList, cap: number): ParsedSeries {
-  const { cells, rows, names } = table;
+export function finishRows(src: RowSource, options: ParseSeriesOptions, earlier: ErrorList[], newList: () => ErrorList, cap: number): ParsedSeries {
+  const { names, text } = src;
   const width = names.length;
-  const nRows = rows ? rows.length : cells.length;
+  const nRows = src.rowCount;
   const lineOffset = options.lineOffset ?? 0;
-  // Without rows (a flat list) every cell is a row of one value.
-  const rowFirst = (r: number) => (rows ? rows.first(r) : r);
-  const rowCount = (r: number) => (rows ? rows.count(r) : 1);
-  const rowLine = (r: number) => (rows ? rows.line(r) : cells.line(r));
 
-  // Read every cell of every complete row once; NaN marks a cell that is not a number.
-  const parsed = names.map(() => new Float64Array(nRows));
+  // Every row once: per column, how many cells are numbers, meant as numbers (NaN, 1,000) or text;
+  // whether a time-like column increases; the cells that are not numbers; the ragged rows.
   const good = new Array<number>(width).fill(0);
   const meantAsNumber = new Array<number>(width).fill(0);
   const textual = new Array<number>(width).fill(0);
-  for (let r = 0; r < nRows; r++) {
-    if (rowCount(r) !== width) {
-      for (let j = 0; j < width; j++) parsed[j][r] = NaN;
-      continue;
+  const bad = names.map(() => new BadCells(cap));
+  const timeLike = names.map((name, j) => src.hasHeader && nRows > 1 && (name === columnName(j) || isTimeName(name)));
+  // an empty header cell: a row index, as R and pandas write them
+  const numIncreasing = timeLike.slice();
+  const dateIncreasing = timeLike.map((t, j) => t && names[j] !== columnName(j));
+  const lastNum = new Array<number>(width).fill(-Infinity);
+  const lastDate = new Array<number>(width).fill(-Infinity);
+  const ragged = { lines: [] as number[], texts: [] as string[], counts: [] as number[], total: 0 };
+  const timeCols = timeLike.flatMap((t, j) => (t ? [j] : []));
+  src.scan((_, row) => {
+    const { cells, first, count } = row;
+    if (count !== width) {
+      ragged.total++;
+      if (ragged.lines.length < cap) {
+        ragged.lines.push(row.line);
+        ragged.texts.push(text.slice(row.start, row.end).trim());
+        ragged.counts.push(count);
+      }
+      for (const j of timeCols) numIncreasing[j] = dateIncreasing[j] = false;
+      return;
     }
-    const k0 = rowFirst(r);
     for (let j = 0; j < width; j++) {
-      const v = cells.value(k0 + j);
-      parsed[j][r] = v;
+      const v = cells.value(first + j);
+      if (numIncreasing[j]) {
+        if (v > lastNum[j]) lastNum[j] = v;
+        else numIncreasing[j] = false;
+      }
+      if (dateIncreasing[j]) {
+        const d = Date.parse(cells.text(first + j));
+        if (d > lastDate[j]) lastDate[j] = d;
+        else dateIncreasing[j] = false;
+      }
       if (!Number.isNaN(v)) {
         good[j]++;
         continue;
       }
-      const t = cells.text(k0 + j);
+      const t = cells.text(first + j);
+      bad[j].add(cells.line(first + j), t);
       if (t === "") continue;
-      if ((isHeaderName(t) && !/\b(nan|inf|infinity)\b/i.test(t)) || DATE_RE.test(t)) textual[j]++;
+      if ((isHeaderName(t) && !NON_FINITE_RE.test(t)) || DATE_RE.test(t)) textual[j]++;
       else meantAsNumber[j]++;
     }
-  }
+  });
   const columns: ColumnInfo[] = names.map((name, j) => {
     const numeric = good[j] + meantAsNumber[j] > 0 && good[j] + meantAsNumber[j] >= textual[j];
-    let isTime = false;
-    const unnamed = name === columnName(j); // an empty header cell: a row index, as R and pandas write them
-    if (table.hasHeader && nRows > 1 && (unnamed || isTimeName(name))) {
-      if (numeric) isTime = strictlyIncreasing(parsed[j]);
-      else if (!unnamed) isTime = strictlyIncreasing(Array.from({ length: nRows }, (_, r) => (rowCount(r) === width ? Date.parse(cells.text(rowFirst(r) + j)) : NaN)));
-    }
+    const isTime = timeLike[j] && (numeric ? numIncreasing[j] : dateIncreasing[j]);
     return { index: j, name, numeric, isTime };
   });
 
-  const expected = table.headerLine !== undefined ? `the header on line ${table.headerLine + 1 + lineOffset} has` : "most rows have";
+  const expected = src.headerLine !== undefined ? `the header on line ${src.headerLine + 1 + lineOffset} has` : "most rows have";
   const raggedReason = (k: number): string =>
     k < width ? `This row has ${k} ${k === 1 ? "value" : "values"} but ${expected} ${width}; a cell is missing.` : `This row has ${k} values but ${expected} ${width}; there is an extra cell.`;
-  const rowText = (r: number): string => cells.source.slice(rows!.start(r), rows!.end(r)).trim();
   const raggedOnly = (): ErrorList => {
     const list = newList();
-    for (let r = 0; r < nRows; r++) if (rowCount(r) !== width) list.add(rowLine(r), rowText(r), raggedReason(rowCount(r)));
+    ragged.lines.forEach((line, i) => list.add(line, ragged.texts[i], raggedReason(ragged.counts[i])));
+    list.total = ragged.total;
     return list;
   };
-  const needs = (message: string): ParsedSeries => mergeErrors([...earlier, raggedOnly()], cap) ?? { ok: false, needsColumn: true, format: table.format, columns, message };
+  const needs = (message: string): ParsedSeries => mergeErrors([...earlier, raggedOnly()], cap) ?? { ok: false, needsColumn: true, format: src.format, columns, message };
   const nameList = (cols: ColumnInfo[]) => cols.map((c) => c.name).join(", ");
   const candidates = columns.filter((c) => c.numeric && !c.isTime);
 
@@ -106,7 +132,7 @@ export function finishTable(table: Table, options: ParseSeriesOptions, earlier: 
     }
   }
   let features: number[] | undefined;
-  if (table.allFeatures) features = columns.map((c) => c.index);
+  if (src.allFeatures) features = columns.map((c) => c.index);
   else if (options.columns === "all") {
     const numericCols = candidates.length > 0 ? candidates : columns.filter((c) => c.numeric);
     features = numericCols.length > 0 ? numericCols.map((c) => c.index) : chosen !== undefined ? [chosen] : width === 1 ? [0] : undefined;
@@ -126,57 +152,63 @@ export function finishTable(table: Table, options: ParseSeriesOptions, earlier: 
 
   // Errors: ragged rows, and bad cells in the columns used.
   const used = [...new Set([chosen, ...(features ?? [])])].sort((a, b) => a - b);
-  const mention = width === 1 ? () => "" : table.named ? (j: number) => ` (column "${names[j]}")` : (j: number) => ` (${names[j]})`;
-  const cellErrors = newList();
-  for (let r = 0; r < nRows; r++) {
-    if (rowCount(r) !== width) {
-      cellErrors.add(rowLine(r), rowText(r), raggedReason(rowCount(r)));
-      continue;
-    }
-    for (const j of used) {
-      if (!Number.isNaN(parsed[j][r])) continue;
-      const k = rowFirst(r) + j;
-      const t = cells.text(k);
-      cellErrors.add(cells.line(k), t, describeBadNumber(t).replace(/\.$/, `${mention(j)}.`));
-    }
-  }
-  const failed = mergeErrors([...earlier, cellErrors], cap);
+  const mention = width === 1 ? () => "" : src.named ? (j: number) => ` (column "${names[j]}")` : (j: number) => ` (${names[j]})`;
+  const cellErrors = used.map((j) => {
+    const list = newList();
+    bad[j].lines.forEach((line, i) => list.add(line, bad[j].texts[i], describeBadNumber(bad[j].texts[i]).replace(/\.$/, `${mention(j)}.`)));
+    list.total = bad[j].total;
+    return list;
+  });
+  const failed = mergeErrors([...earlier, raggedOnly(), ...cellErrors], cap);
   if (failed) return failed;
   if (nRows === 0) return failure("No numbers in the selection.");
 
-  const values = toArray(parsed[chosen]);
-  const sources: SeriesSource[] = new Array(nRows);
-  if (features && rows) {
-    for (let r = 0; r < nRows; r++) {
-      if (table.format === "array") sources[r] = { line: rows.line(r) + 1 + lineOffset, start: rows.start(r), end: rows.end(r) };
-      else {
-        const a = rows.first(r) + used[0];
-        const b = rows.first(r) + used[used.length - 1];
-        sources[r] = { line: cells.line(a) + 1 + lineOffset, start: cells.start(a), end: cells.end(b) };
+  const w = seriesWindow(nRows, options);
+  if (typeof w === "string") return failure(w);
+  const n = w.to - w.from;
+  // The window's rows again: their values and where each came from.
+  const values = new Array<number>(n);
+  const sources: SeriesSource[] = new Array(n);
+  const featureRows: number[][] | undefined = features ? new Array(n) : undefined;
+  const time = columns.find((c) => c.isTime);
+  const times: number[] | undefined = time ? new Array(n) : undefined;
+  const rowSpans = !!features && !src.flat;
+  const arrayRows = src.format === "array";
+  src.scan(
+    (r, row) => {
+      const i = r - w.from;
+      const { cells, first } = row;
+      values[i] = cells.value(first + chosen!);
+      if (rowSpans && arrayRows) sources[i] = { line: row.line + 1 + lineOffset, start: row.start, end: row.end };
+      else if (rowSpans) {
+        const a = first + used[0];
+        const b = first + used[used.length - 1];
+        sources[i] = { line: cells.line(a) + 1 + lineOffset, start: cells.start(a), end: cells.end(b) };
+      } else {
+        const k = first + chosen!;
+        sources[i] = { line: cells.line(k) + 1 + lineOffset, start: cells.start(k), end: cells.end(k) };
       }
-    }
-  } else {
-    for (let r = 0; r < nRows; r++) {
-      const k = rowFirst(r) + chosen;
-      sources[r] = { line: cells.line(k) + 1 + lineOffset, start: cells.start(k), end: cells.end(k) };
-    }
-  }
-  const result: ParsedSeriesValues = { ok: true, format: table.format, hasHeader: table.hasHeader, values, sources };
-  if (table.delimiter) result.delimiter = table.delimiter;
-  if (table.named || width > 1) {
+      if (featureRows) featureRows[i] = features!.map((j) => cells.value(first + j));
+      if (times) times[i] = time!.numeric ? cells.value(first + time!.index) : Date.parse(cells.text(first + time!.index));
+    },
+    w.from,
+    w.to,
+  );
+  const result: ParsedSeriesValues = { ok: true, format: src.format, hasHeader: src.hasHeader, values, sources };
+  if (src.delimiter) result.delimiter = src.delimiter;
+  if (src.named || width > 1) {
     result.columnName = names[chosen];
     result.columnIndex = chosen;
   }
-  if (rows) result.columns = columns;
+  if (!src.flat) result.columns = columns;
   if (features) {
-    const cols = features.map((j) => parsed[j]);
-    result.features = Array.from({ length: nRows }, (_, r) => cols.map((col) => col[r]));
+    result.features = featureRows;
     result.featureNames = features.map((j) => names[j]);
   }
-  const time = columns.find((c) => c.isTime);
   if (time) {
-    result.time = time.numeric ? toArray(parsed[time.index]) : Array.from({ length: nRows }, (_, r) => Date.parse(cells.text(rowFirst(r) + time.index)));
+    result.time = times;
     result.timeName = time.name;
   }
+  if (isPartial(w)) result.window = w;
   return result;
 }

@@ -4,6 +4,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { EngineError } from "../../protocol/errors";
 import { TokenInfo } from "../../protocol/basics";
 import { unicodeToBytes } from "./byteLevel";
+import { checkTokenizerShape } from "./tokenizerShape";
 
 export class TextTokenizer {
   /** The Hugging Face tokenizer; absent for a model folder without tokenizer.json (token ids only). */
@@ -37,10 +38,13 @@ export class TextTokenizer {
     fallbackEosId?: number,
   ) {
     if (tokenizerJson !== undefined) {
+      checkTokenizerShape(tokenizerJson, source);
       try {
         this.tok = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
       } catch (e) {
-        throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded (${(e as Error).message})`);
+        // the library's own words where it has them; a JavaScript error deep inside it says nothing to a user
+        const why = e instanceof TypeError || e instanceof RangeError ? "one of its parts has a shape the library does not read" : (e as Error).message;
+        throw new EngineError("TOKENIZER", `${source}: tokenizer.json could not be loaded: ${why}`);
       }
     }
     const tj = (tokenizerJson ?? {}) as { model?: { vocab?: Record<string, number> | [string, number][]; continuing_subword_prefix?: string }; added_tokens?: { id: number; content: string; special?: boolean }[]; decoder?: { type?: string } };

@@ -141,6 +141,12 @@ export const vscode = {
     ) {}
   },
   ThemeIcon: class {
+    constructor(
+      readonly id: string,
+      readonly color?: unknown,
+    ) {}
+  },
+  ThemeColor: class {
     constructor(readonly id: string) {}
   },
   TreeItem: class {

@@ -1,0 +1,77 @@
+// The engine's bounds on any input: a memory budget (what a request may need, estimated before
+// anything is allocated: a request over it is refused with the figure), how many steps of a series
+// a request reads at once, and a per-request deadline. Each comes from the engine's options, else
+// its environment (SEQLENS_MEMORY_BUDGET, SEQLENS_MAX_STEPS, SEQLENS_DEADLINE_MS), else a default.
+import { EngineError, type ErrorCode } from "../protocol/errors";
+import { DEFAULT_MAX_STEPS } from "./series/window";
+
+export { DEFAULT_MAX_STEPS };
+
+/** The memory a request may need unless told otherwise: 2 GiB. */
+export const DEFAULT_MEMORY_BUDGET = 2 * 2 ** 30;
+
+/** How long a request may run unless told otherwise (ms). */
+export const DEFAULT_DEADLINE_MS = 120_000;
+
+/**
+ * The error code of a request that ran past its deadline. protocol/errors.ts does not list it yet;
+ * the client rebuilds an error with any code it is sent.
+ */
+export const DEADLINE: ErrorCode = "DEADLINE";
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 2 ** 10, kb: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mb: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gb: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tb: 2 ** 40, tib: 2 ** 40 };
+
+/** "2GB", "512 MB", "1.5g", "2147483648" as bytes (binary units: 1 GB = 2^30 bytes); undefined when it is not a size. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = UNITS[m[2].toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** Bytes as people read them: "2 GB", "1.3 GB", "640 MB" (binary units). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(bytes >= 10 * 2 ** 30 ? 0 : 1).replace(/\.0$/, "")} GB`;
+  if (bytes >= 2 ** 20) return `${Math.round(bytes / 2 ** 20)} MB`;
+  if (bytes >= 2 ** 10) return `${Math.round(bytes / 2 ** 10)} KB`;
+  return `${bytes} bytes`;
+}
+
+export interface Limits {
+  /** Bytes a request may need. */
+  memoryBudget: number;
+  /** Steps of a series (or characters of a character model's text) read at once, unless a request says otherwise. */
+  maxSteps: number;
+  /** Milliseconds a request may run; 0 for no deadline. */
+  deadlineMs: number;
+}
+
+/** The limits from `given`, else the environment, else the defaults; a bad value is a BAD_INPUT error naming where it came from. */
+export function limitsFrom(given: Partial<Limits> = {}, env: NodeJS.ProcessEnv = process.env): Limits {
+  const fromEnv = (name: string, parse: (s: string) => number | undefined, what: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const v = parse(raw);
+    if (v === undefined) throw new EngineError("BAD_INPUT", `${name}=${JSON.stringify(raw)} is not ${what}`);
+    return v;
+  };
+  const whole = (min: number) => (s: string) => (/^\s*\d+\s*$/.test(s) && Number(s) >= min ? Number(s) : undefined);
+  const memoryBudget = given.memoryBudget ?? fromEnv("SEQLENS_MEMORY_BUDGET", parseBytes, "a size (such as 2GB or 512MB)") ?? DEFAULT_MEMORY_BUDGET;
+  const maxSteps = given.maxSteps ?? fromEnv("SEQLENS_MAX_STEPS", whole(1), "a whole number of steps of at least 1") ?? DEFAULT_MAX_STEPS;
+  const deadlineMs = given.deadlineMs ?? fromEnv("SEQLENS_DEADLINE_MS", whole(0), "a whole number of milliseconds (0: no deadline)") ?? DEFAULT_DEADLINE_MS;
+  if (!(memoryBudget > 0)) throw new EngineError("BAD_INPUT", `the memory budget must be a positive size (got ${memoryBudget})`);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new EngineError("BAD_INPUT", `the most steps at once must be a whole number of at least 1 (got ${maxSteps})`);
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new EngineError("BAD_INPUT", `the deadline must be a whole number of milliseconds, 0 for none (got ${deadlineMs})`);
+  return { memoryBudget, maxSteps, deadlineMs };
+}
+
+/**
+ * Refuses, before anything is allocated, work estimated to need more than the budget: a TOO_LARGE
+ * error with the figure, what it is made of, and what to do (`fix`).
+ */
+export function checkBudget(what: string, bytes: number, budget: number, breakdown: string, fix: string): void {
+  if (bytes <= budget) return;
+  throw new EngineError("TOO_LARGE", `${what} would need about ${formatBytes(bytes)} (${breakdown}), more than the memory budget of ${formatBytes(budget)}: ${fix}`);
+}
