@@ -1,7 +1,7 @@
 // What the commands that run the model share: the text they run on, and running with a
 // cancellable progress notification whose failure is shown once (a cancellation is not a failure).
 import * as vscode from "vscode";
-import { errorMessage, isCancelled } from "../protocol/errors";
+import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
 import { blockAround } from "./selectionRange";
 import type { Services } from "./services";
 
@@ -22,19 +22,40 @@ export function targetRange(editor: vscode.TextEditor | undefined): vscode.Range
   return new vscode.Range(block.startLine, 0, block.endLine, doc.lineAt(block.endLine).text.length);
 }
 
+/** Whether `e` is a request lost because the engine process ended (crashed, killed, or hung and restarted). */
+export function isEngineLost(e: unknown): boolean {
+  return e instanceof EngineError && e.code === "PROCESS_DIED";
+}
+
+/** The sentence for a failure of `title` ("inspecting"): a lost request says what was lost and that running again works. */
+export function failureMessage(title: string, e: unknown): string {
+  return isEngineLost(e) ? `${title} stopped: ${errorMessage(e)}` : errorMessage(e);
+}
+
 /**
- * Runs `work` under a progress notification titled `title` with a Cancel button. A failure is
- * shown as an error message and logged; a cancellation is neither. Resolves to undefined then.
+ * Runs `work` under a progress notification titled `title` with a Cancel button, the status bar
+ * spinning meanwhile. A failure is shown as an error message (and to `onFailure`, e.g. for the panel
+ * to show it too) and logged; a cancellation is neither. Resolves to undefined then.
  */
-export async function withEngineProgress<T>(services: Services, title: string, work: (token: vscode.CancellationToken) => Promise<T>, opts: { cancellable?: boolean } = {}): Promise<T | undefined> {
+export async function withEngineProgress<T>(
+  services: Services,
+  title: string,
+  work: (token: vscode.CancellationToken) => Promise<T>,
+  opts: { cancellable?: boolean; onFailure?: (message: string, e: unknown) => void } = {},
+): Promise<T | undefined> {
+  services.showStatus(true);
   try {
     return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SeqLens: ${title}`, cancellable: opts.cancellable ?? true }, (_p, token) => work(token));
   } catch (e) {
     if (!isCancelled(e)) {
-      void vscode.window.showErrorMessage(`SeqLens: ${errorMessage(e)}`);
-      services.log.error(errorMessage(e));
+      const message = failureMessage(title, e);
+      void vscode.window.showErrorMessage(`SeqLens: ${message}`);
+      services.log.error(message);
+      opts.onFailure?.(message, e);
     }
     return undefined;
+  } finally {
+    services.showStatus(false);
   }
 }
 

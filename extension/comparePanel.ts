@@ -3,6 +3,7 @@
 // colours each token by how much better or worse the second model predicts it. Also its commands,
 // Compare Models… and the Models view's Compare with….
 import * as vscode from "vscode";
+import { EngineError } from "../protocol/errors";
 import { COMPARE_VIEW_TYPE, CompareHostToPanel, ComparePanelToHost, CompareRestore, CompareResult, parseCompareMessage } from "../protocol/compare";
 import { setting, targetRange, withEngineProgress } from "./commands";
 import { isOffered, modelName, offeredFolders, pickModel } from "./modelPicker";
@@ -46,6 +47,8 @@ export function deltaDecorationOptions(direction: "better" | "worse", i: number)
 
 export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPanel> {
   private shown?: Shown;
+  /** The comparison in flight: a newer one cancels it. */
+  private inflight?: AbortController;
   private readonly better = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType(deltaDecorationOptions("better", i)));
   private readonly worse = STEPS.map((_, i) => vscode.window.createTextEditorDecorationType(deltaDecorationOptions("worse", i)));
 
@@ -66,6 +69,11 @@ export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPan
     );
   }
 
+  /** Shows why a comparison failed (the engine stopped, models that do not match) in the panel. */
+  failed(message: string): void {
+    this.post({ type: "error", message });
+  }
+
   protected snapshot(): CompareHostToPanel | undefined {
     return this.shown && { type: "compare", view: { ...this.shown.result, text: this.shown.text }, restore: this.shown.restore };
   }
@@ -81,7 +89,15 @@ export class ComparePanel extends PanelHost<ComparePanelToHost, CompareHostToPan
     const text = document.getText(range);
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
-    const result = await this.services.host.get().request("compare", { modelA, modelB, text, maxTokens: setting("maxTokens", 512) }, { signal: ac.signal });
+    // a newer comparison supersedes this one: the older is cancelled, and never shown over the newer
+    this.inflight?.abort();
+    this.inflight = ac;
+    const client = this.services.host.get();
+    const result = await client.request("compare", { modelA, modelB, text, maxTokens: setting("maxTokens", 512) }, { signal: ac.signal });
+    if (this.inflight !== ac) {
+      for (const handle of [...result.handles, ...(result.gates ?? [])]) void client.request("release", { handle }).catch(() => undefined);
+      throw new EngineError("CANCELLED", "this comparison was superseded by a newer one");
+    }
     this.hold([...result.handles, ...(result.gates ?? [])]);
     const restore = { uri: document.uri.toString(), start: document.offsetAt(range.start), end: document.offsetAt(range.end), modelA, modelB };
     this.shown = { result, restore, uri: restore.uri, start: restore.start, version: document.version, text };
@@ -168,7 +184,7 @@ async function compareModels(services: Services, editor: vscode.TextEditor | und
   const b = typeof modelB === "string" ? modelB : await pickModel(services, `SeqLens: Compare ${modelName(a)} with… (B)`, a);
   if (!b) return;
   const panel = ComparePanel.show(services);
-  await withEngineProgress(services, "comparing", (token) => panel.compare(editor.document, range, a, b, token));
+  await withEngineProgress(services, "comparing", (token) => panel.compare(editor.document, range, a, b, token), { onFailure: (message) => panel.failed(message) });
 }
 
 export const compareFeature: Feature = {

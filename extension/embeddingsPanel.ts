@@ -8,7 +8,7 @@ import * as vscode from "vscode";
 import { TokenInfo } from "../protocol/basics";
 import { EMBEDDINGS_VIEW_TYPE, EmbeddingsHostToPanel, EmbeddingsPanelToHost, EmbeddingsRestore, EmbeddingsView, parseEmbeddingsMessage } from "../protocol/embeddings";
 import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
-import { setting, targetRange, withEngineProgress } from "./commands";
+import { failureMessage, isEngineLost, setting, targetRange, withEngineProgress } from "./commands";
 import { isOffered, offeredFolders } from "./modelPicker";
 import { activeModel, untrustedReason } from "./models";
 import { Handlers, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
@@ -55,6 +55,11 @@ export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, Embeddings
     this.disposables.push(this.hoverDecoration, vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)), { dispose: () => this.running.forEach((ac) => ac.abort()) });
   }
 
+  /** Shows why a run failed (the engine stopped, a model without embeddings) in the panel. */
+  failed(message: string): void {
+    this.post({ type: "error", message });
+  }
+
   protected snapshot(): EmbeddingsHostToPanel | undefined {
     return this.shown && { type: "view", view: this.shown.view };
   }
@@ -62,23 +67,23 @@ export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, Embeddings
   /** Shows `range` of `document` (the lens of it; its tokens highlighted in the projector). */
   async show(document: vscode.TextDocument | undefined, range: vscode.Range | undefined, model: string, recurrentModel?: string, token?: vscode.CancellationToken): Promise<EmbeddingsView> {
     const client = this.services.host.get();
-    const info = await client.request("info", { model });
+    const ac = new AbortController();
+    token?.onCancellationRequested(() => ac.abort());
+    const info = await client.request("info", { model }, { signal: ac.signal });
     const text = document && range ? document.getText(range) : "";
     const maxTokens = setting("maxTokens", 512);
     const view: EmbeddingsView = { modelName: info.name, layers: info.nLayer + 1, vocabSize: info.vocabSize, outputMatrix: info.embeddings.output, tokens: [] };
     if (text.trim().length > 0) {
-      const ac = new AbortController();
-      token?.onCancellationRequested(() => ac.abort());
       try {
         const lens = await client.request("lens", { model, text, maxTokens, topK: 5 }, { signal: ac.signal });
         view.tokens = lens.tokens;
         view.lens = lens;
         view.truncated = lens.truncated?.notice;
       } catch (e) {
-        if (isCancelled(e)) throw e;
+        if (isCancelled(e) || isEngineLost(e)) throw e;
         view.lensError = errorMessage(e);
         // the projector still works; the tokens come from an inspection
-        const r = await client.request("inspect", { model, text, maxTokens, topK: 1 });
+        const r = await client.request("inspect", { model, text, maxTokens, topK: 1 }, { signal: ac.signal });
         view.tokens = r.tokens;
         void client.request("release", { handle: r.handle }).catch(() => undefined);
       }
@@ -164,10 +169,16 @@ export class EmbeddingsPanel extends PanelHost<EmbeddingsPanelToHost, Embeddings
           : msg.source === "recurrent"
             ? { model: s.recurrentModel!, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer }
             : { model: s.model, method: msg.method, dims: msg.dims, text: s.text, layer: msg.layer, maxTokens };
-      const r = await this.services.host.get().request("project", params, {
-        signal: ac.signal,
-        onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
-      });
+      const r = await this.services.host
+        .get()
+        .request("project", params, {
+          signal: ac.signal,
+          onProgress: (p) => p.kind === "steps" && this.post({ type: "progress", requestId: msg.requestId, done: p.done, total: p.total, message: p.message }),
+        })
+        .catch((e: unknown) => {
+          // what was lost, in the panel: "the UMAP projection stopped: the engine was killed by SIGKILL; …"
+          throw isEngineLost(e) ? new EngineError("PROCESS_DIED", failureMessage(`the ${msg.method === "tsne" ? "t-SNE" : msg.method.toUpperCase()} projection`, e)) : e;
+        });
       if (msg.source === "recurrent") s.steps = r.tokens ?? [];
       const n = r.points.length;
       const coords = new Float32Array(n * r.dims);
@@ -201,7 +212,7 @@ async function showEmbeddings(services: Services, editor: vscode.TextEditor | un
   // With no editor the panel still shows the vocabulary.
   const range = editor ? targetRange(editor) : undefined;
   const panel = EmbeddingsPanel.show(services);
-  await withEngineProgress(services, "embeddings and logit lens", (token) => panel.show(range ? editor!.document : undefined, range, model.path, recurrentTextModel(services), token));
+  await withEngineProgress(services, "embeddings and logit lens", (token) => panel.show(range ? editor!.document : undefined, range, model.path, recurrentTextModel(services), token), { onFailure: (message) => panel.failed(message) });
 }
 
 export const embeddingsFeature: Feature = {

@@ -30,6 +30,8 @@ interface Shown {
 
 export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
   private shown?: Shown;
+  /** The run in flight: a newer one cancels it. */
+  private inflight?: AbortController;
   /** The editor selection the panel made last: its echo must not move the panel's step. */
   private selected?: vscode.Range;
   private readonly highlight = vscode.window.createTextEditorDecorationType({
@@ -54,6 +56,11 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
     this.disposables.push(this.highlight, vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)));
   }
 
+  /** Shows why a run failed (the engine stopped, a bad model) in the panel, above what it shows. */
+  failed(message: string): void {
+    this.post({ type: "error", message });
+  }
+
   protected snapshot(): GatesHostToPanel | undefined {
     return this.shown && { type: "gates", view: this.shown.view };
   }
@@ -66,6 +73,9 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
   async run(doc: vscode.TextDocument, input: GatesInput, model: string, token?: vscode.CancellationToken, selection: vscode.Range = input.range, as?: ReadOptions["as"]): Promise<GatesView | undefined> {
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
+    // a newer run supersedes this one: the older is cancelled, and never shown over the newer
+    this.inflight?.abort();
+    this.inflight = ac;
     const client = this.services.host.get();
     const range = input.range;
     const base = doc.offsetAt(range.start);
@@ -86,6 +96,10 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       if (input.kind === "text") return [base + src, base + src + Math.max(1, [...input.text.slice(src, src + 2)][0]?.length ?? 1)];
       return [base + input.sourceStart[src], base + input.sourceEnd[src]];
     });
+    if (this.inflight !== ac) {
+      void client.request("release", { handle: view.gates.handle }).catch(() => undefined);
+      throw new EngineError("CANCELLED", "this gates run was superseded by a newer one");
+    }
     this.hold([view.gates.handle]);
     this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined, selection: [doc.offsetAt(selection.start), doc.offsetAt(selection.end)] };
     this.post({ type: "gates", view });
@@ -147,7 +161,12 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       const text = doc.getText();
       if (text.length > MAX_DOCUMENT_CHARS) throw new EngineError("TOO_LARGE", `the document has ${text.length.toLocaleString("en-US")} characters; searching it runs the model over all of them (at most ${MAX_DOCUMENT_CHARS.toLocaleString("en-US")})`);
       const client = this.services.host.get();
-      const run = await client.request("gates", { model: s.model, text, runtime: s.view.gates.runtime });
+      // the model over the whole document can take a while: a notification with Cancel meanwhile
+      const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: running the model over the whole document", cancellable: true }, (_p, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        return client.request("gates", { model: s.model, text, runtime: s.view.gates.runtime }, { signal: ac.signal });
+      });
       try {
         // The engine keeps the run and finds the places: only their step ranges come back.
         const { runs } = await client.request("gateFiring", { handle: run.handle, index: msg.index, name: msg.name, units: msg.units, threshold: msg.threshold, limit: 500 });
@@ -239,7 +258,7 @@ async function readAndRun(services: Services, diagnostics: vscode.DiagnosticColl
   if (why && !options.as) void vscode.window.showWarningMessage(`SeqLens: seqlens.gatesModel is ignored: ${why}`);
   const model = (options.as || why ? "" : configured) || defaultGatesModel(services, input.kind);
   const shown = panel ?? GatesPanel.show(services, gradientModels, diagnostics);
-  await withEngineProgress(services, "computing gates", (token) => shown.run(doc, input, model, token, range, options.as));
+  await withEngineProgress(services, "computing gates", (token) => shown.run(doc, input, model, token, range, options.as), { onFailure: (message) => shown.failed(message) });
 }
 
 function defaultGatesModel(services: Services, kind: "text" | "series"): string {

@@ -37,6 +37,8 @@ interface Current {
 
 export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHostToPanel> {
   private shown?: Current;
+  /** The inspection in flight: a newer one cancels it, and its result is never shown over the newer one's. */
+  private inflight?: AbortController;
   /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
   private viewSlice = { layer: 0, head: 0 };
   /** The heatmap cell under the pointer, shown in the editor: its query token and its key token. */
@@ -68,12 +70,22 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.document.version !== this.shown.version) this.post({ type: "stale", stale: true });
       }),
+      // the engine that held this inspection's tensors is gone: its attention and predictions with it
+      services.host.onDidStop((stop) => {
+        if (this.shown) this.markStale(`The engine ${stop.why}: this inspection's attention and predictions went with it. Re-run to see them again.`);
+      }),
     );
   }
 
-  /** Marks what the panel shows as no longer the answer (a re-run failed), saying why; nothing when it shows nothing. */
+  /** Marks what the panel shows as no longer the answer (a re-run failed), saying why; with nothing shown, shows why as an error. */
   markStale(reason: string): void {
     if (this.shown) this.post({ type: "stale", stale: true, reason });
+    else this.post({ type: "error", message: reason });
+  }
+
+  /** Whether the panel shows an inspection. */
+  get hasResult(): boolean {
+    return this.shown !== undefined;
   }
 
   protected snapshot(): InspectorHostToPanel | undefined {
@@ -85,10 +97,19 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     const text = document.getText(range);
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
+    // a newer inspection supersedes this one: the older is cancelled, and never shown over the newer
+    this.inflight?.abort();
+    this.inflight = ac;
+    const superseded = () => this.inflight !== ac;
     const t0 = Date.now();
     const engine = this.services.host.get();
-    if ((await engine.request("info", { model }, { signal: ac.signal })).family === "seq2seq-onnx") return this.show(document, range, model, await this.inspectSeq2seq(text, model, ac.signal, t0));
+    if ((await engine.request("info", { model }, { signal: ac.signal })).family === "seq2seq-onnx") {
+      const view = await this.inspectSeq2seq(text, model, ac.signal, t0);
+      if (superseded()) return this.dropSuperseded(view.handle);
+      return this.show(document, range, model, view);
+    }
     const r = await engine.request("inspect", { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice }, { signal: ac.signal });
+    if (superseded()) return this.dropSuperseded(r.handle);
     const view: InspectionView = {
       handle: r.handle,
       modelName: model.split(/[\\/]/).pop() ?? model,
@@ -107,6 +128,12 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     };
     this.hold([r.handle]);
     return this.show(document, range, model, view);
+  }
+
+  /** A result that came back after a newer inspection started: released, never shown. */
+  private dropSuperseded(handle: string): never {
+    void this.services.host.get().request("release", { handle }).catch(() => undefined);
+    throw new EngineError("CANCELLED", "this inspection was superseded by a newer one");
   }
 
   /** Shows an inspection of `range`: the panel, the Models view, and the editor's surprisal colours. */
@@ -292,7 +319,8 @@ async function inspectSelection(services: Services, editor: vscode.TextEditor | 
   const model = activeModel(services.context.extensionPath);
   if ("error" in model) {
     void vscode.window.showErrorMessage(model.error);
-    InspectorPanel.current?.markStale(`Inspect did not run: ${sentence(model.error)} What is shown is the previous result.`);
+    const current = InspectorPanel.current;
+    current?.markStale(`Inspect did not run: ${sentence(model.error)}${current.hasResult ? " What is shown is the previous result." : ""}`);
     return;
   }
   const panel = InspectorPanel.show(services);
@@ -307,7 +335,7 @@ async function inspectSelection(services: Services, editor: vscode.TextEditor | 
     try {
       return await panel.inspect(editor.document, range, model.path, token);
     } catch (e) {
-      if (!isCancelled(e)) panel.markStale(`Inspect failed: ${sentence(errorMessage(e))} What is shown is the previous result.`);
+      if (!isCancelled(e)) panel.markStale(`Inspect failed: ${sentence(errorMessage(e))}${panel.hasResult ? " What is shown is the previous result." : ""}`);
       throw e;
     }
   });

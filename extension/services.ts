@@ -15,7 +15,11 @@ export interface Services {
   host: EngineHost;
   models: ModelsView;
   surprisal: SurprisalDecorations;
-  /** The status bar: the active model · runtime · device, spinning while the model runs; a warning when the model is not there. */
+  /**
+   * The status bar: the active model · runtime · device (the last one a run reported), spinning while
+   * a run is in flight; a warning when the model is not there. `busy` true starts a run, false ends
+   * one (pair them), undefined only redraws.
+   */
   showStatus(busy?: boolean, device?: string): void;
 }
 
@@ -44,8 +48,15 @@ export function createServices(context: vscode.ExtensionContext): Services {
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.name = "SeqLens";
   status.command = `${MODELS_VIEW_ID}.focus`;
-  const showStatus = (busy = false, device?: string) => {
-    const v = statusBarView(activeModelState(context.extensionPath), busy, device);
+  // Spinning while any run is in flight: each showStatus(true) is ended by one showStatus(false)
+  // (withEngineProgress pairs them in a finally, so a failed or lost run never leaves it spinning).
+  let running = 0;
+  let lastDevice: string | undefined;
+  const showStatus = (busy?: boolean, device?: string) => {
+    if (busy === true) running++;
+    else if (busy === false) running = Math.max(0, running - 1);
+    if (device) lastDevice = device;
+    const v = statusBarView(activeModelState(context.extensionPath), running > 0, lastDevice);
     status.text = v.text;
     status.tooltip = v.tooltip;
     status.command = v.command;

@@ -31,7 +31,9 @@ export type CompletionState =
   | { kind: "loading"; model: string }
   | { kind: "ready"; model: string; kvCache: boolean }
   | { kind: "generating"; model: string; kvCache: boolean }
-  | { kind: "error"; model: string; message: string };
+  | { kind: "error"; model: string; message: string }
+  /** A completion was lost because the engine stopped; the next keystroke starts a new engine. */
+  | { kind: "lost"; model: string; message: string };
 
 export interface SuggestQuery {
   model: string;

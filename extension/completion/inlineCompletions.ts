@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { isRecurrentModel } from "../../protocol/modelPaths";
 import type { CompleteResult } from "../../protocol/completion";
+import { EngineError } from "../../protocol/errors";
 import type { EngineHost } from "../engineHost";
 import type { Feature } from "../services";
 import { activeModel } from "../models";
@@ -168,6 +169,10 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
     } else if (s.kind === "ready") {
       st.text = `$(sparkle) SeqLens${s.kvCache ? "" : ": no KV cache, slower"}`;
       st.tooltip = s.kvCache ? `SeqLens completions from ${name}. Click to explain the last completion.` : `SeqLens completions from ${name}, which has no KV cache: each token recomputes the whole prompt, so completions are slower. Click to explain the last completion.`;
+    } else if (s.kind === "lost") {
+      st.text = "$(warning) SeqLens: completion lost";
+      st.tooltip = `SeqLens lost a completion from ${name}: ${s.message}. Type on: the next completion starts a new engine.`;
+      st.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
     } else {
       st.text = "$(warning) SeqLens: no completions";
       st.tooltip = `SeqLens cannot complete with ${name}: ${s.message}`;
@@ -200,6 +205,7 @@ export class InlineCompletions implements vscode.InlineCompletionItemProvider, v
       return [new vscode.InlineCompletionItem(s.text, new vscode.Range(position, position), { command: "seqlens.completionAccepted", title: "SeqLens: completion accepted" })];
     } catch (e) {
       this.host.log.warn(`completion: ${e instanceof Error ? e.message : e}`);
+      if (e instanceof EngineError && e.code === "PROCESS_DIED") this.showState({ kind: "lost", model: m.path, message: e.message });
       return undefined;
     }
   }

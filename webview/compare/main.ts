@@ -376,7 +376,7 @@ export class CompareApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`<p class="muted">Run <b>SeqLens: Compare Models…</b> on a selection.</p>`;
+    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}<p class="muted">Run <b>SeqLens: Compare Models…</b> on a selection.</p>`;
     const [a, b] = v.names;
     const s = v.summary;
     const c = v.perToken[this.position];

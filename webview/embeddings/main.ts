@@ -272,7 +272,7 @@ export class EmbeddingsApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`<p class="muted">Select text in the editor and run <b>SeqLens: Show Embeddings</b>.</p>`;
+    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}<p class="muted">Select text in the editor and run <b>SeqLens: Show Embeddings</b>.</p>`;
     const s = this.shown;
     const search = s ? searchLabels(s.data.labels, this.query) : { indices: [] };
     const highlight = s ? (s.source === "vocabulary" ? [...new Set(v.tokens.map((t) => t.id))] : []) : [];

@@ -322,7 +322,7 @@ export class GatesApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`<p class="muted">Select text or numbers in an editor and run <b>SeqLens: Show Gates</b>.</p>`;
+    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}<p class="muted">Select text or numbers in an editor and run <b>SeqLens: Show Gates</b>.</p>`;
     const g = v.gates;
     const l = g.layers[this.direction];
     const m = this.chartMap();

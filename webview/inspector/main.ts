@@ -264,7 +264,7 @@ export class InspectorApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
+    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
     if (v.seq2seq) {
       return html`
         <header>
