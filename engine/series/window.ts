@@ -1,18 +1,9 @@
 // A long series is shown a window at a time: at most `maxSteps` rows, the last ones unless an
 // earlier window (counted back from the end: 0 is the last) or a first row is asked for.
+import type { StepWindow } from "../../protocol/gates";
 
-/** The rows [from, to) of `total` shown; window `index` of `count` (0: the last). */
-export interface SeriesWindow {
-  from: number;
-  to: number;
-  total: number;
-  /** The window's number counted back from the end (0: the last); absent when `fromStep` placed it. */
-  index?: number;
-  /** How many windows of `size` rows the series has. */
-  count: number;
-  /** Rows per window (maxSteps). */
-  size: number;
-}
+/** The rows [from, to) of `total` shown; window `index` of `count` (0: the last): the protocol's window without its words. */
+export type SeriesWindow = Omit<StepWindow, "unit" | "notice">;
 
 export interface WindowOptions {
   /** Most rows (steps) read at once; undefined: every row. */

@@ -4,7 +4,7 @@
 // the panel's width and scrolls on its own; a selected token is scrolled into view with its lines.
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { TokenInfo } from "../../protocol/basics";
-import { cssVar, themeRamp, ThemeRepaint } from "../shared/theme";
+import { cssVar, themeRamp, ThemeRepaint, HostWidth } from "../shared/theme";
 import { visibleWhitespace } from "../../protocol/text";
 import { weightScale, type ColorScale, type ScaleKind } from "../shared/colorScale";
 import "../components/colorLegend";
@@ -38,7 +38,6 @@ export class HeadView extends LitElement {
   /** The panel's width available to the view. */
   width = 0;
   scale: ColorScale = weightScale("log");
-  private resizer?: ResizeObserver;
   /** The selected row was scrolled into view for these weights and this selection. */
   private revealed?: { weights: Float32Array; selected: number };
 
@@ -51,19 +50,7 @@ export class HeadView extends LitElement {
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.paint());
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.resizer = new ResizeObserver(() => {
-      const w = this.clientWidth;
-      if (w !== this.width) this.width = w;
-    });
-    this.resizer.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.resizer?.disconnect();
-  }
+  private readonly hostWidth = new HostWidth(this);
 
   /** Canvas width: the panel's, within 260-560 px (less the scroll bar's room). */
   private get canvasWidth(): number {

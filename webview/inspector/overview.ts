@@ -3,7 +3,7 @@
 // heads than fit, the grid scrolls sideways with the layer names kept at its left. Click one to open
 // it in the heatmap.
 import { css, html, LitElement, PropertyValues } from "lit";
-import { themeRamp, ThemeRepaint } from "../shared/theme";
+import { themeRamp, ThemeRepaint, HostWidth } from "../shared/theme";
 import { weightScale, type ScaleKind } from "../shared/colorScale";
 import "../components/colorLegend";
 
@@ -31,7 +31,6 @@ export class AttentionOverview extends LitElement {
   scaleKind: ScaleKind = "log";
   /** The panel's width available to the grid. */
   width = 0;
-  private resizer?: ResizeObserver;
 
   static override styles = css`
     :host { display: block; }
@@ -51,19 +50,7 @@ export class AttentionOverview extends LitElement {
   /** What each canvas shows now, so a newly come slice repaints only its own thumbnail. */
   private painted = new WeakMap<HTMLCanvasElement, { w: Float32Array | undefined; size: number; kind: ScaleKind }>();
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.resizer = new ResizeObserver(() => {
-      const w = this.clientWidth;
-      if (w !== this.width) this.width = w;
-    });
-    this.resizer.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.resizer?.disconnect();
-  }
+  private readonly hostWidth = new HostWidth(this);
 
   /** Thumbnail size: the panel's width shared by the heads, within 96-128 px. */
   get thumb(): number {

@@ -73,3 +73,21 @@ export function divergingRamp(): Ramp {
   f.css = (t: number) => `rgb(${f(t).join(",")})`;
   return f;
 }
+
+/** Sets the host's `width` to its own client width whenever that changes while it is connected (views that lay out to the panel). */
+export class HostWidth implements ReactiveController {
+  private observer?: ResizeObserver;
+  constructor(private readonly host: ReactiveControllerHost & HTMLElement & { width: number }) {
+    host.addController(this);
+  }
+  hostConnected(): void {
+    this.observer = new ResizeObserver(() => {
+      const w = this.host.clientWidth;
+      if (w !== this.host.width) this.host.width = w;
+    });
+    this.observer.observe(this.host);
+  }
+  hostDisconnected(): void {
+    this.observer?.disconnect();
+  }
+}
