@@ -152,7 +152,7 @@ export class EngineService {
 
   /** One handler per method; `call` gives each its parameters already checked against the method's schema (protocol/), so none checks types or choices again. */
   readonly handlers: { [M in Method]: Handler<M> } = {
-    ping: async () => ({ pid: process.pid, uptimeMs: Date.now() - this.started }),
+    ping: async () => ({ pid: process.pid, uptimeMs: Date.now() - this.started, limits: { ...this.limits } }),
 
     info: async (p, ctx) => (await this.open(p.model, ctx)).info(),
 

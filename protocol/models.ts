@@ -69,7 +69,8 @@ export const modelsParams = {
 };
 
 export interface ModelsResults {
-  ping: { pid: number; uptimeMs: number };
+  /** The engine's process, how long it has run, and the bounds it holds every request to. */
+  ping: { pid: number; uptimeMs: number; limits: { memoryBudget: number; maxSteps: number; deadlineMs: number } };
   info: ModelInfo;
   quantize: { out: string; quantized: number; kept: number; bytes: [number, number] };
 }
