@@ -12,6 +12,7 @@ import { chooseToken, checkSampling, isGreedy } from "./generate";
 import type { EncoderOutput, Seq2SeqModel } from "./models/seq2seq";
 import { probabilityOf, softmax, topIndices } from "./probes/nextToken";
 import { seededRandom } from "./random";
+import { encodeHead } from "./tokenize/tail";
 
 /** The logits of the next target token with what the configs forbid or force applied (a copy). */
 export function processLogits(model: Seq2SeqModel, logits: Float32Array, written: number[]): Float32Array {
@@ -56,10 +57,16 @@ class TargetSteps {
 }
 
 function sourceIds(model: Seq2SeqModel, p: { text?: string; ids?: number[] }): { ids: number[]; truncated?: GenerateResult["truncated"] } {
-  let ids = p.ids?.length ? p.ids.slice() : p.text ? model.tokenizer.encode(p.text) : [];
+  const max = model.config.n_positions;
+  // a long text is cut before it is tokenized: only its start is read (engine/tokenize/tail.ts)
+  const head = p.ids?.length ? undefined : p.text ? encodeHead(model.tokenizer, p.text, max) : undefined;
+  let ids = p.ids?.length ? p.ids.slice() : (head?.ids ?? []);
   if (ids.length === 0) throw new EngineError("BAD_INPUT", p.text === undefined && p.ids === undefined ? "the source is empty: select the text to translate (or give --text/--ids)" : "the source produced no tokens");
   model.checkIds(ids);
-  const max = model.config.n_positions;
+  if (head?.cut) {
+    const n = head.cut.approxTokens;
+    return { ids, truncated: { droppedTokens: n, notice: `the source has ${p.text!.length.toLocaleString("en-US")} characters, more than the model's ${max} positions; the last ${head.cut.chars.toLocaleString("en-US")} characters (about ${n.toLocaleString("en-US")} tokens) were dropped (only the start was tokenized)` } };
+  }
   if (ids.length > max) {
     const dropped = ids.length - max;
     // keep the start of the source and its end-of-sequence token

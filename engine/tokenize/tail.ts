@@ -114,6 +114,53 @@ export function encodeTail(tok: TailTokenizer, text: string, maxTokens: number, 
   }
 }
 
+/** How many leading tokens `a` and `b` share. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+export interface HeadEncoding {
+  /** With `cut`: the first `maxTokens - 1` tokens of the text and the token its encoding ends with (an end-of-sequence token); else every token of the text. */
+  ids: number[];
+  /** Set when only the start of the text was tokenized: the characters after it, and about how many tokens they hold. */
+  cut?: { chars: number; approxTokens: number };
+}
+
+/**
+ * The start of a long text for a model that reads the start (an encoder-decoder's source): its
+ * first `maxTokens - 1` tokens and the token its encoding ends with, tokenizing only a head with a
+ * margin. Mirror of encodeTail: the head is tokenized to two end points, a prime apart, and only the
+ * tokens both give from the start, less the last they agree on, are kept; the head grows four times
+ * a round until enough agree (to MAX_WINDOW_CHARS, past which the head's own tokens are kept). A
+ * text of up to WHOLE_CHARS_PER_TOKEN characters a token is tokenized whole, as is one whose head
+ * reaches its end (then every token is returned, for the caller to cut).
+ */
+export function encodeHead(tok: Pick<TextTokenizer, "encode">, text: string, maxTokens: number): HeadEncoding {
+  const whole = (): HeadEncoding => ({ ids: tok.encode(text) });
+  const keep = Math.max(1, maxTokens - 1);
+  if (text.length <= Math.max(1, maxTokens) * WHOLE_CHARS_PER_TOKEN) return whole();
+  let window = Math.max(1, maxTokens) * CHARS_PER_TOKEN;
+  for (;;) {
+    const end = charBoundary(text, window);
+    if (end >= text.length) return whole();
+    const longer = charBoundary(text, Math.min(text.length, end + primeFrom(Math.max(257, window >> 3))));
+    const ids = tok.encode(text.slice(0, end));
+    const last = window >= Math.max(Math.max(1, maxTokens) * MAX_CHARS_PER_TOKEN, MAX_WINDOW_CHARS);
+    // the tokens after the agreed ones include the tokenizer's closing token(s): never kept as text
+    const agreed = Math.min(last ? ids.length - 1 : commonPrefix(ids, tok.encode(text.slice(0, longer))) - 1, ids.length - 1);
+    if (agreed >= keep || (last && agreed > 0)) {
+      const kept = ids.slice(0, Math.min(keep, agreed));
+      const closing = ids[ids.length - 1];
+      // the characters past the head, at the head's rate of tokens per character
+      return { ids: [...kept, closing], cut: { chars: text.length - end, approxTokens: Math.round(((text.length - end) * ids.length) / end) } };
+    }
+    window *= 4;
+  }
+}
+
 /** How many characters of `tail`'s end the kept tokens cover (their decoded text's length). */
 function keptLength(tok: TailTokenizer, kept: number[], tail: string): number {
   return Math.min(tail.length, tok.decode(kept).length);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TextTokenizer } from "../../engine/tokenize/tokenizer";
-import { encodeTail, tokenizeInput, type TailTokenizer } from "../../engine/tokenize/tail";
+import { encodeHead, encodeTail, tokenizeInput, type TailTokenizer } from "../../engine/tokenize/tail";
 import { parseSeries, seriesWindow, windowNotice, type ParsedSeries, type ParsedSeriesValues, type ParseSeriesOptions } from "../../engine/series/parseSeries";
 import { checkBudget, formatBytes, limitsFrom, parseBytes } from "../../engine/limits";
 import { gatesBytes } from "../../engine/recurrentService";
@@ -97,6 +97,36 @@ test("a long text's end is tokenized alone: the same tokens and offsets as token
         const first = tokens[0];
         const before = Buffer.byteLength(text.slice(0, first.start));
         if (first.start < text.length) assert.ok(first.byteStart >= before && first.byteStart < before + Buffer.byteLength(String.fromCodePoint(text.codePointAt(first.start)!)), what);
+      }
+    }
+  }
+});
+
+test("a long source's start is tokenized alone (encoder-decoders read the start): the same tokens as tokenizing it all and cutting", () => {
+  const tokenizers = { "SentencePiece (marian-tiny)": tokenizerOf(path.join(ROOT, "test", "fixtures", "seq2seq", "marian-tiny")), "Unigram (t5-tiny)": tokenizerOf(path.join(ROOT, "test", "fixtures", "seq2seq", "t5-tiny")) };
+  for (const [tname, tok] of Object.entries(tokenizers)) {
+    for (const [name, text] of Object.entries(TEXTS)) {
+      const all = tok.encode(text);
+      for (const max of [64, 512]) {
+        const c = counting(tok);
+        const head = encodeHead(c, text, max);
+        const what = `${tname}, ${name}, ${max} tokens`;
+        // one word of a million characters (the base64 line): past the largest head its own tokens
+        // less the last are kept, never more than the model takes
+        const oneWord = name.includes("base64") && all.length < 16;
+        if (!head.cut) {
+          assert.deepEqual(head.ids, all, `${what}: tokenized whole`);
+          continue;
+        }
+        assert.ok(head.ids.length <= max, what);
+        if (!oneWord) {
+          assert.equal(head.ids.length, max, what);
+          // the whole text's first max - 1 tokens, then the token its encoding ends with
+          assert.deepEqual(head.ids, [...all.slice(0, max - 1), all[all.length - 1]], what);
+        }
+        assert.equal(head.ids[head.ids.length - 1], all[all.length - 1], `${what}: ends with the closing token`);
+        assert.ok(head.cut.chars > 0 && head.cut.chars < text.length && head.cut.approxTokens > 0, what);
+        if (text.length > 1e6 && !oneWord) assert.ok(c.chars <= 2 * (4 * max + 1031), `${what}: tokenized ${c.chars} of ${text.length} characters`);
       }
     }
   }
