@@ -10,6 +10,7 @@ import { tokenizeInput, TokenizedInput } from "./probes/tokens";
 import { EngineError } from "../protocol/errors";
 import type { ComparedToken, CompareResult } from "../protocol/compare";
 import type { InspectionStore } from "./store";
+import { checkPairBudget } from "./limits";
 import type { RecurrentService } from "./recurrentService";
 import { stepTokens } from "./probes/tokens";
 
@@ -32,7 +33,7 @@ export async function compareModels(
   a: Decoder,
   b: Decoder,
   input: { text?: string; ids?: number[] },
-  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal },
+  opts: { maxTokens?: number; store: InspectionStore; signal?: AbortSignal; memoryBudget?: number },
 ): Promise<CompareResult> {
   const t0 = performance.now();
   const { mode, note } = pairMode(a, b);
@@ -46,6 +47,8 @@ export async function compareModels(
   }
   // attention is only compared over one tokenization
   const attention = mode === "token" && a.probe.attentionOutputs.length > 0 && b.probe.attentionOutputs.length > 0;
+  // both passes' outputs are held at once (and stored for the panel's slices)
+  if (opts.memoryBudget !== undefined) checkPairBudget(`comparing ${a.name} and ${b.name} on`, { c: a.config, T: inA.ids.length }, { c: b.config, T: inB.ids.length }, opts.memoryBudget, { attention });
   const t1 = performance.now();
   // one after the other: each session already uses every core
   const outA = await a.forward(inA.ids, { attention });

@@ -75,3 +75,38 @@ export function checkBudget(what: string, bytes: number, budget: number, breakdo
   if (bytes <= budget) return;
   throw new EngineError("TOO_LARGE", `${what} would need about ${formatBytes(bytes)} (${breakdown}), more than the memory budget of ${formatBytes(budget)}: ${fix}`);
 }
+
+/** What a model's forward pass needs to hold (see forwardBytes). */
+export interface ForwardShape {
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  vocab_size: number;
+}
+
+/**
+ * The bytes a forward pass on T tokens holds: every layer's attention [L, H, T, T] (when asked
+ * for), the logits [T, vocab] (every layer's with the logit lens) and the hidden states, twice (the
+ * runtime's outputs and what is made of them); `parts` says what they are made of.
+ */
+export function forwardBytes(c: ForwardShape, T: number, o: { attention?: boolean; lens?: boolean }): { bytes: number; parts: string } {
+  const attention = o.attention ? c.n_layer * c.n_head * T * T * 4 : 0;
+  const logits = (o.lens ? c.n_layer + 1 : 1) * T * c.vocab_size * 4;
+  const hidden = (c.n_layer + 1) * T * c.n_embd * 4;
+  const parts = [o.attention ? `attention ${formatBytes(attention)}` : "", `logits ${formatBytes(logits)}`, `hidden states ${formatBytes(hidden)}`].filter(Boolean).join(", ");
+  return { bytes: 2 * (attention + logits + hidden), parts: `${parts}, twice` };
+}
+
+const FEWER_TOKENS = "give fewer tokens (maxTokens), or raise the memory budget (seqlens.memoryBudget, --memory-budget)";
+
+/** Refuses, before it runs, a forward pass on T tokens whose outputs would not fit the memory budget. */
+export function checkForwardBudget(what: string, c: ForwardShape, T: number, budget: number, o: { attention?: boolean; lens?: boolean }): void {
+  const { bytes, parts } = forwardBytes(c, T, o);
+  checkBudget(`${what} ${T.toLocaleString("en-US")} tokens`, bytes, budget, parts, FEWER_TOKENS);
+}
+
+/** Refuses, before either runs, two forward passes held at once (a comparison) that would not fit the memory budget. */
+export function checkPairBudget(what: string, a: { c: ForwardShape; T: number }, b: { c: ForwardShape; T: number }, budget: number, o: { attention?: boolean }): void {
+  const [fa, fb] = [forwardBytes(a.c, a.T, o), forwardBytes(b.c, b.T, o)];
+  checkBudget(`${what} ${a.T.toLocaleString("en-US")} tokens`, fa.bytes + fb.bytes, budget, `first model: ${fa.parts}; second model: ${fb.parts}`, FEWER_TOKENS);
+}

@@ -38,7 +38,7 @@ import type { Capability } from "../protocol/models";
 import { can, CapabilityApi, serving } from "./families/capabilities";
 import type { LoadedModel } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
-import { checkBudget, DEADLINE, formatBytes, limitsFrom, type Limits } from "./limits";
+import { checkForwardBudget, DEADLINE, limitsFrom, type Limits } from "./limits";
 import { windowNotice } from "./series/window";
 
 export interface CallContext {
@@ -76,19 +76,6 @@ function embeddingMatrix(model: DecoderModel, which: EmbeddingMatrix = "input"):
   const e = model.probe.tokenEmbedding;
   if (!e || e.shape.length !== 2) throw new EngineError("NO_EMBEDDINGS", `${model.name}: no token-embedding matrix found in the graph (an initializer gathered by input_ids)`);
   return { rows: e.shape[0], cols: e.shape[1], data: e.data };
-}
-
-/**
- * Refuses, before it runs, a forward pass on T tokens whose outputs would not fit the memory
- * budget: every layer's attention [L, H, T, T], the logits [T, vocab] (every layer's with the logit
- * lens) and the hidden states, twice (the runtime's outputs and what is made of them).
- */
-function checkForwardBudget(what: string, c: { n_layer: number; n_head: number; n_embd: number; vocab_size: number }, T: number, budget: number, o: { attention?: boolean; lens?: boolean }): void {
-  const attention = o.attention ? c.n_layer * c.n_head * T * T * 4 : 0;
-  const logits = (o.lens ? c.n_layer + 1 : 1) * T * c.vocab_size * 4;
-  const hidden = (c.n_layer + 1) * T * c.n_embd * 4;
-  const parts = [o.attention ? `attention ${formatBytes(attention)}` : "", `logits ${formatBytes(logits)}`, `hidden states ${formatBytes(hidden)}`].filter(Boolean).join(", ");
-  checkBudget(`${what} ${T.toLocaleString("en-US")} tokens`, 2 * (attention + logits + hidden), budget, `${parts}, twice`, "give fewer tokens (maxTokens), or raise the memory budget (--memory-budget, SEQLENS_MEMORY_BUDGET)");
 }
 
 /** Rows projected by `method` (PCA, UMAP or t-SNE), with progress and cancellation for the long ones. */
@@ -380,7 +367,7 @@ export class EngineService {
       if (rA) return compareRecurrent(this.recurrent, p.modelA, p.modelB, p.text, { store: this.store, maxChars: p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1) });
       const [a, b] = [serving(loadedA, "tokens", "be compared token by token"), serving(loadedB, "tokens", "be compared token by token")];
       const maxTokens = p.maxTokens === undefined ? undefined : int(p.maxTokens, "maxTokens", 1);
-      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal });
+      const r = await compareModels(a, b, { text: p.text, ids: p.ids }, { maxTokens, store: this.store, signal: ctx.signal, memoryBudget: this.limits.memoryBudget });
       if (r.truncated) ctx.log("info", r.truncated.notice);
       ctx.log("info", `compare ${a.name} / ${b.name} (${r.mode}): ${r.tokens.length} tokens in ${r.ms.total.toFixed(0)} ms; mean loss ${r.summary.meanLoss.map((v) => v.toFixed(3)).join(" / ")} ${r.summary.unit}`);
       return r;

@@ -309,6 +309,16 @@ test("the memory budget: gates and inspections over it are refused before they r
   await assert.rejects(tiny.call("inspect", { model: SAMPLE_MODEL, text: corpus.slice(0, 4000) }, ctx), (e: unknown) => e instanceof EngineError && e.code === "TOO_LARGE" && /^inspecting tiny-gpt on 512 tokens would need about 51 MB \(attention 16 MB, logits 8 MB, hidden states 1 MB, twice\), more than the memory budget of 16 MB: give fewer tokens \(maxTokens\)/.test(e.message));
   const few = await tiny.call("inspect", { model: SAMPLE_MODEL, text: corpus.slice(0, 4000), maxTokens: 128 }, ctx);
   assert.equal(few.tokens.length, 128);
+  // a comparison holds both models' outputs at once: 512 tokens fit a 64 MB budget for one model
+  // (51 MB) but not for two
+  const pair = new EngineService({ providers: "cpu", memoryBudget: 64 * 2 ** 20, deadlineMs: 0 });
+  const early = path.join(ROOT, "samples", "models", "tiny-gpt-early");
+  assert.equal((await pair.call("inspect", { model: SAMPLE_MODEL, text: corpus.slice(0, 4000) }, ctx)).tokens.length, 512);
+  await assert.rejects(
+    pair.call("compare", { modelA: SAMPLE_MODEL, modelB: early, text: corpus.slice(0, 4000) }, ctx),
+    (e: unknown) => e instanceof EngineError && e.code === "TOO_LARGE" && /^comparing tiny-gpt and tiny-gpt-early on 512 tokens would need about 101 MB \(first model: attention 16 MB, logits 8 MB, hidden states 1 MB, twice; second model: .*\), more than the memory budget of 64 MB: give fewer tokens/.test(e.message),
+  );
+  assert.equal((await pair.call("compare", { modelA: SAMPLE_MODEL, modelB: early, text: corpus.slice(0, 4000), maxTokens: 256 }, ctx)).tokens.length, 256);
 });
 
 test("the deadline: a request that runs past it fails with a DEADLINE error and its work stops", async () => {
