@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { EngineClient, type EngineStop } from "../engine/client";
-import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, DEFAULT_MEMORY_BUDGET, formatBytes, parseBytes } from "../engine/limits";
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, DEFAULT_MEMORY_BUDGET, formatBytes, parseBytes } from "../protocol/limits";
 
 /** What the engine is started with, from the settings. */
 export interface EngineSettings {

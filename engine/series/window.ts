@@ -14,8 +14,7 @@ export interface WindowOptions {
   fromStep?: number;
 }
 
-/** How many steps a request reads at once unless it says otherwise. */
-export const DEFAULT_MAX_STEPS = 20_000;
+export { DEFAULT_MAX_STEPS } from "../../protocol/limits";
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
