@@ -5,17 +5,24 @@
 //             CLI's, median of SEQLENS_BENCH_RUNS runs (default 3)
 //   inspect   `seqlens inspect --model tiny-gpt --file FILE` on 1 KB, 100 KB, 1 MB and 10 MB of
 //             text, one line (base64) and many lines (TypeScript source), the same figures
+//   crashes   through the extension's engine client: an engine killed (SIGKILL) during an
+//             inspection and a gates run (time until the request fails with PROCESS_DIED, then
+//             until a new engine answers), stopped (SIGSTOP) during a run (time until the hang
+//             watch fails it: its bar is the watch's 10 s plus 2 s), and gates runs cancelled (ONNX on
+//             20,000 steps, TF.js on 1,500: time until the request settles, bar 2 s)
 // Peak RSS is each process's VmHWM, read from /proc every 20 ms while it runs (the engine is the
 // CLI's child). Bars: the engine's peak flat once the series is past the 20,000 steps read at
 // once (at 10^6 and 2*10^6 rows within 64 MiB of its peak at 10^5) and under the memory budget;
 // time at most linear (2*10^6 rows under 2.5 times 10^6's); no process killed, every run exit 0.
-// Run by `npm run bench`.
+// Run by `npm run bench`; `tsx bench/reliabilityBench.ts --crashes` prints the crash figures alone.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { DEFAULT_MEMORY_BUDGET } from "../engine/limits";
 import { median } from "./stats";
+import { EngineClient, ENGINE_WATCH } from "../engine/client";
+import { EngineError } from "../protocol/errors";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "seqlens.js");
@@ -135,9 +142,88 @@ async function measure(what: string, args: string[]): Promise<Figures> {
   return f;
 }
 
+/** ms from `t0` until `p` rejects with `code` (throws if it resolves or fails otherwise). */
+async function failsWith(p: Promise<unknown>, code: string, t0: () => number): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof EngineError && e.code === code) return performance.now() - t0();
+    throw e;
+  }
+  throw new Error(`expected ${code}, the request succeeded`);
+}
+
+/**
+ * Starts `request` and does `act` to it once it runs: at its first progress message, or after
+ * `afterMs` when it sends none by then (an inspection of a loaded model sends none); the time of
+ * the act.
+ */
+function actDuring<T>(request: (onProgress: () => void) => Promise<T>, act: () => void, afterMs: number): { done: Promise<T>; actedAt: () => number } {
+  let at = 0;
+  const once = () => {
+    if (at) return;
+    at = performance.now();
+    act();
+  };
+  const timer = setTimeout(once, afterMs);
+  const done = request(once).finally(() => clearTimeout(timer));
+  return { done, actedAt: () => at };
+}
+
+/** Crash, hang and cancel figures through the engine client (see the header). */
+async function crashes(tiny: string, co2: string): Promise<Record<string, unknown>> {
+  const text = fs.readFileSync(path.join(ROOT, "samples", "data", "ts-lib", "heldout.txt"), "utf8").slice(0, 6000);
+  const series = Array.from({ length: 20_000 }, (_, i) => [320 + Math.sin(i / 6) + i / 1000]);
+  const runs: Record<string, number>[] = [];
+  const c = new EngineClient({ enginePath: path.join(ROOT, "dist", "engine.js"), providers: "cpu" });
+  const requests = {
+    inspect: (onProgress: () => void) => c.request("inspect", { model: tiny, text, maxTokens: 512 }, { onProgress }),
+    gates: (onProgress: () => void, signal?: AbortSignal) => c.request("gates", { model: co2, values: series, runtime: "onnx" }, { onProgress, signal }),
+    tfjsGates: (onProgress: () => void, signal?: AbortSignal) => c.request("gates", { model: co2, values: series.slice(0, 1500), runtime: "tfjs" }, { onProgress, signal }),
+  };
+  try {
+    // loaded once before the figures
+    await requests.inspect(() => {});
+    await requests.gates(() => {});
+    for (let i = 0; i < RUNS; i++) {
+      const r: Record<string, number> = {};
+      for (const name of ["inspect", "gates"] as const) {
+        const { pid } = await c.request("ping", {});
+        const k = actDuring<unknown>(requests[name], () => process.kill(pid, "SIGKILL"), 30);
+        r[`kill_during_${name}_to_failure_ms`] = await failsWith(k.done, "PROCESS_DIED", k.actedAt);
+        const t = performance.now();
+        await c.request("ping", {});
+        r[`restart_after_${name}_kill_ms`] = performance.now() - t;
+      }
+      // a stopped engine: found by its missing heartbeat
+      const { pid } = await c.request("ping", {});
+      const s = actDuring(requests.gates, () => process.kill(pid, "SIGSTOP"), 100);
+      r.sigstop_to_failure_ms = await failsWith(s.done, "PROCESS_DIED", s.actedAt);
+      // cancelled runs: ONNX gates on 20,000 steps, TF.js gates on 1,500 (synchronous kernels between its checks)
+      for (const name of ["gates", "tfjsGates"] as const) {
+        const ac = new AbortController();
+        const x = actDuring((onProgress) => requests[name](onProgress, ac.signal), () => ac.abort(), 100);
+        r[`cancel_${name === "gates" ? "onnx" : "tfjs"}_gates_to_settled_ms`] = await failsWith(x.done, "CANCELLED", x.actedAt);
+        await c.request("ping", {});
+      }
+      runs.push(r);
+      process.stderr.write(`crashes run ${i + 1}: ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}\n`);
+    }
+  } finally {
+    c.dispose();
+  }
+  const med = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, Math.round(median(runs.map((r) => r[k])))]));
+  return { medians_ms: med, runs, hang_watch_ms: ENGINE_WATCH.hangMs };
+}
+
 async function main() {
   const co2 = path.join(ROOT, "samples", "models", "co2-lstm");
   const tiny = path.join(ROOT, "samples", "models", "tiny-gpt");
+  if (process.argv.includes("--crashes")) {
+    // the crash figures alone, printed and not saved
+    process.stdout.write(JSON.stringify(await crashes(tiny, co2), null, 2) + "\n");
+    return;
+  }
   const gates: Record<string, { rows: number; plain: Figures; json: Figures }> = {};
   for (const n of [10_000, 100_000, 1_000_000, 2_000_000]) {
     const file = seriesFile(n);
@@ -153,6 +239,9 @@ async function main() {
     }
   }
 
+  const crash = await crashes(tiny, co2);
+  const crashMs = crash.medians_ms as Record<string, number>;
+
   const budgetMiB = DEFAULT_MEMORY_BUDGET / MiB;
   const g = (n: number, mode: "plain" | "json") => gates[String(n)][mode];
   const flat = (mode: "plain" | "json") => [1_000_000, 2_000_000].every((n) => g(n, mode).engine_peak_mib - g(100_000, mode).engine_peak_mib <= 64);
@@ -164,6 +253,9 @@ async function main() {
     gates_time_at_most_linear: linear("plain") && linear("json"),
     inspect_engine_peak_flat: ["one line", "many lines"].every((s) => inspect[`10MB ${s}`].figures.engine_peak_mib - inspect[`1MB ${s}`].figures.engine_peak_mib <= 64),
     nothing_killed: all.every((f) => f.ok),
+    hang_found_within_watch_plus_2s: crashMs.sigstop_to_failure_ms <= ENGINE_WATCH.hangMs + 2000,
+    kill_reported_within_1s: crashMs.kill_during_inspect_to_failure_ms <= 1000 && crashMs.kill_during_gates_to_failure_ms <= 1000,
+    cancel_settled_within_2s: crashMs.cancel_onnx_gates_to_settled_ms <= 2000 && crashMs.cancel_tfjs_gates_to_settled_ms <= 2000,
   };
   const reliability = {
     date: new Date().toISOString(),
@@ -172,6 +264,7 @@ async function main() {
     max_steps: 20_000,
     gates,
     inspect,
+    crashes: crash,
     bars: { engine_peak_growth_past_cap_mib_max: 64, peak_mib_max: budgetMiB, time_2m_over_1m_max: 2.5 },
     pass,
   };
