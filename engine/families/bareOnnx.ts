@@ -12,7 +12,7 @@ import { folderFile } from "../formats/folderPaths";
 import { prepareProbe, type ProbeGraph } from "../formats/onnxProbe";
 import { decodeOnnx } from "../formats/onnxWeights";
 import { DecoderModel } from "../models/decoder";
-import { openSession, ort } from "../runtime/onnx/session";
+import { openSession, ort, ortDetail } from "../runtime/onnx/session";
 import type { ModelCandidate, ModelFamily } from "./family";
 
 /** The context assumed when the graph has no position table to read it from. */
@@ -40,7 +40,7 @@ export async function measureBareGraph(file: string, probe: ProbeGraph): Promise
   try {
     out = await opened.session.run(feeds, ["logits", ...probe.attentionOutputs]);
   } catch (e) {
-    throw new EngineError("MODEL_INVALID", `${file}: a run of ${n} tokens failed (${(e as Error).message})`);
+    throw new EngineError("MODEL_INVALID", `${file}: a run of ${n} tokens failed (${ortDetail(e)}); the file is damaged or is not a graph SeqLens can run`);
   } finally {
     await opened.session.release();
   }

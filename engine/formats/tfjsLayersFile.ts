@@ -14,6 +14,9 @@ export async function loadLayersModelFile(modelJson: string): Promise<tf.LayersM
   } catch (e) {
     throw new EngineError("MODEL_INVALID", `${modelJson}: not a TensorFlow.js model.json (${(e as Error).message})`);
   }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new EngineError("MODEL_INVALID", `${modelJson}: model.json is not a TensorFlow.js model (expected an object with modelTopology and weightsManifest; it holds ${json === null ? "null" : Array.isArray(json) ? "a list" : `a ${typeof json}`})`);
+  }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new EngineError("MODEL_INVALID", `${modelJson}: not a TensorFlow.js LayersModel (no modelTopology or weightsManifest)`);
   if (json.format === "graph-model") throw new EngineError("MODEL_INVALID", `${modelJson}: a TensorFlow.js GraphModel; the gate probe reads LayersModels (layers with their weights)`);
   const dir = path.dirname(modelJson);

@@ -16,7 +16,7 @@ import { layersModelBytes, loadLayersModelFile } from "../formats/tfjsLayersFile
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
 import { CELLS, recurrentLayers, tfjsGates } from "../probes/gates/tfjsGates";
 import { gradientNorms, GradientNorms } from "../probes/gradients";
-import { ort, ortVersion, physicalCores } from "../runtime/onnx/session";
+import { ort, ortFailure, ortVersion, physicalCores } from "../runtime/onnx/session";
 import { initTfjs } from "../runtime/tfjs/backend";
 import type { Cell } from "./recurrentLayer";
 
@@ -49,7 +49,7 @@ export type RecurrentRuntime = "onnx" | "tfjs";
  * a run. Each error names the key and the value.
  */
 export function checkRecurrentConfig(c: Record<string, unknown>, file: string): RecurrentConfig {
-  const bad = (key: string, want: string) => new EngineError("MODEL_INVALID", `${file}: "${key}" ${want} (got ${JSON.stringify(c[key])?.slice(0, 60)})`);
+  const bad = (key: string, want: string) => new EngineError("MODEL_INVALID", `${file}: "${key}" ${want} (${c[key] === undefined ? "it is missing" : `got ${JSON.stringify(c[key])?.slice(0, 60)}`})`);
   const whole = (key: string, max: number, optional: boolean) => {
     const v = c[key];
     if (v === undefined && optional) return;
@@ -113,8 +113,8 @@ export class RecurrentModel implements LoadedModel {
     readonly features: number,
     private readonly files: RecurrentFiles,
     readonly family: string,
-    private readonly onnxModel?: OnnxRecurrentModel,
-    private readonly tfModel?: tf.LayersModel,
+    private onnxModel?: OnnxRecurrentModel,
+    private tfModel?: tf.LayersModel,
     private readonly onnxInput?: { name: string; layout: "btf" | "tbf" | "bt-ids" },
   ) {
     this.capabilities = ["gates", inputKind === "text" ? "nextToken" : "forecast", ...(files.copies.includes("tfjs") ? (["gradients"] as const) : [])];
@@ -147,12 +147,13 @@ export class RecurrentModel implements LoadedModel {
     const cfgFile = path.join(dir, "config.json");
     if (fs.existsSync(cfgFile)) {
       const text = fs.readFileSync(folderFile(dir, cfgFile), "utf8");
+      let c: unknown;
       try {
-        const c = JSON.parse(text);
-        if (c.model_type === "seqlens-rnn") config = checkRecurrentConfig(c, cfgFile);
+        c = JSON.parse(text);
       } catch (e) {
         throw new EngineError("MODEL_INVALID", `${cfgFile}: not valid JSON (${(e as Error).message})`);
       }
+      if (typeof c === "object" && c !== null && (c as { model_type?: unknown }).model_type === "seqlens-rnn") config = checkRecurrentConfig(c as Record<string, unknown>, cfgFile);
     }
     if (!onnxFile && !tfjsFile) throw new EngineError("MODEL_INVALID", `${abs}: no onnx/model.onnx or tfjs/model.json (the gate probe runs recurrent models from ONNX or TensorFlow.js)`);
     const runtime: RecurrentRuntime = prefer === "tfjs" && tfjsFile ? "tfjs" : prefer === "onnx" && onnxFile ? "onnx" : onnxFile ? "onnx" : "tfjs";
@@ -162,7 +163,7 @@ export class RecurrentModel implements LoadedModel {
     const copies = [...(onnxFile ? (["onnx"] as const) : []), ...(tfjsFile ? (["tfjs"] as const) : [])];
     family ??= `recurrent-${runtime}`;
     if (runtime === "onnx") {
-      const m = await openOnnxRecurrent(onnxFile!);
+      const m = await openOnnx(onnxFile!);
       const inp = m.probe.inputs[0];
       if (!inp) throw new EngineError("MODEL_INVALID", `${onnxFile}: the graph has no input`);
       const isIds = inp.elemType === onnx.TensorProto.DataType.INT64 || inp.elemType === onnx.TensorProto.DataType.INT32;
@@ -175,12 +176,23 @@ export class RecurrentModel implements LoadedModel {
         if (readsInputDirectly(onnxFile!, inp.name)) layout = first.layout === 0 ? "tbf" : "btf";
         else layout = inp.dims[0] === 1 || (typeof inp.dims[0] === "string" && /batch|^N$|^B$/i.test(inp.dims[0])) ? "btf" : "tbf";
       }
+      if (isIds && config?.vocab) checkVocabulary(cfgFile, config.vocab.length, onnxFile!, embeddingRows(onnxFile!, inp.name));
       const F = isIds ? 1 : typeof inp.dims[2] === "number" ? inp.dims[2] : 1;
       const files: RecurrentFiles = { file: onnxFile!, copies, layers: m.probe.nodes.map((n) => ({ cell: n.cell, units: n.hiddenSize })), parameters: m.probe.parameters };
       return new RecurrentModel(abs, name, "onnx", config, inputKind, F, files, family, m, undefined, { name: inp.name, layout });
     }
     const backend = await initTfjs();
     const model = await loadLayersModelFile(tfjsFile!);
+    if (inputKind === "text" && config?.vocab) {
+      const embedding = model.layers.find((l) => l.getClassName() === "Embedding");
+      const rows = (embedding?.getConfig() as { inputDim?: unknown } | undefined)?.inputDim;
+      try {
+        checkVocabulary(cfgFile, config.vocab.length, tfjsFile!, typeof rows === "number" ? rows : undefined);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
     const shape = model.inputs[0].shape;
     const F = inputKind === "text" ? 1 : ((shape[shape.length - 1] as number) ?? 1);
     const layers = recurrentLayers(model).map((l) => ({ cell: CELLS[l.directions[0].rnn.getClassName()], units: (l.directions[0].rnn.getConfig() as { units: number }).units }));
@@ -264,23 +276,33 @@ export class RecurrentModel implements LoadedModel {
       let feed: ortTypes.Tensor;
       if (o.layout === "bt-ids") feed = new Tensor("int64", BigInt64Array.from(enc.values.map((r) => BigInt(r[0]))), [1, T]);
       else feed = new Tensor("float32", flatten(enc.values, this.features), o.layout === "tbf" ? [T, 1, this.features] : [1, T, this.features]);
-      const { layers, outputs } = await onnxGates(this.onnxModel!, { [o.name]: feed });
-      const first = this.onnxModel!.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"));
-      const out = first ? outputs[first] : undefined;
-      return { layers, output: out ? (out.data as Float32Array) : new Float32Array(0), outputWidth: out ? Number(out.dims[out.dims.length - 1]) : 0 };
+      return this.using(async () => {
+        const m = this.onnxModel!;
+        let got: Awaited<ReturnType<typeof onnxGates>>;
+        try {
+          got = await onnxGates(m, { [o.name]: feed });
+        } catch (e) {
+          throw ortFailure(this.files.file, e, "run");
+        }
+        const first = m.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"));
+        const out = first ? got.outputs[first] : undefined;
+        return { layers: got.layers, output: out ? (out.data as Float32Array) : new Float32Array(0), outputWidth: out ? Number(out.dims[out.dims.length - 1]) : 0 };
+      });
     }
-    const model = this.tfModel!;
-    const x = this.inputKind === "text" ? tf.tensor2d([enc.values.map((r) => r[0])], [1, T], "int32") : tf.tensor3d([enc.values]);
-    try {
-      const layers = await tfjsGates(model, x);
-      const y = model.predict(x) as tf.Tensor;
-      const output = (await y.data()) as Float32Array;
-      const width = y.shape[y.shape.length - 1] as number;
-      y.dispose();
-      return { layers, output, outputWidth: width };
-    } finally {
-      x.dispose();
-    }
+    return this.using(async () => {
+      const model = this.tfModel!;
+      const x = this.inputKind === "text" ? tf.tensor2d([enc.values.map((r) => r[0])], [1, T], "int32") : tf.tensor3d([enc.values]);
+      try {
+        const layers = await tfjsGates(model, x);
+        const y = model.predict(x) as tf.Tensor;
+        const output = (await y.data()) as Float32Array;
+        const width = y.shape[y.shape.length - 1] as number;
+        y.dispose();
+        return { layers, output, outputWidth: width };
+      } finally {
+        x.dispose();
+      }
+    });
   }
 
   /**
@@ -300,20 +322,32 @@ export class RecurrentModel implements LoadedModel {
       if (o.layout === "bt-ids") throw new EngineError("BAD_INPUT", `${this.name} is a character model, not a forecaster`);
       const Tensor = ort().Tensor;
       const feed = o.layout === "tbf" ? new Tensor("float32", transposeBT(flat, B, W, F), [W, B, F]) : new Tensor("float32", flat, [B, W, F]);
-      const res = await this.onnxModel!.session.run({ [o.name]: feed });
-      const first = this.onnxModel!.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"))!;
-      out = res[first].data as Float32Array;
-      dims = res[first].dims.map(Number);
+      const got = await this.using(async () => {
+        const m = this.onnxModel!;
+        try {
+          const res = await m.session.run({ [o.name]: feed });
+          const first = m.probe.outputs.find((n) => !n.startsWith("seqlens_rnn"))!;
+          return { data: res[first].data as Float32Array, dims: res[first].dims.map(Number) };
+        } catch (e) {
+          throw ortFailure(this.files.file, e, "run");
+        }
+      });
+      out = got.data;
+      dims = got.dims;
       if (o.layout === "tbf" && dims.length === 3) {
         out = transposeBT(out, dims[0], dims[1], dims[2]); // [T, B, N] -> [B, T, N]
         dims = [dims[1], dims[0], dims[2]];
       }
     } else {
-      const x = tf.tensor3d(flat, [B, W, F]);
-      const y = this.tfModel!.predict(x) as tf.Tensor;
-      out = (await y.data()) as Float32Array;
-      dims = y.shape as number[];
-      tf.dispose([x, y]);
+      ({ out, dims } = await this.using(async () => {
+        const x = tf.tensor3d(flat, [B, W, F]);
+        const y = this.tfModel!.predict(x) as tf.Tensor;
+        try {
+          return { out: (await y.data()) as Float32Array, dims: y.shape as number[] };
+        } finally {
+          tf.dispose([x, y]);
+        }
+      }));
     }
     const N = dims[dims.length - 1];
     if (dims.length === 2) return { data: out, width: N };
@@ -325,6 +359,8 @@ export class RecurrentModel implements LoadedModel {
 
   /** ‖∂y_t/∂x_s‖ for every step s, through TensorFlow.js (the model's tfjs copy). */
   gradientNorms(enc: EncodedInput, outputStep: number): GradientNorms {
+    // synchronous: no release can come between this check and the end of the computation
+    if (this.released) throw new EngineError("UNKNOWN_HANDLE", `${this.name} was closed to free memory (more models were opened since): ask again, and it is opened anew`);
     if (!this.tfModel) throw new EngineError("BAD_INPUT", `${this.name}: gradient norms are computed by TensorFlow.js; open the model's tfjs copy (runtime "tfjs")`);
     const T = enc.steps;
     const ids = enc.values.map((r) => r[0]);
@@ -336,10 +372,91 @@ export class RecurrentModel implements LoadedModel {
     }
   }
 
-  async dispose(): Promise<void> {
-    this.tfModel?.dispose();
-    await this.onnxModel?.session.release();
+  /** Runs in flight on the model (a release waits for them), and whether one is waiting. */
+  private busy = 0;
+  private releaseWanted = false;
+  /** Whether the runtime's model is released (a run opens it again). */
+  released = false;
+  /** Times the model was opened again after a release. */
+  reopened = 0;
+  private reopening?: Promise<void>;
+
+  /**
+   * Runs `f` on the runtime's model, opening it again first when it was released (an inspection or a
+   * request that holds this model after the open models let it go), and holding off any release
+   * until `f` ends: a run is never cut by a release (families/loadedModels.ts).
+   */
+  private async using<T>(f: () => Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      if (this.released) await (this.reopening ??= this.openAgain().finally(() => (this.reopening = undefined)));
+      return await f();
+    } finally {
+      if (--this.busy === 0 && this.releaseWanted) await this.releaseNow();
+    }
   }
+
+  private async openAgain(): Promise<void> {
+    if (this.runtime === "onnx") this.onnxModel = await openOnnx(this.files.file);
+    else this.tfModel = await loadLayersModelFile(this.files.file);
+    this.released = false;
+    this.reopened++;
+  }
+
+  private async releaseNow(): Promise<void> {
+    this.releaseWanted = false;
+    const waiting = this.afterRelease.splice(0);
+    try {
+      if (this.released) return;
+      this.released = true;
+      const tfModel = this.tfModel;
+      const session = this.onnxModel?.session;
+      this.tfModel = undefined;
+      this.onnxModel = undefined;
+      tfModel?.dispose();
+      await session?.release();
+    } finally {
+      for (const done of waiting) done();
+    }
+  }
+
+  /** Called when a release put off by runs in flight has been done. */
+  private readonly afterRelease: (() => void)[] = [];
+
+  /** Releases the runtime's model now, or when the runs in flight end (the promise then resolves after it). */
+  async dispose(): Promise<void> {
+    if (this.busy === 0) return this.releaseNow();
+    this.releaseWanted = true;
+    return new Promise<void>((resolve) => this.afterRelease.push(resolve));
+  }
+}
+
+/** The ONNX recurrent model in `file` with its probe session; a graph onnxruntime will not load is MODEL_INVALID naming the file. */
+async function openOnnx(file: string): Promise<OnnxRecurrentModel> {
+  try {
+    return await openOnnxRecurrent(file);
+  } catch (e) {
+    throw ortFailure(file, e, "load");
+  }
+}
+
+/** Rows of the table the graph gathers by its input `name` (a character model's embedding), when it has one. */
+function embeddingRows(file: string, name: string): number | undefined {
+  const graph = onnx.ModelProto.decode(fs.readFileSync(file)).graph;
+  const gather = (graph?.node ?? []).find((n) => n.opType === "Gather" && n.input?.[1] === name);
+  const table = gather && (graph?.initializer ?? []).find((t) => t.name === gather.input![0]);
+  const rows = table?.dims?.length === 2 ? Number(table.dims[0]) : undefined;
+  return rows !== undefined && Number.isSafeInteger(rows) ? rows : undefined;
+}
+
+/**
+ * A character model's vocabulary must have one character per row of its embedding: with more, a
+ * character past the table fails the run (or reads zeros); with fewer, the scores of the next
+ * character are labelled with the wrong characters.
+ */
+function checkVocabulary(configFile: string, vocab: number, modelFile: string, rows: number | undefined): void {
+  if (rows === undefined || rows === vocab) return;
+  throw new EngineError("MODEL_INVALID", `${configFile}: "vocab" has ${vocab.toLocaleString("en-US")} characters but the embedding in ${modelFile} has ${rows.toLocaleString("en-US")} rows: the vocabulary is not this model's (use the config.json the model was exported with)`);
 }
 
 /** Rows of F values as one Float32Array. */

@@ -120,7 +120,7 @@ export function finishRows(src: RowSource, options: ParseSeriesOptions, earlier:
     return list;
   };
   const needs = (message: string): ParsedSeries => mergeErrors([...earlier, raggedOnly()], cap) ?? { ok: false, needsColumn: true, format: src.format, columns, message };
-  const nameList = (cols: ColumnInfo[]) => cols.map((c) => c.name).join(", ");
+  const nameList = (cols: ColumnInfo[]) => shortList(cols.map((c) => c.name));
   const candidates = columns.filter((c) => c.numeric && !c.isTime);
 
   let chosen: number | undefined;
@@ -143,8 +143,8 @@ export function finishRows(src: RowSource, options: ParseSeriesOptions, earlier:
     if (features) chosen = features[0];
     else if (numericCols.length === 1) chosen = numericCols[0].index;
     else if (numericCols.length > 1) {
-      const time = columns.filter((c) => c.isTime).map((c) => `"${c.name}"`);
-      const timeNote = time.length > 0 ? ` ${time.join(", ")} ${time.length === 1 ? "looks" : "look"} like the time axis.` : "";
+      const time = columns.filter((c) => c.isTime).map((c) => `"${shortName(c.name)}"`);
+      const timeNote = time.length > 0 ? ` ${shortList(time)} ${time.length === 1 ? "looks" : "look"} like the time axis.` : "";
       return needs(`The selection has ${numericCols.length} numeric columns (${nameList(numericCols)}); choose one.${timeNote}`);
     } else if (width === 1) chosen = 0; // its cells are reported below
     else return mergeErrors([...earlier, raggedOnly()], cap) ?? failure(`No column of numbers in the selection (columns: ${nameList(columns)}).`);
@@ -211,4 +211,19 @@ export function finishRows(src: RowSource, options: ParseSeriesOptions, earlier:
   }
   if (isPartial(w)) result.window = w;
   return result;
+}
+
+/** Names a message lists before it says how many more there are (a table may have thousands of columns). */
+const LISTED_NAMES = 8;
+/** Characters of a column's name a message quotes. */
+const NAME_CHARS = 40;
+
+function shortName(name: string): string {
+  return name.length > NAME_CHARS ? `${name.slice(0, NAME_CHARS - 1)}…` : name;
+}
+
+/** The first few names (each cut to a readable length), then "and N more". */
+function shortList(names: string[]): string {
+  const shown = names.slice(0, LISTED_NAMES).map(shortName).join(", ");
+  return names.length > LISTED_NAMES ? `${shown} and ${(names.length - LISTED_NAMES).toLocaleString("en-US")} more` : shown;
 }

@@ -1,6 +1,7 @@
 // onnxruntime-node sessions: execution providers from a setting or flag (default: CUDA when its
 // provider library is installed and an NVIDIA GPU is present, else CPU), intra-op threads = physical
-// cores, and the device actually used.
+// cores, and the device actually used; a session that can be released while its model is in use;
+// onnxruntime's failures as errors that name the file.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -90,24 +91,151 @@ function spinning(): Record<string, unknown> {
   return { session: { intra_op: { allow_spinning: "1" }, inter_op: { allow_spinning: "1" }, force_spinning_stop: "1" } };
 }
 
+/**
+ * onnxruntime's words on a failure, cut to what a user can read: the first line, without the source
+ * file and C++ function it may start with ("/onnxruntime_src/onnxruntime/core/graph/model.cc:202
+ * onnxruntime::Model::Model(…) Unsupported model IR version: 24, …") or an "[ONNXRuntimeError] : 1 :
+ * FAIL : " code, at most 300 characters.
+ */
+export function ortDetail(e: unknown): string {
+  let s = (e instanceof Error ? e.message : String(e)).split("\n")[0].trim();
+  s = s.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, "");
+  s = s.replace(/^\S+\.(?:cc|cpp|cu|h):\d+\s+/, "").replace(/^[\w:~<>]+\([^)]*\)\s*(?:const\s+)?/, "");
+  if (s.length === 0) s = "no reason given";
+  return s.length > 300 ? `${s.slice(0, 299)}…` : s;
+}
+
+/**
+ * The error for a graph onnxruntime would not load or run: MODEL_INVALID naming the file and saying
+ * it is damaged or not a graph SeqLens can run, with onnxruntime's first line as the detail; TOO_LARGE
+ * when onnxruntime ran out of memory. An EngineError passes through unchanged.
+ */
+export function ortFailure(file: string, e: unknown, when: "load" | "run"): EngineError {
+  if (e instanceof EngineError) return e;
+  const detail = ortDetail(e);
+  if (/failed to allocate|bad_alloc|out of memory/i.test(detail)) return new EngineError("TOO_LARGE", `${file}: onnxruntime ran out of memory ${when === "load" ? "loading" : "running"} this graph (${detail}): give it a shorter input, or close other programs`);
+  return new EngineError("MODEL_INVALID", `${file}: onnxruntime could not ${when} this graph (${detail}); the file is damaged or is not a graph SeqLens can run: export the model again`);
+}
+
+/**
+ * An onnxruntime session that the model holding it may release while it is still in use (the
+ * engine keeps a bounded number of models open and releases the least recently used:
+ * families/loadedModels.ts). onnxruntime-node runs a session on the main thread, in a setImmediate
+ * after run() returns, so no release lands inside a run; but one between run() and that moment, or
+ * between two runs of one request, failed the run with "Session already disposed.". Here a release
+ * waits for the runs in flight, and a run after a release opens the session again from the same file
+ * with the same options, so a request or an inspection that holds the model keeps working.
+ */
+export class ReleasableSession implements ortTypes.InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ortTypes.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: readonly ortTypes.InferenceSession.ValueMetadata[];
+  /** Times the session was opened again after a release. */
+  reopened = 0;
+  private inner: ortTypes.InferenceSession | undefined;
+  private reopening: Promise<ortTypes.InferenceSession> | undefined;
+  private inFlight = 0;
+  private releaseWanted = false;
+  /** Called when a release put off by runs in flight has been done. */
+  private readonly afterRelease: (() => void)[] = [];
+
+  constructor(
+    session: ortTypes.InferenceSession,
+    private readonly reopen: () => Promise<ortTypes.InferenceSession>,
+  ) {
+    this.inner = session;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.inputMetadata = session.inputMetadata;
+    this.outputMetadata = session.outputMetadata;
+  }
+
+  /** Whether the native session is released now (a run would open it again). */
+  get released(): boolean {
+    return this.inner === undefined;
+  }
+
+  run(feeds: ortTypes.InferenceSession.FeedsType, options?: ortTypes.InferenceSession.RunOptions): Promise<ortTypes.InferenceSession.ReturnType>;
+  run(feeds: ortTypes.InferenceSession.FeedsType, fetches: ortTypes.InferenceSession.FetchesType, options?: ortTypes.InferenceSession.RunOptions): Promise<ortTypes.InferenceSession.ReturnType>;
+  async run(feeds: ortTypes.InferenceSession.FeedsType, fetchesOrOptions?: ortTypes.InferenceSession.FetchesType | ortTypes.InferenceSession.RunOptions, options?: ortTypes.InferenceSession.RunOptions): Promise<ortTypes.InferenceSession.ReturnType> {
+    this.inFlight++;
+    try {
+      const session = this.inner ?? (await this.openAgain());
+      return await session.run(feeds, fetchesOrOptions as ortTypes.InferenceSession.FetchesType, options);
+    } finally {
+      if (--this.inFlight === 0 && this.releaseWanted) await this.releaseNow();
+    }
+  }
+
+  /** Releases the native session now, or after the runs in flight when there are any (the promise then resolves after it). */
+  async release(): Promise<void> {
+    if (this.inFlight === 0) return this.releaseNow();
+    this.releaseWanted = true;
+    return new Promise<void>((resolve) => this.afterRelease.push(resolve));
+  }
+
+  startProfiling(): void {
+    this.inner?.startProfiling();
+  }
+
+  endProfiling(): void {
+    this.inner?.endProfiling();
+  }
+
+  private openAgain(): Promise<ortTypes.InferenceSession> {
+    this.reopening ??= this.reopen().then(
+      (s) => {
+        this.inner = s;
+        this.reopened++;
+        this.reopening = undefined;
+        return s;
+      },
+      (e: unknown) => {
+        this.reopening = undefined;
+        throw e;
+      },
+    );
+    return this.reopening;
+  }
+
+  private async releaseNow(): Promise<void> {
+    this.releaseWanted = false;
+    const waiting = this.afterRelease.splice(0);
+    const s = this.inner;
+    this.inner = undefined;
+    try {
+      await s?.release();
+    } finally {
+      for (const done of waiting) done();
+    }
+  }
+}
+
 export async function openSession(file: string, providers: ExecutionProvider[]): Promise<OpenSession> {
   const threads = physicalCores();
   const errors: string[] = [];
+  const create = (eps: ExecutionProvider[]) =>
+    ort().InferenceSession.create(file, {
+      executionProviders: eps,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      extra: spinning(),
+    });
   // Try the list as given; if CUDA fails to initialise, fall back to CPU and say why.
   const attempts = providers.includes("cuda") ? [providers, ["cpu" as const]] : [providers];
+  let last: unknown;
   for (const eps of attempts) {
     try {
-      const session = await ort().InferenceSession.create(file, {
-        executionProviders: eps,
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
-        extra: spinning(),
-      });
+      const created = await create(eps);
+      const session = new ReleasableSession(created, () => create(eps).catch((e: unknown) => Promise.reject(ortFailure(file, e, "load"))));
       return { session, device: eps[0] === "cuda" ? "cuda" : "cpu", providers: eps, threads, fallback: errors.length ? `CUDA did not start, running on CPU: ${errors.join("; ")}` : undefined };
     } catch (e) {
-      errors.push(`${eps.join(",")}: ${(e as Error).message}`);
+      last = e;
+      errors.push(`${eps.join(",")}: ${ortDetail(e)}`);
     }
   }
-  throw new EngineError("MODEL_INVALID", `could not open ${file} with onnxruntime (${errors.join("; ")})`);
+  if (attempts.length === 1) throw ortFailure(file, last, "load");
+  throw new EngineError("MODEL_INVALID", `${file}: onnxruntime could not load this graph (${errors.join("; ")}); the file is damaged or is not a graph SeqLens can run: export the model again`);
 }
