@@ -10,6 +10,11 @@
 // and its `source` points into the whole input. Before a model runs, the memory its steps will take
 // is estimated and a request over the memory budget is refused with the figure; the runs kept for
 // slices are dropped oldest first when they hold more than half the budget.
+//
+// Every long method takes the request's signal: it is looked at (after giving the event loop a turn,
+// so the cancel can arrive) between the encoding, the runtime's run, each layer and direction, the
+// phases of each direction's gates, and every chunk of forecast windows, and a cancelled run ends
+// with CANCELLED ("gates was cancelled").
 import type { Matrix } from "./probes/projection";
 import { EngineError } from "../protocol/errors";
 import { ForecastResult, GatesResult } from "../protocol/gates";
@@ -28,6 +33,7 @@ import { recurrentTfjs } from "./families/recurrentTfjs";
 import { checkBudget, formatBytes, limitsFrom, type Limits } from "./limits";
 import { ENGINE_ASK, seriesWindow, windowNotice, type SeriesWindow, type WindowOptions } from "./series/window";
 import type { StepWindow } from "../protocol/gates";
+import { cancellable, checkpoint } from "./probes/gates/checkpoint";
 
 /** The recurrent families by runtime: a model asked for in one runtime is opened by its family. */
 const BY_RUNTIME: Record<RecurrentRuntime, ModelFamily> = { onnx: recurrentOnnx, tfjs: recurrentTfjs };
@@ -143,12 +149,12 @@ export class RecurrentService {
     return serving(await this.models.open(p, family), need.capability, need.what);
   }
 
-  async gates(p: Params<"gates">): Promise<GatesResult> {
+  async gates(p: Params<"gates">, signal?: AbortSignal): Promise<GatesResult> {
     const model = await this.modelFor(p.model, GATES, p.runtime, p.preferRuntime);
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gates needs text or values");
     const w = this.windowed(model, p);
     this.checkMemory(model, w.steps, "the gates");
-    return (await this.run(model, w)).result;
+    return cancellable(signal, "gates", async () => (await this.run(model, w)).result);
   }
 
   /**
@@ -156,21 +162,25 @@ export class RecurrentService {
    * character after each step [T, vocab] as logits (an output of probabilities is turned into its
    * logarithm) and the vocabulary (for comparing two of them).
    */
-  async charRun(modelPath: string, text: string): Promise<{ result: GatesResult; logits: Float32Array; vocab: string[]; model: RecurrentModel }> {
+  async charRun(modelPath: string, text: string, signal?: AbortSignal): Promise<{ result: GatesResult; logits: Float32Array; vocab: string[]; model: RecurrentModel }> {
     const model = await this.model(modelPath, { capability: "gates", what: "be compared character by character" });
     if (model.inputKind !== "text" || !model.config?.vocab) throw new EngineError("BAD_INPUT", `${model.name} reads a numeric series: comparing two series models is not available yet`);
     const w = this.windowed(model, { text });
     this.checkMemory(model, w.steps, "comparing");
-    const { result, output, outputWidth } = await this.run(model, w);
+    const { result, output, outputWidth } = await cancellable(signal, "compare", () => this.run(model, w));
     if (outputWidth !== model.config.vocab.length) throw new EngineError("MODEL_INVALID", `${model.name}: the output has ${outputWidth} values per step but the vocabulary ${model.config.vocab.length}`);
     return { result, logits: asLogits(output, outputWidth), vocab: model.config.vocab, model };
   }
 
   private async run(model: RecurrentModel, w: WindowedInput): Promise<{ result: GatesResult; output: Float32Array; outputWidth: number }> {
     const t0 = performance.now();
+    await checkpoint();
     const enc = model.encode(w.input);
+    await checkpoint();
     const t1 = performance.now();
     const { layers, output, outputWidth } = await model.run(enc);
+    // the last look: a run cancelled while its last part ran is not kept
+    await checkpoint();
     const handle = `gates-${this.next++}`;
     const source = w.offset ? enc.source.map((s) => s + w.offset) : enc.source;
     const result: GatesResult = {
@@ -213,13 +223,18 @@ export class RecurrentService {
    * directions; default the last), as rows to project: the recurrent twin of a transformer's
    * residual stream.
    */
-  async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number } & WindowOptions): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series"; window?: StepWindow }> {
+  async hiddenStates(p: { model: string; text?: string; values?: number[][]; layer?: number } & WindowOptions, signal?: AbortSignal): Promise<{ rows: Matrix; labels: string[]; source: number[]; layerNames: string[]; layer: number; inputKind: "text" | "series"; window?: StepWindow }> {
     const model = await this.model(p.model, { capability: "gates", what: "project its hidden states" });
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", `${model.name} is a recurrent model: it has no token-embedding matrix to project; give it text or numbers for its hidden states`);
     const w = this.windowed(model, p);
     this.checkMemory(model, w.steps, "the hidden states");
     const enc = model.encode(w.input);
-    const { layers } = await model.run(enc);
+    const { layers } = await cancellable(signal, "project", async () => {
+      await checkpoint();
+      const r = await model.run(enc);
+      await checkpoint();
+      return r;
+    });
     const layerNames = layers.map((l) => `layer ${l.layer} · ${l.direction} · ${l.cell} · ${l.units} units`);
     const layer = p.layer === undefined ? layers.length - 1 : p.layer;
     if (!Number.isInteger(layer) || layer < 0 || layer >= layers.length) throw new EngineError("BAD_INPUT", `layer must be an integer in 0..${layers.length - 1} (got ${JSON.stringify(p.layer)})`);
@@ -249,17 +264,16 @@ export class RecurrentService {
     return { runs: firingRuns(data, H, shape[0], p.units, p.threshold).slice(0, p.limit ?? 500) };
   }
 
-  async forecast(p: Params<"forecast">): Promise<ForecastResult> {
+  async forecast(p: Params<"forecast">, signal?: AbortSignal): Promise<ForecastResult> {
     const model = await this.modelFor(p.model, { capability: "forecast", what: "forecast a series" }, p.runtime, p.preferRuntime);
     const w = this.windowed(model, p);
     this.checkMemory(model, w.steps, "forecasting");
     const rows = (w.input as { values: number[][] }).values;
-    const core = await forecast(model, rows, { horizon: p.horizon });
-    const gates = (await this.run(model, w)).result;
+    const { core, gates } = await cancellable(signal, "forecast", async () => ({ core: await forecast(model, rows, { horizon: p.horizon }), gates: (await this.run(model, w)).result }));
     return { model: model.path, series: rows.map((r) => r[0]), ...core, gates, ...(w.window ? { window: w.window } : {}) };
   }
 
-  async gradients(p: Params<"gradients">): Promise<Result<"gradients">> {
+  async gradients(p: Params<"gradients">, signal?: AbortSignal): Promise<Result<"gradients">> {
     const model = await this.model(p.model, { capability: "gradients", what: "compute input gradients" }, "tfjs");
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gradients needs text or values");
     const w = this.windowed(model, p);
@@ -267,7 +281,11 @@ export class RecurrentService {
     this.checkMemory(model, w.steps, "input gradients", 4);
     const enc = model.encode(w.input);
     const step = p.step ?? enc.steps - 1;
+    // TensorFlow.js takes the gradient of the whole window in one synchronous call: the signal is
+    // looked at before it and after it (a cancelled run's result is not sent)
+    await checkpoint(signal, "gradients");
     const g = model.gradientNorms(enc, step);
+    await checkpoint(signal, "gradients");
     return { model: model.path, name: model.name, cell: model.config?.cell ?? "", steps: enc.steps, outputStep: g.outputStep, norms: g.norms, target: g.target, labels: enc.labels, ...(w.window ? { window: w.window } : {}) };
   }
 

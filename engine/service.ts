@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { escapesFolder } from "./formats/folderPaths";
 import { openModelFolder } from "./formats/modelFolder";
-import { quantizeDynamic } from "./formats/quantize";
+import { quantizeDynamicAsync } from "./formats/quantize";
 import { attentionAll, attentionSlice, AttentionTensor } from "./probes/attention";
 import { hiddenStates, inputEmbeddingRows } from "./probes/embeddings";
 import { nextTokenAt } from "./probes/nextToken";
@@ -91,6 +91,20 @@ async function projectRows(m: Matrix, method: ProjectionMethod, dims: 2 | 3, sig
 function pointAt(coords: Float32Array, dims: number, row: number, id: number, label: string): ProjectedPoint {
   const o = row * dims;
   return dims === 3 ? { id, label, x: coords[o], y: coords[o + 1], z: coords[o + 2] } : { id, label, x: coords[o], y: coords[o + 1] };
+}
+
+/**
+ * Undoes a half-written int8 copy: removes `made`, the first folder the copy created (with all in
+ * it), when there is one; the files in `written` otherwise (the copy went into a folder that was
+ * there, empty, and stays).
+ */
+function removeMade(made: string | undefined, written: string[]): void {
+  try {
+    if (made) fs.rmSync(made, { recursive: true, force: true });
+    for (const f of written) fs.rmSync(f, { force: true });
+  } catch {
+    // what cannot be removed stays; the error the caller sees is the one that stopped the copy
+  }
 }
 
 export class EngineService {
@@ -297,7 +311,7 @@ export class EngineService {
     },
 
     gates: async (p, ctx) => {
-      const r = await this.recurrent.gates(p);
+      const r = await this.recurrent.gates(p, ctx.signal);
       if (r.window) ctx.log("info", `gates ${r.name}: ${r.window.notice}`);
       const bad = r.layers.filter((l) => !l.check.ok);
       ctx.log(bad.length ? "warn" : "info", `gates ${r.name} (${r.runtime}): ${r.steps} steps, ${r.layers.length} directions in ${r.ms.run.toFixed(1)} ms${bad.length ? `; recomputed states differ from the runtime's in ${bad.map((l) => `layer ${l.layer} ${l.direction} (${l.check.maxAbsDiff.toExponential(2)})`).join(", ")}` : ""}`);
@@ -377,20 +391,36 @@ export class EngineService {
       const folder = openModelFolder(str(p.model, "model"));
       const out = path.resolve(str(p.out, "out"));
       if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new EngineError("BAD_INPUT", `${out} exists and is not empty: pick a new folder for the int8 copy (nothing is overwritten)`);
-      const q = quantizeDynamic(folder.onnxFile);
-      fs.mkdirSync(path.join(out, "onnx"), { recursive: true });
-      // the folder's other files (config, tokenizer, README ...) as they are; the graph quantised
-      for (const f of fs.readdirSync(folder.dir)) {
-        const src = path.join(folder.dir, f);
-        // a file that is a link out of the folder is not the model's: not read, not copied
-        if (fs.statSync(src).isFile() && escapesFolder(folder.dir, src) === undefined) fs.copyFileSync(src, path.join(out, f));
+      // The folder first (a path that cannot be written fails before the long work). A cancel, or any
+      // failure, removes what this request made and nothing else: the first folder it created (the
+      // copy's folder, or a parent of it that was not there), else the files it wrote into a folder
+      // that was there and empty.
+      const made = fs.mkdirSync(path.join(out, "onnx"), { recursive: true });
+      const written: string[] = [];
+      try {
+        // the folder's other files (config, tokenizer, README ...) as they are; the graph quantised
+        for (const f of fs.readdirSync(folder.dir)) {
+          const src = path.join(folder.dir, f);
+          // a file that is a link out of the folder is not the model's: not read, not copied
+          if (fs.statSync(src).isFile() && escapesFolder(folder.dir, src) === undefined) {
+            written.push(path.join(out, f));
+            fs.copyFileSync(src, path.join(out, f));
+          }
+        }
+        const q = await quantizeDynamicAsync(folder.onnxFile, { signal: ctx.signal, onProgress: (done, total) => ctx.progress({ kind: "steps", done, total, message: `quantising MatMul ${done} of ${total}` }) });
+        const target = path.join(out, "onnx", "model.onnx");
+        written.push(`${target}.tmp`);
+        fs.writeFileSync(`${target}.tmp`, q.bytes);
+        if (ctx.signal.aborted) throw new EngineError("CANCELLED", "quantize was cancelled");
+        written.push(target);
+        fs.renameSync(`${target}.tmp`, target);
+        const bytes: [number, number] = [fs.statSync(folder.onnxFile).size, q.bytes.length];
+        ctx.log("info", `quantised ${folder.name}: ${q.quantized} MatMul weights to int8 (${q.kept} kept float), ${(bytes[0] / 2 ** 20).toFixed(1)} -> ${(bytes[1] / 2 ** 20).toFixed(1)} MiB, written to ${out}`);
+        return { out, quantized: q.quantized, kept: q.kept, bytes };
+      } catch (e) {
+        removeMade(made, written);
+        throw e;
       }
-      const target = path.join(out, "onnx", "model.onnx");
-      fs.writeFileSync(`${target}.tmp`, q.bytes);
-      fs.renameSync(`${target}.tmp`, target);
-      const bytes: [number, number] = [fs.statSync(folder.onnxFile).size, q.bytes.length];
-      ctx.log("info", `quantised ${folder.name}: ${q.quantized} MatMul weights to int8 (${q.kept} kept float), ${(bytes[0] / 2 ** 20).toFixed(1)} -> ${(bytes[1] / 2 ** 20).toFixed(1)} MiB, written to ${out}`);
-      return { out, quantized: q.quantized, kept: q.kept, bytes };
     },
 
     lens: async (p, ctx) => {
@@ -430,16 +460,16 @@ export class EngineService {
       return { metric, neighbours: found.map((f) => ({ id: f.row, token: model.tokenizer.tokenText(f.row), score: f.score })) };
     },
 
-    forecast: async (p) => this.recurrent.forecast(p),
+    forecast: async (p, ctx) => this.recurrent.forecast(p, ctx.signal),
 
-    gradients: async (p) => this.recurrent.gradients(p),
+    gradients: async (p, ctx) => this.recurrent.gradients(p, ctx.signal),
   };
 
   /** Contextual embeddings of a recurrent model: h_t per step of one direction of one layer. */
   private async projectRecurrent(p: Params<"project">, ctx: CallContext, t0: number): Promise<Result<"project">> {
     const method = p.method;
     const dims = p.dims ?? 2;
-    const h = await this.recurrent.hiddenStates({ model: p.model, text: p.text, values: p.values, layer: p.layer });
+    const h = await this.recurrent.hiddenStates({ model: p.model, text: p.text, values: p.values, layer: p.layer }, ctx.signal);
     const { coords, explained } = await projectRows(h.rows, method, dims, ctx.signal, (done, total, message) => ctx.progress({ kind: "steps", done, total, message }));
     const tokens = stepTokens(h.labels, h.source, h.inputKind);
     const points = tokens.map((tok, t) => ({ ...pointAt(coords, dims, t, tok.id, tok.text), position: t }));

@@ -6,12 +6,12 @@
 // silently dropped.
 import * as vscode from "vscode";
 import type { EngineClient } from "../engine/client";
-import type { GatesReading } from "../protocol/gates";
+import type { GatesReading, StepWindow } from "../protocol/gates";
 
 /** A series: its rows, and each row's [start, end) offsets in the text of `range`. */
 export type GatesInput =
   | { kind: "text"; text: string; reading: GatesReading; range: vscode.Range }
-  | { kind: "series"; rows: number[][]; sourceStart: Int32Array; sourceEnd: Int32Array; column?: number; reading: GatesReading; range: vscode.Range };
+  | { kind: "series"; rows: number[][]; sourceStart: Int32Array; sourceEnd: Int32Array; column?: number; reading: GatesReading; range: vscode.Range; window?: StepWindow };
 
 /** A decimal number. One way to match each digit string: `\d+\.?\d*` backtracks quadratically on a long run of digits that fails. */
 const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -248,6 +248,10 @@ export interface ReadOptions {
   column?: number;
   /** The reading the user asked for ("read as a series" / "read as text"); otherwise the selection decides. */
   as?: "text" | "series";
+  /** Of a series longer than the engine reads at once: the window to read, counted back from the end (0, the default: the last). */
+  window?: number;
+  /** Cancels the reading (the engine's parse of a long selection). */
+  signal?: AbortSignal;
 }
 
 /** The numeric rows under a header-only selection: the block of non-blank lines below it, or undefined when they are not numbers. */
@@ -310,7 +314,7 @@ export async function readGatesInput(doc: GatesDocument, range: vscode.Range, cl
   const summary = summarizeColumns(body, firstLine + 1, header);
 
   // The numbers are read in the engine process: a huge selection never holds up the editor.
-  const parse = (column?: number) => client.request("parseSeries", { text: parseText, lineOffset, ...(column !== undefined ? { column } : {}) });
+  const parse = (column?: number) => client.request("parseSeries", { text: parseText, lineOffset, ...(column !== undefined ? { column } : {}), ...(options.window ? { window: options.window } : {}) }, { signal: options.signal });
   let parsed = await parse(options.column);
   let chosenBecause = "";
   if (!parsed.ok && parsed.needsColumn) {
@@ -380,5 +384,5 @@ export async function readGatesInput(doc: GatesDocument, range: vscode.Range, cl
     ...(colName !== undefined ? { column: colName } : {}),
     ...(/\p{L}/u.test(text) || options.as === "series" ? { other: { kind: "text" as const, label: "Read as text instead" } } : {}),
   };
-  return { kind: "series", rows: Array.from(parsed.values, (v) => [v]), sourceStart, sourceEnd, column: parsed.columnIndex, reading, range };
+  return { kind: "series", rows: Array.from(parsed.values, (v) => [v]), sourceStart, sourceEnd, column: parsed.columnIndex, reading, range, ...(parsed.window ? { window: parsed.window } : {}) };
 }

@@ -1,6 +1,8 @@
 // The Gates panel: per-step gates of a recurrent model on the selection (and, for a series model,
 // its forecasts). The host runs the engine, keeps where each step came from in the document, and
-// answers the panel's requests for one [T, H] slice at a time. Also its command, Show Gates.
+// answers the panel's requests for one [T, H] slice at a time. Also its command, Show Gates. A
+// selection longer than the engine reads at once is shown a window at a time (the last first); the
+// panel asks for the others by their number (showWindow) and the host reads and runs that window.
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { EngineError } from "../protocol/errors";
@@ -26,6 +28,10 @@ interface Shown {
   spans: [number, number][];
   /** The selection Show Gates was given ([start, end) document offsets), for reading it the other way. */
   selection: [number, number];
+  /** The reading the user asked for, if any (kept when another window is asked for). */
+  as?: ReadOptions["as"];
+  /** The window shown, counted back from the end (0: the last). */
+  window: number;
 }
 
 export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
@@ -70,7 +76,7 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
    * `selection`: what the user selected (the input's range may be the table under a header line);
    * `as`: the reading the user asked for, kept for a window reload.
    */
-  async run(doc: vscode.TextDocument, input: GatesInput, model: string, token?: vscode.CancellationToken, selection: vscode.Range = input.range, as?: ReadOptions["as"]): Promise<GatesView | undefined> {
+  async run(doc: vscode.TextDocument, input: GatesInput, model: string, token?: vscode.CancellationToken, selection: vscode.Range = input.range, as?: ReadOptions["as"], window = 0): Promise<GatesView | undefined> {
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
     // a newer run supersedes this one: the older is cancelled, and never shown over the newer
@@ -89,8 +95,11 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       void _m;
       view = { gates, forecast, restore, gradients: false, reading: input.reading };
     } else {
-      view = { gates: await client.request("gates", { model, text: input.text, preferRuntime }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0, reading: input.reading };
+      // the engine reads the window of the text (characters) itself
+      view = { gates: await client.request("gates", { model, text: input.text, preferRuntime, ...(window ? { window } : {}) }, { signal: ac.signal }), restore, gradients: this.gradientModels.length > 0, reading: input.reading };
     }
+    const shownWindow = input.kind === "series" ? input.window : view.gates.window;
+    if (shownWindow) view.window = shownWindow;
     // Where each step came from: a character of the text, or a row's number in the series.
     const spans: [number, number][] = view.gates.source.map((src) => {
       if (input.kind === "text") return [base + src, base + src + Math.max(1, [...input.text.slice(src, src + 2)][0]?.length ?? 1)];
@@ -101,7 +110,7 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       throw new EngineError("CANCELLED", "this gates run was superseded by a newer one");
     }
     this.hold([view.gates.handle]);
-    this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined, selection: [doc.offsetAt(selection.start), doc.offsetAt(selection.end)] };
+    this.shown = { view, model, uri: doc.uri.toString(), spans, text: input.kind === "text" ? input.text : undefined, selection: [doc.offsetAt(selection.start), doc.offsetAt(selection.end)], as, window: shownWindow?.index ?? 0 };
     this.post({ type: "gates", view });
     const bad = view.gates.layers.filter((l) => !l.check.ok);
     this.services.log.info(`gates ${view.gates.name} (${view.gates.runtime}) on ${view.gates.steps} steps of ${doc.uri.fsPath}: ${view.gates.ms.run.toFixed(1)} ms`);
@@ -198,7 +207,7 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       const series = [];
       let target = "";
       for (const model of this.gradientModels) {
-        const g = await this.services.host.get().request("gradients", { model, text: s.text, step: Math.min(msg.step, s.view.gates.steps - 1) });
+        const g = await this.services.host.get().request("gradients", { model, text: s.text, step: Math.min(msg.step, s.view.gates.steps - 1), ...(s.window ? { window: s.window } : {}) });
         series.push({ name: g.name, cell: g.cell, norms: g.norms });
         target = g.target;
       }
@@ -211,6 +220,14 @@ export class GatesPanel extends PanelHost<GatesPanelToHost, GatesHostToPanel> {
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
       const range = new vscode.Range(doc.positionAt(s.selection[0]), doc.positionAt(s.selection[1]));
       await readAndRun(this.services, this.diagnostics, this.gradientModels, doc, range, { as: msg.kind }, this);
+    },
+    showWindow: async (msg) => {
+      const s = this.shown;
+      if (!s || !this.diagnostics) return;
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+      const range = new vscode.Range(doc.positionAt(s.selection[0]), doc.positionAt(s.selection[1]));
+      const column = s.view.restore.column;
+      await readAndRun(this.services, this.diagnostics, this.gradientModels, doc, range, { as: s.as, window: msg.window, ...(column !== undefined ? { column } : {}) }, this);
     },
   };
 
@@ -241,24 +258,37 @@ async function showGates(services: Services, diagnostics: vscode.DiagnosticColle
   await readAndRun(services, diagnostics, gradientModels, editor.document, range, {});
 }
 
-/** Reads `range` (the way `options.as` asks, else as the selection decides) and runs it in `panel` or the Gates panel. */
-async function readAndRun(services: Services, diagnostics: vscode.DiagnosticCollection, gradientModels: string[], doc: vscode.TextDocument, range: vscode.Range, options: ReadOptions, panel?: GatesPanel): Promise<void> {
-  let input;
-  try {
-    input = await readGatesInput(doc, range, services.host.get(), vscodeUi(diagnostics, doc), options);
-  } catch (e) {
-    void vscode.window.showErrorMessage(`SeqLens: ${e instanceof Error ? e.message : e}`);
-    return;
-  }
-  if (!input) return;
-  const configured = setting<string>("gatesModel", "").trim();
-  // A reading asked for in the panel runs the default model of that kind (the configured one reads one kind).
-  // a model setting that points into an untrusted workspace is ignored, saying so
-  const why = configured ? untrustedReason(configured) : undefined;
-  if (why && !options.as) void vscode.window.showWarningMessage(`SeqLens: seqlens.gatesModel is ignored: ${why}`);
-  const model = (options.as || why ? "" : configured) || defaultGatesModel(services, input.kind);
-  const shown = panel ?? GatesPanel.show(services, gradientModels, diagnostics);
-  await withEngineProgress(services, "computing gates", (token) => shown.run(doc, input, model, token, range, options.as), { onFailure: (message) => shown.failed(message) });
+/**
+ * Reads `range` (the way `options.as` asks, else as the selection decides) and runs it in `panel` or
+ * the Gates panel. The reading is inside the progress notification: a long selection shows progress
+ * from the start, and Cancel stops its parse as well as the run.
+ */
+export async function readAndRun(services: Services, diagnostics: vscode.DiagnosticCollection, gradientModels: string[], doc: vscode.TextDocument, range: vscode.Range, options: ReadOptions, panel?: GatesPanel): Promise<void> {
+  let shown = panel;
+  await withEngineProgress(
+    services,
+    "computing gates",
+    async (token) => {
+      const ac = new AbortController();
+      const listener = token.onCancellationRequested(() => ac.abort());
+      let input: GatesInput | undefined;
+      try {
+        input = await readGatesInput(doc, range, services.host.get(), vscodeUi(diagnostics, doc), { ...options, signal: ac.signal });
+      } finally {
+        listener.dispose();
+      }
+      if (!input || token.isCancellationRequested) return undefined;
+      const configured = setting<string>("gatesModel", "").trim();
+      // A reading asked for in the panel runs the default model of that kind (the configured one reads one kind).
+      // a model setting that points into an untrusted workspace is ignored, saying so
+      const why = configured ? untrustedReason(configured) : undefined;
+      if (why && !options.as) void vscode.window.showWarningMessage(`SeqLens: seqlens.gatesModel is ignored: ${why}`);
+      const model = (options.as || why ? "" : configured) || defaultGatesModel(services, input.kind);
+      shown ??= GatesPanel.show(services, gradientModels, diagnostics);
+      return shown.run(doc, input, model, token, range, options.as, options.window ?? 0);
+    },
+    { onFailure: (message) => shown?.failed(message) },
+  );
 }
 
 function defaultGatesModel(services: Services, kind: "text" | "series"): string {

@@ -5,28 +5,46 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { errorMessage } from "../protocol/errors";
+import { isCancelled } from "../protocol/errors";
+import { withEngineProgress } from "./commands";
 import { MODELS_VIEW_ID } from "../protocol/models";
 import { modelItems, offeredFolders, pickModel } from "./modelPicker";
 import { activeModelState, type ActiveModelState, isRecurrentFolder } from "./models";
 import { ModelItem } from "./modelsView";
 import type { Feature, Services } from "./services";
 
-/** Writes an int8 copy of a picked model into a folder the user names, then offers the comparison with the original. */
-async function quantizeModel(services: Services): Promise<void> {
-  const model = await pickModel(services, "SeqLens: the model to write an int8 copy of");
+/**
+ * Writes an int8 copy of a picked model into a folder the user names, then offers the comparison with
+ * the original. The notification has Cancel: the engine stops and removes what it had written, and
+ * the cancel is said as information (the user asked for it), not as an error.
+ */
+export async function quantizeModel(services: Pick<Services, "host" | "log" | "showStatus">, pick: () => Promise<string | undefined>): Promise<void> {
+  const model = await pick();
   if (!model) return;
   const dir = fs.existsSync(model) && fs.statSync(model).isFile() ? path.dirname(path.dirname(model)) : model;
   const out = await vscode.window.showInputBox({ title: "SeqLens: folder for the int8 copy (new or empty)", value: `${dir.replace(/[\\/]+$/, "")}-int8` });
   if (!out) return;
-  try {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "SeqLens: writing an int8 copy" }, () => services.host.get().request("quantize", { model, out }));
-    const compare = "Compare with the original";
-    const pick = await vscode.window.showInformationMessage(`SeqLens: wrote ${r.out}: ${r.quantized} MatMul weights to int8, ${(r.bytes[0] / 2 ** 20).toFixed(1)} → ${(r.bytes[1] / 2 ** 20).toFixed(1)} MiB.`, compare);
-    if (pick === compare) await vscode.commands.executeCommand("seqlens.compareModels", model, r.out);
-  } catch (e) {
-    void vscode.window.showErrorMessage(`SeqLens: ${errorMessage(e)}`);
+  let cancelled = false;
+  const r = await withEngineProgress(services as Services, "writing an int8 copy", async (token) => {
+    const ac = new AbortController();
+    const listener = token.onCancellationRequested(() => ac.abort());
+    try {
+      return await services.host.get().request("quantize", { model, out }, { signal: ac.signal });
+    } catch (e) {
+      if (isCancelled(e)) cancelled = true;
+      throw e;
+    } finally {
+      listener.dispose();
+    }
+  });
+  if (cancelled) {
+    void vscode.window.showInformationMessage(`SeqLens: the int8 copy was cancelled; nothing of it was left in ${out}.`);
+    return;
   }
+  if (!r) return;
+  const compare = "Compare with the original";
+  const choice = await vscode.window.showInformationMessage(`SeqLens: wrote ${r.out}: ${r.quantized} MatMul weights to int8, ${(r.bytes[0] / 2 ** 20).toFixed(1)} → ${(r.bytes[1] / 2 ** 20).toFixed(1)} MiB.`, compare);
+  if (choice === compare) await vscode.commands.executeCommand("seqlens.compareModels", model, r.out);
 }
 
 export const PICK_MODEL = "Pick a Model…";
@@ -64,7 +82,7 @@ export const modelsFeature: Feature = {
     check(); // at activation
     return [
       vscode.window.registerTreeDataProvider(MODELS_VIEW_ID, models),
-      vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel(services)),
+      vscode.commands.registerCommand("seqlens.quantizeModel", () => quantizeModel(services, () => pickModel(services, "SeqLens: the model to write an int8 copy of"))),
       vscode.commands.registerCommand("seqlens.selectModel", async () => {
         // the decoders SeqLens offers (recurrent models are Show Gates'), each named by its folder
         const folders = (await offeredFolders(services)).filter((f) => !isRecurrentFolder(f) && fs.existsSync(f));

@@ -158,6 +158,8 @@ export interface GatesView {
   gradients: boolean;
   /** How the selection was read, and why. */
   reading?: GatesReading;
+  /** Set when the selection was longer than the steps read at once: the window shown (rows of a series, characters of a text). */
+  window?: StepWindow;
 }
 
 /** What the Gates panel remembers across a window reload: the document range, the model, the CSV column chosen, the reading asked for. */
@@ -191,8 +193,10 @@ export const GatesRevealOffsets = v.strictObject({ type: v.literal("revealOffset
 export const GatesExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
 /** Run again on the same selection read the other way (as text for a character model, or as a series). */
 export const GatesReadAs = v.strictObject({ type: v.literal("readAs"), kind: v.picklist(["text", "series"]) });
+/** Run again on another window of a long selection: window `window` counted back from the end (0: the last). */
+export const GatesShowWindow = v.strictObject({ type: v.literal("showWindow"), window: nonNegInt });
 
-export const GatesPanelMessage = v.variant("type", [GatesReady, GatesGetSlice, GatesRevealStep, GatesRevealSpan, GatesExportCsv, GatesGetGradients, GatesFindInDocument, GatesRevealOffsets, GatesExportPng, GatesReadAs]);
+export const GatesPanelMessage = v.variant("type", [GatesReady, GatesGetSlice, GatesRevealStep, GatesRevealSpan, GatesExportCsv, GatesGetGradients, GatesFindInDocument, GatesRevealOffsets, GatesExportPng, GatesReadAs, GatesShowWindow]);
 
 export type GatesPanelToHost = v.InferOutput<typeof GatesPanelMessage>;
 

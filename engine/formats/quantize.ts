@@ -4,6 +4,8 @@
 //   DynamicQuantizeLinear(A) -> A_q (uint8), a_scale, a_zero
 //   MatMulInteger(A_q, W_q, a_zero, 0) -> int32 -> Cast float -> * (a_scale * w_scale[n])
 // Everything else (embeddings, layer norms, the attention products of activations) stays float.
+// The work is one weight at a time (`quantizeSteps`): the engine's request gives the event loop a turn
+// and looks at its signal between weights, so a cancelled copy stops part-way.
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
 import { initializerFloats, readOnnxGraph } from "./onnxWeights";
@@ -12,7 +14,40 @@ import { inlineExternalData } from "./externalData";
 /** Weights smaller than this stay float (biases, tiny projections): their int8 copy saves nothing. */
 const MIN_ELEMENTS = 256;
 
-export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantized: number; kept: number } {
+export interface Quantized {
+  bytes: Uint8Array;
+  quantized: number;
+  kept: number;
+}
+
+/** The int8 copy of the graph in `onnxFile`, all at once. */
+export function quantizeDynamic(onnxFile: string): Quantized {
+  const steps = quantizeSteps(onnxFile);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The int8 copy of the graph in `onnxFile`, made while the caller waits between weights: after each
+ * weight it looks at `signal` (CANCELLED, "quantize was cancelled") and hears `onProgress(done, total)`.
+ */
+export async function quantizeDynamicAsync(onnxFile: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Quantized> {
+  const steps = quantizeSteps(onnxFile);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    opts.onProgress?.(r.value.done, r.value.total);
+    if (opts.signal) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (opts.signal.aborted) throw new EngineError("CANCELLED", "quantize was cancelled");
+    }
+  }
+}
+
+/** The quantisation, yielding after each MatMul node it looks at (`done` of `total`), returning the copy. */
+export function* quantizeSteps(onnxFile: string): Generator<{ done: number; total: number }, Quantized> {
   // external weights are read one at a time, when quantised (their files checked first)
   const { model, bytes: graphBytes } = readOnnxGraph(onnxFile);
   const graph = model.graph!;
@@ -27,7 +62,11 @@ export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantize
   let quantized = 0;
   let kept = 0;
   let k = 0;
+  const total = graph.node!.filter((n) => n.opType === "MatMul").length;
+  let done = 0;
   for (const node of graph.node!) {
+    if (node.opType === "MatMul" && done > 0) yield { done, total };
+    if (node.opType === "MatMul") done++;
     const wName = node.opType === "MatMul" ? node.input![1] : undefined;
     const w = wName ? inits.get(wName) : undefined;
     const dims = (w?.dims ?? []).map(Number);
@@ -62,6 +101,7 @@ export function quantizeDynamic(onnxFile: string): { bytes: Uint8Array; quantize
     quantized++;
   }
   if (quantized === 0) throw new EngineError("BAD_INPUT", `${onnxFile}: no MatMul multiplies by a float weight of ${MIN_ELEMENTS} values or more: nothing to quantise`);
+  yield { done, total };
   graph.node = nodes;
   graph.initializer = [...graph.initializer!.filter((t) => !drop.has(t.name!)), ...newInits];
   // a graph input that shadows a dropped initializer (older exporters list weights as inputs) goes too

@@ -1,8 +1,14 @@
 // Forecasts of a recurrent series model: one step ahead at every row it can reach, autoregressive
 // steps after the last row, residuals, and the errors beside the two baselines every forecaster has
-// to beat (last value, and the value one season earlier), on the same rows.
+// to beat (last value, and the value one season earlier), on the same rows. The one-step forecasts
+// run in batches of windows, with a look at the request's signal between batches and between the
+// autoregressive steps (checkpoint.ts).
 import { EngineError } from "../../protocol/errors";
 import type { RecurrentModel } from "../models/recurrent";
+import { checkpoint } from "./gates/checkpoint";
+
+/** Model steps a batch of forecast windows holds (ONNX Runtime; TensorFlow.js, slower per step, a quarter): about 0.1 s of work each. */
+const BATCH_STEPS = 16_384;
 
 export interface ForecastCore {
   oneStep: (number | null)[];
@@ -24,9 +30,16 @@ function denormalise(model: RecurrentModel, out: number, last: number): number {
  */
 async function forecastRows(model: RecurrentModel, rows: number[][], targets: number[], context: number): Promise<number[]> {
   const extra = model.config?.normalisation?.kind === "diff-zscore" ? 1 : 0;
-  const windows = targets.map((t) => model.encode({ values: rows.slice(Math.max(0, t - context - extra), t) }).values);
-  const { data, width } = await model.predictWindows(windows);
-  return targets.map((t, i) => denormalise(model, data[i * width], rows[t - 1][0]));
+  const per = Math.max(1, Math.floor((model.runtime === "tfjs" ? BATCH_STEPS / 4 : BATCH_STEPS) / Math.max(1, context + extra)));
+  const out: number[] = [];
+  for (let b = 0; b < targets.length; b += per) {
+    const batch = targets.slice(b, b + per);
+    const windows = batch.map((t) => model.encode({ values: rows.slice(Math.max(0, t - context - extra), t) }).values);
+    const { data, width } = await model.predictWindows(windows);
+    batch.forEach((t, i) => out.push(denormalise(model, data[i * width], rows[t - 1][0])));
+    await checkpoint();
+  }
+  return out;
 }
 
 function errors(pairs: [number, number][]): { mae: number; rmse: number } {

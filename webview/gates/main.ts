@@ -4,7 +4,9 @@
 // model the series with its one-step and multi-step forecasts and residuals above. Above them, how
 // the selection was read and why (with the other reading a click away), and why a series' rows and
 // the model's steps differ. The chart follows the map the user brushed and draws at most 8 units. It
-// asks the extension for one [T, H] slice at a time.
+// asks the extension for one [T, H] slice at a time. A selection longer than the model reads at once
+// is shown a window at a time: a line says which steps are shown, of how many, with buttons for the
+// windows either side. A cancelled request is said as a plain notice, not as an error.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { GatesHostToPanel, GatesPanelToHost, GatesView } from "../../protocol/gates";
@@ -13,6 +15,7 @@ import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
 import { firingRuns, unitsAbove } from "../../protocol/firing";
 import { connect } from "../shared/connect";
+import { isCancelNotice, windowNav } from "./windowNav";
 import "./gateMaps";
 import "./lineChart";
 
@@ -42,6 +45,7 @@ export class GatesApp extends LitElement {
     threshold: { state: true },
     firing: { state: true },
     error: { state: true },
+    notice: { state: true },
     gradients: { state: true },
     gradStep: { state: true },
     docMatches: { state: true },
@@ -65,10 +69,17 @@ export class GatesApp extends LitElement {
   threshold = 0.5;
   firing: [number, number][] = [];
   error?: string;
+  /** A cancel, said plainly (what is shown stays). */
+  notice?: string;
   private hoverFrame = 0;
   private readonly host = connect<GatesPanelToHost, GatesHostToPanel, SavedState, Replies>();
-  /** Shows a host error (a rejected request's or one sent on its own). */
+  /** Shows a host error (a rejected request's or one sent on its own); a cancel is a notice. */
   private readonly showError = (e: { message: string }): void => {
+    if (isCancelNotice(e.message)) {
+      this.notice = this.view ? "Cancelled: what is shown is the last result." : "Cancelled.";
+      return;
+    }
+    this.notice = undefined;
     this.error = e.message;
   };
 
@@ -81,6 +92,9 @@ export class GatesApp extends LitElement {
     .ok { color: var(--vscode-foreground); border-left: 3px solid var(--vscode-testing-iconPassed, var(--vscode-charts-green, currentColor)); padding-left: 4px; }
     .bad { color: var(--vscode-errorForeground); font-weight: 600; }
     .error { color: var(--vscode-errorForeground); margin: 6px 0; }
+    .notice { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); margin: 6px 0; }
+    .window { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin: 0 0 8px; padding: 4px 8px; border-left: 2px solid var(--vscode-focusBorder); background: var(--vscode-textBlockQuote-background, transparent); }
+    .window span { flex: 1 1 20em; min-width: 0; overflow-wrap: anywhere; }
     section { margin: 10px 0; }
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; font-weight: 600; }
     .picked { margin: 4px 0; overflow-wrap: anywhere; }
@@ -102,6 +116,7 @@ export class GatesApp extends LitElement {
     this.host.on("gates", (msg) => {
       this.view = msg.view;
       this.error = undefined;
+      this.notice = undefined;
       this.brush = undefined;
       this.brushGate = "";
       this.picked = undefined;
@@ -305,6 +320,22 @@ export class GatesApp extends LitElement {
     </div>`;
   }
 
+  /** Which steps of a long selection are shown, of how many, with the windows either side a click away. */
+  private windowLine() {
+    const w = this.view?.window;
+    if (!w) return null;
+    const nav = windowNav(w);
+    const ask = (window: number) => {
+      this.notice = undefined;
+      this.host.post({ type: "showWindow", window });
+    };
+    return html`<div class="window" role="status">
+      <span>${nav.notice}</span>
+      ${nav.earlier ? html`<vscode-button secondary @click=${() => ask(nav.earlier!.window)}>${nav.earlier.label}</vscode-button>` : null}
+      ${nav.later ? html`<vscode-button secondary @click=${() => ask(nav.later!.window)}>${nav.later.label}</vscode-button>` : null}
+    </div>`;
+  }
+
   /** What "Units above threshold" found, in a sentence: how many passed, and which are charted and why. */
   private pickedLine() {
     const p = this.picked;
@@ -322,7 +353,7 @@ export class GatesApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}<p class="muted">Select text or numbers in an editor and run <b>SeqLens: Show Gates</b>.</p>`;
+    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}${this.notice ? html`<div class="notice" role="status">${this.notice}</div>` : null}<p class="muted">Select text or numbers in an editor and run <b>SeqLens: Show Gates</b>.</p>`;
     const g = v.gates;
     const l = g.layers[this.direction];
     const m = this.chartMap();
@@ -336,7 +367,9 @@ export class GatesApp extends LitElement {
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+      ${this.notice ? html`<div class="notice" role="status">${this.notice}</div>` : null}
       ${this.readingLine()}
+      ${this.windowLine()}
       ${this.forecastSection()}
       <section>
         <h2>Gates</h2>

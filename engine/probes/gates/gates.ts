@@ -7,6 +7,7 @@
 // with the runtime's h_t at every step: if they differ by more than the tolerance, the result says
 // so (and where) instead of passing off gates that would be wrong.
 import { Activation, Cell, Direction, GATES, gateCount, RecurrentDirection } from "../../models/recurrentLayer";
+import { checkpoint } from "./checkpoint";
 import { Gemm, gemm as defaultGemm, lstmGatesOrt, mulTanh, preActivations } from "./gemm";
 
 export interface GateCheck {
@@ -89,6 +90,8 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
   // An LSTM whose gates read no cell state: all four gates of all steps in one onnxruntime run.
   const simpleLstm = d.cell === "lstm" && !d.peephole && d.clip === undefined && !d.inputForget && T * (I + H) * GH >= 500_000;
   const gatesDone = simpleLstm ? await lstmGatesOrt(x, T, I, d.W, hPrev, H, d.R, b, d.f.kind, d.g.kind) : undefined;
+  // a cancel is let in between the phases (each a few hundred ms at most on 20,000 steps)
+  await checkpoint();
   if (gatesDone) {
     // the gates are done: no pre-activations needed here
   } else if (d.cell === "gru") {
@@ -103,6 +106,7 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     z = await preActivations(x, T, I, d.W, hPrev, H, d.R, b, GH);
   }
 
+  await checkpoint();
   const clip = d.clip;
   const pre = (v: number) => (clip === undefined ? v : v > clip ? clip : v < -clip ? -clip : v);
   const names = valueNames(d.cell);
@@ -193,6 +197,7 @@ export async function directionGates(d: RecurrentDirection, x: Float32Array, run
     for (let a = 0; a < T * H; a++) hidden[a] = d.f(pre(z![a]));
   }
 
+  await checkpoint();
   let maxAbsDiff = 0;
   let worstStep = -1;
   const recomputed = values.hidden;

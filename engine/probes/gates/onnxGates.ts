@@ -6,6 +6,7 @@ import type * as ortTypes from "onnxruntime-common";
 import { decodeOnnx } from "../../formats/onnxWeights";
 import { nodeDirections, RecurrentNode, RecurrentProbe, recurrentProbe, sequenceOf, SlotValue } from "../../formats/onnxRecurrent";
 import { ort } from "../../runtime/onnx/session";
+import { checkpoint } from "./checkpoint";
 import { directionGates, DirectionGates } from "./gates";
 
 export interface LayerGates extends DirectionGates {
@@ -42,6 +43,7 @@ export async function onnxGates(m: OnnxRecurrentModel, feeds: Record<string, ort
   const out = await m.session.run(feeds);
   const layers: LayerGates[] = [];
   for (const node of m.probe.nodes) {
+    await checkpoint();
     const x = out[node.x];
     const y = out[node.y];
     const dirs = nodeDirections(node, slotValues(node, out));

@@ -3,11 +3,14 @@
 // kernel [I, G*U] and recurrent_kernel [U, G*U] with gates in the order i,f,c,o (LSTM) or z,r,h
 // (GRU), and one bias [G*U]. The activations are the layer's own (tfjs's LSTM and GRU default to
 // hardSigmoid for the gates). The layer's input sequence comes from the model itself, and its hidden
-// states from the runtime running a twin of the layer (same config and weights, every step returned).
+// states from the runtime running a twin of the layer (same config and weights, every step returned),
+// TWIN_CHUNK steps at a time with its state carried from one chunk to the next: the same steps, and a
+// cancel is let in between chunks (TensorFlow.js's CPU kernels hold the event loop while they run).
 import * as tf from "@tensorflow/tfjs";
 import { EngineError } from "../../../protocol/errors";
 import { quietly } from "../../runtime/tfjs/backend";
 import { activation, Cell, Direction, RecurrentDirection } from "../../models/recurrentLayer";
+import { checkpoint } from "./checkpoint";
 import { directionGates } from "./gates";
 import type { LayerGates } from "./onnxGates";
 
@@ -66,14 +69,46 @@ export function kerasDirection(rnn: tf.layers.Layer, direction: Direction): Recu
   };
 }
 
-/** The same layer returning every step's hidden state (and nothing else), with the same weights. */
+/** Steps the twin of a layer runs at once: between chunks a cancel can come in. */
+export const TWIN_CHUNK = 256;
+
+/** The same layer returning every step's hidden state and its last state, with the same weights. */
 function sequenceTwin(rnn: tf.layers.Layer, x: tf.Tensor): tf.layers.Layer {
-  const cfg = { ...(rnn.getConfig() as Record<string, unknown>), returnSequences: true, returnState: false, stateful: false, name: `${rnn.name}_seqlens_twin` };
+  const cfg = { ...(rnn.getConfig() as Record<string, unknown>), returnSequences: true, returnState: true, stateful: false, name: `${rnn.name}_seqlens_twin` };
   const cls = rnn.getClassName();
   const twin = cls === "LSTM" ? tf.layers.lstm(cfg as never) : cls === "GRU" ? tf.layers.gru(cfg as never) : tf.layers.simpleRNN(cfg as never);
   tf.tidy(() => void twin.apply(x.slice([0, 0, 0], [1, 1, x.shape[2]!]))); // builds its weights
   twin.setWeights(rnn.getWeights());
   return twin;
+}
+
+/**
+ * The twin's hidden state at every step of x [1, T, I], in processing order (a layer that goes
+ * backwards starts at the last step), `chunk` steps at a time: each chunk starts from the state the
+ * one before ended in.
+ */
+export async function twinSequence(twin: tf.layers.Layer, x: tf.Tensor, backwards: boolean, chunk = TWIN_CHUNK): Promise<tf.Tensor> {
+  const [, T, I] = x.shape as number[];
+  const parts: tf.Tensor[] = [];
+  let state: tf.Tensor[] | undefined;
+  try {
+    for (let done = 0; done < T; done += chunk) {
+      const n = Math.min(chunk, T - done);
+      const from = backwards ? T - done - n : done;
+      const out = tf.tidy(() => {
+        const xs = x.slice([0, from, 0], [1, n, I]);
+        return twin.apply(xs, state ? { initialState: state } : {}) as tf.Tensor[];
+      });
+      if (state) tf.dispose(state);
+      parts.push(out[0]);
+      state = out.slice(1);
+      await checkpoint();
+    }
+    return parts.length === 1 ? parts[0].clone() : tf.concat(parts, 1);
+  } finally {
+    tf.dispose(parts);
+    if (state) tf.dispose(state);
+  }
 }
 
 /**
@@ -89,18 +124,23 @@ export async function tfjsGates(model: tf.LayersModel, input: tf.Tensor, opts: {
   const xs = Array.isArray(received) ? received : [received];
   const result: LayerGates[] = [];
   try {
+    await checkpoint();
     for (const [k, l] of layers.entries()) {
       const x = xs[k];
       const [, T, I] = x.shape;
       const xData = (await x.slice([0, 0, 0], [1, T, I]).data()) as Float32Array;
       for (const { rnn, direction } of l.directions) {
         const twin = await quietly(() => sequenceTwin(rnn, x));
-        const hSeq = twin.apply(x) as tf.Tensor;
+        let hSeq: tf.Tensor;
+        try {
+          hSeq = await twinSequence(twin, x, direction === "reverse");
+        } finally {
+          twin.dispose();
+        }
         // A layer that goes backwards returns its steps in processing order: put them in time order.
         const hTime = direction === "reverse" ? tf.reverse(hSeq, 1) : hSeq;
         const h = (await hTime.slice([0, 0, 0], [1, T, hTime.shape[2]!]).data()) as Float32Array;
         tf.dispose([hSeq, hTime]);
-        twin.dispose();
         const d = kerasDirection(rnn, direction);
         const g = await directionGates(d, xData, h, opts);
         result.push({ ...g, layer: k, input: xData, inputSize: I, activations: d.activationNames });

@@ -1,0 +1,54 @@
+// What the Gates panel says about a long selection shown a window at a time, and the windows it
+// offers: window k holds the steps [total - (k + 1)·size, total - k·size) (the first one fewer),
+// counted back from the end, 0 the last, as the engine numbers them (engine/series/window.ts). And
+// which of the host's messages are a cancel, shown as a plain notice rather than an error.
+import type { StepWindow } from "../../protocol/gates";
+
+export interface WindowOffer {
+  /** The window to ask for, counted back from the end. */
+  window: number;
+  /** How many steps it holds. */
+  steps: number;
+  label: string;
+}
+
+export interface WindowNav {
+  /** A sentence: which steps are shown, of how many. */
+  notice: string;
+  earlier?: WindowOffer;
+  later?: WindowOffer;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** The steps [from, to) of window `k` of a selection of `total` steps read `size` at a time. */
+export function windowSpan(total: number, size: number, k: number): [number, number] {
+  const to = Math.max(0, total - k * size);
+  return [Math.max(0, to - size), to];
+}
+
+/** The notice for the window shown and the windows either side of it. */
+export function windowNav(w: StepWindow): WindowNav {
+  const unit = w.unit;
+  const n = w.to - w.from;
+  const Unit = unit === "rows" ? "Rows" : "Characters";
+  const which = w.index === undefined ? `${fmt(n)} from step ${fmt(w.from)}` : w.index === 0 ? `the last ${fmt(n)}` : `window ${fmt(w.index + 1)} of ${fmt(w.count)} counted from the end`;
+  const notice = `${Unit} ${fmt(w.from + 1)}–${fmt(w.to)} of ${fmt(w.total)} shown (${which}): the model reads at most ${fmt(w.size)} ${unit} at once.`;
+  // the window's number; one asked for by its first step is placed by the window that holds its last step
+  const k = w.index ?? Math.floor((w.total - w.to) / w.size);
+  const offer = (j: number, label: (steps: number) => string): WindowOffer | undefined => {
+    if (j < 0 || j >= w.count) return undefined;
+    const [a, b] = windowSpan(w.total, w.size, j);
+    return b > a ? { window: j, steps: b - a, label: label(b - a) } : undefined;
+  };
+  return {
+    notice,
+    ...(w.from > 0 ? { earlier: offer(k + 1, (s) => `◀ earlier ${fmt(s)} ${unit}`) } : {}),
+    ...(w.to < w.total ? { later: offer(k - 1, (s) => `later ${fmt(s)} ${unit} ▶`) } : {}),
+  };
+}
+
+/** Whether a message from the host is a cancel ("cancelled", "gates was cancelled ..."): a notice, not an error. */
+export function isCancelNotice(message: string): boolean {
+  return /^cancelled\b|\bwas cancelled\b|\bwas superseded by a newer one\b/i.test(message.trim());
+}
