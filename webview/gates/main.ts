@@ -95,6 +95,7 @@ export class GatesApp extends LitElement {
     .notice { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); margin: 6px 0; }
     .window { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin: 0 0 8px; padding: 4px 8px; border-left: 2px solid var(--vscode-focusBorder); background: var(--vscode-textBlockQuote-background, transparent); }
     .window span { flex: 1 1 20em; min-width: 0; overflow-wrap: anywhere; }
+    .window nav { display: flex; flex: 0 0 auto; gap: 6px; flex-wrap: wrap; }
     section { margin: 10px 0; }
     h2 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; margin: 0 0 4px; font-weight: 600; }
     .picked { margin: 4px 0; overflow-wrap: anywhere; }
@@ -242,7 +243,10 @@ export class GatesApp extends LitElement {
     if (!f) return null;
     const T = f.series.length;
     const H = f.multiStep.length;
-    const x = Array.from({ length: T + H }, (_, i) => i);
+    // rows of the whole selection: a window's first row is its place in the series, not 0
+    const first = this.view?.window?.unit === "rows" ? this.view.window.from : 0;
+    const x = Array.from({ length: T + H }, (_, i) => first + i);
+    const cursor = this.stepRow() >= 0 ? first + this.stepRow() : -1;
     const pad = <V,>(xs: V[], before: number, after: number) => [...new Array(before).fill(null), ...xs, ...new Array(after).fill(null)];
     const series: ChartSeries[] = [
       { label: "series", values: pad(f.series, 0, H), color: "--vscode-foreground" },
@@ -256,8 +260,8 @@ export class GatesApp extends LitElement {
       <div class="muted">
         One-step on ${m.rows} rows: <b>${fmt(m)}</b> · last value ${fmt(m.lastValue)}${m.seasonalNaive ? html` · seasonal naive (${m.seasonalNaive.season}) ${fmt(m.seasonalNaive)}` : null}
       </div>
-      <seqlens-line-chart .x=${x} .series=${series} .height=${200} .cursor=${this.stepRow()} xLabel="row" yLabel="value"></seqlens-line-chart>
-      <seqlens-line-chart .x=${x.slice(0, T)} .series=${[{ label: "residual", values: f.residuals, color: "--vscode-charts-red" }]} .height=${110} .cursor=${this.stepRow()} xLabel="row" yLabel="residual"></seqlens-line-chart>
+      <seqlens-line-chart .x=${x} .series=${series} .height=${200} .cursor=${cursor} xLabel="row" yLabel="value"></seqlens-line-chart>
+      <seqlens-line-chart .x=${x.slice(0, T)} .series=${[{ label: "residual", values: f.residuals, color: "--vscode-charts-red" }]} .height=${110} .cursor=${cursor} xLabel="row" yLabel="residual"></seqlens-line-chart>
     </section>`;
   }
 
@@ -331,8 +335,10 @@ export class GatesApp extends LitElement {
     };
     return html`<div class="window" role="status">
       <span>${nav.notice}</span>
-      ${nav.earlier ? html`<vscode-button secondary @click=${() => ask(nav.earlier!.window)}>${nav.earlier.label}</vscode-button>` : null}
-      ${nav.later ? html`<vscode-button secondary @click=${() => ask(nav.later!.window)}>${nav.later.label}</vscode-button>` : null}
+      <nav aria-label="Windows of the selection">
+        ${nav.earlier ? html`<vscode-button secondary @click=${() => ask(nav.earlier!.window)}>${nav.earlier.label}</vscode-button>` : null}
+        ${nav.later ? html`<vscode-button secondary @click=${() => ask(nav.later!.window)}>${nav.later.label}</vscode-button>` : null}
+      </nav>
     </div>`;
   }
 
