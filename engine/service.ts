@@ -388,7 +388,11 @@ export class EngineService {
     },
 
     quantize: async (p, ctx) => {
-      const folder = openModelFolder(str(p.model, "model"));
+      const spec = str(p.model, "model");
+      // the int8 copy quantises a transformer's MatMul weights; a recurrent model's are in its LSTM/GRU/RNN operators
+      const family = this.models.familyOf(spec);
+      if (family.name.startsWith("recurrent")) throw new EngineError("BAD_INPUT", `${spec} is a recurrent model (${family.name}): the int8 copy quantises the MatMul weights of transformer models, and a recurrent model's weights are in its LSTM, GRU or RNN operators; nothing was written`);
+      const folder = openModelFolder(spec);
       const out = path.resolve(str(p.out, "out"));
       if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new EngineError("BAD_INPUT", `${out} exists and is not empty: pick a new folder for the int8 copy (nothing is overwritten)`);
       // The folder first (a path that cannot be written fails before the long work). A cancel, or any

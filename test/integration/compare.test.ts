@@ -13,7 +13,8 @@ import { DecoderModel } from "../../engine/models/decoder";
 import { decodeOnnx } from "../../engine/formats/onnxWeights";
 import { headChanges, rowDivergence, tokenLosses } from "../../engine/probes/compare";
 import { attentionHeadJs, compareRows } from "../../engine/probes/compareKernel";
-import { copyModel, EARLY_MODEL, heldoutText, SAMPLE_MODEL, tempDir } from "../helpers";
+import { copyModel, EARLY_MODEL, heldoutText, ROOT, SAMPLE_MODEL, tempDir } from "../helpers";
+import { EngineError } from "../../protocol/errors";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const text = heldoutText(1500);
@@ -93,6 +94,10 @@ test("the int8 copy: MatMulInteger in the graph, a smaller file, and a small div
   assert.ok(r.summary.meanJs! > 0 && r.summary.meanJs! < 0.01, String(r.summary.meanJs));
   assert.ok(Math.abs(r.summary.meanLoss[1] - r.summary.meanLoss[0]) < 0.05, JSON.stringify(r.summary.meanLoss));
   await assert.rejects(s.call("quantize", { model: SAMPLE_MODEL, out }, ctx), /exists and is not empty/);
+  // a recurrent model has no MatMul weights to quantise: said so, nothing written
+  const rnnOut = path.join(tempDir("q8-rnn"), "co2-int8");
+  await assert.rejects(s.call("quantize", { model: path.join(ROOT, "samples", "models", "co2-lstm"), out: rnnOut }, ctx), (e: unknown) => e instanceof EngineError && e.code === "BAD_INPUT" && /is a recurrent model \(recurrent-onnx\): the int8 copy quantises the MatMul weights of transformer models/.test(e.message));
+  assert.equal(fs.existsSync(rnnOut), false);
 });
 
 test("two tokenizers: compared per byte, said so; one tokenizer name with two vocabularies, or a recurrent model, is refused with the first difference", async () => {
