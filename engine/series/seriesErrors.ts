@@ -19,7 +19,8 @@ export function describeBadNumber(text: string): string {
   if (/^[+-]?\d*,\d+$/.test(text)) return `A decimal comma is not accepted; write ${text.replace(",", ".")} with a decimal point.`;
   if (/^[+-]?\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?\d+)?$/.test(text)) return "Digit separators (_) are not accepted; write the digits without them.";
   if (/^[+-]?0[xXbBoO][0-9a-fA-F_]+$/.test(text)) return "Hexadecimal, octal and binary literals are not accepted; write the decimal value.";
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?%$/.test(text)) return "A percent sign is not accepted; write the number alone.";
+  // one way to match each digit (`\d+\.?\d*` backtracked quadratically on a million digits and "..5")
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%$/.test(text)) return "A percent sign is not accepted; write the number alone.";
   if (/^(["']).*\1$/s.test(text)) return "A quoted string, not a number; remove the quotes if it is meant as a number.";
   if (/\s/.test(text) && text.split(/\s+/).every((p) => NUMBER_RE.test(p))) return "Numbers without a separator between them; put a comma between them.";
   return "Not a number.";

@@ -469,3 +469,25 @@ test("20,000 numbers parse in each shape (one per line, an array literal, whites
     assertSourcesMatch(text, r);
   }
 });
+
+test("a million digits with any ending is read in one pass: a sentence for each, never a backtracking regex (fuzz seed 197668241, series case 203)", { timeout: 30_000 }, () => {
+  const digits = "7".repeat(1_000_000);
+  const endings: [string, RegExp | true][] = [
+    ["", /Too large to be a finite number/],
+    ["..5", /Not a number/],
+    ["%", /Too large|percent/],
+    ["x", /Not a number/],
+    ["e5", /Too large/],
+    ["e-999999", true],
+  ];
+  // a trailing comma makes it a one-row table: read, its value too large
+  assert.equal(typeof parseSeries(digits + "7,", {}).ok, "boolean");
+  for (const [ending, want] of endings) {
+    const r = parseSeries(digits + ending, {});
+    if (want === true) assert.ok(r.ok, ending);
+    else {
+      assert.ok(!r.ok, ending);
+      assert.match((r as { message: string }).message, want, ending);
+    }
+  }
+});
