@@ -28,8 +28,8 @@ export function sentenceProblem(message: unknown): string | undefined {
   if (m.length > MAX_MESSAGE_CHARS) return `the message is ${m.length} characters long (it echoes the input back?): ${JSON.stringify(m.slice(0, 120))}…`;
   const body = m.replace(PATH_PREFIX, "");
   if (!/^(?:[\p{L}\p{N}"'`«“]|--?[^\s:]*:? )/u.test(body)) return `the message does not start with a word: ${JSON.stringify(m.slice(0, 200))}`;
-  // "undefined" or "[object Object]" inside quotes is the input echoed back, not the code's own words
-  const own = m.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  // "undefined" or "[object Object]" inside quotes, or in a path, is the input echoed back, not the code's own words
+  const own = m.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/(^|[\s(])\/[^\s,;)]*/g, "$1PATH");
   if (/\bundefined\b/.test(own)) return `the message says "undefined": ${JSON.stringify(m.slice(0, 300))}`;
   if (/\[object \w*\]/.test(own)) return `the message says "[object …]": ${JSON.stringify(m.slice(0, 300))}`;
   if (/\n\s*at \S.*:\d+:\d+\)?$/m.test(m) || /\bat (?:async )?[\w.<>$]+ \((?:file:\/\/|node:|\/)[^)]*:\d+:\d+\)/.test(m)) return `the message holds a stack trace: ${JSON.stringify(m.slice(0, 300))}`;

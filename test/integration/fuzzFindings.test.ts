@@ -170,3 +170,10 @@ test("the campaigns' cases again: each passes every bar", { timeout: 300_000 }, 
     assert.equal(summary.targets[target].refused, 1, `${again}: the damaged input is refused`);
   }
 });
+
+test("the message bar: the input echoed back in a path or in quotes is not the code's own words; '[object Object]' in the code's words is a defect", () => {
+  assert.equal(sentenceProblem("model folder not found: /tmp/seqlens-fuzz/cli-1/[object Object]"), undefined);
+  assert.equal(sentenceProblem('the model "[object Object]" is not a folder'), undefined);
+  assert.match(sentenceProblem("could not read [object Object] from the file") ?? "", /says "\[object …\]"/);
+  assert.match(sentenceProblem("the value undefined is not a number") ?? "", /says "undefined"/);
+});
