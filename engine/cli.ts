@@ -7,6 +7,7 @@
 //   seqlens gates    --model PATH (--text STR | --series CSV | --values 1.5,2,3) [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
 //   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
 //   seqlens project, neighbours, lens: see cliEmbeddings.ts
+//   seqlens attribute: see cliAttribution.ts
 // Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP), --memory-budget SIZE (also
 // SEQLENS_MEMORY_BUDGET), --deadline SECONDS (also SEQLENS_DEADLINE_MS, in ms): passed to the engine.
 import * as fs from "node:fs";
@@ -19,6 +20,7 @@ import { parseProviders } from "./runtime/onnx/session";
 import { CliUsageError, forecastCommand, gatesCommand, memoryBudgetOf, readTextFile, type Out } from "./cliRecurrent";
 import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
 import { compareCommand, quantizeCommand } from "./cliCompare";
+import { attributeCommand } from "./cliAttribution";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
@@ -33,6 +35,9 @@ const USAGE = `usage:
   seqlens compare  --model A --model B (--text STR | --file PATH) [--json]
   seqlens quantize --model PATH --out NEW_FOLDER [--json]
   seqlens complete --model PATH (--text STR | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--alternatives N] [--json]
+  seqlens attribute --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN]
+                   [--baseline pad|eos|mask|unk|ID] [--method ablation] [--top N] [--json]
+                   why the model predicts token I (default: the next token after the input): each earlier token's share
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)
          --memory-budget SIZE  the most memory a request may need, such as 2GB or 512MB (default 2GB): larger inputs are refused
          --deadline SECONDS    how long a request may run (default 120; 0: no deadline)
@@ -134,6 +139,7 @@ export async function main(argv: string[], out: Out = (s) => process.stdout.writ
     if (command === "project") return await projectCommand(client, opts, model, json, readText, out, err);
     if (command === "neighbours") return await neighboursCommand(client, opts, model, json, out);
     if (command === "lens") return await lensCommand(client, opts, model, json, readText, out, err);
+    if (command === "attribute") return await attributeCommand(client, opts, model, json, readText, out, err);
     if (command === "info") {
       const info = await client.request("info", { model });
       if (json) out(JSON.stringify(info, null, 2) + "\n");

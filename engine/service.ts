@@ -28,6 +28,7 @@ import { checkParams, Method, Params, Progress, Result } from "../protocol/engin
 import { EmbeddingMatrix, ProjectedPoint, ProjectionMethod } from "../protocol/embeddings";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
+import { featureAblation, resolveBaseline, resolveToken } from "./probes/attribution";
 import { compareModels, compareRecurrent } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
@@ -450,6 +451,56 @@ export class EngineService {
         finalRank: table.finalRank,
         finalP: table.finalP,
         ms: performance.now() - t0,
+      };
+    },
+
+    attribute: async (p, ctx) => {
+      const t0 = performance.now();
+      const method = p.method ?? "ablation";
+      if (method !== "ablation") throw new EngineError("BAD_INPUT", `attribution by ${method} is not available yet: use method "ablation" (feature ablation)`);
+      const loaded = await this.open(p.model, ctx);
+      if (can(loaded, "gates")) throw new EngineError("INCOMPATIBLE", `${loaded.name} is a recurrent model (${loaded.family}): attribution explains a transformer decoder's token prediction; pick a decoder model`);
+      const model = serving(loaded, "tokens", "attribute a prediction to its input");
+      if (!can(model, "nextToken")) throw new EngineError("UNSUPPORTED", `${model.name} (${model.family}) predicts no next token (it has ${model.capabilities.join(", ")}), so there is no prediction to attribute: pick a causal decoder`);
+      const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
+      if (input.truncated) ctx.log("info", input.truncated.notice);
+      const T = input.ids.length;
+      if (p.position !== undefined && (!Number.isInteger(p.position) || p.position < 1 || p.position > T)) {
+        throw new EngineError("BAD_INPUT", `position must be an integer in 1..${T} (the token explained, from the ${T} tokens of the input; ${T} is the next token after it), got ${p.position}`);
+      }
+      const position = p.position ?? T;
+      const V = model.config.vocab_size;
+      const tok = model.tokenizer;
+      const baseline = resolveBaseline(tok, V, p.baseline);
+      const foil = p.foil === undefined ? undefined : resolveToken(tok, V, p.foil, "foil");
+      // the default target: the token actually at `position`, or after the input the model's top prediction
+      const given = p.target === undefined ? (position < T ? input.ids[position] : undefined) : resolveToken(tok, V, p.target, "target");
+      checkForwardBudget(`attributing a prediction of ${model.name} on`, model.config, position, this.limits.memoryBudget, {});
+      const r = await featureAblation(model, input.ids, {
+        position,
+        target: given,
+        foil,
+        baseline: baseline.id,
+        signal: ctx.signal,
+        onStep: (done, total) => ctx.progress({ kind: "steps", done, total, message: `ablating token ${Math.max(0, done - 1)} of ${total - 1}` }),
+      });
+      const target = r.target;
+      const ms = performance.now() - t0;
+      ctx.log("info", `attribute ${model.name}: ${position} tokens ablated in ${r.runs} runs, ${ms.toFixed(0)} ms`);
+      return {
+        target: { id: target, text: tok.tokenText(target) },
+        ...(foil !== undefined ? { foil: { id: foil, text: tok.tokenText(foil) } } : {}),
+        method,
+        metric: foil === undefined ? ("logprob" as const) : ("logit-diff" as const),
+        baseline: { id: baseline.id, text: tok.tokenText(baseline.id), kind: baseline.kind },
+        position,
+        base: r.base,
+        scores: r.scores.map((score, i) => ({ position: i, text: input.tokens[i].text, score })),
+        tokens: input.tokens,
+        truncated: input.truncated,
+        runs: r.runs,
+        ms,
       };
     },
 

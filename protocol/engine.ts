@@ -2,6 +2,7 @@
 // its result type, the envelope of requests, responses, progress and cancellation, and the one
 // check the engine runs on every request's parameters.
 import * as v from "valibot";
+import { attributionParams, type AttributionResults } from "./attribution";
 import { compareParams, type CompareResults } from "./compare";
 import { completionParams, type CompletionResults, type GeneratedToken } from "./completion";
 import { embeddingsParams, type EmbeddingsResults } from "./embeddings";
@@ -13,9 +14,9 @@ import { modelsParams, type ModelsResults } from "./models";
 import { seq2seqParams, type Seq2SeqResults } from "./seq2seq";
 
 /** Every engine method's parameter schema, by method name. */
-export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams, ...seq2seqParams };
+export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams, ...seq2seqParams, ...attributionParams };
 
-type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults & Seq2SeqResults;
+type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults & Seq2SeqResults & AttributionResults;
 
 export type Method = keyof typeof paramSchemas & keyof Results;
 export type Params<M extends Method> = v.InferInput<(typeof paramSchemas)[M]>;

@@ -1,0 +1,80 @@
+// The CLI twin of "Why this token":
+//   seqlens attribute --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN]
+//                     [--baseline pad|eos|mask|unk|ID] [--method ablation] [--top N] [--json]
+// A token (target, foil) is its text or, all digits, its id.
+import type { EngineClient } from "./client";
+import { CliUsageError } from "./cliRecurrent";
+import { ATTRIBUTION_METHODS, BASELINE_TOKENS, type AttributionMethod, type BaselineToken } from "../protocol/attribution";
+
+type Opts = Map<string, string>;
+type Out = (s: string) => unknown;
+type ReadText = (opts: Opts) => { text?: string; ids?: number[] };
+
+const show = (s: string) => JSON.stringify(s).slice(1, -1);
+
+/** A token on the command line: all digits is an id, anything else its text. */
+function tokenOf(v: string | undefined): string | number | undefined {
+  if (v === undefined) return undefined;
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+function intOf(opts: Opts, name: string): number | undefined {
+  const v = opts.get(name);
+  if (v === undefined) return undefined;
+  if (!/^\s*\d+\s*$/.test(v)) throw new CliUsageError(`${name} must be a whole number (got ${JSON.stringify(v)})`);
+  return Number(v);
+}
+
+export async function attributeCommand(client: EngineClient, opts: Opts, model: string, json: boolean, readText: ReadText, out: Out, err: Out): Promise<number> {
+  const method = opts.get("--method") ?? "ablation";
+  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) throw new CliUsageError(`--method must be ${ATTRIBUTION_METHODS.join(", ")}`);
+  const b = opts.get("--baseline");
+  if (b !== undefined && !/^\d+$/.test(b) && !(BASELINE_TOKENS as readonly string[]).includes(b)) throw new CliUsageError(`--baseline must be pad, eos, mask, unk or a token id (got ${JSON.stringify(b)})`);
+  const baseline = b === undefined ? undefined : /^\d+$/.test(b) ? Number(b) : (b as BaselineToken);
+  const top = intOf(opts, "--top") ?? 15;
+  let last = -1;
+  const r = await client.request(
+    "attribute",
+    { model, ...readText(opts), position: intOf(opts, "--position"), target: tokenOf(opts.get("--target")), foil: tokenOf(opts.get("--foil")), baseline, method: method as AttributionMethod, maxTokens: intOf(opts, "--max-tokens") },
+    {
+      onProgress: json
+        ? undefined
+        : (p) => {
+            if (p.kind !== "steps" || !p.total) return;
+            const tenth = Math.floor((p.done / p.total) * 10);
+            if (tenth === last) return;
+            last = tenth;
+            err(`seqlens: ablating ${"#".repeat(tenth).padEnd(10, ".")} ${p.done}/${p.total}\n`);
+          },
+    },
+  );
+  if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
+  if (json) {
+    out(
+      JSON.stringify({
+        target: r.target,
+        foil: r.foil ?? null,
+        method: r.method,
+        metric: r.metric,
+        baseline: r.baseline,
+        position: r.position,
+        base: r.base,
+        scores: r.scores,
+        ms: r.ms,
+      }) + "\n",
+    );
+    return 0;
+  }
+  const what = r.metric === "logprob" ? `ln p("${show(r.target.text)}") = ${r.base.toFixed(3)}` : `logit("${show(r.target.text)}") - logit("${show(r.foil!.text)}") = ${r.base.toFixed(3)}`;
+  out(`why "${show(r.target.text)}" at token ${r.position}${r.foil ? ` rather than "${show(r.foil.text)}"` : ""}: ${what}\n`);
+  out(`feature ablation: each earlier token replaced by ${show(r.baseline.text)} (${r.baseline.kind === "id" ? "" : `${r.baseline.kind}, `}id ${r.baseline.id}), ${r.runs} runs in ${r.ms.toFixed(0)} ms\n`);
+  out(`score = the metric's drop when the token is replaced (positive: the token supported the prediction)\n`);
+  const shown = r.scores.slice().sort((a, c) => Math.abs(c.score) - Math.abs(a.score)).slice(0, top);
+  const scale = Math.max(1e-12, ...shown.map((s) => Math.abs(s.score)));
+  for (const s of shown) {
+    const bar = "█".repeat(Math.max(s.score === 0 ? 0 : 1, Math.round((Math.abs(s.score) / scale) * 20)));
+    out(`  ${String(s.position).padStart(5)}  ${JSON.stringify(s.text).padEnd(16)} ${(s.score >= 0 ? "+" : "") + s.score.toFixed(4)}`.padEnd(40) + ` ${s.score >= 0 ? bar : "-".repeat(bar.length)}\n`);
+  }
+  if (r.scores.length > shown.length) out(`  (${r.scores.length - shown.length} more; --top N or --json for all)\n`);
+  return 0;
+}
