@@ -1,26 +1,14 @@
 // What every SeqLens webview panel shares: its page (one bundle, a strict CSP with a nonce, no
-// remote resources) and saving an export the user asked for.
+// remote resources, no inline style; built in panelPage.ts) and saving an export the user asked for.
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
+import { panelPageHtml } from "./panelPage";
 
 /** The page of a panel whose app is the custom element `element`, from dist/webview/<bundle>.js. */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, element: string, title: string): string {
   const nonce = crypto.randomBytes(16).toString("base64");
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", `${bundle}.js`));
-  const csp = [`default-src 'none'`, `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource} 'unsafe-inline'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join("; ");
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${title}</title>
-</head>
-<body>
-<${element}></${element}>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return panelPageHtml({ cspSource: webview.cspSource, nonce, script: script.toString(), element, title });
 }
 
 /** Asks where to save `bytes` (a save dialog, `name.ext` proposed) and writes them there. */

@@ -523,7 +523,7 @@ test("Workspace Trust: a model inside an untrusted workspace (as written, relati
 
 // ---- what a webview may load ----
 
-test("the webview page loads its own bundle only: default-src 'none', scripts by nonce, no eval, no remote source", () => {
+test("the webview page loads its own bundle only: default-src 'none', scripts by nonce, no eval, no inline style, no remote source", () => {
   const cspSource = "https://file+.vscode-resource.vscode-cdn.net";
   const webview = { cspSource, asWebviewUri: (u: Uri) => ({ toString: () => `${cspSource}${u.fsPath}` }) };
   const html = webviewHtml(webview as never, Uri.file("/ext") as never, "inspector", "seqlens-inspector", "SeqLens Inspector");
@@ -535,7 +535,10 @@ test("the webview page loads its own bundle only: default-src 'none', scripts by
   const nonce = /^'nonce-([A-Za-z0-9+/=]{24})'$/.exec(directives.get("script-src")!.join(" "))?.[1];
   assert.ok(nonce, `script-src is one nonce: ${directives.get("script-src")}`);
   assert.ok(!csp.includes("unsafe-eval") && !csp.includes("wasm-unsafe-eval"), csp);
-  for (const [k, v] of directives) for (const s of v) assert.ok(["'none'", "'unsafe-inline'", "data:", webview.cspSource].includes(s) || s.startsWith("'nonce-"), `${k} allows ${s}`);
+  for (const [k, v] of directives) for (const s of v) assert.ok(["'none'", "data:", webview.cspSource].includes(s) || s.startsWith("'nonce-"), `${k} allows ${s}`);
+  // no inline style either: the panels set styles through the CSSOM (webview/shared/cssProps.ts)
+  assert.deepEqual(directives.get("style-src"), [webview.cspSource]);
+  assert.ok(!csp.includes("unsafe-inline") && !csp.includes("unsafe-hashes"), csp);
   // the only script is the panel's bundle, with the nonce
   const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
   assert.deepEqual(scripts, [`<script type="module" nonce="${nonce}" src="${webview.cspSource}/ext/dist/webview/inspector.js">`]);

@@ -9,6 +9,7 @@
 import { css, html, LitElement, nothing, PropertyValues } from "lit";
 import type { ColorScale } from "../shared/colorScale";
 import { divergingRamp, themeRamp, ThemeRepaint } from "../shared/theme";
+import { cssProps } from "../shared/cssProps";
 
 export interface Cell {
   row: number;
@@ -62,11 +63,11 @@ export class DiffMap extends LitElement {
   override render() {
     const [W, H] = this.dims;
     const ready = W > 0 && H > 0;
-    const box = (x: number, y: number, w: number, h: number) => `left:${(100 * x) / W}%;top:${(100 * y) / H}%;width:${(100 * w) / W}%;height:${(100 * h) / H}%`;
+    const box = (x: number, y: number, w: number, h: number) => ({ left: `${(100 * x) / W}%`, top: `${(100 * y) / H}%`, width: `${(100 * w) / W}%`, height: `${(100 * h) / H}%` });
     const sel = ready && this.selectedRow >= 0 && this.selectedRow < this.rows ? (this.transpose ? box(this.selectedRow, 0, 1, H) : box(0, this.selectedRow, W, 1)) : undefined;
     const h = this.hoverCell;
     const hov = ready && h && h.row < this.rows && h.col < this.cols ? (this.transpose ? box(h.row, h.col, 1, 1) : box(h.col, h.row, 1, 1)) : undefined;
-    return html`<div class="frame" style=${ready ? `max-width:${Math.max(160, W * MAX_CELL_PX)}px` : ""}>
+    return html`<div class="frame" ${cssProps({ "max-width": ready ? `${Math.max(160, W * MAX_CELL_PX)}px` : undefined })}>
       <canvas
         class="map"
         data-colormap=${this.colormap}
@@ -78,8 +79,8 @@ export class DiffMap extends LitElement {
         @click=${this.onClick}
         @keydown=${this.onKey}
       ></canvas>
-      ${sel ? html`<div class="mark sel" style=${sel}></div>` : nothing}
-      ${hov ? html`<div class="mark cell" style=${hov}></div>` : nothing}
+      ${sel ? html`<div class="mark sel" ${cssProps(sel)}></div>` : nothing}
+      ${hov ? html`<div class="mark cell" ${cssProps(hov)}></div>` : nothing}
     </div>`;
   }
 

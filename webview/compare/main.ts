@@ -11,6 +11,7 @@ import { visibleWhitespace } from "../../protocol/text";
 import { type ColorScale, divergingScale, quantileAbs, SCALE_KINDS, type ScaleKind, weightScale } from "../shared/colorScale";
 import { connect } from "../shared/connect";
 import { ThemeRepaint } from "../shared/theme";
+import { cssProps } from "../shared/cssProps";
 import "../components/colorLegend";
 import "../components/tokenStrip";
 import { DELTA_BOUND, deltaColours } from "./colours";
@@ -408,7 +409,7 @@ export class CompareApp extends LitElement {
       <h2>Loss difference over the text (B − A)</h2>
       <div class="delta-legend" id="delta-legend" role="img" aria-label=${`Token colours: blue where B predicts the token better (lower loss), orange where worse, from ${DELTA_BOUND} bits either way`}>
         <span class="words">B better</span>
-        ${LEGEND_DELTAS.map((d) => html`<span class="sw" style=${colourOf(d) ? `background:${colourOf(d)}` : ""}>${d === 0 ? "0" : `${d > 0 ? "+" : "−"}${Math.abs(d)}${Math.abs(d) === DELTA_BOUND ? "+" : ""}`}</span>`)}
+        ${LEGEND_DELTAS.map((d) => html`<span class="sw" ${cssProps({ background: colourOf(d) })}>${d === 0 ? "0" : `${d > 0 ? "+" : "−"}${Math.abs(d)}${Math.abs(d) === DELTA_BOUND ? "+" : ""}`}</span>`)}
         <span class="words">B worse · bits · click a token</span>
       </div>
       <seqlens-token-strip .tokens=${v.tokens} .selected=${this.position} .colours=${colours} .titles=${titles} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-token-strip>

@@ -6,6 +6,7 @@
 import { css, html, LitElement, PropertyValues } from "lit";
 import type { ColorScale } from "../shared/colorScale";
 import { ThemeRepaint, themeRamp, divergingRamp } from "../shared/theme";
+import { cssProps } from "../shared/cssProps";
 
 export class ColorLegend extends LitElement {
   static override properties = { scale: { attribute: false }, for: { type: String, reflect: true }, orientation: { type: String }, length: { type: Number }, note: { type: String } };
@@ -23,6 +24,8 @@ export class ColorLegend extends LitElement {
     .h { display: inline-grid; grid-template-columns: auto; row-gap: 1px; }
     .title { white-space: nowrap; }
     .bar { border: 1px solid var(--vscode-panel-border, var(--vscode-foreground)); box-sizing: border-box; }
+    .h .bar { height: 10px; }
+    .v .bar { width: 12px; }
     .ticks { position: relative; height: 1.3em; }
     .ticks span { position: absolute; top: 0; white-space: nowrap; transform: translateX(-50%); }
     .ticks span.first { transform: none; }
@@ -99,14 +102,14 @@ export class ColorLegend extends LitElement {
       // strong end at the top
       return html`<div class="v" role="img" aria-label=${`Colour legend: ${s.units}, ${s.ticks.map((t) => t.label).join(" to ")}`}>
         <span class="vt">${title}</span>
-        <div class="bar" style="width:12px;height:${this.length}px;background:${this.gradient("to top")}"></div>
-        <div class="vticks" style="height:${this.length}px">${s.ticks.map((t, i) => html`<span class=${i === 0 ? "last" : i === n - 1 ? "first" : ""} style="top:${(1 - t.t) * 100}%">${t.label}</span>`)}</div>
+        <div class="bar" ${cssProps({ height: `${this.length}px`, background: this.gradient("to top") })}></div>
+        <div class="vticks" ${cssProps({ height: `${this.length}px` })}>${s.ticks.map((t, i) => html`<span class=${i === 0 ? "last" : i === n - 1 ? "first" : ""} ${cssProps({ top: `${(1 - t.t) * 100}%` })}>${t.label}</span>`)}</div>
       </div>`;
     }
     return html`<div class="h" role="img" aria-label=${`Colour legend: ${s.units}, ${s.ticks.map((t) => t.label).join(" to ")}`}>
       <span class="title">${title}</span>
-      <div class="bar" style="width:${this.length}px;height:10px;background:${this.gradient("to right")}"></div>
-      <div class="ticks" style="width:${this.length}px">${s.ticks.map((t, i) => html`<span class=${i === 0 ? "first" : i === n - 1 ? "last" : ""} style="left:${t.t * 100}%">${t.label}</span>`)}</div>
+      <div class="bar" ${cssProps({ width: `${this.length}px`, background: this.gradient("to right") })}></div>
+      <div class="ticks" ${cssProps({ width: `${this.length}px` })}>${s.ticks.map((t, i) => html`<span class=${i === 0 ? "first" : i === n - 1 ? "last" : ""} ${cssProps({ left: `${t.t * 100}%` })}>${t.label}</span>`)}</div>
     </div>`;
   }
 }

@@ -12,6 +12,7 @@ import type { TokenInfo } from "../../protocol/basics";
 import { themeRamp, ThemeRepaint, cssVar } from "../shared/theme";
 import { visibleWhitespace } from "../../protocol/text";
 import { weightScale, type ColorScale, type ScaleKind } from "../shared/colorScale";
+import { cssProps } from "../shared/cssProps";
 import "./colorLegend";
 
 /** Cell sizes (CSS px) the zoom steps through. */
@@ -463,7 +464,7 @@ export class AttentionHeatmap extends LitElement {
   /** The labels whose cells are wholly in view, at their place next to the canvas. */
   private labels(g: ReturnType<AttentionHeatmap["geometry"]>) {
     const c = g.cell;
-    const font = `font-size:${Math.min(12, c)}px;`;
+    const font = `${Math.min(12, c)}px`;
     const inView = (i: number, offset: number, span: number) => i * c - offset >= 0 && (i + 1) * c - offset <= span;
     const label = (t: TokenInfo) => visibleWhitespace(t.text);
     const rows = [];
@@ -471,7 +472,7 @@ export class AttentionHeatmap extends LitElement {
       if (!inView(q, g.top, g.canvasH)) continue;
       const cls = q === this.hover?.q ? "hot" : q === this.selected ? "sel" : "";
       const t = this.tokens[q];
-      rows.push(html`<span class=${cls} data-index=${q} title=${`${this.rowLabel} #${q} ${JSON.stringify(t.text)}`} style="${font}top:${q * c - g.top}px;height:${c}px;line-height:${c}px;width:${g.rowStrip}px">${label(t)}</span>`);
+      rows.push(html`<span class=${cls} data-index=${q} title=${`${this.rowLabel} #${q} ${JSON.stringify(t.text)}`} ${cssProps({ "font-size": font, top: `${q * c - g.top}px`, height: `${c}px`, "line-height": `${c}px`, width: `${g.rowStrip}px` })}>${label(t)}</span>`);
     }
     const cols = [];
     const keys = this.colTokens;
@@ -479,7 +480,7 @@ export class AttentionHeatmap extends LitElement {
       if (!inView(k, g.left, g.canvasW)) continue;
       const cls = k === this.hover?.k ? "hot" : "";
       const t = keys[k];
-      cols.push(html`<span class=${cls} data-index=${k} title=${`${this.colLabel} #${k} ${JSON.stringify(t.text)}`} style="${font}left:${k * c - g.left}px;width:${c}px;line-height:${c}px;height:${g.colStrip}px">${label(t)}</span>`);
+      cols.push(html`<span class=${cls} data-index=${k} title=${`${this.colLabel} #${k} ${JSON.stringify(t.text)}`} ${cssProps({ "font-size": font, left: `${k * c - g.left}px`, width: `${c}px`, "line-height": `${c}px`, height: `${g.colStrip}px` })}>${label(t)}</span>`);
     }
     return { rows, cols };
   }
@@ -505,19 +506,19 @@ export class AttentionHeatmap extends LitElement {
         ${labelled || this.rows === 0 ? null : html`<span class="note" role="note">zoom in to read labels (from ${LABEL_MIN_CELL} px cells)</span>`}
       </div>
       <div class="viewport" @scroll=${this.onScroll} @wheel=${this.onWheel}>
-        <div class="sizer" style="width:${g.rowStrip + g.mapW}px;height:${g.colStrip + g.mapH}px">
-          <div class="pin" style="width:${g.pinW}px;height:${g.pinH}px">
+        <div class="sizer" ${cssProps({ width: `${g.rowStrip + g.mapW}px`, height: `${g.colStrip + g.mapH}px` })}>
+          <div class="pin" ${cssProps({ width: `${g.pinW}px`, height: `${g.pinH}px` })}>
             ${labelled
-              ? html`<div class="corner" aria-hidden="true" style="width:${g.rowStrip}px;height:${g.colStrip}px"><span title=${`${this.colLabel} tokens along the top`}>${this.colLabel} →</span><span title=${`${this.rowLabel} tokens down the side`}>${this.rowLabel} ↓</span></div>
-                  <div class="cols" aria-hidden="true" style="left:${g.rowStrip}px;top:0;width:${g.canvasW}px;height:${g.colStrip}px">${cols}</div>
-                  <div class="rows" aria-hidden="true" style="left:0;top:${g.colStrip}px;width:${g.rowStrip}px;height:${g.canvasH}px">${rows}</div>`
+              ? html`<div class="corner" aria-hidden="true" ${cssProps({ width: `${g.rowStrip}px`, height: `${g.colStrip}px` })}><span title=${`${this.colLabel} tokens along the top`}>${this.colLabel} →</span><span title=${`${this.rowLabel} tokens down the side`}>${this.rowLabel} ↓</span></div>
+                  <div class="cols" aria-hidden="true" ${cssProps({ left: `${g.rowStrip}px`, top: "0", width: `${g.canvasW}px`, height: `${g.colStrip}px` })}>${cols}</div>
+                  <div class="rows" aria-hidden="true" ${cssProps({ left: "0", top: `${g.colStrip}px`, width: `${g.rowStrip}px`, height: `${g.canvasH}px` })}>${rows}</div>`
               : null}
             <canvas
               class="map"
               data-colormap=${this.colormap}
               tabindex="0"
               role="img"
-              style="left:${g.rowStrip}px;top:${g.colStrip}px;width:${g.canvasW}px;height:${g.canvasH}px"
+              ${cssProps({ left: `${g.rowStrip}px`, top: `${g.colStrip}px`, width: `${g.canvasW}px`, height: `${g.canvasH}px` })}
               aria-label=${`Attention weights, ${this.rowLabel} rows by ${this.colLabel} columns. Arrow keys move between cells, Enter selects the ${this.rowLabel} token, + and − zoom.`}
               @mousemove=${this.onMove}
               @mouseleave=${() => this.setHover(undefined)}

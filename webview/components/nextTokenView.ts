@@ -3,6 +3,7 @@
 import { css, html, LitElement } from "lit";
 import type { NextTokenResult } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
+import { cssProps } from "../shared/cssProps";
 
 export class NextTokenView extends LitElement {
   static override properties = { result: { attribute: false }, temperature: { type: Number }, mode: { type: String } };
@@ -58,7 +59,7 @@ export class NextTokenView extends LitElement {
           return html`<tr class=${actual ? "actual" : ""}>
             <td class="tok" title=${actual ? `${text} · ${fill ? "the token there" : "the actual next token"}` : text}>${text}</td>
             <td class="p">${(t.p * 100).toFixed(2)}%</td>
-            <td><div class="bar" style="width:${((100 * t.p) / max).toFixed(1)}%"></div></td>
+            <td><div class="bar" ${cssProps({ width: `${((100 * t.p) / max).toFixed(1)}%` })}></div></td>
           </tr>`;
         })}
         ${r.actual && !actualInTop

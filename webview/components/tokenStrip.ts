@@ -9,6 +9,7 @@ import type { TokenInfo } from "../../protocol/basics";
 import { visibleWhitespace } from "../../protocol/text";
 import { cssVar, parseColor } from "../shared/theme";
 import { blackOrWhiteOn, contrast } from "../../protocol/contrast";
+import { cssProps } from "../shared/cssProps";
 
 export class TokenStrip extends LitElement {
   static override properties = { tokens: { attribute: false }, selected: { type: Number }, colours: { attribute: false }, titles: { attribute: false } };
@@ -97,8 +98,8 @@ export class TokenStrip extends LitElement {
     const fg = this.colours ? parseColor(cssVar("--vscode-editor-foreground", cssVar("--vscode-foreground", "#cccccc"))) : undefined;
     const textOn = (bg: string) => {
       const c = fg && parseColor(bg.trim());
-      if (!fg || !c || contrast(c, fg) >= 4.5) return "";
-      return `;color:rgb(${blackOrWhiteOn(c).join(",")})`;
+      if (!fg || !c || contrast(c, fg) >= 4.5) return undefined;
+      return `rgb(${blackOrWhiteOn(c).join(",")})`;
     };
     return html`<div class="strip" role="listbox" aria-label="Tokens">
       ${this.tokens.map(
@@ -109,7 +110,7 @@ export class TokenStrip extends LitElement {
           aria-selected=${i === this.selected ? "true" : "false"}
           class=${t.special ? "special" : ""}
           title=${`#${i} id ${t.id}${t.special ? " · special token (added by the tokenizer, not in the text)" : ""} · bytes ${t.byteStart}–${t.byteEnd} · chars ${t.start}–${t.end}${this.titles?.[i] ? `\n${this.titles[i]}` : ""}`}
-          style=${this.colours?.[i] ? `background:${this.colours[i]}${textOn(this.colours[i])}` : ""}
+          ${cssProps(this.colours?.[i] ? { background: this.colours[i], color: textOn(this.colours[i]) } : {})}
           @click=${() => this.pick(i)}
           @mouseenter=${() => this.dispatchEvent(new CustomEvent("token-hover", { detail: { index: i }, bubbles: true, composed: true }))}
           @keydown=${(e: KeyboardEvent) => this.onKey(e, i)}

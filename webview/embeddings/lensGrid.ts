@@ -10,6 +10,7 @@ import type { LensResult } from "../../protocol/embeddings";
 import { contrast, type RGB } from "../../protocol/contrast";
 import type { ColorScale } from "../shared/colorScale";
 import { cssVar, parseColor, themeRamp, ThemeRepaint } from "../shared/theme";
+import { cssProps } from "../shared/cssProps";
 import "../components/colorLegend";
 import { visibleLabel } from "./scatter";
 
@@ -99,7 +100,7 @@ export class SeqlensLensGrid extends LitElement {
                   return html`<td
                     tabindex=${l === L.layers.length - 1 && t === T - 1 ? 0 : -1}
                     class=${t === this.selected ? "sel" : ""}
-                    style="background:rgb(${bg.join(",")});color:${textOn(bg, fg, themeBg)}"
+                    ${cssProps({ background: `rgb(${bg.join(",")})`, color: textOn(bg, fg, themeBg) })}
                     aria-label="${L.layerNames[l]}, position ${t}: ${tok} ${pct}"
                     data-layer=${l}
                     data-position=${t}

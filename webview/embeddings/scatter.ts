@@ -143,6 +143,8 @@ export class SeqlensScatter extends LitElement {
     .plot-bar { flex: 0 0 auto; display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px; padding: 4px 6px; border-top: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); }
     .key { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
     .sw { display: inline-block; width: 9px; height: 9px; border-radius: 50%; }
+    .sw.hi { background: var(--vscode-charts-orange, #d18616); }
+    .sw.match { background: var(--vscode-charts-blue, #3794ff); }
     .ring { display: inline-block; width: 8px; height: 8px; border-radius: 50%; border: 2px solid var(--vscode-focusBorder); }
     .glyph { display: inline-block; width: 10px; height: 10px; box-sizing: border-box; }
     .start { border-radius: 50%; border: 2px solid var(--vscode-foreground); }
@@ -177,8 +179,8 @@ export class SeqlensScatter extends LitElement {
           ? html`<seqlens-color-legend for="position" .scale=${this.positionScale()} length="150"></seqlens-color-legend>
               <span class="key"><span class="glyph start"></span>first</span>
               <span class="key"><span class="glyph end"></span>last</span>`
-          : html`${this.highlight.length ? html`<span class="key"><span class="sw" style="background:var(--vscode-charts-orange, #d18616)"></span>tokens of the selection</span>` : nothing}
-              ${this.found.length ? html`<span class="key"><span class="sw" style="background:var(--vscode-charts-blue, #3794ff)"></span>search matches</span>` : nothing}
+          : html`${this.highlight.length ? html`<span class="key"><span class="sw hi"></span>tokens of the selection</span>` : nothing}
+              ${this.found.length ? html`<span class="key"><span class="sw match"></span>search matches</span>` : nothing}
               ${this.focusIndex >= 0 ? html`<span class="key"><span class="ring"></span>picked</span>` : nothing}`}
         <span class="outside" role="status"></span>
         <span class="spacer"></span>

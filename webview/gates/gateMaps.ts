@@ -11,6 +11,7 @@ import { css, html, LitElement, PropertyValues } from "lit";
 import { cssVar, divergingRamp, themeRamp, ThemeRepaint } from "../shared/theme";
 import { divergingScale, quantileAbs, weightScale, type ColorScale } from "../shared/colorScale";
 import { visibleWhitespace } from "../../protocol/text";
+import { cssProps } from "../shared/cssProps";
 import "../components/colorLegend";
 
 export interface GateMap {
@@ -124,8 +125,8 @@ export class GateMaps extends LitElement {
     .scroll { flex: 1 1 auto; min-width: 0; overflow-x: auto; overflow-y: hidden; scrollbar-width: thin; }
     canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
     canvas.map:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
-    canvas.strip { cursor: default; }
-    .strip-row .axis { font-size: 10px; line-height: 22px; }
+    canvas.strip { cursor: default; height: 18px; }
+    .strip-row .axis { font-size: 10px; line-height: 22px; height: 18px; }
     .more { font-size: 12px; margin: 2px 0 0 ${AXIS_W}px; color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
     .tip { min-height: 1.4em; font-family: var(--vscode-editor-font-family); font-size: 12px; margin: 4px 0 4px ${AXIS_W}px; overflow-wrap: anywhere; }
   `;
@@ -401,16 +402,16 @@ export class GateMaps extends LitElement {
             <seqlens-color-legend for=${m.name} .scale=${this.scales.get(m.name)} length=${legendLength}></seqlens-color-legend>
           </div>
           <div class="body">
-            <div class="axis" style="height:${mapH}px" title="units 0 to ${this.units - 1}, top to bottom">
+            <div class="axis" ${cssProps({ height: `${mapH}px` })} title="units 0 to ${this.units - 1}, top to bottom">
               <span class="top">0</span>${mapH >= 26 ? html`<span class="bottom">${this.units - 1}</span>` : null}
-              ${this.selectedUnits.filter((u) => u < this.units).map((u) => html`<i style="top:${u * this.rowH}px;height:${this.rowH}px" title=${`unit ${u} (charted)`}></i>`)}
+              ${this.selectedUnits.filter((u) => u < this.units).map((u) => html`<i ${cssProps({ top: `${u * this.rowH}px`, height: `${this.rowH}px` })} title=${`unit ${u} (charted)`}></i>`)}
             </div>
             <div class="scroll" @scroll=${(e: Event) => this.onScroll(e)}>
               <canvas
                 class="map"
                 data-gate=${m.name}
                 data-colormap=${m.name}
-                style="width:${W}px;height:${mapH}px"
+                ${cssProps({ width: `${W}px`, height: `${mapH}px` })}
                 tabindex="0"
                 role="img"
                 aria-label=${`${title(m.name)}: ${this.units} units by ${this.steps} steps. Arrow keys move between steps and units, Enter charts the unit, shift and arrows brush steps.`}
@@ -424,8 +425,8 @@ export class GateMaps extends LitElement {
         </div>`,
       )}
       <div class="body strip-row">
-        <div class="axis" style="height:18px">step</div>
-        <div class="scroll" @scroll=${(e: Event) => this.onScroll(e)}><canvas class="strip" data-chart="steps and input" style="width:${W}px;height:18px" aria-hidden="true"></canvas></div>
+        <div class="axis">step</div>
+        <div class="scroll" @scroll=${(e: Event) => this.onScroll(e)}><canvas class="strip" data-chart="steps and input" ${cssProps({ width: `${W}px` })} aria-hidden="true"></canvas></div>
       </div>
       ${this.inView ? html`<div class="more">Steps ${this.inView[0]}–${this.inView[1]} of ${this.steps} in view: scroll the maps sideways (shift + wheel, or the arrow keys on a focused map) for the rest.</div>` : null}
       <div class="tip" aria-live="polite">${h ? html`step ${h.t} ${label(h.t)} · ${title(h.name)}, unit ${h.u} = <b>${h.v.toFixed(4)}</b>` : html`&nbsp;`}</div>`;

@@ -5,6 +5,7 @@
 import { css, html, LitElement, PropertyValues } from "lit";
 import { themeRamp, ThemeRepaint, HostWidth } from "../shared/theme";
 import { weightScale, type ScaleKind } from "../shared/colorScale";
+import { cssProps } from "../shared/cssProps";
 import "../components/colorLegend";
 
 /** Thumbnail size bounds (CSS px). */
@@ -116,12 +117,12 @@ export class AttentionOverview extends LitElement {
       for (let h = 0; h < this.heads; h++) {
         const isActive = this.active[0] === l && this.active[1] === h;
         cells.push(
-          html`<button class=${isActive ? "active" : ""} title=${`layer ${l}, head ${h}`} aria-label=${`Open layer ${l} head ${h}`} @click=${() => this.open(l, h)}><canvas data-key=${`${l},${h}`} data-colormap="attention-thumbnails" style="width:${size}px;height:${size}px"></canvas></button>`,
+          html`<button class=${isActive ? "active" : ""} title=${`layer ${l}, head ${h}`} aria-label=${`Open layer ${l} head ${h}`} @click=${() => this.open(l, h)}><canvas data-key=${`${l},${h}`} data-colormap="attention-thumbnails" ${cssProps({ width: `${size}px`, height: `${size}px` })}></canvas></button>`,
         );
       }
     }
     return html`<div class="legend"><seqlens-color-legend .scale=${weightScale(this.scaleKind)} for="attention-thumbnails" length="160" note="every thumbnail"></seqlens-color-legend></div>
-      <div class="scroll"><div class="grid" style="grid-template-columns:${cols}">${cells}</div></div>`;
+      <div class="scroll"><div class="grid" ${cssProps({ "grid-template-columns": cols })}>${cells}</div></div>`;
   }
 }
 customElements.define("seqlens-attention-overview", AttentionOverview);
