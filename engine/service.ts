@@ -466,10 +466,12 @@ export class EngineService {
       const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
       if (input.truncated) ctx.log("info", input.truncated.notice);
       const T = input.ids.length;
-      if (p.position !== undefined && (!Number.isInteger(p.position) || p.position < 1 || p.position > T)) {
-        throw new EngineError("BAD_INPUT", `position must be an integer in 1..${T} (the token explained, from the ${T} tokens of the input; ${T} is the next token after it), got ${p.position}`);
+      // a negative position counts from the end: -1 is the input's last token (explained from the ones before it)
+      const asked = p.position !== undefined && Number.isInteger(p.position) && p.position < 0 ? T + p.position : p.position;
+      if (asked !== undefined && (!Number.isInteger(asked) || asked < 1 || asked > T)) {
+        throw new EngineError("BAD_INPUT", `position must be an integer in 1..${T} (the token explained, from the ${T} tokens of the input; ${T} is the next token after it), or -1..-${T - 1} counted back from the end, got ${p.position}`);
       }
-      const position = p.position ?? T;
+      const position = asked ?? T;
       const V = model.config.vocab_size;
       const tok = model.tokenizer;
       const baseline = resolveBaseline(tok, V, p.baseline);

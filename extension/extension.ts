@@ -9,11 +9,12 @@ import { gatesFeature } from "./gatesPanel";
 import { inspectorFeature } from "./inspectorPanel";
 import { modelsFeature } from "./modelCommands";
 import { createServices, Feature, Services } from "./services";
+import { whyFeature } from "./why";
 
 const moduleLoadedAt = performance.now();
 
 /** What SeqLens contributes, one module a feature. A new panel is one more line here. */
-const FEATURES: Feature[] = [modelsFeature, inspectorFeature, gatesFeature, embeddingsFeature, compareFeature, completionFeature];
+const FEATURES: Feature[] = [modelsFeature, inspectorFeature, gatesFeature, embeddingsFeature, compareFeature, completionFeature, whyFeature];
 
 let services: Services | undefined;
 

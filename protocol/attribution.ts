@@ -25,7 +25,7 @@ export const attributionParams = {
     model: modelSpec,
     text: v.optional(v.string()),
     ids: v.optional(numberArray("ids")),
-    /** The token whose prediction is explained: 1..T (T, the default, is the next token after the input). */
+    /** The token whose prediction is explained: 1..T (T, the default, is the next token after the input); -1 the input's last token, -k counted back. */
     position: v.optional(num),
     /** Default: the model's top next token (position T), or the token actually at `position`. */
     target: v.optional(tokenSpec),

@@ -76,6 +76,10 @@ export class FakeDocument {
     for (let i = 0; i < p.line && i < lines.length; i++) o += lines[i].length + 1;
     return o + p.character;
   }
+  /** The text, or the text of `range`. */
+  getText(range?: Range): string {
+    return range ? this.text.slice(this.offsetAt(range.start), this.offsetAt(range.end)) : this.text;
+  }
   positionAt(offset: number): Position {
     const before = this.text.slice(0, Math.max(0, Math.min(offset, this.text.length))).split("\n");
     return new Position(before.length - 1, before[before.length - 1].length);
