@@ -168,9 +168,6 @@ class GatesDoc extends FakeDocument {
     const text = this.text.split("\n")[n].replace(/\r$/, "");
     return { text, range: new Range(new Position(n, 0), new Position(n, text.length)) };
   }
-  getText(r?: Range): string {
-    return r ? this.text.slice(this.offsetAt(r.start), this.offsetAt(r.end)) : this.text;
-  }
 }
 
 /** Lines `from`..`to` (0-based, inclusive) of the document, whole. */
