@@ -8,6 +8,7 @@
 //   seqlens forecast --model PATH (--series CSV | --values ...) [--horizon N] [--runtime onnx|tfjs] [--max-steps N] [--window K | --from-step S] [--json]
 //   seqlens project, neighbours, lens: see cliEmbeddings.ts
 //   seqlens attribute: see cliAttribution.ts
+//   seqlens dla, inspect --ablate: see cliDla.ts
 // Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP), --memory-budget SIZE (also
 // SEQLENS_MEMORY_BUDGET), --deadline SECONDS (also SEQLENS_DEADLINE_MS, in ms): passed to the engine.
 import * as fs from "node:fs";
@@ -21,9 +22,11 @@ import { CliUsageError, forecastCommand, gatesCommand, memoryBudgetOf, readTextF
 import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings";
 import { compareCommand, quantizeCommand } from "./cliCompare";
 import { attributeCommand } from "./cliAttribution";
+import { ablateOf, dlaCommand } from "./cliDla";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
+                   [--ablate L.H[,L.H] [--ablate-mode zero|mean]]   attention heads switched off (layer.head, from 0)
                    an encoder-decoder: the source, and [--target STR | --target-ids 0,5,9] (default: its greedy translation)
   seqlens generate --model PATH --text STR --max-tokens N [--greedy | --temperature T --top-k K --top-p P --seed S] [--no-cache] [--json]
   seqlens info     --model PATH [--json]
@@ -36,8 +39,10 @@ const USAGE = `usage:
   seqlens quantize --model PATH --out NEW_FOLDER [--json]
   seqlens complete --model PATH (--text STR | --file PATH) [--suffix STR] [--max-tokens N] [--max-ms MS] [--stop-at line|block] [--alternatives N] [--json]
   seqlens attribute --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN]
-                   [--baseline pad|eos|mask|unk|ID] [--method ablation] [--top N] [--json]
+                   [--baseline pad|eos|mask|unk|zero|ID] [--method ablation|grad-x-input|integrated-gradients] [--steps N] [--top N] [--json]
                    why the model predicts token I (default: the next token after the input): each earlier token's share
+  seqlens dla      --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN] [--top N] [--json]
+                   the logit of token I split into the embeddings, each attention head and each MLP (direct logit attribution)
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)
          --memory-budget SIZE  the most memory a request may need, such as 2GB or 512MB (default 2GB): larger inputs are refused
          --deadline SECONDS    how long a request may run (default 120; 0: no deadline)
@@ -140,6 +145,7 @@ export async function main(argv: string[], out: Out = (s) => process.stdout.writ
     if (command === "neighbours") return await neighboursCommand(client, opts, model, json, out);
     if (command === "lens") return await lensCommand(client, opts, model, json, readText, out, err);
     if (command === "attribute") return await attributeCommand(client, opts, model, json, readText, out, err);
+    if (command === "dla") return await dlaCommand(client, opts, model, json, readText, out, err);
     if (command === "info") {
       const info = await client.request("info", { model });
       if (json) out(JSON.stringify(info, null, 2) + "\n");
@@ -165,8 +171,12 @@ export async function main(argv: string[], out: Out = (s) => process.stdout.writ
     if (command === "inspect") {
       const input = readText(opts);
       const topK = num(opts, "--top-k") ?? 10;
-      if ((await client.request("info", { model })).family === "seq2seq-onnx") return await inspectSeq2seqCommand(client, model, input, opts, topK, json, out, err);
-      const r = await client.request("inspect", { model, ...input, topK });
+      const ablation = ablateOf(opts);
+      if ((await client.request("info", { model })).family === "seq2seq-onnx") {
+        if (ablation.ablate) throw new UsageError("--ablate switches heads off in a decoder's graph; an encoder-decoder is not supported");
+        return await inspectSeq2seqCommand(client, model, input, opts, topK, json, out, err);
+      }
+      const r = await client.request("inspect", { model, ...input, topK, ...ablation });
       if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
       let attention: number[][][][] | null = null;
       if (json && r.attentionAvailable) {
@@ -181,11 +191,13 @@ export async function main(argv: string[], out: Out = (s) => process.stdout.writ
           attention,
           ...(r.next ? { next: r.next.top } : {}),
           ...(r.masks ? { masks: r.masks.map((m) => ({ position: m.position, top: m.top.map((t) => ({ id: t.id, text: t.token, p: t.p })), entropyBits: m.entropyBits })) } : {}),
+          ...(r.ablation ? { ablation: { heads: r.ablation.heads, mode: r.ablation.mode, klFromClean: r.ablation.klFromClean, klPerPosition: r.ablation.klPerPosition, cleanNext: r.ablation.cleanNext.top, attentionFrom: r.ablation.attentionFrom } } : {}),
           ...(r.truncated ? { truncated: r.truncated } : {}),
         }) + "\n");
       } else {
         out(`${r.tokens.length} tokens, ${r.nLayer} layers x ${r.nHead} heads, ${r.ms.run.toFixed(1)} ms on ${r.device}\n`);
         out(r.tokens.map((t) => `[${t.id}:${show(t.text)}]`).join(" ") + "\n");
+        if (r.ablation) out(`heads switched off (${r.ablation.mode}): ${r.ablation.heads.map((h) => `${h.layer}.${h.head}`).join(", ")}; KL from the unablated next token ${r.ablation.klFromClean.toFixed(4)} nats\n`);
         if (r.next) {
           out(`next token (entropy ${r.next.entropyBits.toFixed(2)} bits):\n`);
           for (const t of r.next.top) out(`  ${(t.p * 100).toFixed(2).padStart(6)}%  ${show(t.token)}\n`);

@@ -29,6 +29,9 @@ import { EmbeddingMatrix, ProjectedPoint, ProjectionMethod } from "../protocol/e
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
 import { featureAblation, resolveBaseline, resolveToken } from "./probes/attribution";
+import { ablateHeads, checkHeads, klPerRow } from "./probes/ablation";
+import { directLogitAttribution } from "./probes/dla";
+import { attributeByGradients } from "./probes/attributionGradients";
 import { compareModels, compareRecurrent } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
 import { InspectionStore } from "./store";
@@ -36,6 +39,7 @@ import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection"
 import { RecurrentService } from "./recurrentService";
 import { parseSeries } from "./series/parseSeries";
 import type { Capability } from "../protocol/models";
+import type { AblationMode, HeadRef } from "../protocol/interventions";
 import { can, CapabilityApi, serving } from "./families/capabilities";
 import type { LoadedModel } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
@@ -172,9 +176,17 @@ export class EngineService {
       checkForwardBudget(`inspecting ${model.name} on`, model.config, input.ids.length, this.limits.memoryBudget, { attention: wantAttention });
       if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
       const out = await model.forward(input.ids, { attention: wantAttention, hidden: true });
+      // heads switched off: the inspection's logits (and attention, where the copy gives it) are the ablated run's
+      const heads = p.ablate ?? [];
+      const ablated = heads.length > 0 ? await this.ablatedRun(model, input.ids, heads, p.ablateMode ?? "zero", ctx) : undefined;
       const t2 = performance.now();
       if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
       const T = input.ids.length;
+      const cleanLogits = out.logits;
+      if (ablated) {
+        out.logits = ablated.logits;
+        if (ablated.attention) out.attention = ablated.attention;
+      }
       const attention: AttentionTensor | undefined = out.attention ? { layers: out.attention, heads: model.config.n_head, length: T } : undefined;
       const attentionNote = out.attentionError ?? model.probe.attentionNote;
       if (out.attentionError) ctx.log("warn", out.attentionError);
@@ -204,6 +216,21 @@ export class EngineService {
         ...(next ? { next } : {}),
         ...(masks ? { masks, ...(maskId !== undefined ? { maskToken: { id: maskId, text: tokenText(maskId) } } : {}) } : {}),
         slice,
+        ...(ablated
+          ? {
+              ablation: (() => {
+                const kl = klPerRow(cleanLogits, ablated.logits, T, model.config.vocab_size);
+                return {
+                  heads: heads.map(({ layer, head }) => ({ layer, head })),
+                  mode: p.ablateMode ?? "zero",
+                  klFromClean: kl[T - 1],
+                  klPerPosition: kl,
+                  cleanNext: nextTokenAt(cleanLogits, model.config.vocab_size, T - 1, { topK, temperature, tokenText }),
+                  attentionFrom: ablated.attention ? ("ablated" as const) : ("clean" as const),
+                };
+              })(),
+            }
+          : {}),
         ms: { tokenize: t1 - t0, run: t2 - t1, total: performance.now() - t0 },
       };
     },
@@ -457,7 +484,6 @@ export class EngineService {
     attribute: async (p, ctx) => {
       const t0 = performance.now();
       const method = p.method ?? "ablation";
-      if (method !== "ablation") throw new EngineError("BAD_INPUT", `attribution by ${method} is not available yet: use method "ablation" (feature ablation)`);
       const loaded = await this.open(p.model, ctx);
       if (can(loaded, "gates")) throw new EngineError("INCOMPATIBLE", `${loaded.name} is a recurrent model (${loaded.family}): attribution explains a transformer decoder's token prediction; pick a decoder model`);
       const model = serving(loaded, "tokens", "attribute a prediction to its input");
@@ -474,10 +500,29 @@ export class EngineService {
       const position = asked ?? T;
       const V = model.config.vocab_size;
       const tok = model.tokenizer;
-      const baseline = resolveBaseline(tok, V, p.baseline);
       const foil = p.foil === undefined ? undefined : resolveToken(tok, V, p.foil, "foil");
       // the default target: the token actually at `position`, or after the input the model's top prediction
       const given = p.target === undefined ? (position < T ? input.ids[position] : undefined) : resolveToken(tok, V, p.target, "target");
+      if (method !== "ablation") {
+        const g = await attributeByGradients(model, input.ids, input.tokens.map((t) => t.text), {
+          method,
+          position,
+          target: given,
+          foil,
+          baseline: p.baseline,
+          steps: p.steps,
+          memoryBudget: this.limits.memoryBudget,
+          signal: ctx.signal,
+          progress: (done, total, message) => ctx.progress({ kind: "steps", done, total, message }),
+          open: (spec) => this.open(spec, ctx),
+        });
+        const ms = performance.now() - t0;
+        ctx.log("info", `attribute ${model.name}: ${method} over ${position} tokens on ${g.computedBy.name}, ${g.runs} sequences, ${ms.toFixed(0)} ms`);
+        return { ...g, tokens: input.tokens, truncated: input.truncated, ms };
+      }
+      if (p.steps !== undefined) throw new EngineError("BAD_INPUT", `steps is the number of points on integrated gradients' path; feature ablation runs once per token: leave steps out, or use method integrated-gradients`);
+      if (p.baseline === "zero") throw new EngineError("BAD_INPUT", `a zero baseline is an embedding, and feature ablation replaces tokens: give a baseline token (pad, eos, mask, unk or a token id), or use method integrated-gradients`);
+      const baseline = resolveBaseline(tok, V, p.baseline);
       checkForwardBudget(`attributing a prediction of ${model.name} on`, model.config, position, this.limits.memoryBudget, {});
       const r = await featureAblation(model, input.ids, {
         position,
@@ -502,6 +547,49 @@ export class EngineService {
         tokens: input.tokens,
         truncated: input.truncated,
         runs: r.runs,
+        computedBy: { name: model.name, family: model.family, runtime: model.info().runtime },
+        ms,
+      };
+    },
+
+    dla: async (p, ctx) => {
+      const t0 = performance.now();
+      const loaded = await this.open(p.model, ctx);
+      if (can(loaded, "gates")) throw new EngineError("INCOMPATIBLE", `${loaded.name} is a recurrent model (${loaded.family}): direct logit attribution splits a transformer decoder's prediction into its heads and MLPs; pick a decoder model`);
+      const model = serving(loaded, "lens", "split a prediction into its heads and MLPs (direct logit attribution needs the ONNX graph's residual stream)");
+      const maxTokens = p.maxTokens === undefined ? model.config.n_positions : Math.min(int(p.maxTokens, "maxTokens", 1), model.config.n_positions);
+      const input = tokenizeInput(model, { text: p.text, ids: p.ids }, maxTokens);
+      if (input.truncated) ctx.log("info", input.truncated.notice);
+      const T = input.ids.length;
+      if (p.position !== undefined && (!Number.isInteger(p.position) || p.position < 1 || p.position > T)) {
+        throw new EngineError("BAD_INPUT", `position must be an integer in 1..${T} (the token explained, from the ${T} tokens of the input; ${T} is the next token after it), got ${p.position}`);
+      }
+      const position = p.position ?? T;
+      const V = model.config.vocab_size;
+      const tok = model.tokenizer;
+      const foil = p.foil === undefined ? undefined : resolveToken(tok, V, p.foil, "foil");
+      const given = p.target === undefined ? (position < T ? input.ids[position] : undefined) : resolveToken(tok, V, p.target, "target");
+      checkForwardBudget(`direct logit attribution of ${model.name} on`, model.config, position, this.limits.memoryBudget, { lens: true });
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "dla was cancelled");
+      const r = await directLogitAttribution(model, input.ids, { position, target: given, foil });
+      const g = await model.interventions();
+      const ms = performance.now() - t0;
+      ctx.log("info", `dla ${model.name}: position ${position} of ${T} tokens in ${ms.toFixed(0)} ms`);
+      return {
+        target: { id: r.target, text: tok.tokenText(r.target) },
+        ...(foil !== undefined ? { foil: { id: foil, text: tok.tokenText(foil) } } : {}),
+        metric: foil === undefined ? ("logit" as const) : ("logit-diff" as const),
+        position,
+        embed: r.embed,
+        heads: r.heads,
+        mlps: r.mlps,
+        attnBiases: r.attnBiases,
+        remainder: r.remainder,
+        biasTerm: r.biasTerm,
+        logit: r.logit,
+        norm: g.norm.kind,
+        tokens: input.tokens,
+        truncated: input.truncated,
         ms,
       };
     },
@@ -521,6 +609,15 @@ export class EngineService {
 
     gradients: async (p, ctx) => this.recurrent.gradients(p, ctx.signal),
   };
+
+  /** `ids` with `heads` switched off, for inspect: only a decoder whose graph the interventions copy reads. */
+  private async ablatedRun(loaded: LoadedModel, ids: number[], heads: HeadRef[], mode: AblationMode, ctx: CallContext) {
+    const model = serving(loaded, "lens", "switch attention heads off (head ablation edits the ONNX graph's attention output)");
+    checkHeads(heads, model.config.n_layer, model.config.n_head);
+    checkForwardBudget(`head ablation of ${model.name} on`, model.config, ids.length, this.limits.memoryBudget, { attention: model.probe.attentionOutputs.length > 0 });
+    if (ctx.signal.aborted) throw new EngineError("CANCELLED", "inspect was cancelled");
+    return ablateHeads(model, ids, heads, mode);
+  }
 
   /** Contextual embeddings of a recurrent model: h_t per step of one direction of one layer. */
   private async projectRecurrent(p: Params<"project">, ctx: CallContext, t0: number): Promise<Result<"project">> {

@@ -9,14 +9,15 @@ import { embeddingsParams, type EmbeddingsResults } from "./embeddings";
 import { EngineError, type EngineErrorData } from "./errors";
 import { gatesParams, type GatesResults } from "./gates";
 import { inspectorParams, type InspectorResults } from "./inspector";
+import { interventionsParams, type InterventionsResults } from "./interventions";
 import { issuesText } from "./schema";
 import { modelsParams, type ModelsResults } from "./models";
 import { seq2seqParams, type Seq2SeqResults } from "./seq2seq";
 
 /** Every engine method's parameter schema, by method name. */
-export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams, ...seq2seqParams, ...attributionParams };
+export const paramSchemas = { ...modelsParams, ...inspectorParams, ...gatesParams, ...embeddingsParams, ...compareParams, ...completionParams, ...seq2seqParams, ...attributionParams, ...interventionsParams };
 
-type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults & Seq2SeqResults & AttributionResults;
+type Results = ModelsResults & InspectorResults & GatesResults & EmbeddingsResults & CompareResults & CompletionResults & Seq2SeqResults & AttributionResults & InterventionsResults;
 
 export type Method = keyof typeof paramSchemas & keyof Results;
 export type Params<M extends Method> = v.InferInput<(typeof paramSchemas)[M]>;

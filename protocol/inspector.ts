@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
 import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
 import type { Seq2SeqAttentionKind, Seq2SeqInspectResult } from "./seq2seq";
+import { type AblationInfo, ablationParams } from "./interventions";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -26,6 +27,8 @@ export interface InspectResult {
   maskToken?: { id: number; text: string };
   /** The attention slice asked for with the inspection (`slice` param), saving a round trip. */
   slice?: AttentionSlice;
+  /** With `ablate`: the heads switched off and the KL from the clean run (`next` is then the ablated distribution). */
+  ablation?: AblationInfo;
   ms: { tokenize: number; run: number; total: number };
 }
 
@@ -43,6 +46,7 @@ export const inspectorParams = {
     temperature: v.optional(num),
     maxTokens: v.optional(num),
     slice: v.optional(v.object({ layer: num, head: num })),
+    ...ablationParams,
   }),
   attention: v.object({ handle, layer: num, head: num }),
   attentionAll: v.object({ handle, capBytes: v.optional(num) }),

@@ -77,7 +77,7 @@ export function prepareLens(onnxFile: string, nLayer: number): LensGraph {
  * The residual stream: from the token embedding (the Gather of input_ids), each next tensor is the
  * one Add that reads the current one; it ends where no Add reads it (the final norm's input).
  */
-function residualChain(graph: onnx.IGraphProto, why: (r: string) => EngineError): { residuals: string[]; consumers: Map<string, onnx.INodeProto[]> } {
+export function residualChain(graph: onnx.IGraphProto, why: (r: string) => EngineError): { residuals: string[]; consumers: Map<string, onnx.INodeProto[]> } {
   const consumers = new Map<string, onnx.INodeProto[]>();
   for (const n of graph.node!) for (const x of n.input ?? []) consumers.set(x, [...(consumers.get(x) ?? []), n]);
   const embed = (consumers.get("input_ids") ?? []).find((n) => n.opType === "Gather" && n.input![1] === "input_ids");
@@ -94,7 +94,7 @@ function residualChain(graph: onnx.IGraphProto, why: (r: string) => EngineError)
 }
 
 /** The nodes on a path from tensor `from` to tensor `to`, in graph order. */
-function between(from: string, to: string, graph: onnx.IGraphProto, producers: Map<string, onnx.INodeProto>, consumers: Map<string, onnx.INodeProto[]>): onnx.INodeProto[] {
+export function between(from: string, to: string, graph: onnx.IGraphProto, producers: Map<string, onnx.INodeProto>, consumers: Map<string, onnx.INodeProto[]>): onnx.INodeProto[] {
   const downstream = new Set<onnx.INodeProto>();
   const queue = [...(consumers.get(from) ?? [])];
   while (queue.length > 0 && downstream.size < 10_000) {

@@ -7,6 +7,7 @@ import type * as ortTypes from "onnxruntime-node";
 import { checkVocabularyIds, configShape, DecoderConfig, ModelFolder, openModelFolder } from "../formats/modelFolder";
 import { prepareProbe, ProbeGraph } from "../formats/onnxProbe";
 import { LensGraph, prepareLens } from "../formats/onnxLens";
+import { EditTensor, InterventionsGraph, interventionFeeds, prepareInterventions } from "../formats/onnxInterventions";
 import { EngineError } from "../../protocol/errors";
 import { Device, ExecutionProvider } from "../../protocol/basics";
 import { Capability, ModelInfo } from "../../protocol/models";
@@ -53,6 +54,7 @@ export interface Decoder {
 
 export class DecoderModel implements Decoder, LoadedModel {
   private lens?: Promise<{ graph: LensGraph; opened: OpenSession }>;
+  private interventionsCopy?: Promise<{ graph: InterventionsGraph; opened: OpenSession }>;
   /**
    * Tokens, next-token logits, generation and completion, the logit lens (its copy of the graph is
    * built on first use: NO_LENS then if the graph has another shape), and what the graph shows:
@@ -284,10 +286,51 @@ export class DecoderModel implements Decoder, LoadedModel {
     return { residuals, logits };
   }
 
+  /** The interventions copy (onnxInterventions.ts), built and opened on first use: NO_LENS if the graph has another shape. */
+  async interventions(): Promise<InterventionsGraph> {
+    if (!this.interventionsCopy) {
+      const graph = prepareInterventions(this.onnxFile, this.config.n_layer, this.config.n_head, this.probe.attentionOutputs);
+      this.interventionsCopy = openSession(graph.file, this.providers).then((opened) => ({ graph, opened }));
+      this.interventionsCopy.catch(() => (this.interventionsCopy = undefined));
+    }
+    return (await this.interventionsCopy).graph;
+  }
+
+  /**
+   * Runs `ids` through the interventions copy, with its edit inputs by name (those not given: no
+   * edit; interventionFeeds), fetching `fetch`. `past`: a batch-1 KV cache the ids follow (from
+   * this copy's present.* outputs). `batch`: the same ids (and past) `batch` times, for edits that
+   * differ per batch row.
+   */
+  async runInterventions(ids: number[], edits: Map<string, Float32Array | EditTensor>, fetch: string[], opts: { past?: KvCache; batch?: number } = {}): Promise<ortTypes.InferenceSession.OnnxValueMapType> {
+    this.checkIds(ids);
+    const pastLen = opts.past?.length ?? 0;
+    if (pastLen + ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${pastLen + ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
+    const graph = await this.interventions();
+    const { opened } = await this.interventionsCopy!;
+    const T = ort().Tensor;
+    const feeds = this.feedsFor(ids, opts.past ?? (this.probe.hasKvCache ? this.emptyCache() : undefined));
+    const batch = opts.batch ?? 1;
+    if (batch > 1) {
+      // every input the graph takes per sequence has batch 1 here: repeated `batch` times
+      for (const [name, t] of Object.entries(feeds)) feeds[name] = new T(t.type as "float32", repeated(t.data as Float32Array, batch), [batch, ...t.dims.slice(1)]);
+    }
+    for (const [name, x] of interventionFeeds(graph, edits)) feeds[name] = new T("float32", x.data, x.dims);
+    return opened.session.run(feeds, [...new Set(fetch)]);
+  }
+
   async dispose(): Promise<void> {
     await this.opened.session.release();
     if (this.lens) await (await this.lens).opened.session.release().catch(() => {});
+    if (this.interventionsCopy) await (await this.interventionsCopy).opened.session.release().catch(() => {});
   }
+}
+
+/** A typed array's values `times` times over, in an array of its own kind. */
+function repeated<A extends Float32Array>(one: A, times: number): A {
+  const out = new (one.constructor as new (n: number) => A)(one.length * times);
+  for (let i = 0; i < times; i++) out.set(one, i * one.length);
+  return out;
 }
 
 /** Logits of a vocabulary padded past vocab_size: keep the first `vocab` of each row. */

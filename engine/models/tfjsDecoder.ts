@@ -45,8 +45,9 @@ export class TfjsDecoder implements Decoder, LoadedModel {
     readonly name: string,
     readonly config: DecoderConfig,
     readonly tokenizer: TextTokenizer,
-    private readonly cfg: Gpt2Config,
-    private readonly weights: Gpt2Weights,
+    /** The architecture and weights, read by the gradient attribution (probes/attributionGradients.ts). */
+    readonly cfg: Gpt2Config,
+    readonly weights: Gpt2Weights,
     readonly backend: string,
     private readonly parameters: number,
     private readonly onnxFile: string,

@@ -128,7 +128,7 @@ test("an identifier being typed again: among the tokens before the word in progr
   assert.ok(before[0].score > 0 && before[0].score > before[1].score + 0.05, JSON.stringify(before.slice(0, 3)));
 });
 
-test("bad input: an unknown target, an empty text, a position out of range, a missing baseline, a method not available yet, a recurrent model", async () => {
+test("bad input: an unknown target, an empty text, a position out of range, a missing baseline, a zero baseline, a recurrent model", async () => {
   const s = new EngineService({ providers: "cpu" });
   const text = "let x = 1;";
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, target: "notAToken" }, ctx), code("BAD_INPUT", /^target "notAToken" is not one token of this model's vocabulary \(it reads as \d+ tokens: .*\); give a single token/));
@@ -137,7 +137,7 @@ test("bad input: an unknown target, an empty text, a position out of range, a mi
   const T = (await s.call("attribute", { model: SAMPLE_MODEL, text }, ctx)).tokens.length;
   for (const position of [0, T + 1, 2.5]) await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, position }, ctx), code("BAD_INPUT", new RegExp(`^position must be an integer in 1\\.\\.${T} `)));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, baseline: "mask" }, ctx), code("BAD_INPUT", /^the tokenizer has no mask token to use as the baseline: it has eos \(4095\), unk \(4095\); pick one of those or give a token id$/));
-  await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, method: "integrated-gradients" }, ctx), code("BAD_INPUT", /integrated-gradients is not available yet: use method "ablation"/));
+  await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, baseline: "zero" }, ctx), code("BAD_INPUT", /^a zero baseline is an embedding, and feature ablation replaces tokens: give a baseline token .* or use method integrated-gradients$/));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, method: "saliency" as never }, ctx), code("BAD_INPUT", /method must be "ablation", "grad-x-input" or "integrated-gradients"/));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, target: "x", foil: "x" }, ctx), code("BAD_INPUT", /the foil is the target/));
   const lstm = path.join(ROOT, "samples", "models", "char-lstm");
@@ -166,7 +166,7 @@ test("family-agnostic: a Llama-shaped graph (grouped-query KV cache), a bare gra
     const V = m.config.vocab_size;
     const j = Math.floor(T / 2);
     const ablated = ids.slice();
-    ablated[j] = r.baseline.id;
+    ablated[j] = r.baseline.id!;
     const lg = (await m.forward(ablated, {})).logits;
     const direct = r.base - metricOfRow(lg.slice((T - 1) * V, T * V), r.target.id);
     assert.ok(Math.abs(r.scores[j].score - direct) < 1e-4, `${c.model} position ${j}: ${r.scores[j].score} vs ${direct}`);
@@ -196,7 +196,7 @@ test("seqlens attribute --json: target, foil, method, metric, baseline and one s
   const r = cli("--foil", "l", "--baseline", "eos", "--json");
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j).sort(), ["base", "baseline", "foil", "method", "metric", "ms", "position", "scores", "target"]);
+  assert.deepEqual(Object.keys(j).sort(), ["base", "baseline", "computedBy", "foil", "method", "metric", "ms", "position", "scores", "target"]);
   assert.deepEqual(j.target, { id: 117, text: "u" });
   assert.deepEqual(j.foil, { id: 108, text: "l" });
   assert.equal(j.method, "ablation");

@@ -104,13 +104,31 @@ export function gpt2Forward(
   opts: { attention?: boolean; hidden?: boolean } = {},
 ): Gpt2Outputs {
   const [B, T] = ids.shape;
+  const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
+  const tok = embedLookup(flatIds, w.wte).reshape([B, T, cfg.nEmbd]) as tf.Tensor3D;
+  const o = gpt2Blocks(cfg, w, tok, opts);
+  const logits = matmul(o.final, w.wte.transpose()).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
+  return { logits, attention: o.attention, hidden: o.hidden };
+}
+
+/**
+ * The blocks and the final LayerNorm on token embeddings given as a tensor [B, T, d] (the rows of
+ * wte, or anything else: the position embeddings are added here), so that a gradient can be taken
+ * with respect to the token embeddings alone. Returns the normed final residual stream [B*T, d]
+ * (the logits are final × wteᵀ) and, on request, attention and the residual stream as gpt2Forward.
+ */
+export function gpt2Blocks(
+  cfg: Gpt2Config,
+  w: Gpt2Weights,
+  tok: tf.Tensor3D,
+  opts: { attention?: boolean; hidden?: boolean } = {},
+): { final: tf.Tensor2D; attention?: tf.Tensor4D[]; hidden?: tf.Tensor3D[] } {
+  const [B, T] = tok.shape;
   const d = cfg.nEmbd;
   const H = cfg.nHead;
   const hd = d / H;
-  const flatIds = ids.reshape([B * T]) as tf.Tensor1D;
-  const tok = embedLookup(flatIds, w.wte) as tf.Tensor2D; // [B*T, d]
   const pos = w.wpe.slice([0, 0], [T, d]); // [T, d]
-  let x = tok.reshape([B, T, d]).add(pos).reshape([B * T, d]) as tf.Tensor2D; // residual stream
+  let x = tok.add(pos).reshape([B * T, d]) as tf.Tensor2D; // residual stream
   const mask = causalMask(T);
   const scale = 1 / Math.sqrt(hd);
   const attention: tf.Tensor4D[] = [];
@@ -132,10 +150,9 @@ export function gpt2Forward(
     const mlp = matmul(gelu(matmul(h2, L.wfc).add(L.bfc)), L.wproj).add(L.bproj);
     x = x.add(mlp) as tf.Tensor2D;
   }
-  const xf = layerNorm(x, w.lnfg, w.lnfb, cfg.layerNormEpsilon);
-  if (opts.hidden) hidden.push(xf.reshape([B, T, d]) as tf.Tensor3D);
-  const logits = matmul(xf, w.wte.transpose()).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
-  return { logits, attention: opts.attention ? attention : undefined, hidden: opts.hidden ? hidden : undefined };
+  const final = layerNorm(x, w.lnfg, w.lnfb, cfg.layerNormEpsilon);
+  if (opts.hidden) hidden.push(final.reshape([B, T, d]) as tf.Tensor3D);
+  return { final, attention: opts.attention ? attention : undefined, hidden: opts.hidden ? hidden : undefined };
 }
 
 /** Hugging Face GPT-2 parameter names ("transformer.h.0.attn.c_attn.weight", Conv1D layout [in, out]). */

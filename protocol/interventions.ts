@@ -1,0 +1,86 @@
+// Interventions on a decoder's graph: heads switched off (the engine's `inspect` with `ablate`,
+// `seqlens inspect --ablate`) and direct logit attribution (the engine's `dla`, `seqlens dla`):
+// the prediction at a position split into what the embeddings, each attention head and each MLP
+// wrote into the residual stream, read through the final norm with its scale frozen there.
+import * as v from "valibot";
+import type { NextTokenResult, TokenInfo, Truncated } from "./basics";
+import { modelSpec, nonNegInt, num, numberArray } from "./schema";
+
+/** "zero": the head's output replaced by 0; "mean": by its mean over the positions of the same input. */
+export const ABLATION_MODES = ["zero", "mean"] as const;
+export type AblationMode = (typeof ABLATION_MODES)[number];
+
+/** One attention head: layer and head, from 0. */
+export const headRef = v.object({ layer: nonNegInt, head: nonNegInt });
+export type HeadRef = v.InferOutput<typeof headRef>;
+
+/** The inspect parameters that switch heads off (protocol/inspector.ts adds them to inspect). */
+export const ablationParams = {
+  /** Heads switched off for this inspection: its logits, next token, surprisal and attention are the ablated run's. */
+  ablate: v.optional(v.pipe(v.array(headRef), v.maxLength(4096, "ablate names at most 4096 heads"))),
+  ablateMode: v.optional(v.picklist(ABLATION_MODES, 'ablateMode must be "zero" or "mean"')),
+};
+
+/** What an inspection with `ablate` adds: the heads, and how far the ablated prediction moved. */
+export interface AblationInfo {
+  heads: HeadRef[];
+  mode: AblationMode;
+  /** KL(clean ‖ ablated) of the next-token distribution after the last token, in nats. */
+  klFromClean: number;
+  /** The same at every position (the distribution of the token after it). */
+  klPerPosition: number[];
+  /** The unablated next-token distribution, beside the ablated one in `next`. */
+  cleanNext: NextTokenResult;
+  /** Where the inspection's attention comes from: the ablated run, or the clean one when the copy cannot give it. */
+  attentionFrom: "ablated" | "clean";
+}
+
+/** A token given as its text (one token of the vocabulary) or its id. */
+const tokenSpec = v.union([v.pipe(v.string(), v.minLength(1, "a token must be a non-empty string")), v.number()], "a token must be its text or its id");
+
+export const interventionsParams = {
+  /** The logit of `target` (minus `foil`'s) at `position` split into embeddings, heads and MLPs. */
+  dla: v.object({
+    model: modelSpec,
+    text: v.optional(v.string()),
+    ids: v.optional(numberArray("ids")),
+    /** The prediction explained: 1..T (T, the default, is the next token after the input); the residual at row position − 1. */
+    position: v.optional(num),
+    /** Default: the token at `position`, or after the input the model's top prediction. */
+    target: v.optional(tokenSpec),
+    foil: v.optional(tokenSpec),
+    maxTokens: v.optional(num),
+  }),
+};
+
+export type DlaParams = v.InferOutput<(typeof interventionsParams)["dla"]>;
+
+export interface DlaResult {
+  target: { id: number; text: string };
+  foil?: { id: number; text: string };
+  /** "logit": logit(target); "logit-diff": logit(target) − logit(foil). */
+  metric: "logit" | "logit-diff";
+  position: number;
+  /** The residual entering block 0 (token embedding, plus positions where the model adds them). */
+  embed: number;
+  /** [layer][head]: z_h · W_O[h] through the frozen norm. */
+  heads: number[][];
+  /** [layer]: each MLP's output. */
+  mlps: number[];
+  /** [layer]: each attention output projection's bias (0 without one), a term of its own. */
+  attnBiases: number[];
+  /** logit − (embed + heads + mlps + attnBiases): the final norm's beta and the unembedding's bias on the direction, and rounding. */
+  remainder: number;
+  /** The part of the remainder the biases explain (norm beta · direction + unembedding bias). */
+  biasTerm: number;
+  logit: number;
+  /** The final norm the scale was frozen from. */
+  norm: "layernorm" | "rmsnorm";
+  tokens: TokenInfo[];
+  truncated?: Truncated;
+  ms: number;
+}
+
+export interface InterventionsResults {
+  dla: DlaResult;
+}
