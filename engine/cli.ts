@@ -9,6 +9,7 @@
 //   seqlens project, neighbours, lens: see cliEmbeddings.ts
 //   seqlens attribute: see cliAttribution.ts
 //   seqlens dla, inspect --ablate: see cliDla.ts
+//   seqlens patch: see cliPatch.ts
 // Common: --ep cpu|cuda|auto (execution providers; also SEQLENS_EP), --memory-budget SIZE (also
 // SEQLENS_MEMORY_BUDGET), --deadline SECONDS (also SEQLENS_DEADLINE_MS, in ms): passed to the engine.
 import * as fs from "node:fs";
@@ -23,6 +24,7 @@ import { lensCommand, neighboursCommand, projectCommand } from "./cliEmbeddings"
 import { compareCommand, quantizeCommand } from "./cliCompare";
 import { attributeCommand } from "./cliAttribution";
 import { ablateOf, dlaCommand } from "./cliDla";
+import { patchCommand } from "./cliPatch";
 
 const USAGE = `usage:
   seqlens inspect  --model PATH (--text STR | --file PATH | --ids 1,2,3) [--top-k N] [--json]
@@ -43,6 +45,9 @@ const USAGE = `usage:
                    why the model predicts token I (default: the next token after the input): each earlier token's share
   seqlens dla      --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN] [--top N] [--json]
                    the logit of token I split into the embeddings, each attention head and each MLP (direct logit attribution)
+  seqlens patch    --model PATH (--clean STR | --clean-ids 1,2,3) (--corrupted STR | --corrupted-ids 1,2,4) --metric "TOKEN_A-TOKEN_B"
+                   [--per residual|head [--layer L]] [--json]
+                   how much of the clean prediction each activation restores when patched into the corrupted run (activation patching)
 options: --ep cpu|cuda|auto   execution providers (default auto: CUDA when installed and a GPU is present)
          --memory-budget SIZE  the most memory a request may need, such as 2GB or 512MB (default 2GB): larger inputs are refused
          --deadline SECONDS    how long a request may run (default 120; 0: no deadline)
@@ -146,6 +151,7 @@ export async function main(argv: string[], out: Out = (s) => process.stdout.writ
     if (command === "lens") return await lensCommand(client, opts, model, json, readText, out, err);
     if (command === "attribute") return await attributeCommand(client, opts, model, json, readText, out, err);
     if (command === "dla") return await dlaCommand(client, opts, model, json, readText, out, err);
+    if (command === "patch") return await patchCommand(client, opts, model, json, out, err);
     if (command === "info") {
       const info = await client.request("info", { model });
       if (json) out(JSON.stringify(info, null, 2) + "\n");

@@ -31,6 +31,7 @@ import { logitLens } from "./probes/logitLens";
 import { featureAblation, resolveBaseline, resolveToken } from "./probes/attribution";
 import { ablateHeads, checkHeads, klPerRow } from "./probes/ablation";
 import { directLogitAttribution } from "./probes/dla";
+import { activationPatching, checkPair } from "./probes/patching";
 import { attributeByGradients } from "./probes/attributionGradients";
 import { compareModels, compareRecurrent } from "./compareService";
 import { parseProviders } from "./runtime/onnx/session";
@@ -43,7 +44,7 @@ import type { AblationMode, HeadRef } from "../protocol/interventions";
 import { can, CapabilityApi, serving } from "./families/capabilities";
 import type { LoadedModel } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
-import { checkForwardBudget, DEADLINE, limitsFrom, type Limits } from "./limits";
+import { checkForwardBudget, DEADLINE, forwardBytes, limitsFrom, type Limits } from "./limits";
 import { windowNotice } from "./series/window";
 
 export interface CallContext {
@@ -590,6 +591,65 @@ export class EngineService {
         norm: g.norm.kind,
         tokens: input.tokens,
         truncated: input.truncated,
+        ms,
+      };
+    },
+
+    patch: async (p, ctx) => {
+      const t0 = performance.now();
+      const loaded = await this.open(p.model, ctx);
+      if (can(loaded, "gates")) throw new EngineError("INCOMPATIBLE", `${loaded.name} is a recurrent model (${loaded.family}): activation patching replaces a transformer decoder's residual stream and attention heads; pick a decoder model`);
+      const model = serving(loaded, "lens", "patch activations between two inputs (activation patching edits the ONNX graph's residual stream and attention heads)");
+      const n = model.config.n_positions;
+      const side = (x: string | number[]) => tokenizeInput(model, typeof x === "string" ? { text: x } : { ids: x }, n);
+      const clean = side(p.clean);
+      const corrupted = side(p.corrupted);
+      for (const t of [clean.truncated, corrupted.truncated]) if (t) ctx.log("info", t.notice);
+      checkPair(clean.ids, corrupted.ids);
+      const T = clean.ids.length;
+      const V = model.config.vocab_size;
+      const tok = model.tokenizer;
+      const target = resolveToken(tok, V, p.metric.target, "target");
+      const foil = resolveToken(tok, V, p.metric.foil, "foil");
+      if (target === foil) throw new EngineError("BAD_INPUT", `the metric's two tokens are the same (token ${target}): logit(target) − logit(foil) is 0 whatever the input; give two different tokens, such as "A-B"`);
+      const per = p.per ?? "residual";
+      if (p.layer !== undefined && per !== "head") throw new EngineError("BAD_INPUT", `a layer is given for per "residual", which patches every layer: give per "head" to patch the heads of layer ${p.layer}, or leave the layer out`);
+      if (p.layer !== undefined && (!Number.isInteger(p.layer) || p.layer < 0 || p.layer >= model.config.n_layer)) {
+        throw new EngineError("BAD_INPUT", `layer ${p.layer} is not in this model: its layers are 0..${model.config.n_layer - 1}`);
+      }
+      // one patched run must fit the budget; a batch holds as many as fit (at most 32)
+      checkForwardBudget(`activation patching of ${model.name} on`, model.config, T, this.limits.memoryBudget, { attention: true });
+      const perRun = forwardBytes(model.config, T, { attention: true }).bytes;
+      const maxBatch = Math.max(1, Math.min(32, Math.floor(this.limits.memoryBudget / perRun)));
+      if (ctx.signal.aborted) throw new EngineError("CANCELLED", "activation patching was cancelled");
+      const r = await activationPatching(model, {
+        clean: clean.ids,
+        corrupted: corrupted.ids,
+        target,
+        foil,
+        per,
+        layer: p.layer,
+        maxBatch,
+        signal: ctx.signal,
+        onStep: (done, total) => ctx.progress({ kind: "steps", done, total, message: `patched ${done} of ${total}` }),
+      });
+      const ms = performance.now() - t0;
+      ctx.log("info", `patch ${model.name}: ${r.axes.join(" × ")} grid, ${r.patched} entries patched in ${r.runs} runs, ${ms.toFixed(0)} ms`);
+      return {
+        per,
+        ...(p.layer !== undefined ? { layer: p.layer } : {}),
+        axes: r.axes,
+        grid: r.grid,
+        raw: r.raw,
+        cleanMetric: r.cleanMetric,
+        corruptedMetric: r.corruptedMetric,
+        target: { id: target, text: tok.tokenText(target) },
+        foil: { id: foil, text: tok.tokenText(foil) },
+        tokens: clean.tokens,
+        corruptedTokens: corrupted.tokens,
+        differ: clean.ids.flatMap((id, i) => (id === corrupted.ids[i] ? [] : [i])),
+        patched: r.patched,
+        runs: r.runs,
         ms,
       };
     },

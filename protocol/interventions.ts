@@ -1,7 +1,9 @@
 // Interventions on a decoder's graph: heads switched off (the engine's `inspect` with `ablate`,
 // `seqlens inspect --ablate`) and direct logit attribution (the engine's `dla`, `seqlens dla`):
 // the prediction at a position split into what the embeddings, each attention head and each MLP
-// wrote into the residual stream, read through the final norm with its scale frozen there.
+// wrote into the residual stream, read through the final norm with its scale frozen there; and
+// activation patching (the engine's `patch`, `seqlens patch`): how much of a clean input's
+// prediction each activation carries into a corrupted one.
 import * as v from "valibot";
 import type { NextTokenResult, TokenInfo, Truncated } from "./basics";
 import { modelSpec, nonNegInt, num, numberArray } from "./schema";
@@ -35,6 +37,10 @@ export interface AblationInfo {
   attentionFrom: "ablated" | "clean";
 }
 
+/** What activation patching replaces: the residual stream entering a block, or one head's output z. */
+export const PATCH_PER = ["residual", "head"] as const;
+export type PatchPer = (typeof PATCH_PER)[number];
+
 /** A token given as its text (one token of the vocabulary) or its id. */
 const tokenSpec = v.union([v.pipe(v.string(), v.minLength(1, "a token must be a non-empty string")), v.number()], "a token must be its text or its id");
 
@@ -50,6 +56,21 @@ export const interventionsParams = {
     target: v.optional(tokenSpec),
     foil: v.optional(tokenSpec),
     maxTokens: v.optional(num),
+  }),
+  /**
+   * A clean and a corrupted input of the same token length (text, or token ids), and the metric
+   * logit(target) − logit(foil) after the last token: for each activation, the corrupted run's
+   * metric with that activation patched in from the clean run.
+   */
+  patch: v.object({
+    model: modelSpec,
+    clean: v.union([v.pipe(v.string(), v.minLength(1, "clean must be non-empty text")), numberArray("clean")], "clean must be text or an array of token ids"),
+    corrupted: v.union([v.pipe(v.string(), v.minLength(1, "corrupted must be non-empty text")), numberArray("corrupted")], "corrupted must be text or an array of token ids"),
+    metric: v.object({ target: tokenSpec, foil: tokenSpec }),
+    /** "residual" (the default): the residual stream entering each block, at each position. "head": each attention head's output z. */
+    per: v.optional(v.picklist(PATCH_PER, 'per must be "residual" or "head"')),
+    /** With per "head": the layer whose heads are patched one position at a time ([head][position]); without, each head at every position ([layer][head]). */
+    layer: v.optional(num),
   }),
 };
 
@@ -81,6 +102,37 @@ export interface DlaResult {
   ms: number;
 }
 
+export interface PatchResult {
+  per: PatchPer;
+  /** With per "head" and a layer: the layer whose heads were patched. */
+  layer?: number;
+  /**
+   * What grid[i][j] indexes: ["layer", "position"] (the residual entering block i at position j),
+   * ["head", "position"] (head i's z at `layer`, position j), or ["layer", "head"] (head j of
+   * layer i, patched at every position).
+   */
+  axes: ["layer", "position"] | ["head", "position"] | ["layer", "head"];
+  /** (m − m_corrupted) / (m_clean − m_corrupted): 0 restores nothing, 1 the clean metric. */
+  grid: number[][];
+  /** The patched runs' metric m, by the same indices. */
+  raw: number[][];
+  cleanMetric: number;
+  corruptedMetric: number;
+  target: { id: number; text: string };
+  foil: { id: number; text: string };
+  /** The clean input's tokens (positions index these); the corrupted one's beside them. */
+  tokens: TokenInfo[];
+  corruptedTokens: TokenInfo[];
+  /** Positions where the two inputs' tokens differ. */
+  differ: number[];
+  /** Grid entries computed by a patched run; the others' activations are the same in both runs, so patching them is the corrupted run. */
+  patched: number;
+  /** Runs of the model, the clean and corrupted ones included. */
+  runs: number;
+  ms: number;
+}
+
 export interface InterventionsResults {
   dla: DlaResult;
+  patch: PatchResult;
 }

@@ -1,0 +1,252 @@
+// Activation patching: how much of a clean run's prediction an activation carries. Two inputs of
+// equal token length, clean and corrupted (say two call sites that differ in one identifier), and
+// a metric m = logit(target) − logit(foil) at the last position. Each patched run is the corrupted
+// input with one activation replaced by the clean run's value, through the interventions copy's
+// edit inputs (onnxInterventions.ts): the residual stream entering block l at position p, or one
+// head's z at layer l (at one position, or at every position). Each grid entry is the patched run's
+// metric, normalised as (m − m_corrupted) / (m_clean − m_corrupted): 0 is no restoration, 1 the
+// clean prediction.
+//
+// Work saved, without changing a number: an entry whose clean and corrupted activations are the
+// same bits is the corrupted run itself (its metric is m_corrupted, no run). With a KV cache in the
+// graph, a run that patches positions p.. only runs the tokens from p on, after the corrupted run's
+// cache for the tokens before it (which a patch there cannot change). Patched runs go in batches,
+// as many as the caller's memory share allows. The metric of a batched run is read from the final
+// residual through the final norm and the unembedding (the logits are not computed for the
+// batch) when that readout gives the clean and corrupted runs' logit difference; else from the logits.
+import { EngineError } from "../../protocol/errors";
+import type * as ortTypes from "onnxruntime-node";
+import type { DecoderModel, KvCache } from "../models/decoder";
+import type { EditTensor, InterventionsGraph } from "../formats/onnxInterventions";
+import { floatValues } from "../runtime/onnx/tensors";
+import { ort } from "../runtime/onnx/session";
+
+export type PatchPer = "residual" | "head";
+
+/** What the grid's rows and columns are. */
+export type PatchAxes = ["layer", "position"] | ["head", "position"] | ["layer", "head"];
+
+export interface PatchOptions {
+  clean: number[];
+  corrupted: number[];
+  target: number;
+  foil: number;
+  /** "residual": [layer][position]; "head" with `layer`: [head][position] at that layer; "head" without: [layer][head], each head patched at every position. */
+  per: PatchPer;
+  layer?: number;
+  /** The most sequences one run may hold. */
+  maxBatch: number;
+  signal?: AbortSignal;
+  /** After each batch: grid entries done of `total`. */
+  onStep?: (done: number, total: number) => void;
+}
+
+export interface PatchGrid {
+  axes: PatchAxes;
+  /** Normalised: (m − m_corrupted) / (m_clean − m_corrupted). */
+  grid: number[][];
+  /** The patched runs' metrics. */
+  raw: number[][];
+  cleanMetric: number;
+  corruptedMetric: number;
+  /** Grid entries computed by a patched run (the rest patched in the corrupted run's own value). */
+  patched: number;
+  /** Runs of the graph, the clean and corrupted ones included. */
+  runs: number;
+  /** Where the metric was read: the final residual through the norm and unembedding, or the logits. */
+  readout: "residual" | "logits";
+}
+
+interface Task {
+  row: number;
+  col: number;
+  layer: number;
+  /** Channels of the activation patched: all of them, or one head's [from, to). */
+  from: number;
+  to: number;
+  /** The positions patched, ascending. */
+  positions: number[];
+}
+
+/** BAD_INPUT unless the two inputs have the same number of tokens and some token differs. */
+export function checkPair(clean: number[], corrupted: number[]): void {
+  if (clean.length !== corrupted.length) {
+    throw new EngineError("BAD_INPUT", `the clean input has ${clean.length} tokens and the corrupted one ${corrupted.length}: activation patching needs two inputs of the same token length (change the corrupted text so it tokenizes to as many tokens as the clean one)`);
+  }
+}
+
+export async function activationPatching(model: DecoderModel, o: PatchOptions): Promise<PatchGrid> {
+  checkPair(o.clean, o.corrupted);
+  const g = await model.interventions();
+  const L = g.blocks.length;
+  const H = g.nHead;
+  const d = g.headDim;
+  const HD = H * d;
+  const D = g.width;
+  const T = o.clean.length;
+  if (o.layer !== undefined && (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= L)) {
+    throw new EngineError("BAD_INPUT", `layer ${o.layer} is not in this model: its layers are 0..${L - 1}`);
+  }
+  const perHead = o.per === "head";
+  const acts = g.blocks.map((b) => (perHead ? b.z : b.resid));
+  const width = perHead ? HD : D;
+  const kv = model.probe.hasKvCache;
+  const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
+  const fetch = [g.logits, g.finalResidual, ...acts];
+  const clean = await model.runInterventions(o.clean, new Map(), fetch);
+  const corrupt = await model.runInterventions(o.corrupted, new Map(), [...fetch, ...presents]);
+  let runs = 2;
+  const shape = activationShape(clean[acts[0]].dims, T, width, acts[0]);
+  const rows = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string) => floatValues(out[name], name);
+
+  const metricOfLogits = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
+    const t = out[g.logits];
+    const data = floatValues(t, g.logits);
+    const V = t.dims[t.dims.length - 1];
+    return Array.from({ length: batch }, (_, b) => {
+      const at = (b * len + len - 1) * V;
+      return data[at + o.target] - data[at + o.foil];
+    });
+  };
+  const readout = residualReadout(g, o.target, o.foil);
+  const metricOfResidual = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
+    const x = floatValues(out[g.finalResidual], g.finalResidual);
+    return Array.from({ length: batch }, (_, b) => readout(x.subarray((b * len + len - 1) * D, (b * len + len) * D)));
+  };
+  const [mcLogits, mxLogits] = [metricOfLogits(clean, 1, T)[0], metricOfLogits(corrupt, 1, T)[0]];
+  const [mcRead, mxRead] = [metricOfResidual(clean, 1, T)[0], metricOfResidual(corrupt, 1, T)[0]];
+  // the readout stands in for the logits only where it gives them on both runs
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+  const byResidual = close(mcRead, mcLogits) && close(mxRead, mxLogits);
+  const [mc, mx] = byResidual ? [mcRead, mxRead] : [mcLogits, mxLogits];
+  if (Math.abs(mc - mx) <= 1e-6 * Math.max(1, Math.abs(mc))) {
+    const same = o.clean.every((id, i) => id === o.corrupted[i]);
+    throw new EngineError(
+      "BAD_INPUT",
+      same
+        ? `the clean and corrupted inputs are the same ${T} tokens: there is nothing to patch; give a corrupted input that differs from the clean one (such as one identifier changed)`
+        : `the metric is ${mc.toFixed(6)} on both the clean and the corrupted input, so how much a patch restores, (m − m_corrupted) / (m_clean − m_corrupted), is undefined: pick metric tokens whose logit difference the corruption changes, or another corrupted input`,
+    );
+  }
+
+  // the grid's tasks; an entry whose clean and corrupted activations are the same bits needs no run
+  const cleanActs = acts.map((a) => rows(clean, a));
+  const corruptActs = acts.map((a) => rows(corrupt, a));
+  const differs = (l: number, p: number, from: number, to: number) => {
+    const [c, x] = [cleanActs[l], corruptActs[l]];
+    for (let j = p * width + from; j < p * width + to; j++) if (c[j] !== x[j] && !(Number.isNaN(c[j]) && Number.isNaN(x[j]))) return true;
+    return false;
+  };
+  const axes: PatchAxes = !perHead ? ["layer", "position"] : o.layer !== undefined ? ["head", "position"] : ["layer", "head"];
+  const nRows = !perHead ? L : o.layer !== undefined ? H : L;
+  const nCols = !perHead ? T : o.layer !== undefined ? T : H;
+  const raw = Array.from({ length: nRows }, () => new Array<number>(nCols).fill(mx));
+  const tasks: Task[] = [];
+  const all = Array.from({ length: T }, (_, p) => p);
+  for (let r = 0; r < nRows; r++) {
+    for (let c = 0; c < nCols; c++) {
+      const t: Task = !perHead
+        ? { row: r, col: c, layer: r, from: 0, to: D, positions: [c] }
+        : o.layer !== undefined
+          ? { row: r, col: c, layer: o.layer, from: r * d, to: (r + 1) * d, positions: [c] }
+          : { row: r, col: c, layer: r, from: c * d, to: (c + 1) * d, positions: all.filter((p) => differs(r, p, c * d, (c + 1) * d)) };
+      if (t.positions.length > 0 && t.positions.some((p) => differs(t.layer, p, t.from, t.to))) tasks.push(t);
+    }
+  }
+
+  // batches: tasks whose first patched position is close, run from the earliest of them
+  tasks.sort((a, b) => a.positions[0] - b.positions[0] || a.layer - b.layer);
+  const total = nRows * nCols;
+  let done = total - tasks.length;
+  o.onStep?.(done, total);
+  const maxBatch = Math.max(1, Math.floor(o.maxBatch));
+  for (let i = 0; i < tasks.length; ) {
+    if (o.signal?.aborted) throw new EngineError("CANCELLED", "activation patching was cancelled");
+    const start = kv ? tasks[i].positions[0] : 0;
+    const slack = Math.floor((T - start) / 4);
+    let j = i + 1;
+    while (j < tasks.length && j - i < maxBatch && (!kv || tasks[j].positions[0] - start <= slack)) j++;
+    const group = tasks.slice(i, j);
+    const B = group.length;
+    const len = T - start;
+    const edits = new Map<string, EditTensor>();
+    for (const [b, t] of group.entries()) {
+      const blk = g.blocks[t.layer];
+      const [keepName, valueName] = perHead ? [blk.scale, blk.shift] : [blk.residKeep, blk.residValue];
+      // per head the keep is per channel; the residual's is one number per row
+      const keepWidth = perHead ? width : 1;
+      let keep = edits.get(keepName);
+      let value = edits.get(valueName);
+      if (!keep || !value) {
+        keep = { data: new Float32Array(B * len * keepWidth).fill(1), dims: shape(B, len, keepWidth) };
+        value = { data: new Float32Array(B * len * width), dims: shape(B, len, width) };
+        edits.set(keepName, keep);
+        edits.set(valueName, value);
+      }
+      const src = cleanActs[t.layer];
+      for (const p of t.positions) {
+        const row = b * len + (p - start);
+        if (perHead) keep.data.fill(0, row * width + t.from, row * width + t.to);
+        else keep.data[row] = 0;
+        value.data.set(src.subarray(p * width + t.from, p * width + t.to), row * width + t.from);
+      }
+    }
+    const past = start > 0 ? cacheUpTo(corrupt, presents, start) : undefined;
+    const out = await model.runInterventions(o.corrupted.slice(start), edits, [byResidual ? g.finalResidual : g.logits], { past, batch: B });
+    runs++;
+    const m = byResidual ? metricOfResidual(out, B, len) : metricOfLogits(out, B, len);
+    group.forEach((t, b) => (raw[t.row][t.col] = m[b]));
+    done += B;
+    o.onStep?.(done, total);
+    i = j;
+  }
+  // + 0: an unpatched entry is 0, not −0
+  const grid = raw.map((row) => row.map((m) => (m - mx) / (mc - mx) + 0));
+  return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs, readout: byResidual ? "residual" : "logits" };
+}
+
+/**
+ * The dims of an edit tensor for `batch` sequences of `len` tokens and `cols` channels, from the
+ * activation's dims in a batch-1 run of T tokens: [1, T, W] (batch first) or [T, W] (rows flattened).
+ */
+function activationShape(dims: readonly number[], T: number, width: number, name: string): (batch: number, len: number, cols: number) => number[] {
+  if (dims.length === 3 && dims[0] === 1 && dims[1] === T && dims[2] === width) return (batch, len, cols) => [batch, len, cols];
+  if (dims.length === 2 && dims[0] === T && dims[1] === width) return (batch, len, cols) => [batch * len, cols];
+  throw new EngineError("NO_LENS", `activation patching reads ${name} as [1, ${T}, ${width}] or [${T}, ${width}], but the graph gives it as [${dims}]: this graph's activations cannot be patched`);
+}
+
+/** The corrupted run's KV cache for its first `n` tokens (its present.* outputs cut to n). */
+function cacheUpTo(out: ortTypes.InferenceSession.OnnxValueMapType, presents: string[], n: number): KvCache {
+  const tensors = new Map<string, ortTypes.Tensor>();
+  for (const name of presents) {
+    const t = out[name];
+    const [b, heads, len, hd] = t.dims;
+    const data = t.data as Float32Array;
+    const cut = new (data.constructor as new (k: number) => Float32Array)(b * heads * n * hd);
+    for (let h = 0; h < b * heads; h++) cut.set(data.subarray(h * len * hd, h * len * hd + n * hd), h * n * hd);
+    tensors.set(name.replace("present.", "past_key_values."), new (ort().Tensor)(t.type as "float32", cut, [b, heads, n, hd]));
+  }
+  return { length: n, tensors };
+}
+
+/** logit(target) − logit(foil) from a final residual row: the final norm, then the two unembedding columns and biases. */
+function residualReadout(g: InterventionsGraph, target: number, foil: number): (x: Float32Array) => number {
+  const D = g.width;
+  const U = g.unembed;
+  const u = Float64Array.from({ length: D }, (_, i) => U.data[i * U.cols + target] - U.data[i * U.cols + foil]);
+  const bias = g.unembedBias ? g.unembedBias[target] - g.unembedBias[foil] : 0;
+  const { kind, gamma, beta, epsilon } = g.norm;
+  return (x) => {
+    let mean = 0;
+    if (kind === "layernorm") {
+      for (let i = 0; i < D; i++) mean += x[i];
+      mean /= D;
+    }
+    let sq = 0;
+    for (let i = 0; i < D; i++) sq += (x[i] - mean) ** 2;
+    const scale = Math.sqrt(sq / D + epsilon);
+    let s = bias;
+    for (let i = 0; i < D; i++) s += (((x[i] - mean) / scale) * gamma[i] + (beta ? beta[i] : 0)) * u[i];
+    return s;
+  };
+}
