@@ -5,6 +5,7 @@ import { seq2seqAttentionNested, type Seq2SeqAttentionKind } from "../protocol/s
 import { PerformanceObserver } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
+import type { AblationMode, HeadRef } from "../protocol/interventions";
 import {
   attentionNested,
   INSPECTOR_VIEW_TYPE,
@@ -22,6 +23,7 @@ import { tokenAt } from "./selectionRange";
 import type { Feature, Services } from "./services";
 import { StallMeter } from "./stallMeter";
 import type { InspectedRange } from "./surprisal";
+import type { WhyAt } from "./why";
 import { pngBytes, saveExport } from "./webviewHtml";
 
 export const INSPECTOR: PanelKind<InspectorPanelToHost> = { viewType: INSPECTOR_VIEW_TYPE, title: "SeqLens Inspector", bundle: "inspector", element: "seqlens-inspector", parse: parseInspectorMessage };
@@ -39,6 +41,8 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   private shown?: Current;
   /** The inspection in flight: a newer one cancels it, and its result is never shown over the newer one's. */
   private inflight?: AbortController;
+  /** Heads the panel switched off: each inspection of the same range and model runs with them off. */
+  private ablation?: { heads: HeadRef[]; mode: AblationMode };
   /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
   private viewSlice = { layer: 0, head: 0 };
   /** The heatmap cell under the pointer, shown in the editor: its query token and its key token. */
@@ -92,8 +96,8 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     return this.shown && { type: "inspection", view: this.shown.view, restore: this.state()! };
   }
 
-  /** Runs the engine on `range` of `document` and shows the result. */
-  async inspect(document: vscode.TextDocument, range: vscode.Range, model: string, token?: vscode.CancellationToken): Promise<InspectionView | undefined> {
+  /** Runs the engine on `range` of `document` and shows the result; the heads switched off stay off only with `keepAblation` (a re-run). */
+  async inspect(document: vscode.TextDocument, range: vscode.Range, model: string, token?: vscode.CancellationToken, keepAblation = false): Promise<InspectionView | undefined> {
     const text = document.getText(range);
     const ac = new AbortController();
     token?.onCancellationRequested(() => ac.abort());
@@ -102,13 +106,20 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
     this.inflight = ac;
     const superseded = () => this.inflight !== ac;
     const t0 = Date.now();
+    // a new inspection starts with every head on; a re-run keeps those switched off
+    if (!keepAblation) this.ablation = undefined;
+    const ablate = this.ablation;
     const engine = this.services.host.get();
     if ((await engine.request("info", { model }, { signal: ac.signal })).family === "seq2seq-onnx") {
       const view = await this.inspectSeq2seq(text, model, ac.signal, t0);
       if (superseded()) return this.dropSuperseded(view.handle);
       return this.show(document, range, model, view);
     }
-    const r = await engine.request("inspect", { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice }, { signal: ac.signal });
+    const r = await engine.request(
+      "inspect",
+      { model, text, topK: setting("topK", 10), maxTokens: setting("maxTokens", 512), slice: this.viewSlice, ...(ablate ? { ablate: ablate.heads, ablateMode: ablate.mode } : {}) },
+      { signal: ac.signal },
+    );
     if (superseded()) return this.dropSuperseded(r.handle);
     const view: InspectionView = {
       handle: r.handle,
@@ -123,6 +134,7 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       ...(r.next ? { next: r.next } : {}),
       ...(r.masks ? { masks: r.masks, ...(r.maskToken ? { maskToken: r.maskToken } : {}) } : {}),
       attention: r.slice,
+      ...(r.ablation ? { ablation: r.ablation } : {}),
       truncated: r.truncated,
       ms: { run: r.ms.run, total: Date.now() - t0 },
     };
@@ -168,10 +180,10 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   }
 
   /** Runs again on a saved range (re-run after an edit, restore after a reload), clamped to the document as it is now. */
-  async reinspect(s: InspectorRestore): Promise<InspectionView | undefined> {
+  async reinspect(s: InspectorRestore, token?: vscode.CancellationToken): Promise<InspectionView | undefined> {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
     const len = doc.getText().length;
-    return this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model);
+    return this.inspect(doc, new vscode.Range(doc.positionAt(Math.min(s.start, len)), doc.positionAt(Math.min(s.end, len))), s.model, token, true);
   }
 
   /** The inspected range, for editor decorations. */
@@ -257,6 +269,53 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       if (!this.shown) return;
       await this.reinspect(this.state()!);
       this.post({ type: "stale", stale: false });
+    },
+    ablateHeads: async (msg) => {
+      const s = this.shown;
+      if (!s || s.view.seq2seq) return;
+      const bad = msg.heads.find((h) => h.layer >= s.view.nLayer || h.head >= s.view.nHead);
+      if (bad) throw new EngineError("BAD_INPUT", `${s.view.modelName} has ${s.view.nLayer} layers of ${s.view.nHead} heads: there is no head ${bad.layer}.${bad.head}; re-run the inspection and switch a head of its thumbnails off`);
+      // each head once, in layer then head order (the line that names them reads in that order)
+      const heads = [...new Map(msg.heads.map((h) => [`${h.layer}.${h.head}`, { layer: h.layer, head: h.head }])).values()].sort((a, b) => a.layer - b.layer || a.head - b.head);
+      const asked = heads.length > 0 ? { heads, mode: msg.mode } : undefined;
+      this.ablation = asked;
+      const restore = this.state()!;
+      let failure = "it was cancelled";
+      const view = await withEngineProgress(this.services, heads.length > 0 ? "running with heads switched off" : "running with every head on", (token) => this.reinspect(restore, token), {
+        onFailure: (message) => (failure = message),
+      });
+      // failed or cancelled (not superseded by a newer switch): the heads off are those of the run shown
+      if (!view && this.ablation === asked) {
+        const shown = this.shown?.view.ablation;
+        this.ablation = shown ? { heads: shown.heads, mode: shown.mode } : undefined;
+        this.post({ type: "error", message: `${heads.length > 0 ? "Switching heads off" : "Switching the heads back on"} did not finish (${failure.replace(/\.$/, "")}); the heads marked off are those of the run shown.` });
+      }
+    },
+    getDla: async (msg) => {
+      const s = this.shown;
+      if (!s || s.view.seq2seq || !s.view.next) throw new EngineError("INCOMPATIBLE", "logit attribution explains a causal model's next-token prediction: inspect with a decoder model");
+      if (msg.position >= s.view.tokens.length) throw new EngineError("BAD_INPUT", `the inspection has ${s.view.tokens.length} tokens, none at ${msg.position}: pick a token in the strip`);
+      // the inspection's own tokens, so the positions are the panel's
+      const { tokens: _tokens, ...result } = await this.services.host.get().request("dla", {
+        model: s.model,
+        ids: s.view.tokens.map((t) => t.id),
+        position: msg.position + 1,
+        ...(msg.target !== undefined ? { target: msg.target } : {}),
+        ...(msg.foil !== undefined ? { foil: msg.foil } : {}),
+        maxTokens: s.view.tokens.length,
+      });
+      this.post({ type: "dla", requestId: msg.requestId, result });
+    },
+    whyToken: async (msg) => {
+      const s = this.shown;
+      if (!s || s.view.seq2seq || msg.index >= s.view.tokens.length) return;
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(s.uri));
+      if (doc.version !== s.version) throw new EngineError("BAD_INPUT", "The text changed since this inspection: re-run it, then ask Why? again.");
+      // the editor shows the marks: open it beside the panel, focus staying here
+      const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
+      if (!visible) await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: true });
+      const at: WhyAt = { uri: s.uri, start: s.start, end: s.start + s.view.tokens[msg.index].end };
+      await vscode.commands.executeCommand("seqlens.whyToken", at);
     },
     exportData: (msg) => this.exportData(msg.format),
     exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png"),

@@ -253,12 +253,41 @@ export async function whyToken(services: Services, why: WhyDecorations, editor: 
     void vscode.window.showWarningMessage("SeqLens: nothing to explain here: select text whose last token to explain, or put the cursor after some text for the next-token prediction.");
     return undefined;
   }
+  return explain(services, why, editor.document, req);
+}
+
+/** A range of a document to explain (its last token, from the ones before it), as a command argument: the Inspector's selected token. */
+export interface WhyAt {
+  uri: string;
+  start: number;
+  end: number;
+}
+
+/** `arg` when it is a WhyAt (a menu passes the command other things: a URI, nothing). */
+export function whyAtOf(arg: unknown): WhyAt | undefined {
+  if (typeof arg !== "object" || arg === null) return undefined;
+  const a = arg as Record<string, unknown>;
+  const offset = (x: unknown) => typeof x === "number" && Number.isInteger(x) && x >= 0;
+  return typeof a.uri === "string" && offset(a.start) && offset(a.end) && (a.end as number) > (a.start as number) ? { uri: a.uri, start: a.start as number, end: a.end as number } : undefined;
+}
+
+/** Why This Token? on `range` of `doc`, as on a selection of it: its last token explained from the ones before it. */
+export async function whyRange(services: Services, why: WhyDecorations, doc: vscode.TextDocument, range: vscode.Range): Promise<AttributeResult | undefined> {
+  const req = whyRequest(doc, new vscode.Selection(range.start, range.end));
+  if (!req) {
+    void vscode.window.showWarningMessage("SeqLens: nothing to explain here: the text up to the token is blank.");
+    return undefined;
+  }
+  return explain(services, why, doc, req);
+}
+
+/** Runs the engine's attribution for `req` with the active model and marks `doc` with it. */
+async function explain(services: Services, why: WhyDecorations, doc: vscode.TextDocument, req: WhyRequest): Promise<AttributeResult | undefined> {
   const model = activeModel(services.context.extensionPath);
   if ("error" in model) {
     void vscode.window.showErrorMessage(model.error);
     return undefined;
   }
-  const doc = editor.document;
   const version = doc.version;
   const result = await withEngineProgress(services, "explaining the prediction (feature ablation)", async (token) => {
     const ac = new AbortController();
@@ -287,7 +316,14 @@ export const whyFeature: Feature = {
     return [
       legend,
       why,
-      vscode.commands.registerCommand("seqlens.whyToken", () => whyToken(services, why, vscode.window.activeTextEditor)),
+      vscode.commands.registerCommand("seqlens.whyToken", async (arg?: unknown) => {
+        // from the Inspector: a range of a document; from the editor (keys, menus): its selection
+        const at = whyAtOf(arg);
+        if (!at) return whyToken(services, why, vscode.window.activeTextEditor);
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(at.uri));
+        const len = doc.getText().length;
+        return whyRange(services, why, doc, new vscode.Range(doc.positionAt(Math.min(at.start, len)), doc.positionAt(Math.min(at.end, len))));
+      }),
       vscode.commands.registerCommand("seqlens.clearWhy", () => why.clear()),
     ];
   },

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
 import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
 import type { Seq2SeqAttentionKind, Seq2SeqInspectResult } from "./seq2seq";
-import { type AblationInfo, ablationParams } from "./interventions";
+import { ABLATION_MODES, type AblationInfo, ablationParams, type DlaResult } from "./interventions";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -105,6 +105,8 @@ export interface InspectionView {
   seq2seq?: Pick<Seq2SeqInspectResult, "target" | "generated" | "encoderLayers" | "decoderLayers" | "encoderHeads" | "decoderHeads" | "attention" | "next" | "targetP">;
   /** The slice the panel's heatmap showed last, sent with the inspection so it paints without asking. */
   attention?: AttentionSlice;
+  /** Heads switched off for this run (its next token, attention and surprisal are the ablated run's), with the KL from the unablated one. */
+  ablation?: AblationInfo;
   truncated?: Truncated;
   ms: { run: number; total: number };
 }
@@ -120,6 +122,8 @@ export type InspectorHostToPanel =
   | { type: "fillMask"; requestId: number; result: NextTokenResult }
   | { type: "seq2seqAttention"; requestId: number; kind: Seq2SeqAttentionKind; layer: number; head: number; shape: number[]; data: Float32Array }
   | { type: "selectToken"; index: number }
+  /** Direct logit attribution of the prediction after a token (the tokens are the inspection's, left out). */
+  | { type: "dla"; requestId: number; result: Omit<DlaResult, "tokens"> }
   | { type: "stale"; stale: boolean; /** why, when it is not that the text changed (a re-run failed) */ reason?: string }
   | ErrorReply;
 
@@ -145,7 +149,35 @@ export const InspectorRerun = v.strictObject({ type: v.literal("rerun") });
 export const InspectorExportData = v.strictObject({ type: v.literal("exportData"), format: v.picklist(["json", "csv"]) });
 export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"), dataUrl: pngDataUrl });
 
-export const InspectorPanelMessage = v.variant("type", [InspectorReady, InspectorGetAttention, InspectorGetNextToken, InspectorGetFillMask, InspectorGetSeq2seqAttention, InspectorRevealToken, InspectorHoverTokens, InspectorRerun, InspectorExportData, InspectorExportPng]);
+/**
+ * The heads to switch off, all of them (the set replaces the one shown; empty switches every head back
+ * on), and what replaces their output: the host runs the same text again with them off.
+ */
+export const InspectorAblateHeads = v.strictObject({
+  type: v.literal("ablateHeads"),
+  heads: v.pipe(v.array(v.strictObject({ layer: nonNegInt, head: nonNegInt })), v.maxLength(4096, "at most 4096 heads can be switched off")),
+  mode: v.picklist(ABLATION_MODES, 'mode must be "zero" or "mean"'),
+});
+/** Direct logit attribution of the prediction after token `position` (as getNextToken's), of `target` (default: the token that follows, or the top prediction after the last) or target − `foil`; both token ids. */
+export const InspectorGetDla = v.strictObject({ type: v.literal("getDla"), requestId: nonNegInt, position: nonNegInt, target: v.optional(nonNegInt), foil: v.optional(nonNegInt) });
+/** The editor's Why This Token? for token `index`: the inspected text up to and including it, its last token explained. */
+export const InspectorWhyToken = v.strictObject({ type: v.literal("whyToken"), index: nonNegInt });
+
+export const InspectorPanelMessage = v.variant("type", [
+  InspectorReady,
+  InspectorGetAttention,
+  InspectorGetNextToken,
+  InspectorGetFillMask,
+  InspectorGetSeq2seqAttention,
+  InspectorRevealToken,
+  InspectorHoverTokens,
+  InspectorRerun,
+  InspectorExportData,
+  InspectorExportPng,
+  InspectorAblateHeads,
+  InspectorGetDla,
+  InspectorWhyToken,
+]);
 
 export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;
 

@@ -1,11 +1,16 @@
 // The Inspector webview: token strip, attention for a chosen layer and head (heatmap, head view, all
 // heads' thumbnails, in one colour scale the user picks and the panel keeps), and the next-token view
 // for the selected position. It asks the extension for the slices it shows, and tells it which
-// tokens the pointer is on in the heatmap so the editor marks them.
+// tokens the pointer is on in the heatmap so the editor marks them. "Why": heads switched off from
+// their thumbnails (the host runs the text again with them off, and every view shows that run), the
+// prediction after the selected token split into its heads and MLPs (direct logit attribution), and
+// the editor's Why This Token? for the selected token (w).
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost } from "../../protocol/inspector";
 import type { NextTokenResult } from "../../protocol/basics";
+import { ABLATION_MODES, type AblationMode, type HeadRef } from "../../protocol/interventions";
+import { visibleWhitespace } from "../../protocol/text";
 import { connect } from "../shared/connect";
 import { SCALE_KINDS, type ScaleKind } from "../shared/colorScale";
 import "../components/heatmap";
@@ -15,6 +20,8 @@ import "../components/tokenStrip";
 import "./headView";
 import "./overview";
 import "./seq2seqView";
+import "./dlaGrid";
+import type { DlaView } from "./dlaGrid";
 import type { SliceFetcher } from "./seq2seqView";
 
 type Inspection = Extract<InspectorHostToPanel, { type: "inspection" }>;
@@ -29,10 +36,16 @@ interface SavedState {
   scale?: ScaleKind;
   /** The heatmap's zoom: cell size in px, 0 to fit (absent: fit). */
   cell?: number;
+  /** What replaces a switched-off head's output (absent in states saved before it). */
+  ablateMode?: AblationMode;
+  /** Whether the logit attribution grid is open. */
+  dlaOpen?: boolean;
 }
 
 /** Which host message answers each request. */
-type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask"; getSeq2seqAttention: "seq2seqAttention" };
+type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask"; getSeq2seqAttention: "seq2seqAttention"; getDla: "dla" };
+
+const MODE_LABELS: Record<AblationMode, string> = { zero: "zero", mean: "mean over positions" };
 
 /** Largest inspection whose all-heads thumbnails are drawn (each thumbnail is one [T, T] slice). */
 const OVERVIEW_MAX_TOKENS = 256;
@@ -53,7 +66,25 @@ export class InspectorApp extends LitElement {
     overview: { state: true },
     scaleKind: { state: true },
     cell: { state: true },
+    ablateMode: { state: true },
+    ablatePending: { state: true },
+    dlaOpen: { state: true },
+    dla: { state: true },
+    dlaBusy: { state: true },
+    dlaTarget: { state: true },
+    dlaFoil: { state: true },
   };
+  /** What replaces a switched-off head's output. */
+  ablateMode: AblationMode = "zero";
+  /** The heads asked to be off while the host runs the text again (the run shown says which are off). */
+  ablatePending?: HeadRef[];
+  dlaOpen = false;
+  dla?: DlaView;
+  /** A logit attribution asked for and not yet come. */
+  dlaBusy = false;
+  /** The token explained and the one it is set against (ids from the next-token list; undefined: the default, none). */
+  dlaTarget?: number;
+  dlaFoil?: number;
   /** Log by default: at 85 tokens most weights are near 1/T and a linear map is nearly blank. */
   scaleKind: ScaleKind = "log";
   cell = 0;
@@ -103,6 +134,12 @@ export class InspectorApp extends LitElement {
     .tabs button { font: inherit; color: var(--vscode-foreground); background: none; border: none; border-bottom: 2px solid transparent; padding: 2px 8px; cursor: pointer; }
     .tabs button[aria-selected="true"] { border-bottom-color: var(--vscode-focusBorder); }
     .tabs button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+    .ablation { border: 1px solid var(--vscode-errorForeground, #f14c4c); border-left-width: 4px; padding: 4px 8px; margin-bottom: 8px; display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; }
+    .abl-tools { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin: 4px 0 6px; }
+    .why-tools { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin-bottom: 6px; }
+    button.disclosure { font: inherit; color: var(--vscode-foreground); background: none; border: 1px solid var(--vscode-button-secondaryBackground, var(--vscode-panel-border, #808080)); border-radius: 2px; padding: 2px 8px; cursor: pointer; }
+    button.disclosure:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+    code { font-family: var(--vscode-editor-font-family, monospace); }
     a { color: var(--vscode-textLink-foreground); }
     a:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
   `;
@@ -118,6 +155,8 @@ export class InspectorApp extends LitElement {
       this.hostState = saved.host;
       if (saved.scale && SCALE_KINDS.some((k) => k.kind === saved.scale)) this.scaleKind = saved.scale;
       if (typeof saved.cell === "number") this.cell = saved.cell;
+      if (saved.ablateMode && (ABLATION_MODES as readonly string[]).includes(saved.ablateMode)) this.ablateMode = saved.ablateMode;
+      this.dlaOpen = saved.dlaOpen === true;
     }
     this.host.on("inspection", (msg) => this.show(msg));
     this.host.on("selectToken", (msg) => this.select(msg.index, false));
@@ -125,24 +164,47 @@ export class InspectorApp extends LitElement {
       this.stale = msg.stale;
       this.staleReason = msg.stale ? msg.reason : undefined;
     });
-    this.host.on("error", this.showError);
+    this.host.on("error", (e) => {
+      // a switch that failed: the heads marked off are again those of the run shown
+      this.ablatePending = undefined;
+      this.showError(e);
+    });
     window.addEventListener("keydown", (e) => this.onKey(e));
   }
 
   private save() {
-    this.host.state = { host: this.hostState, layer: this.layer, head: this.head, selected: this.selected, temperature: this.temperature, scale: this.scaleKind, cell: this.cell };
+    this.host.state = {
+      host: this.hostState,
+      layer: this.layer,
+      head: this.head,
+      selected: this.selected,
+      temperature: this.temperature,
+      scale: this.scaleKind,
+      cell: this.cell,
+      ablateMode: this.ablateMode,
+      dlaOpen: this.dlaOpen,
+    };
   }
 
   private show(msg: Inspection) {
     const first = !this.view;
+    // the same text run again (heads switched, a re-run): the selected token stays
+    const sameText = !!this.view && this.view.text === msg.view.text && this.view.tokens.length === msg.view.tokens.length;
     this.view = msg.view;
+    this.ablatePending = undefined;
+    if (msg.view.ablation) this.ablateMode = msg.view.ablation.mode;
+    this.dla = undefined;
+    if (!sameText) {
+      this.dlaTarget = undefined;
+      this.dlaFoil = undefined;
+    }
     this.hostState = msg.restore;
     this.stale = false;
     this.error = undefined;
     this.layer = Math.min(this.layer, msg.view.nLayer - 1);
     this.head = Math.min(this.head, msg.view.nHead - 1);
-    if (first && this.selected >= 0 && this.selected < msg.view.tokens.length) {
-      /* keep the restored selection */
+    if ((first || sameText) && this.selected >= 0 && this.selected < msg.view.tokens.length) {
+      /* keep the restored (or the same text's) selection */
     } else if (msg.view.masks) this.selected = msg.view.masks.length > 0 ? msg.view.masks[0].position : -1;
     else this.selected = msg.view.tokens.length - 1;
     this.weights = undefined;
@@ -169,7 +231,69 @@ export class InspectorApp extends LitElement {
       this.weights = a.data;
     } else this.requestAttention();
     if (!given) this.requestNext();
+    if (this.dlaOpen) this.requestDla();
     this.save();
+  }
+
+  /** Whether heads can be switched off and the prediction split: a causal model's inspection. */
+  private get causal(): boolean {
+    return !!this.view?.next && !this.view.masks && !this.view.seq2seq;
+  }
+
+  /** The heads off: those asked for while the host runs, else those of the run shown. */
+  private get offHeads(): HeadRef[] {
+    return this.ablatePending ?? this.view?.ablation?.heads ?? [];
+  }
+
+  /** Asks the host to run the text with `heads` off (none: every head on). */
+  private ablate(heads: HeadRef[], mode = this.ablateMode) {
+    this.ablatePending = heads;
+    this.error = undefined;
+    this.host.post({ type: "ablateHeads", heads, mode });
+  }
+
+  private toggleHead(layer: number, head: number) {
+    const off = this.offHeads;
+    const has = off.some((h) => h.layer === layer && h.head === head);
+    const next = has ? off.filter((h) => h.layer !== layer || h.head !== head) : [...off, { layer, head }].sort((a, b) => a.layer - b.layer || a.head - b.head);
+    this.ablate(next);
+  }
+
+  private setAblateMode(mode: AblationMode) {
+    this.ablateMode = mode;
+    this.save();
+    if (this.offHeads.length > 0) this.ablate(this.offHeads, mode);
+  }
+
+  /** Direct logit attribution of the prediction after the selected token. */
+  private requestDla() {
+    const v = this.view;
+    if (!v || !this.causal || this.selected < 0) return;
+    this.dlaBusy = true;
+    const ask = { type: "getDla" as const, position: this.selected, ...(this.dlaTarget !== undefined ? { target: this.dlaTarget } : {}), ...(this.dlaFoil !== undefined ? { foil: this.dlaFoil } : {}) };
+    this.host.request(ask, { latest: "dla" }).then(
+      (r) => {
+        if (!r) return; // a newer request superseded it
+        this.dlaBusy = false;
+        if (this.view === v) this.dla = r.result;
+      },
+      (e) => {
+        this.dlaBusy = false;
+        this.showError(e);
+      },
+    );
+  }
+
+  private toggleDla() {
+    this.dlaOpen = !this.dlaOpen;
+    if (this.dlaOpen && !this.dla) this.requestDla();
+    this.save();
+  }
+
+  /** The editor's Why This Token? on the selected token. */
+  private why() {
+    if (!this.causal || this.selected < 1) return;
+    this.host.post({ type: "whyToken", index: this.selected });
   }
 
   private requestAttention() {
@@ -218,6 +342,11 @@ export class InspectorApp extends LitElement {
     if (!this.view || index < 0 || index >= this.view.tokens.length || this.view.seq2seq) return;
     this.selected = index;
     this.requestNext();
+    // the target and foil were picked from the list at the old position
+    this.dlaTarget = undefined;
+    this.dlaFoil = undefined;
+    this.dla = undefined;
+    if (this.dlaOpen) this.requestDla();
     this.save();
     if (reveal) this.host.post({ type: "revealToken", index });
   }
@@ -230,9 +359,10 @@ export class InspectorApp extends LitElement {
     this.save();
   }
 
-  /** [ and ] change the layer, , and . the head. */
+  /** [ and ] change the layer, , and . the head; w asks why the selected token. */
   private onKey(e: KeyboardEvent) {
-    if (e.target instanceof HTMLInputElement || this.view?.seq2seq) return;
+    if (e.target instanceof HTMLInputElement || this.view?.seq2seq || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "w") return this.why();
     if (e.key === "[") this.setLayerHead(this.layer - 1, this.head);
     else if (e.key === "]") this.setLayerHead(this.layer + 1, this.head);
     else if (e.key === ",") this.setLayerHead(this.layer, this.head - 1);
@@ -295,6 +425,7 @@ export class InspectorApp extends LitElement {
         <vscode-button secondary @click=${() => this.exportPng()}>PNG</vscode-button>
       </header>
       ${this.staleBanner()}
+      ${this.ablationLine(v)}
       ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
       <section>
@@ -342,10 +473,20 @@ export class InspectorApp extends LitElement {
                     ></seqlens-head-view>`
                   : v.tokens.length > OVERVIEW_MAX_TOKENS
                     ? html`<p class="muted">Thumbnails are drawn up to ${OVERVIEW_MAX_TOKENS} tokens; pick a layer and head above.</p>`
-                    : html`<seqlens-attention-overview .layers=${v.nLayer} .heads=${v.nHead} .slices=${this.overview} .active=${[this.layer, this.head]} .scaleKind=${this.scaleKind} @open-head=${(e: CustomEvent) => {
-                        this.setLayerHead(e.detail.layer, e.detail.head);
-                        this.attnView = "heatmap";
-                      }}></seqlens-attention-overview>`}`
+                    : html`${this.ablationTools()}<seqlens-attention-overview
+                        .layers=${v.nLayer}
+                        .heads=${v.nHead}
+                        .slices=${this.overview}
+                        .active=${[this.layer, this.head]}
+                        .scaleKind=${this.scaleKind}
+                        .ablatable=${this.causal}
+                        .off=${new Set(this.offHeads.map((h) => `${h.layer},${h.head}`))}
+                        @toggle-head=${(e: CustomEvent<{ layer: number; head: number }>) => this.toggleHead(e.detail.layer, e.detail.head)}
+                        @open-head=${(e: CustomEvent) => {
+                          this.setLayerHead(e.detail.layer, e.detail.head);
+                          this.attnView = "heatmap";
+                        }}
+                      ></seqlens-attention-overview>`}`
           : html`<p class="muted">This model's graph shows no attention probabilities.</p>`}
       </section>
       <section>
@@ -358,7 +499,85 @@ export class InspectorApp extends LitElement {
         }}></seqlens-next-token>
       </section>
       </div></div>
+      ${this.causal ? this.whySection(v) : null}
     `;
+  }
+
+  /** The heads switched off, how far that moved the prediction, and the way back. */
+  private ablationLine(v: InspectionView) {
+    const a = v.ablation;
+    const pending = this.ablatePending;
+    if (!a && !pending) return null;
+    const names = (hs: HeadRef[]) => hs.map((h) => `${h.layer}.${h.head}`).join(", ");
+    const last = v.tokens.length - 1;
+    const here = a && this.selected >= 0 && this.selected < last ? a.klPerPosition[this.selected] : undefined;
+    return html`<div class="ablation" role="status">
+      ${a
+        ? html`<span class="abl-line">heads ${names(a.heads)} off (${a.mode}): KL from the unablated run ${a.klFromClean.toFixed(3)} nats at the last token${here !== undefined ? html`, ${here.toFixed(3)} after token #${this.selected}` : null}</span>
+            ${a.attentionFrom === "clean" ? html`<span class="muted">The attention maps are the unablated run's: this model's copy does not give the ablated attention.</span>` : null}`
+        : null}
+      ${pending ? html`<span class="muted">${pending.length > 0 ? `running with heads ${names(pending)} off…` : "running with every head on…"}</span>` : null}
+      ${a ? html`<vscode-button secondary @click=${() => this.ablate([])}>Restore all</vscode-button>` : null}
+    </div>`;
+  }
+
+  /** Above the thumbnails: what a switched-off head outputs, and how to switch one. */
+  private ablationTools() {
+    if (!this.causal) return null;
+    return html`<div class="abl-tools">
+      <label>switched-off head outputs
+        <select aria-label="Ablation mode" .value=${this.ablateMode} @change=${(e: Event) => this.setAblateMode((e.target as HTMLSelectElement).value as AblationMode)}>
+          ${ABLATION_MODES.map((m) => html`<option value=${m} ?selected=${m === this.ablateMode}>${MODE_LABELS[m]}</option>`)}
+        </select></label>
+      <span class="muted">the switch in a thumbnail's corner turns that head off</span>
+    </div>`;
+  }
+
+  /** Why: the editor's attribution of the selected token, and the prediction after it split into heads and MLPs. */
+  private whySection(v: InspectionView) {
+    const i = this.selected;
+    const tok = (t: string) => html`<code>${visibleWhitespace(t)}</code>`;
+    const sel = v.tokens[i];
+    const list = this.next && this.next.position === i ? this.next.top : [];
+    const after = i + 1 < v.tokens.length ? v.tokens[i + 1] : undefined;
+    const d = this.dla;
+    const option = (t: { id: number; token: string; p: number }, current: number | undefined) => html`<option value=${String(t.id)} ?selected=${t.id === current}>${visibleWhitespace(t.token)} (${(t.p * 100).toFixed(1)}%)</option>`;
+    return html`<section class="why">
+      <h2>Why</h2>
+      <div class="why-tools">
+        <vscode-button secondary ?disabled=${i < 1} title="colour the tokens before it in the editor by how much each raised or lowered it (feature ablation)" @click=${() => this.why()}>Why ${sel ? JSON.stringify(visibleWhitespace(sel.text)) : "this token"}? (w)</vscode-button>
+        <button class="disclosure" aria-expanded=${this.dlaOpen ? "true" : "false"} @click=${() => this.toggleDla()}>${this.dlaOpen ? "▾" : "▸"} Logit attribution</button>
+      </div>
+      ${this.dlaOpen
+        ? html`<div class="dla">
+            <p>
+              The prediction after token #${i}${sel ? html` ${tok(sel.text)}` : null}, split into what each head and MLP wrote into the residual stream (the final norm's scale frozen there).
+              ${d ? html`Target ${tok(d.target.text)}${d.foil ? html` against ${tok(d.foil.text)}` : null}${this.dlaTarget === undefined ? (after ? " (the token that follows)" : " (the model's top prediction)") : null}.` : null}
+              ${v.ablation ? html`<span class="muted">It is of the run with every head on.</span>` : null}
+            </p>
+            <div class="pickers">
+              <label>target <select aria-label="Target token" @change=${(e: Event) => {
+                const val = (e.target as HTMLSelectElement).value;
+                this.dlaTarget = val === "" ? undefined : Number(val);
+                this.requestDla();
+              }}>
+                <option value="" ?selected=${this.dlaTarget === undefined}>${after ? `the next token, ${visibleWhitespace(after.text)}` : "the top prediction"}</option>
+                ${list.map((t) => option(t, this.dlaTarget))}
+              </select></label>
+              <label>against <select aria-label="Foil token" @change=${(e: Event) => {
+                const val = (e.target as HTMLSelectElement).value;
+                this.dlaFoil = val === "" ? undefined : Number(val);
+                this.requestDla();
+              }}>
+                <option value="" ?selected=${this.dlaFoil === undefined}>no foil (its logit)</option>
+                ${list.map((t) => option(t, this.dlaFoil))}
+              </select></label>
+              ${this.dlaBusy ? html`<span class="muted" role="status">computing…</span>` : null}
+            </div>
+            ${d ? html`<seqlens-dla-grid .result=${d}></seqlens-dla-grid>` : null}
+          </div>`
+        : null}
+    </section>`;
   }
 
   /** The colour scale of every attention map (heatmap, thumbnails, head view's lines), kept with the panel. */
