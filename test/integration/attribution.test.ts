@@ -1,9 +1,12 @@
 // "Why this token": feature ablation (the engine's `attribute`, `seqlens attribute`) against an
-// independent loop over positions on the TensorFlow.js GPT-2 of the same weights, against direct
-// forward passes of the engine's own model, on a Llama-shaped and a bare graph, and its refusals.
+// independent loop over positions on the TensorFlow.js GPT-2 of the same weights, against PyTorch's
+// loop on the Llama- and Qwen2-shaped fixtures (test/fixtures/hf/<name>/interp.json "ablation",
+// from make_interp_fixtures.py), against direct forward passes of the engine's own model, on a
+// Llama-shaped and a bare graph, and its refusals.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { EngineService } from "../../engine/service";
@@ -77,6 +80,56 @@ test("feature ablation equals a plain loop over positions on the TensorFlow.js G
     const spread = Math.max(...ref) - Math.min(...ref);
     assert.ok(spread > 0.5, `spread ${spread}`);
     console.log(`ablation vs TensorFlow.js loop (${foil === undefined ? "log-prob" : "logit difference"}): max |diff| ${worst.toExponential(2)}, scores spread ${spread.toFixed(2)}`);
+  }
+});
+
+interface TorchAblation {
+  position: number;
+  baseline: number;
+  target: number;
+  foil: number;
+  logprob: { base: number; scores: number[] };
+  logitDiff: { base: number; scores: number[] };
+}
+
+test("feature ablation equals PyTorch's loop over positions (<= 1e-4) on llama-gqa and qwen2-tied, with and without a foil", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  for (const name of ["llama-gqa", "qwen2-tied"]) {
+    const model = path.join(HF, name);
+    const interp = JSON.parse(fs.readFileSync(path.join(model, "interp.json"), "utf8"));
+    const ids: number[] = interp.ids;
+    const ref: TorchAblation = interp.ablation;
+    const T = ids.length;
+    assert.equal(ref.position, T);
+    // without a foil the engine picks the baseline (eos: these tokenizers have no pad) and the
+    // target (the top next token), which must be PyTorch's; with one both are given
+    const cases = [
+      { params: {}, want: ref.logprob, metric: "logprob", baseline: { id: ref.baseline, text: "<|endoftext|>", kind: "eos" } },
+      { params: { target: ref.target, foil: ref.foil, baseline: ref.baseline }, want: ref.logitDiff, metric: "logit-diff", baseline: { id: ref.baseline, text: "<|endoftext|>", kind: "id" } },
+    ];
+    for (const c of cases) {
+      const r = await s.call("attribute", { model, ids, ...c.params }, ctx);
+      assert.equal(r.method, "ablation");
+      assert.equal(r.metric, c.metric);
+      assert.equal(r.target.id, ref.target, `${name}: the target is PyTorch's top next token`);
+      assert.equal(r.foil?.id, c.metric === "logit-diff" ? ref.foil : undefined);
+      assert.deepEqual(r.baseline, c.baseline);
+      assert.equal(r.position, T);
+      assert.equal(r.runs, T + 1);
+      assert.ok(Math.abs(r.base - c.want.base) <= 1e-4, `${name} ${c.metric}: base ${r.base} vs PyTorch's ${c.want.base}`);
+      assert.equal(r.scores.length, T);
+      let worst = 0;
+      r.scores.forEach((sc, i) => {
+        assert.equal(sc.position, i);
+        const d = Math.abs(sc.score - c.want.scores[i]);
+        assert.ok(d <= 1e-4, `${name} ${c.metric} position ${i}: ${sc.score} vs PyTorch's ${c.want.scores[i]}`);
+        worst = Math.max(worst, d);
+      });
+      // not vacuous: PyTorch's scores spread far wider than the tolerance
+      const spread = Math.max(...c.want.scores) - Math.min(...c.want.scores);
+      assert.ok(spread > 1, `${name} ${c.metric}: spread ${spread}`);
+      console.log(`ablation vs PyTorch on ${name} (${c.metric}): max |diff| ${worst.toExponential(2)}, base diff ${Math.abs(r.base - c.want.base).toExponential(2)}, scores spread ${spread.toFixed(2)}`);
+    }
   }
 });
 
