@@ -15,7 +15,7 @@ import type { TokenInfo } from "../../protocol/basics";
 import type { InspectionView } from "../../protocol/inspector";
 import { ARTIFACTS } from "./host";
 import { formatReport, layoutReport } from "./layoutChecks";
-import { openPanelPage, PanelPage, THEMES } from "./webviewPage";
+import { openPanelPage, PanelPage, THEMES, waitForExpression } from "./webviewPage";
 
 const SOURCE = `export function totalArea(shapes: readonly Shape[]): number {
   // the sum of every shape's area, in square units
@@ -211,7 +211,7 @@ async function scrollToCell(page: Page, q: number, k: number) {
   const left = Math.max(0, k * g.cell - g.canvasW / 2);
   const top = Math.max(0, q * g.cell - g.canvasH / 2);
   await page.evaluate(`(() => { const vp = ${HEATMAP}.shadowRoot.querySelector(".viewport"); vp.scrollLeft = ${left}; vp.scrollTop = ${top}; })()`);
-  await page.waitForFunction(`(() => { const h = ${HEATMAP}; const vp = h.shadowRoot.querySelector(".viewport"); return h.view.left === vp.scrollLeft && h.view.top === vp.scrollTop; })()`);
+  await waitForExpression(page, `(() => { const h = ${HEATMAP}; const vp = h.shadowRoot.querySelector(".viewport"); return h.view.left === vp.scrollLeft && h.view.top === vp.scrollTop; })()`);
   await page.evaluate(`${HEATMAP}.updateComplete`);
 }
 
@@ -283,7 +283,7 @@ test("at 85 tokens the default scale (log from 0.001) sets the 90th-percentile c
       const seen = await cellColour(page, cell.q, cell.k);
       const dLog = deltaE(seen, bg);
       await page.locator('select[aria-label="Colour scale"]').selectOption("linear");
-      await page.waitForFunction(`${HEATMAP}.scaleKind === "linear"`);
+      await waitForExpression(page, `${HEATMAP}.scaleKind === "linear"`);
       await page.evaluate(`${HEATMAP}.updateComplete`);
       const dLinear = deltaE(await cellColour(page, cell.q, cell.k), bg);
       // weight ~0.0x: a linear map paints it within a few units of the background
@@ -303,7 +303,7 @@ test("the scale picker: each scale has its own legend ticks and paints other pix
     const seen: Record<string, { ticks: string[]; px: number[] }> = {};
     for (const kind of ["log", "sqrt", "linear", "row"]) {
       await page.locator('select[aria-label="Colour scale"]').selectOption(kind);
-      await page.waitForFunction(`${HEATMAP}.scaleKind === "${kind}"`);
+      await waitForExpression(page, `${HEATMAP}.scaleKind === "${kind}"`);
       await page.evaluate(`${HEATMAP}.updateComplete`);
       seen[kind] = { ticks: (await legendTicks(page, "attention"))!, px: await cellColour(page, cell.q, cell.k) };
     }
@@ -336,7 +336,7 @@ test("hover: a crosshair highlights the query and key labels, the value shows be
     const q = Math.floor((g.top + g.canvasH / 2) / g.cell);
     const k = Math.floor((g.left + g.canvasW / 3) / g.cell);
     await page.mouse.move(g.canvas.x + k * g.cell - g.left + g.cell / 2, g.canvas.y + q * g.cell - g.top + g.cell / 2);
-    await page.waitForFunction(`${HEATMAP}.hover?.q === ${q} && ${HEATMAP}.hover?.k === ${k}`);
+    await waitForExpression(page, `${HEATMAP}.hover?.q === ${q} && ${HEATMAP}.hover?.k === ${k}`);
     const hovers = (await sent(page)).filter((m) => m.type === "hoverTokens");
     assert.deepEqual(hovers.at(-1), { type: "hoverTokens", query: q, key: k });
     const hot = await page.locator("seqlens-attention-heatmap .rows span.hot").getAttribute("data-index");
@@ -349,12 +349,12 @@ test("hover: a crosshair highlights the query and key labels, the value shows be
     await page.mouse.click(g.canvas.x + k * g.cell - g.left + g.cell / 2, g.canvas.y + q * g.cell - g.top + g.cell / 2);
     assert.equal(await page.locator('seqlens-token-strip button[aria-pressed="true"]').getAttribute("data-index"), String(q));
     await page.mouse.move(g.canvas.x + (k + 1) * g.cell - g.left + g.cell / 2, g.canvas.y + q * g.cell - g.top + g.cell / 2);
-    await page.waitForFunction(`${HEATMAP}.hover?.k === ${k + 1}`);
+    await waitForExpression(page, `${HEATMAP}.hover?.k === ${k + 1}`);
     assert.equal(await page.locator("seqlens-attention-heatmap .cols span.hot").getAttribute("data-index"), String(k + 1));
     assert.deepEqual((await sent(page)).filter((m) => m.type === "hoverTokens").at(-1), { type: "hoverTokens", query: q, key: k + 1 });
     // leaving the map clears the marks
     await page.mouse.move(2, 2);
-    await page.waitForFunction(`${HEATMAP}.hover === undefined`);
+    await waitForExpression(page, `${HEATMAP}.hover === undefined`);
     assert.deepEqual((await sent(page)).filter((m) => m.type === "hoverTokens").at(-1), { type: "hoverTokens" });
     assert.equal(await page.locator("seqlens-attention-heatmap span.hot").count(), 0);
   });
@@ -421,7 +421,7 @@ test("zoom and scroll: the labels stay on their cells, stay in view with an opaq
     await page.keyboard.down("Control");
     await page.mouse.wheel(0, 120);
     await page.keyboard.up("Control");
-    await page.waitForFunction(`${HEATMAP}.cell < ${g.cell}`);
+    await waitForExpression(page, `${HEATMAP}.cell < ${g.cell}`);
     await page.evaluate(`${HEATMAP}.updateComplete`);
     await assertLabelsOnCells(page, "after ctrl+wheel");
     // zoomed out below 10 px: no labels, and the panel says why
@@ -462,7 +462,7 @@ test("1,024 tokens: the canvas stays the size of the view, zoomed in the labels 
     assert.ok(g.canvasW <= g.viewport.w && g.canvasH <= g.viewport.h, `canvas ${g.canvasW}x${g.canvasH} within the view ${g.viewport.w}x${g.viewport.h}`);
     assert.match(await page.locator("seqlens-attention-heatmap .note").innerText(), /zoom in to read labels/);
     await page.evaluate(`${HEATMAP}.setZoom(12)`);
-    await page.waitForFunction(`${HEATMAP}.cell === 12`);
+    await waitForExpression(page, `${HEATMAP}.cell === 12`);
     await scrollToCell(page, 700, 650);
     await assertLabelsOnCells(page, "1,024 tokens at 12 px");
     const ms = (await page.evaluate(`(() => { const h = ${HEATMAP}; const t0 = performance.now(); for (let i = 0; i < 10; i++) h.paint(); return (performance.now() - t0) / 10; })()`)) as number;
@@ -589,7 +589,7 @@ test("layout at 400, 700 and 1,200 px in dark, light and high contrast: no overl
             // the crosshair on: its labels are part of the layout
             const g = await geometry(page);
             await page.mouse.move(g.canvas.x + g.canvasW / 2, g.canvas.y + g.canvasH / 2);
-            await page.waitForFunction(`${HEATMAP}.hover !== undefined`);
+            await waitForExpression(page, `${HEATMAP}.hover !== undefined`);
           }
           const report = await layoutReport(page);
           assert.ok(report.counted.texts > 20, `${theme} ${width} ${tab}: ${report.counted.texts} texts looked at`);

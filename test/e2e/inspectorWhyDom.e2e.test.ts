@@ -15,7 +15,7 @@ import type { InspectionView } from "../../protocol/inspector";
 import type { AblationInfo, DlaResult } from "../../protocol/interventions";
 import { ARTIFACTS } from "./host";
 import { formatReport, layoutReport } from "./layoutChecks";
-import { openPanelPage, PanelPage, THEMES } from "./webviewPage";
+import { openPanelPage, PanelPage, THEMES, waitForExpression } from "./webviewPage";
 
 const WORDS = ["export", " function", " area", "(", "shape", ":", " Shape", ")", " {", "\n ", " return", " Math", ".", "PI", " *", " shape", ".", "radius", " **", " 2", ";", "\n", "}"];
 const TOKENS: TokenInfo[] = (() => {
@@ -146,7 +146,7 @@ async function inspect(p: PanelPage, ablation?: AblationInfo) {
 /** Opens the All heads tab and waits for every thumbnail's slice. */
 async function allHeads(page: Page) {
   await page.locator(".tabs button", { hasText: "All heads" }).click();
-  await page.waitForFunction(`${OVERVIEW}?.slices.size === ${L * H}`);
+  await waitForExpression(page, `${OVERVIEW}?.slices.size === ${L * H}`);
   await page.evaluate(`${OVERVIEW}.updateComplete`);
 }
 
@@ -176,7 +176,7 @@ test("a thumbnail's switch asks for the run with that head off; the ablated run 
 
     // the ablated run comes
     await inspect(p, ABLATION);
-    await page.waitForFunction(`${OVERVIEW}?.slices.size === ${L * H}`);
+    await waitForExpression(page, `${OVERVIEW}?.slices.size === ${L * H}`);
     const line = (await page.locator(".ablation .abl-line").textContent())!.replace(/\s+/g, " ").trim();
     assert.equal(line, "heads 1.2, 3.0 off (zero): KL from the unablated run 0.123 nats at the last token");
     assert.equal(await page.locator('button.switch[aria-pressed="true"]').count(), 2);
@@ -211,7 +211,7 @@ test("a thumbnail's switch asks for the run with that head off; the ablated run 
     await waitSent(page, "ablateHeads", 4);
     assert.deepEqual((await sentOf(page, "ablateHeads"))[3], { type: "ablateHeads", heads: [], mode: "mean" });
     await inspect(p);
-    await page.waitForFunction(`${OVERVIEW}?.slices.size === ${L * H}`);
+    await waitForExpression(page, `${OVERVIEW}?.slices.size === ${L * H}`);
     assert.equal(await page.locator(".ablation").count(), 0);
     assert.equal(await page.locator('button.switch[aria-pressed="true"]').count(), 0);
   });

@@ -101,3 +101,16 @@ for (const [k, v] of Object.entries(${JSON.stringify(body)})) document.body.styl
     },
   };
 }
+
+/**
+ * Waits until the page expression `expr` is truthy, checking once a frame. Under the panel's CSP
+ * (no 'unsafe-eval') Playwright's waitForFunction cannot evaluate a string predicate in the page;
+ * page.evaluate goes through the debugger protocol, which the CSP does not govern.
+ */
+export async function waitForExpression(page: import("playwright-core").Page, expr: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expr))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${expr}`);
+    await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => resolve(0)))");
+  }
+}
