@@ -110,6 +110,8 @@ test("Gates (CO2 series): readable at every width and theme, clicks keep the key
   const frame = await webviewFrame(page, "seqlens-gates");
   await frame.waitForFunction(() => Number(document.body.dataset.gatesPaintedAt ?? 0) > 0, undefined, { timeout: 60_000 });
   await page.locator(".notification-toast", { hasText: "computing gates" }).waitFor({ state: "hidden", timeout: 15_000 });
+  // the maps come after their slices (the first paint may be the forecast's)
+  await frame.locator("seqlens-gate-maps canvas[data-colormap]").first().waitFor({ timeout: 30_000 });
   assert.deepEqual(await clickThenType(page, frame, ["seqlens-gate-maps canvas[data-colormap]", "seqlens-gates h2"]), []);
   const failures = await panelMatrix(host, frame, "gates", "SeqLens Gates");
   assert.deepEqual(failures, [], failures.join("\n\n"));

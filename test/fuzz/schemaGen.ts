@@ -46,6 +46,7 @@ export function validValue(schema: v.GenericSchema | Node, rng: Rng, hints: Hint
       return Object.fromEntries(entries);
     }
     case "variant":
+    case "union":
       return validValue(rng.pick(n.options as Node[]), rng, hints, key);
     case "optional":
       return validValue(n.wrapped!, rng, hints, key);
@@ -113,6 +114,8 @@ export function fits(schema: v.GenericSchema | Node, value: unknown): boolean {
       const option = (n.options as Node[]).find((o) => o.entries![n.key!].literal === tag);
       return option !== undefined && fits(option, value);
     }
+    case "union":
+      return (n.options as Node[]).some((o) => fits(o, value));
     case "optional":
       return value === undefined || fits(n.wrapped!, value);
     case "literal":
@@ -151,7 +154,7 @@ export function readable(schema: v.GenericSchema | Node): boolean {
   const n = node(schema);
   if (n.type === "custom") return false;
   if (n.entries) return Object.values(n.entries).every(readable);
-  if (n.type === "variant") return (n.options as Node[]).every(readable);
+  if (n.type === "variant" || n.type === "union") return (n.options as Node[]).every(readable);
   if (n.wrapped) return readable(n.wrapped);
   if (n.item) return readable(n.item);
   return true;
