@@ -50,7 +50,7 @@ async function paintedPixels(f: Frame): Promise<{ width: number; painted: number
 }
 
 /** Waits until the heatmap has painted (and weight 0 has the theme's background), up to `ms`. */
-async function painted(f: Frame, ms = 10_000): Promise<{ width: number; painted: number; zeroMatchesTheme: boolean }> {
+async function painted(f: Frame, ms = 20_000): Promise<{ width: number; painted: number; zeroMatchesTheme: boolean }> {
   const deadline = Date.now() + ms;
   let px = await paintedPixels(f);
   while (!(px.painted > 0 && px.zeroMatchesTheme) && Date.now() < deadline) {
