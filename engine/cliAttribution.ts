@@ -8,24 +8,8 @@ import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
 import { ATTRIBUTION_METHODS, BASELINE_TOKENS, type AttributionMethod, type BaselineToken } from "../protocol/attribution";
 
-type Opts = Map<string, string>;
-type Out = (s: string) => unknown;
-type ReadText = (opts: Opts) => { text?: string; ids?: number[] };
-
-const show = (s: string) => JSON.stringify(s).slice(1, -1);
-
-/** A token on the command line: all digits is an id, anything else its text. */
-function tokenOf(v: string | undefined): string | number | undefined {
-  if (v === undefined) return undefined;
-  return /^\d+$/.test(v) ? Number(v) : v;
-}
-
-function intOf(opts: Opts, name: string): number | undefined {
-  const v = opts.get(name);
-  if (v === undefined) return undefined;
-  if (!/^\s*\d+\s*$/.test(v)) throw new CliUsageError(`${name} must be a whole number (got ${JSON.stringify(v)})`);
-  return Number(v);
-}
+import { intOf, show, tokenOf, type Opts, type ReadText } from "./cliArgs";
+import type { Out } from "./cliRecurrent";
 
 export async function attributeCommand(client: EngineClient, opts: Opts, model: string, json: boolean, readText: ReadText, out: Out, err: Out): Promise<number> {
   const method = opts.get("--method") ?? "ablation";

@@ -6,23 +6,8 @@ import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
 import { ABLATION_MODES, type AblationMode, type HeadRef } from "../protocol/interventions";
 
-type Opts = Map<string, string>;
-type Out = (s: string) => unknown;
-type ReadText = (opts: Opts) => { text?: string; ids?: number[] };
-
-const show = (s: string) => JSON.stringify(s).slice(1, -1);
-
-function tokenOf(v: string | undefined): string | number | undefined {
-  if (v === undefined) return undefined;
-  return /^\d+$/.test(v) ? Number(v) : v;
-}
-
-function intOf(opts: Opts, name: string): number | undefined {
-  const v = opts.get(name);
-  if (v === undefined) return undefined;
-  if (!/^\s*\d+\s*$/.test(v)) throw new CliUsageError(`${name} must be a whole number (got ${JSON.stringify(v)})`);
-  return Number(v);
-}
+import { intOf, show, tokenOf, type Opts, type ReadText } from "./cliArgs";
+import type { Out } from "./cliRecurrent";
 
 /** --ablate L.H[,L.H] and --ablate-mode: the heads to switch off, or nothing when --ablate is absent. */
 export function ablateOf(opts: Opts): { ablate?: HeadRef[]; ablateMode?: AblationMode } {

@@ -8,10 +8,8 @@ import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
 import { PATCH_PER, type PatchPer } from "../protocol/interventions";
 
-type Opts = Map<string, string>;
-type Out = (s: string) => unknown;
-
-const tokenOf = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);
+import { tokenOf, type Opts } from "./cliArgs";
+import type { Out } from "./cliRecurrent";
 
 /** "A-B": the two tokens of the metric; a usage error unless the value splits at one "-" into two non-empty tokens. */
 export function metricOf(v: string | undefined): { target: string | number; foil: string | number } {

@@ -20,7 +20,20 @@ export const DEFAULT_IG_STEPS = 64;
 export const MAX_IG_STEPS = 4096;
 
 /** A token given as its text (one token of the vocabulary) or its id. */
-const tokenSpec = v.union([v.pipe(v.string(), v.minLength(1, "a token must be a non-empty string")), v.number()], "a token must be its text or its id");
+export const tokenSpec = v.union([v.pipe(v.string(), v.minLength(1, "a token must be a non-empty string")), v.number()], "a token must be its text or its id");
+
+/** What every "why" method explains: a model's prediction of one token of an input. */
+export const predictionEntries = {
+  model: modelSpec,
+  text: v.optional(v.string()),
+  ids: v.optional(numberArray("ids")),
+  /** The token whose prediction is explained: 1..T (T, the default, is the next token after the input); attribute also takes -1, the input's last token, -k counted back. */
+  position: v.optional(num),
+  /** Default: the model's top next token (position T), or the token actually at `position`. */
+  target: v.optional(tokenSpec),
+  /** With a foil the measure is logit(target) − logit(foil) ("why this rather than that"). */
+  foil: v.optional(tokenSpec),
+};
 
 export const attributionParams = {
   /**
@@ -28,15 +41,7 @@ export const attributionParams = {
    * after the text) attributed to each of those tokens.
    */
   attribute: v.object({
-    model: modelSpec,
-    text: v.optional(v.string()),
-    ids: v.optional(numberArray("ids")),
-    /** The token whose prediction is explained: 1..T (T, the default, is the next token after the input); -1 the input's last token, -k counted back. */
-    position: v.optional(num),
-    /** Default: the model's top next token (position T), or the token actually at `position`. */
-    target: v.optional(tokenSpec),
-    /** With a foil the score is logit(target) − logit(foil) ("why this rather than that"). */
-    foil: v.optional(tokenSpec),
+    ...predictionEntries,
     method: v.optional(v.picklist(ATTRIBUTION_METHODS, 'method must be "ablation", "grad-x-input" or "integrated-gradients"')),
     /**
      * Ablation's replacement token, default pad when the tokenizer has one, else eos, else unk.

@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import type { NextTokenResult, TokenInfo, Truncated } from "./basics";
 import { modelSpec, nonNegInt, num, numberArray } from "./schema";
+import { predictionEntries, tokenSpec } from "./attribution";
 
 /** "zero": the head's output replaced by 0; "mean": by its mean over the positions of the same input. */
 export const ABLATION_MODES = ["zero", "mean"] as const;
@@ -41,20 +42,11 @@ export interface AblationInfo {
 export const PATCH_PER = ["residual", "head"] as const;
 export type PatchPer = (typeof PATCH_PER)[number];
 
-/** A token given as its text (one token of the vocabulary) or its id. */
-const tokenSpec = v.union([v.pipe(v.string(), v.minLength(1, "a token must be a non-empty string")), v.number()], "a token must be its text or its id");
-
 export const interventionsParams = {
   /** The logit of `target` (minus `foil`'s) at `position` split into embeddings, heads and MLPs. */
   dla: v.object({
-    model: modelSpec,
-    text: v.optional(v.string()),
-    ids: v.optional(numberArray("ids")),
-    /** The prediction explained: 1..T (T, the default, is the next token after the input); the residual at row position − 1. */
-    position: v.optional(num),
-    /** Default: the token at `position`, or after the input the model's top prediction. */
-    target: v.optional(tokenSpec),
-    foil: v.optional(tokenSpec),
+    /** `position`: 1..T; the residual is the one at row position − 1. */
+    ...predictionEntries,
     maxTokens: v.optional(num),
   }),
   /**
