@@ -16,11 +16,13 @@ import { describe, EDGE_NUMBERS, hostileString } from "../values";
 const CLI = path.join(ROOT, "bin", "seqlens.js");
 const MODELS = path.join(ROOT, "samples", "models");
 
-const COMMANDS = ["inspect", "generate", "complete", "info", "gates", "forecast", "project", "neighbours", "lens", "compare", "quantize", "help"];
+const COMMANDS = ["inspect", "generate", "complete", "info", "gates", "forecast", "project", "neighbours", "lens", "compare", "quantize", "attribute", "dla", "patch", "help"];
+/** The "why" commands run the model once per token (or per patched position): each case gets a deadline, past which the engine stops with a typed error. */
+const ONE_RUN_PER_TOKEN = new Set(["attribute", "dla", "patch"]);
 const BOOLEAN_FLAGS = ["--json", "--greedy", "--no-cache", "--help", "-h"];
-const NUMBER_FLAGS = ["--top-k", "--max-tokens", "--temperature", "--top-p", "--seed", "--horizon", "--dims", "--layer", "--k", "--alternatives", "--max-ms", "--max-steps", "--window", "--from-step", "--deadline"];
+const NUMBER_FLAGS = ["--top-k", "--max-tokens", "--temperature", "--top-p", "--seed", "--horizon", "--dims", "--layer", "--k", "--alternatives", "--max-ms", "--max-steps", "--window", "--from-step", "--deadline", "--position", "--steps", "--top"];
 const CHOICE_FLAGS: Record<string, string[]> = {
-  "--method": ["pca", "umap", "tsne"],
+  "--method": ["pca", "umap", "tsne", "ablation", "grad-x-input", "integrated-gradients"],
   "--matrix": ["input", "output"],
   "--metric": ["cosine", "euclidean"],
   "--stop-at": ["line", "block"],
@@ -145,6 +147,9 @@ function valueFor(flag: string, rng: Rng, f: Files): string {
     case "--text":
     case "--suffix":
     case "--target":
+    case "--foil":
+    case "--clean":
+    case "--corrupted":
       return rng.chance(0.7) ? rng.pick(["let x = 1;", "hello world", "1, 2, 3", "0.5\n1.5\n2.5\n3.5"]) : hostileString(rng, 200);
     case "--file":
       return rng.pick([f.textFile, f.csvFile, f.emptyDir, path.join(f.dir, "nope.txt"), ""]);
@@ -152,6 +157,8 @@ function valueFor(flag: string, rng: Rng, f: Files): string {
       return rng.pick([f.csvFile, f.csvFile, f.textFile, path.join(f.dir, "nope.csv"), f.emptyDir]);
     case "--ids":
     case "--target-ids":
+    case "--clean-ids":
+    case "--corrupted-ids":
       return rng.pick(["1,2,3", "0", "", ",", "a,b", "-1", "1.5", "4095,4096", "1e9", String(2 ** 53), Array.from({ length: 700 }, (_, i) => i % 4096).join(",")]);
     case "--values":
       return rng.pick(["1,2,3,4,5", "315.4,316.3,316.9,317.6", "NaN,1", "1e308,-1e308,1e308", "", "1;2;3", "[1,2,3]", "0".repeat(50)]);
@@ -163,6 +170,10 @@ function valueFor(flag: string, rng: Rng, f: Files): string {
     case "--plus":
     case "--minus":
       return rng.pick(["the", " x", "function", "", "\ud800", "zzzzzzzzzz"]);
+    case "--baseline":
+      return rng.pick(["pad", "eos", "mask", "unk", "zero", "0", "4095", "-1", "99999", ""]);
+    case "--per":
+      return rng.pick(["residual", "head", "neuron", ""]);
     default:
       return hostileString(rng, 16);
   }
@@ -186,6 +197,9 @@ function commandLine(rng: Rng, f: Files): string[] {
     lens: ["--text", "--file", "--ids", "--top-k"],
     compare: ["--text", "--file"],
     quantize: ["--out"],
+    attribute: ["--text", "--file", "--ids", "--position", "--target", "--foil", "--baseline", "--method", "--steps", "--top"],
+    dla: ["--text", "--file", "--ids", "--position", "--target", "--foil", "--top"],
+    patch: ["--clean", "--corrupted", "--clean-ids", "--corrupted-ids", "--metric", "--per", "--layer"],
   };
   for (const fl of Object.hasOwn(byCommand, command) ? byCommand[command] : []) if (rng.chance(0.5)) flags.add(fl);
   if (rng.chance(0.3)) flags.add(rng.pick([...NUMBER_FLAGS, ...Object.keys(CHOICE_FLAGS), "--text", "--values"]));
@@ -202,6 +216,7 @@ function commandLine(rng: Rng, f: Files): string[] {
   if (rng.chance(0.1)) argv.push(rng.pick(["--bogus", "stray", "--json", "--model"]));
   if (rng.chance(0.05)) argv.push("--ep", rng.pick(["cpu", "bogus", ""]));
   if (rng.chance(0.1)) argv.push(...(rng.chance(0.5) ? ["--memory-budget", valueFor("--memory-budget", rng, f)] : ["--deadline", rng.pick(["30", "0.001", "-1", "x", ""])]));
+  if (ONE_RUN_PER_TOKEN.has(command) && !argv.includes("--deadline")) argv.push("--deadline", "15");
   return argv.map((a) => a.replace(/\0/g, "\\0")); // a command line cannot hold NUL
 }
 
