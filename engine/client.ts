@@ -38,6 +38,8 @@ interface Pending {
 /** Why an engine process ended, as the client's `onStop` hears it. */
 export interface EngineStop {
   pid?: number;
+  /** The engine's number, as its handles carry it ("...@n"). */
+  engine: number;
   /** What happened, as a clause: "was killed by SIGKILL", "stopped responding (no sign of life for 10 s)". */
   why: string;
   /** The client ended it: it hung, its loop was blocked too long, or a cancelled run could not stop. */
@@ -187,7 +189,7 @@ export class EngineClient {
     this.stopWatch();
     if (!this.disposed) {
       this.opts.onLog?.(killedByClient ? "warn" : "error", `the engine (pid ${running.child.pid}) ${why}${lost ? `; ${lost} request${lost === 1 ? " was" : "s were"} lost` : ""}`);
-      this.opts.onStop?.({ pid: running.child.pid, why, killedByClient, lost });
+      this.opts.onStop?.({ pid: running.child.pid, engine: running.n, why, killedByClient, lost });
     }
   }
 

@@ -75,8 +75,9 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
         if (this.shown && e.document.uri.toString() === this.shown.uri && e.document.version !== this.shown.version) this.post({ type: "stale", stale: true });
       }),
       // the engine that held this inspection's tensors is gone: its attention and predictions with it
+      // (only the engine that made it: a late word about an older engine says nothing of a newer result)
       services.host.onDidStop((stop) => {
-        if (this.shown) this.markStale(`The engine ${stop.why}: this inspection's attention and predictions went with it. Re-run to see them again.`);
+        if (this.shown && this.shown.view.handle.endsWith(`@${stop.engine}`)) this.markStale(`The engine ${stop.why}: this inspection's attention and predictions went with it. Re-run to see them again.`);
       }),
     );
   }
