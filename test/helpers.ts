@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { EngineError } from "../protocol/errors";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const SAMPLE_MODEL = process.env.SEQLENS_TEST_MODEL ?? path.join(ROOT, "samples", "models", "tiny-gpt");
@@ -42,4 +43,17 @@ export async function noKvCacheCopy(src = SAMPLE_MODEL): Promise<string> {
   const bytes = exportGpt2Onnx({ vocab_size: c.vocab_size, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head, layer_norm_epsilon: c.layer_norm_epsilon }, (name) => weights.get(name)!, {}, { kvCache: false });
   fs.writeFileSync(file, bytes);
   return dst;
+}
+
+/** An assert.rejects check: an EngineError with `c` as its code (and a message matching `re`). */
+export const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof EngineError && e.code === c && (!re || re.test(e.message));
+
+/** ln p(target) or logit(target) − logit(foil) of one row of logits, in float64 (an independent reading of the engine's metric). */
+export function metricOfRow(row: Float32Array, target: number, foil?: number): number {
+  if (foil !== undefined) return row[target] - row[foil];
+  let max = -Infinity;
+  for (const x of row) max = Math.max(max, x);
+  let sum = 0;
+  for (const x of row) sum += Math.exp(x - max);
+  return row[target] - max - Math.log(sum);
 }

@@ -13,25 +13,13 @@ import { EngineService } from "../../engine/service";
 import { readInitializers } from "../../engine/formats/onnxWeights";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
 import { gpt2Forward, hfNamesToWeights } from "../../engine/runtime/tfjs/gpt2";
-import { EngineError } from "../../protocol/errors";
 import type { Progress } from "../../protocol/engine";
-import { CLI_JS, heldoutText, ROOT, SAMPLE_MODEL } from "../helpers";
+import { CLI_JS, code, heldoutText, metricOfRow, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const HF = path.join(ROOT, "test", "fixtures", "hf");
 const EOS = 4095;
 
-/** ln p(target) or logit(target) − logit(foil) at the last row of [1, T, V] logits, in float64. */
-function metricOfRow(row: Float32Array, target: number, foil?: number): number {
-  if (foil !== undefined) return row[target] - row[foil];
-  let max = -Infinity;
-  for (const x of row) max = Math.max(max, x);
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  return row[target] - max - Math.log(sum);
-}
-
-const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof EngineError && e.code === c && (!re || re.test(e.message));
 
 test("feature ablation equals a plain loop over positions on the TensorFlow.js GPT-2 of the same weights (<= 1e-3), with and without a foil", async () => {
   await initTfjs();

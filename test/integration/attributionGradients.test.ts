@@ -10,25 +10,13 @@ import * as tf from "@tensorflow/tfjs";
 import { EngineService } from "../../engine/service";
 import { TfjsDecoder } from "../../engine/models/tfjsDecoder";
 import { gpt2Blocks } from "../../engine/runtime/tfjs/gpt2";
-import { EngineError } from "../../protocol/errors";
 import type { Progress } from "../../protocol/engine";
-import { CLI_JS, heldoutText, ROOT, SAMPLE_MODEL } from "../helpers";
+import { CLI_JS, code, heldoutText, metricOfRow, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const HF = path.join(ROOT, "test", "fixtures", "hf");
 const TWIN = `tfjs:${SAMPLE_MODEL}`;
 const EOS = 4095;
-const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof EngineError && e.code === c && (!re || re.test(e.message));
-
-/** ln p(target) or logit(target) − logit(foil) of one row of logits, in float64. */
-function metricOfRow(row: Float32Array, target: number, foil?: number): number {
-  if (foil !== undefined) return row[target] - row[foil];
-  let max = -Infinity;
-  for (const x of row) max = Math.max(max, x);
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  return row[target] - max - Math.log(sum);
-}
 
 /**
  * The metric of the prediction after T tokens given as token embeddings [T, d], by a plain forward

@@ -11,8 +11,7 @@ import * as path from "node:path";
 import { EngineService } from "../../engine/service";
 import { prepareInterventions } from "../../engine/formats/onnxInterventions";
 import { floatValues } from "../../engine/runtime/onnx/tensors";
-import { EngineError } from "../../protocol/errors";
-import { CLI_JS, ROOT, SAMPLE_MODEL } from "../helpers";
+import { CLI_JS, code, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const HF = path.join(ROOT, "test", "fixtures", "hf");
@@ -34,7 +33,6 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
 };
-const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof EngineError && e.code === c && (!re || re.test(e.message));
 
 test("the interventions copy with scale 1 and shift 0 gives the original graph's logits (<= 1e-5) on GPT-2, Llama, Qwen2 and a bare graph", async () => {
   const s = new EngineService({ providers: "cpu" });

@@ -9,9 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineService } from "../../engine/service";
 import { floatValues } from "../../engine/runtime/onnx/tensors";
-import { EngineError } from "../../protocol/errors";
 import type { Progress } from "../../protocol/engine";
-import { CLI_JS, ROOT, SAMPLE_MODEL } from "../helpers";
+import { CLI_JS, code, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
 const HF = path.join(ROOT, "test", "fixtures", "hf");
@@ -30,7 +29,6 @@ interface Patching {
 }
 
 const reference = (name: string): Patching => JSON.parse(fs.readFileSync(path.join(HF, name, "interp.json"), "utf8")).patching;
-const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof EngineError && e.code === c && (!re || re.test(e.message));
 const maxDiff = (a: number[][], b: number[][]) => {
   assert.equal(a.length, b.length);
   let d = 0;

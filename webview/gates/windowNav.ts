@@ -1,8 +1,9 @@
 // What the Gates panel says about a long selection shown a window at a time, and the windows it
 // offers: window k holds the steps [total - (k + 1)·size, total - k·size) (the first one fewer),
-// counted back from the end, 0 the last, as the engine numbers them (engine/series/window.ts). And
+// counted back from the end, 0 the last, as the engine numbers them (protocol/stepWindow.ts, which both use). And
 // which of the host's messages are a cancel, shown as a plain notice rather than an error.
 import type { StepWindow } from "../../protocol/gates";
+import { seriesWindow } from "../../protocol/stepWindow";
 
 export interface WindowOffer {
   /** The window to ask for, counted back from the end. */
@@ -21,12 +22,6 @@ export interface WindowNav {
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-/** The steps [from, to) of window `k` of a selection of `total` steps read `size` at a time. */
-export function windowSpan(total: number, size: number, k: number): [number, number] {
-  const to = Math.max(0, total - k * size);
-  return [Math.max(0, to - size), to];
-}
-
 /** The notice for the window shown and the windows either side of it. */
 export function windowNav(w: StepWindow): WindowNav {
   const unit = w.unit;
@@ -38,8 +33,8 @@ export function windowNav(w: StepWindow): WindowNav {
   const k = w.index ?? Math.floor((w.total - w.to) / w.size);
   const offer = (j: number, label: (steps: number) => string): WindowOffer | undefined => {
     if (j < 0 || j >= w.count) return undefined;
-    const [a, b] = windowSpan(w.total, w.size, j);
-    return b > a ? { window: j, steps: b - a, label: label(b - a) } : undefined;
+    const s = seriesWindow(w.total, { maxSteps: w.size, window: j });
+    return typeof s === "string" || s.to <= s.from ? undefined : { window: j, steps: s.to - s.from, label: label(s.to - s.from) };
   };
   return {
     notice,
