@@ -525,11 +525,14 @@ export class EngineService {
       if (p.baseline === "zero") throw new EngineError("BAD_INPUT", `a zero baseline is an embedding, and feature ablation replaces tokens: give a baseline token (pad, eos, mask, unk or a token id), or use method integrated-gradients`);
       const baseline = resolveBaseline(tok, V, p.baseline);
       checkForwardBudget(`attributing a prediction of ${model.name} on`, model.config, position, this.limits.memoryBudget, {});
+      // one ablated input must fit the budget; a batch holds as many as fit (at most 32)
+      const perRun = forwardBytes(model.config, position, {}).bytes;
       const r = await featureAblation(model, input.ids, {
         position,
         target: given,
         foil,
         baseline: baseline.id,
+        maxBatch: Math.max(1, Math.min(32, Math.floor(this.limits.memoryBudget / perRun))),
         signal: ctx.signal,
         onStep: (done, total) => ctx.progress({ kind: "steps", done, total, message: `ablating token ${Math.max(0, done - 1)} of ${total - 1}` }),
       });

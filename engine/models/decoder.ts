@@ -300,21 +300,27 @@ export class DecoderModel implements Decoder, LoadedModel {
    * Runs `ids` through the interventions copy, with its edit inputs by name (those not given: no
    * edit; interventionFeeds), fetching `fetch`. `past`: a batch-1 KV cache the ids follow (from
    * this copy's present.* outputs). `batch`: the same ids (and past) `batch` times, for edits that
-   * differ per batch row.
+   * differ per batch row. `rows`: instead of `ids` repeated, these ids (each as long as `ids`), one
+   * sequence each, after the same past.
    */
-  async runInterventions(ids: number[], edits: Map<string, Float32Array | EditTensor>, fetch: string[], opts: { past?: KvCache; batch?: number } = {}): Promise<ortTypes.InferenceSession.OnnxValueMapType> {
+  async runInterventions(ids: number[], edits: Map<string, Float32Array | EditTensor>, fetch: string[], opts: { past?: KvCache; batch?: number; rows?: number[][] } = {}): Promise<ortTypes.InferenceSession.OnnxValueMapType> {
     this.checkIds(ids);
+    for (const r of opts.rows ?? []) {
+      if (r.length !== ids.length) throw new EngineError("INTERNAL", `a batch row of ${r.length} tokens beside ${ids.length}`);
+      this.checkIds(r);
+    }
     const pastLen = opts.past?.length ?? 0;
     if (pastLen + ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${pastLen + ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
     const graph = await this.interventions();
     const { opened } = await this.interventionsCopy!;
     const T = ort().Tensor;
     const feeds = this.feedsFor(ids, opts.past ?? (this.probe.hasKvCache ? this.emptyCache() : undefined));
-    const batch = opts.batch ?? 1;
+    const batch = opts.rows?.length ?? opts.batch ?? 1;
     if (batch > 1) {
       // every input the graph takes per sequence has batch 1 here: repeated `batch` times
       for (const [name, t] of Object.entries(feeds)) feeds[name] = new T(t.type as "float32", repeated(t.data as Float32Array, batch), [batch, ...t.dims.slice(1)]);
     }
+    if (opts.rows) feeds.input_ids = new T("int64", BigInt64Array.from(opts.rows.flat(), (v) => BigInt(v)), [batch, ids.length]);
     for (const [name, x] of interventionFeeds(graph, edits)) feeds[name] = new T("float32", x.data, x.dims);
     return opened.session.run(feeds, [...new Set(fetch)]);
   }
@@ -324,6 +330,28 @@ export class DecoderModel implements Decoder, LoadedModel {
     if (this.lens) await (await this.lens).opened.session.release().catch(() => {});
     if (this.interventionsCopy) await (await this.interventionsCopy).opened.session.release().catch(() => {});
   }
+}
+
+/** The KV cache a run returned in its present.{i}.key|value outputs (`length` tokens), as the past_key_values of a next run. */
+export function presentCache(out: ortTypes.InferenceSession.OnnxValueMapType, nLayer: number, length: number): KvCache {
+  const tensors = new Map<string, ortTypes.Tensor>();
+  for (let i = 0; i < nLayer; i++) for (const kv of ["key", "value"]) tensors.set(`past_key_values.${i}.${kv}`, out[`present.${i}.${kv}`]);
+  return { length, tensors };
+}
+
+/** The first `n` tokens of a KV cache: each past_key_values tensor [batch, heads, length, headDim] cut along its length. */
+export function cacheUpTo(cache: KvCache, n: number): KvCache {
+  const T = ort().Tensor;
+  const tensors = new Map<string, ortTypes.Tensor>();
+  for (const [name, t] of cache.tensors) {
+    const [b, h, len, d] = t.dims;
+    if (t.dims.length !== 4 || len !== cache.length || n > len) throw new EngineError("INTERNAL", `the KV cache tensor ${name} has shape [${t.dims}], not [batch, heads, ${cache.length}, head_dim]`);
+    const src = t.data as Float32Array | Uint16Array;
+    const out = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(b * h * n * d);
+    for (let k = 0; k < b * h; k++) out.set(src.subarray(k * len * d, (k * len + n) * d), k * n * d);
+    tensors.set(name, new T(t.type as "float32", out as Float32Array, [b, h, n, d]));
+  }
+  return { length: n, tensors };
 }
 
 /** A typed array's values `times` times over, in an array of its own kind. */

@@ -1,19 +1,25 @@
 // Feature ablation: a prediction attributed to each earlier token by replacing that token with a
 // baseline token and running the model again. Any decoder that gives next-token logits serves (the
-// ONNX families, a bare graph, the TensorFlow.js twin): it needs nothing but forward(ids). The
-// decoders run one sequence at a time, so the ablated inputs run one after another, each the
-// prefix up to the explained position only (the tokens after it cannot change that prediction);
-// an ONNX graph with a KV cache reuses the real run's cache for the tokens before the ablated one.
+// ONNX families, a bare graph, the TensorFlow.js twin): it needs nothing but forward(ids). Each
+// ablated input is the prefix up to the explained position only (the tokens after it cannot change
+// that prediction). An ONNX decoder whose interventions copy can be built (onnxInterventions.ts)
+// runs the ablated inputs in batches, as many as the caller's memory share allows, and reads only
+// the last position's logits of each; with a KV cache in the graph, a batch of ablations j0..j1
+// runs the tokens from j0 on after the real run's cache for the tokens before j0 (which they cannot
+// change). Other decoders run one ablated input after another, the KV cache reused the same way.
 import { EngineError } from "../../protocol/errors";
 import type { BaselineToken } from "../../protocol/attribution";
-import type * as ortTypes from "onnxruntime-node";
-import { DecoderModel, type Decoder, type KvCache } from "../models/decoder";
-import { ort } from "../runtime/onnx/session";
+import { cacheUpTo, DecoderModel, presentCache, type Decoder, type KvCache } from "../models/decoder";
+import type { InterventionsGraph } from "../formats/onnxInterventions";
+import { floatValues } from "../runtime/onnx/tensors";
 import type { TextTokenizer } from "../tokenize/tokenizer";
 
-/** What the score measures at one row of logits: ln p(target), or logit(target) − logit(foil). */
-export function metricAt(logits: Float32Array, vocab: number, row: number, target: number, foil?: number): number {
-  const o = row * vocab;
+/**
+ * What the score measures at one row of logits: ln p(target), or logit(target) − logit(foil).
+ * `stride`: the values per row, where the graph pads the vocabulary past `vocab`.
+ */
+export function metricAt(logits: Float32Array, vocab: number, row: number, target: number, foil?: number, stride = vocab): number {
+  const o = row * stride;
   if (foil !== undefined) return logits[o + target] - logits[o + foil];
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (logits[o + i] > max) max = logits[o + i];
@@ -22,9 +28,9 @@ export function metricAt(logits: Float32Array, vocab: number, row: number, targe
   return logits[o + target] - max - Math.log(sum);
 }
 
-/** The id of the largest logit in a row. */
-export function argmaxAt(logits: Float32Array, vocab: number, row: number): number {
-  const o = row * vocab;
+/** The id of the largest logit in a row (`stride` values per row). */
+export function argmaxAt(logits: Float32Array, vocab: number, row: number, stride = vocab): number {
+  const o = row * stride;
   let best = 0;
   for (let i = 1; i < vocab; i++) if (logits[o + i] > logits[o + best]) best = i;
   return best;
@@ -91,7 +97,9 @@ export interface AblationOptions {
   foil?: number;
   baseline: number;
   signal?: AbortSignal;
-  /** After each run: `done` of `total`. */
+  /** The most ablated inputs one run may hold (batched runs only); 1 when absent. */
+  maxBatch?: number;
+  /** After each run: `done` of `total` inputs. */
   onStep?: (done: number, total: number) => void;
 }
 
@@ -100,7 +108,10 @@ export interface AblationResult {
   base: number;
   /** One per position 0..position−1. */
   scores: number[];
+  /** Sequences run: the real prefix and one per position. */
   runs: number;
+  /** Whether the ablated inputs ran in batches through the interventions copy. */
+  batched: boolean;
 }
 
 /**
@@ -116,6 +127,13 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
     if (o.signal?.aborted) throw new EngineError("CANCELLED", "attribute was cancelled");
   };
   cancelled();
+  if (model instanceof DecoderModel) {
+    const g = await model.interventions().catch((e: unknown) => {
+      if (e instanceof EngineError && e.code === "NO_LENS") return undefined;
+      throw e;
+    });
+    if (g) return batchedAblation(model, g, prefix, o, cancelled);
+  }
   // With a KV cache the real run's keys and values of tokens 0..j−1 are reused when token j is
   // ablated (they do not depend on it): each ablated run computes only tokens j..p−1, half the work.
   const cached = model instanceof DecoderModel && model.probe.hasKvCache ? model : undefined;
@@ -145,20 +163,72 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
     scores.push(base - m);
     o.onStep?.(j + 2, total);
   }
-  return { target, base, scores, runs: total };
+  return { target, base, scores, runs: total, batched: false };
 }
 
-/** The first `n` tokens of a KV cache: each past_key_values tensor [1, heads, length, headDim] cut along its length. */
-export function cacheUpTo(cache: KvCache, n: number): KvCache {
-  const T = ort().Tensor;
-  const tensors = new Map<string, ortTypes.Tensor>();
-  for (const [name, t] of cache.tensors) {
-    const [b, h, len, d] = t.dims;
-    if (t.dims.length !== 4 || b !== 1 || len !== cache.length || n > len) throw new EngineError("INTERNAL", `the KV cache tensor ${name} has shape [${t.dims}], not [1, heads, ${cache.length}, head_dim]`);
-    const src = t.data as Float32Array | Uint16Array;
-    const out = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(h * n * d);
-    for (let k = 0; k < h; k++) out.set(src.subarray(k * len * d, (k * len + n) * d), k * n * d);
-    tensors.set(name, new T(t.type as "float32", out as Float32Array, [1, h, n, d]));
+/**
+ * Feature ablation through the interventions copy: the real prefix once (its logits, its KV cache,
+ * and a check that the copy's last-position logits are its logits' last row), then the ablated
+ * inputs in batches. A batch holds ablations j0..j1 (at most maxBatch, and j1 − j0 at most a quarter
+ * of the tokens left, so little is recomputed): each row is the prefix from j0 with its token j
+ * replaced, after the real cache for tokens 0..j0−1 (from 0 without a cache in the graph).
+ */
+async function batchedAblation(model: DecoderModel, g: InterventionsGraph, prefix: number[], o: AblationOptions, cancelled: () => void): Promise<AblationResult> {
+  const p = prefix.length;
+  const V = model.config.vocab_size;
+  const L = model.config.n_layer;
+  const kv = model.probe.hasKvCache;
+  const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
+  const lastRow = (out: Awaited<ReturnType<DecoderModel["runInterventions"]>>, name: string) => {
+    const t = out[name];
+    const stride = t.dims[t.dims.length - 1];
+    return { data: floatValues(t, name), stride };
+  };
+  let real: Awaited<ReturnType<DecoderModel["runInterventions"]>>;
+  let last = g.lastLogits;
+  try {
+    real = await model.runInterventions(prefix, new Map(), [g.logits, ...(last ? [last] : []), ...presents]);
+  } catch (e) {
+    // a head that computes a shape from elsewhere in the graph cannot run on one row: the logits serve
+    if (!last) throw e;
+    last = undefined;
+    real = await model.runInterventions(prefix, new Map(), [g.logits, ...presents]);
   }
-  return { length: n, tensors };
+  const full = lastRow(real, g.logits);
+  if (full.data.length !== p * full.stride || full.stride < V) throw new EngineError("MODEL_INVALID", `the logits have shape [${real[g.logits].dims}], not [1, ${p}, ${V}]`);
+  const target = o.target ?? argmaxAt(full.data, V, p - 1, full.stride);
+  if (o.foil === target) throw new EngineError("BAD_INPUT", `the foil is the target (token ${target}): the logit difference is 0 whatever the input; pick another foil`);
+  const base = metricAt(full.data, V, p - 1, target, o.foil, full.stride);
+  if (last) {
+    const one = lastRow(real, last);
+    const want = full.data.subarray((p - 1) * full.stride, p * full.stride);
+    const same = one.data.length === want.length && want.every((x, i) => Math.abs(x - one.data[i]) <= 1e-4 * Math.max(1, Math.abs(x)));
+    if (!same) last = undefined;
+  }
+  const cache = kv ? presentCache(real, L, p) : undefined;
+  const total = p + 1;
+  o.onStep?.(1, total);
+  const maxBatch = Math.max(1, Math.floor(o.maxBatch ?? 1));
+  const scores: number[] = [];
+  for (let j = 0; j < p; ) {
+    cancelled();
+    const start = kv ? j : 0;
+    const slack = kv ? Math.floor((p - start) / 4) : p;
+    let k = j + 1;
+    while (k < p && k - j < maxBatch && k - start <= slack) k++;
+    const rows: number[][] = [];
+    for (let a = j; a < k; a++) {
+      const row = prefix.slice(start);
+      row[a - start] = o.baseline;
+      rows.push(row);
+    }
+    const past = cache && start > 0 ? cacheUpTo(cache, start) : undefined;
+    const name = last ?? g.logits;
+    const out = lastRow(await model.runInterventions(prefix.slice(start), new Map(), [name], { past, rows }), name);
+    const len = last ? 1 : p - start;
+    for (let b = 0; b < rows.length; b++) scores.push(base - metricAt(out.data, V, b * len + len - 1, target, o.foil, out.stride));
+    j = k;
+    o.onStep?.(j + 1, total);
+  }
+  return { target, base, scores, runs: total, batched: true };
 }

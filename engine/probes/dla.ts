@@ -39,7 +39,17 @@ export async function directLogitAttribution(model: DecoderModel, ids: number[],
   const V = model.config.vocab_size;
   const p = o.position - 1;
   const prefix = ids.slice(0, o.position);
-  const out = await model.runInterventions(prefix, new Map(), [g.logits, g.embed, g.finalResidual, ...g.blocks.flatMap((b) => [b.z, b.mlp])]);
+  // the logits of the position alone where the copy has them (a head that cannot run on one row: all of them)
+  const parts = [g.embed, g.finalResidual, ...g.blocks.flatMap((b) => [b.z, b.mlp])];
+  let logitsName = g.lastLogits ?? g.logits;
+  let out: Awaited<ReturnType<DecoderModel["runInterventions"]>>;
+  try {
+    out = await model.runInterventions(prefix, new Map(), [logitsName, ...parts]);
+  } catch (e) {
+    if (logitsName === g.logits) throw e;
+    logitsName = g.logits;
+    out = await model.runInterventions(prefix, new Map(), [logitsName, ...parts]);
+  }
   const D = g.width;
   const HD = g.nHead * g.headDim;
   const row = (name: string, cols: number): Float32Array => {
@@ -47,9 +57,10 @@ export async function directLogitAttribution(model: DecoderModel, ids: number[],
     if (data.length !== prefix.length * cols) throw new EngineError("INTERNAL", `${name} has ${data.length} values, not ${prefix.length} rows of ${cols}`);
     return data.subarray(p * cols, (p + 1) * cols);
   };
-  const logitsAll = floatValues(out[g.logits], g.logits);
-  const width = logitsAll.length / prefix.length;
-  const target = o.target ?? argmaxAt(logitsAll.length === prefix.length * V ? logitsAll : stripRows(logitsAll, prefix.length, width, V), V, p);
+  const logits = floatValues(out[logitsName], logitsName);
+  const width = out[logitsName].dims[out[logitsName].dims.length - 1];
+  const logitsRow = logitsName === g.logits ? p : 0;
+  const target = o.target ?? argmaxAt(logits, V, logitsRow, width);
   if (o.foil === target) throw new EngineError("BAD_INPUT", `the foil is the target (token ${target}): the logit difference is 0 whatever the input; pick another foil`);
   const U = g.unembed;
   if (target >= U.cols || (o.foil !== undefined && o.foil >= U.cols)) throw new EngineError("BAD_INPUT", `token ${Math.max(target, o.foil ?? 0)} is outside the unembedding's ${U.cols} columns`);
@@ -100,14 +111,8 @@ export async function directLogitAttribution(model: DecoderModel, ids: number[],
   let biasTerm = 0;
   if (g.norm.beta) for (let i = 0; i < D; i++) biasTerm += g.norm.beta[i] * u[i];
   if (g.unembedBias) biasTerm += g.unembedBias[target] - (o.foil === undefined ? 0 : g.unembedBias[o.foil]);
-  const at = (id: number) => logitsAll[p * width + id];
+  const at = (id: number) => logits[logitsRow * width + id];
   const logit = at(target) - (o.foil === undefined ? 0 : at(o.foil));
   const sum = embed + heads.flat().reduce((a, b) => a + b, 0) + mlps.reduce((a, b) => a + b, 0) + attnBiases.reduce((a, b) => a + b, 0);
   return { target, embed, heads, mlps, attnBiases, biasTerm, remainder: logit - sum, logit };
-}
-
-function stripRows(data: Float32Array, rows: number, width: number, vocab: number): Float32Array {
-  const out = new Float32Array(rows * vocab);
-  for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, r * width + vocab), r * vocab);
-  return out;
 }

@@ -11,15 +11,14 @@
 // same bits is the corrupted run itself (its metric is m_corrupted, no run). With a KV cache in the
 // graph, a run that patches positions p.. only runs the tokens from p on, after the corrupted run's
 // cache for the tokens before it (which a patch there cannot change). Patched runs go in batches,
-// as many as the caller's memory share allows. The metric of a batched run is read from the final
-// residual through the final norm and the unembedding (the logits are not computed for the
-// batch) when that readout gives the clean and corrupted runs' logit difference; else from the logits.
+// as many as the caller's memory share allows. The metric of a batched run is read from the copy's
+// last-position logits (the last block's MLP and the head run on that row alone) when they give the
+// clean and corrupted runs' logit difference; else from the logits.
 import { EngineError } from "../../protocol/errors";
 import type * as ortTypes from "onnxruntime-node";
-import type { DecoderModel, KvCache } from "../models/decoder";
+import { cacheUpTo, presentCache, type DecoderModel } from "../models/decoder";
 import type { EditTensor, InterventionsGraph } from "../formats/onnxInterventions";
 import { floatValues } from "../runtime/onnx/tensors";
-import { ort } from "../runtime/onnx/session";
 
 export type PatchPer = "residual" | "head";
 
@@ -53,8 +52,8 @@ export interface PatchGrid {
   patched: number;
   /** Runs of the graph, the clean and corrupted ones included. */
   runs: number;
-  /** Where the metric was read: the final residual through the norm and unembedding, or the logits. */
-  readout: "residual" | "logits";
+  /** Where the metric was read: the copy's last-position logits (onnxInterventions.ts), or the logits. */
+  readout: "last-position" | "logits";
 }
 
 interface Task {
@@ -92,33 +91,37 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   const width = perHead ? HD : D;
   const kv = model.probe.hasKvCache;
   const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
-  const fetch = [g.logits, g.finalResidual, ...acts];
-  const clean = await model.runInterventions(o.clean, new Map(), fetch);
-  const corrupt = await model.runInterventions(o.corrupted, new Map(), [...fetch, ...presents]);
+  let last = g.lastLogits;
+  const fetch = [g.logits, ...acts];
+  const run = (ids: number[], extra: string[]) => model.runInterventions(ids, new Map(), [...fetch, ...(last ? [last] : []), ...extra]);
+  let clean: ortTypes.InferenceSession.OnnxValueMapType;
+  try {
+    clean = await run(o.clean, []);
+  } catch (e) {
+    // a head that computes a shape from elsewhere in the graph cannot run on one row: the logits serve
+    if (!last) throw e;
+    last = undefined;
+    clean = await run(o.clean, []);
+  }
+  const corrupt = await run(o.corrupted, presents);
   let runs = 2;
   const shape = activationShape(clean[acts[0]].dims, T, width, acts[0]);
   const rows = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string) => floatValues(out[name], name);
 
-  const metricOfLogits = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
-    const t = out[g.logits];
-    const data = floatValues(t, g.logits);
+  /** The metric of each of `batch` sequences from `name`'s rows: `len` a sequence (its last is the one read). */
+  const metricOf = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string, batch: number, len: number): number[] => {
+    const t = out[name];
+    const data = floatValues(t, name);
     const V = t.dims[t.dims.length - 1];
     return Array.from({ length: batch }, (_, b) => {
       const at = (b * len + len - 1) * V;
       return data[at + o.target] - data[at + o.foil];
     });
   };
-  const readout = residualReadout(g, o.target, o.foil);
-  const metricOfResidual = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
-    const x = floatValues(out[g.finalResidual], g.finalResidual);
-    return Array.from({ length: batch }, (_, b) => readout(x.subarray((b * len + len - 1) * D, (b * len + len) * D)));
-  };
-  const [mcLogits, mxLogits] = [metricOfLogits(clean, 1, T)[0], metricOfLogits(corrupt, 1, T)[0]];
-  const [mcRead, mxRead] = [metricOfResidual(clean, 1, T)[0], metricOfResidual(corrupt, 1, T)[0]];
-  // the readout stands in for the logits only where it gives them on both runs
+  const [mc, mx] = [metricOf(clean, g.logits, 1, T)[0], metricOf(corrupt, g.logits, 1, T)[0]];
+  // the last-position logits stand in for the logits only where they give them on both runs
   const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
-  const byResidual = close(mcRead, mcLogits) && close(mxRead, mxLogits);
-  const [mc, mx] = byResidual ? [mcRead, mxRead] : [mcLogits, mxLogits];
+  if (last && !(close(metricOf(clean, last, 1, 1)[0], mc) && close(metricOf(corrupt, last, 1, 1)[0], mx))) last = undefined;
   if (Math.abs(mc - mx) <= 1e-6 * Math.max(1, Math.abs(mc))) {
     const same = o.clean.every((id, i) => id === o.corrupted[i]);
     throw new EngineError(
@@ -191,10 +194,10 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
         value.data.set(src.subarray(p * width + t.from, p * width + t.to), row * width + t.from);
       }
     }
-    const past = start > 0 ? cacheUpTo(corrupt, presents, start) : undefined;
-    const out = await model.runInterventions(o.corrupted.slice(start), edits, [byResidual ? g.finalResidual : g.logits], { past, batch: B });
+    const past = start > 0 ? cacheUpTo(presentCache(corrupt, L, T), start) : undefined;
+    const out = await model.runInterventions(o.corrupted.slice(start), edits, [last ?? g.logits], { past, batch: B });
     runs++;
-    const m = byResidual ? metricOfResidual(out, B, len) : metricOfLogits(out, B, len);
+    const m = last ? metricOf(out, last, B, 1) : metricOf(out, g.logits, B, len);
     group.forEach((t, b) => (raw[t.row][t.col] = m[b]));
     done += B;
     o.onStep?.(done, total);
@@ -202,7 +205,7 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   }
   // + 0: an unpatched entry is 0, not −0
   const grid = raw.map((row) => row.map((m) => (m - mx) / (mc - mx) + 0));
-  return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs, readout: byResidual ? "residual" : "logits" };
+  return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs, readout: last ? "last-position" : "logits" };
 }
 
 /**
@@ -213,40 +216,4 @@ function activationShape(dims: readonly number[], T: number, width: number, name
   if (dims.length === 3 && dims[0] === 1 && dims[1] === T && dims[2] === width) return (batch, len, cols) => [batch, len, cols];
   if (dims.length === 2 && dims[0] === T && dims[1] === width) return (batch, len, cols) => [batch * len, cols];
   throw new EngineError("NO_LENS", `activation patching reads ${name} as [1, ${T}, ${width}] or [${T}, ${width}], but the graph gives it as [${dims}]: this graph's activations cannot be patched`);
-}
-
-/** The corrupted run's KV cache for its first `n` tokens (its present.* outputs cut to n). */
-function cacheUpTo(out: ortTypes.InferenceSession.OnnxValueMapType, presents: string[], n: number): KvCache {
-  const tensors = new Map<string, ortTypes.Tensor>();
-  for (const name of presents) {
-    const t = out[name];
-    const [b, heads, len, hd] = t.dims;
-    const data = t.data as Float32Array;
-    const cut = new (data.constructor as new (k: number) => Float32Array)(b * heads * n * hd);
-    for (let h = 0; h < b * heads; h++) cut.set(data.subarray(h * len * hd, h * len * hd + n * hd), h * n * hd);
-    tensors.set(name.replace("present.", "past_key_values."), new (ort().Tensor)(t.type as "float32", cut, [b, heads, n, hd]));
-  }
-  return { length: n, tensors };
-}
-
-/** logit(target) − logit(foil) from a final residual row: the final norm, then the two unembedding columns and biases. */
-function residualReadout(g: InterventionsGraph, target: number, foil: number): (x: Float32Array) => number {
-  const D = g.width;
-  const U = g.unembed;
-  const u = Float64Array.from({ length: D }, (_, i) => U.data[i * U.cols + target] - U.data[i * U.cols + foil]);
-  const bias = g.unembedBias ? g.unembedBias[target] - g.unembedBias[foil] : 0;
-  const { kind, gamma, beta, epsilon } = g.norm;
-  return (x) => {
-    let mean = 0;
-    if (kind === "layernorm") {
-      for (let i = 0; i < D; i++) mean += x[i];
-      mean /= D;
-    }
-    let sq = 0;
-    for (let i = 0; i < D; i++) sq += (x[i] - mean) ** 2;
-    const scale = Math.sqrt(sq / D + epsilon);
-    let s = bias;
-    for (let i = 0; i < D; i++) s += (((x[i] - mean) / scale) * gamma[i] + (beta ? beta[i] : 0)) * u[i];
-    return s;
-  };
 }

@@ -49,6 +49,41 @@ test("the interventions copy with scale 1 and shift 0 gives the original graph's
   }
 });
 
+test("the copy's last-position logits equal the logits' last row of each sequence in a batch of different inputs (<= 1e-5), after a KV cache too", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  for (const m of [SAMPLE_MODEL, path.join(HF, "llama-gqa"), path.join(HF, "qwen2-tied"), path.join(HF, "gpt-bare", "model.onnx")]) {
+    const model = await s.model(m);
+    const ids = [5, 17, 99, 3, 42, 7, 250, 11];
+    const rows = [ids, [...ids.slice(0, 3), 1, ...ids.slice(4)], [2, ...ids.slice(1)]];
+    const g = await model.interventions();
+    assert.ok(g.lastLogits, `${m}: the copy has last-position logits`);
+    const out = await model.runInterventions(ids, new Map(), [g.logits, g.lastLogits], { rows });
+    const all = floatValues(out[g.logits], "logits");
+    const last = floatValues(out[g.lastLogits], g.lastLogits);
+    const V = out[g.logits].dims[2];
+    assert.deepEqual(out[g.lastLogits].dims, [3, 1, V], m);
+    for (let b = 0; b < rows.length; b++) {
+      const want = all.subarray((b * ids.length + ids.length - 1) * V, (b * ids.length + ids.length) * V);
+      // each row is its own input: the same as running it alone
+      const alone = (await model.forward(rows[b], {})).logits;
+      assert.ok(maxDiff(want, alone.subarray((ids.length - 1) * V, ids.length * V)) <= 1e-5, `${m} row ${b}: batched vs alone`);
+      assert.ok(maxDiff(last.subarray(b * V, (b + 1) * V), want) <= 1e-5, `${m} row ${b}`);
+    }
+    // the rows differ where their inputs do: row 1 changed token 3, so its prediction moved
+    assert.ok(maxDiff(last.subarray(0, V), last.subarray(V, 2 * V)) > 1e-3, `${m}: rows 0 and 1 gave the same logits`);
+    if (model.probe.hasKvCache) {
+      // after the first 4 tokens' cache: the last 4 tokens of two rows
+      const L = model.config.n_layer;
+      const presents = Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
+      const head = await model.runInterventions(ids.slice(0, 4), new Map(), presents);
+      const tensors = new Map(presents.map((p) => [p.replace("present.", "past_key_values."), head[p]]));
+      const tail = await model.runInterventions(ids.slice(4), new Map(), [g.lastLogits], { past: { length: 4, tensors }, rows: [ids.slice(4), rows[1].slice(4)] });
+      const t = floatValues(tail[g.lastLogits], g.lastLogits);
+      assert.ok(maxDiff(t.subarray(0, V), last.subarray(0, V)) <= 1e-4, `${m}: after the cache, row 0`);
+    }
+  }
+});
+
 test("the descriptor reads each family's shapes: heads, head width, norm and unembedding", async () => {
   const s = new EngineService({ providers: "cpu" });
   const cases: [string, number, number, "layernorm" | "rmsnorm", boolean, number][] = [
