@@ -20,11 +20,21 @@
 //                       changed at position 128 (entries before it and layer 0's other positions are the
 //                       same in both runs and need no run: 385 patched) and at position 0 (every layer
 //                       differs from position 0 on: 769 patched, the most a one-token change asks)
+// GPT-2-small-shaped feature ablation, in results.json's attribution_gpt2_small (bar: at most 30 s,
+// with progress and Cancel):
+//   ablation_256_ms     feature ablation of the next-token prediction after the same 256 tokens on a
+//                       GPT-2-small-shaped model (random weights, bench/gpt2Small.ts), median of
+//                       SEQLENS_BENCH_GPT2_RUNS (default 3), beside one inspection in the same run;
+//                       with the progress reports each run made and the first one's time
+//   cancel_ms           a run cancelled 0.7, 1.4 and 2.1 s after its first progress report (inside a batch:
+//                       it ends at the batch's end): abort to CANCELLED, median of the 3
 // Each through the engine's own service, in this process, on the CPU.
-//   npx tsx bench/attributionBench.ts        (part of npm run bench)
+//   npx tsx bench/attributionBench.ts        (part of npm run bench; "gpt2-small" after it: that part alone)
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { EngineService } from "../engine/service";
+import { buildGpt2Small } from "./gpt2Small";
 import { median } from "./stats";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -34,6 +44,10 @@ const RUNS = 3;
 const BAR_MS = 1000;
 const DLA_BAR_RATIO = 1.5;
 const PATCH_BAR_MS = 3000;
+const GPT2_BAR_MS = 30_000;
+const GPT2_DIR = process.env.SEQLENS_BENCH_GPT2_DIR ?? path.join(os.tmpdir(), "seqlens-bench-gpt2-small");
+const GPT2_RUNS = Number(process.env.SEQLENS_BENCH_GPT2_RUNS ?? 3);
+const CANCEL_AFTER_MS = 700;
 
 async function main() {
   const s = new EngineService({ providers: "cpu", deadlineMs: 0 });
@@ -166,9 +180,74 @@ async function patchingBench() {
   console.log(`one inspection, ${TOKENS} tokens (same run)    ${ins.toFixed(1).padStart(8)} ms`);
 }
 
-main()
+/** Feature ablation over 256 tokens of a GPT-2-small-shaped model, with its progress and a cancel, beside one inspection. */
+async function gpt2SmallBench() {
+  buildGpt2Small(GPT2_DIR);
+  const s = new EngineService({ providers: "cpu", deadlineMs: 0 });
+  const text = fs.readFileSync(path.join(ROOT, "samples", "data", "ts-lib", "heldout.txt"), "utf8").slice(0, 8000);
+  const ids = (await s.model(GPT2_DIR)).tokenizer.encode(text).slice(0, TOKENS);
+  const quiet = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
+  await s.call("inspect", { model: GPT2_DIR, ids }, quiet); // warm-up
+  await s.call("attribute", { model: GPT2_DIR, ids: ids.slice(0, 8) }, quiet); // builds and opens the interventions copy
+  const runs: number[] = [];
+  const inspect: number[] = [];
+  const progress: { reports: number; first_ms: number }[] = [];
+  for (let i = 0; i < GPT2_RUNS; i++) {
+    let t0 = performance.now();
+    let reports = 0;
+    let first = 0;
+    const r = await s.call("attribute", { model: GPT2_DIR, ids }, { ...quiet, progress: () => (reports++ === 0 ? (first = performance.now() - t0) : 0) });
+    runs.push(performance.now() - t0);
+    progress.push({ reports, first_ms: first });
+    if (r.scores.length !== TOKENS) throw new Error(`ablation gave ${r.scores.length} scores`);
+    t0 = performance.now();
+    await s.call("inspect", { model: GPT2_DIR, ids }, quiet);
+    inspect.push(performance.now() - t0);
+  }
+  const cancels: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ac = new AbortController();
+    let reports = 0;
+    let abortedAt = 0;
+    // the user presses Cancel at some point inside a batch: here, a while after the first report
+    const run = s.call("attribute", { model: GPT2_DIR, ids }, { ...quiet, signal: ac.signal, progress: () => {
+      if (++reports === 1) {
+        setTimeout(() => {
+          abortedAt = performance.now();
+          ac.abort();
+        }, CANCEL_AFTER_MS * (i + 1));
+      }
+    } });
+    const code = await run.then(() => "finished", (e: { code?: string }) => e.code ?? "error");
+    if (code !== "CANCELLED") throw new Error(`the cancelled ablation ended ${code}`);
+    cancels.push(performance.now() - abortedAt);
+  }
+  const m = median(runs);
+  const ins = median(inspect);
+  const c = median(cancels);
+  const file = path.join(ROOT, "bench", "results.json");
+  const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  results.attribution_gpt2_small = {
+    model: "GPT-2-small-shaped, random weights (bench/gpt2Small.ts)",
+    tokens: TOKENS,
+    ablation_256_ms: { median: m, runs, progress },
+    inspect_256_ms: { median: ins, runs: inspect },
+    ablation_over_inspect: m / ins,
+    cancel_ms: { median: c, runs: cancels },
+    bar_ms: GPT2_BAR_MS,
+    pass: m <= GPT2_BAR_MS,
+  };
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  console.log(`feature ablation, ${TOKENS} tokens (GPT-2 small) ${m.toFixed(0).padStart(8)} ms  <= ${GPT2_BAR_MS}   ${m <= GPT2_BAR_MS ? "ok" : "FAIL"} (median of ${GPT2_RUNS}; ${progress[0].reports} progress reports, the first after ${progress[0].first_ms.toFixed(0)} ms)`);
+  console.log(`  cancelled inside a batch               ${c.toFixed(0).padStart(8)} ms to CANCELLED (median of 3; worst ${Math.max(...cancels).toFixed(0)} ms)`);
+  console.log(`one inspection, ${TOKENS} tokens (same run)    ${ins.toFixed(1).padStart(8)} ms  (ablation = ${(m / ins).toFixed(0)} inspections)`);
+}
+
+const only = process.argv[2];
+(only === "gpt2-small" ? gpt2SmallBench() : main()
   .then(gradientsBench)
   .then(patchingBench)
+  .then(gpt2SmallBench))
   .catch((e) => {
     console.error(`attribution bench failed: ${e instanceof Error ? e.message : e}`);
     process.exit(1);

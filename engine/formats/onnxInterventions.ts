@@ -15,8 +15,8 @@
 // added: each block's z (before the edit), each block's MLP component (the non-stream input of its
 // second Add), the residual entering each block (before the edit; block 0's is the embeddings, with
 // positions where the model adds them), the residual entering the final norm, and the attention
-// probabilities the probe found, where the graph has them, and the logits of the last position
-// alone (the last block's MLP, the final norm and the head copied onto that position's row). The descriptor also
+// probabilities the probe found, where the graph has them. An input picks the rows of the final
+// residual the head projects onto the vocabulary (each sequence's last, for one prediction each). The descriptor also
 // carries what DLA needs from the weights: each W_O and its bias, the final norm (LayerNorm with
 // gamma and beta, or RMSNorm with gamma; epsilon) and the unembedding W_U [D, V] with its bias.
 import * as fs from "node:fs";
@@ -30,9 +30,10 @@ import { between, residualChain } from "./onnxLens";
 
 const INTERVENTIONS_VERSION = 3;
 const DT = onnx.TensorProto.DataType;
-/** Names of what the copy adds for the last position's logits. */
-const LAST_PREFIX = "seqlens_last/";
-const LAST_LOGITS = `${LAST_PREFIX}logits`;
+/** The input that picks the rows the head projects, and what it adds for them. */
+const LOGIT_ROWS = "seqlens_logit_rows";
+/** Ops a head may have between the final residual and the logits for its rows to be picked first: each works row by row. */
+const ROWWISE_OPS = new Set(["LayerNormalization", "SimplifiedLayerNormalization", "ReduceMean", "Pow", "Mul", "Div", "Add", "Sub", "Sqrt", "Reciprocal", "Cast", "MatMul", "Gemm", "Transpose", "Identity", "Tanh", "Softcap"]);
 
 /** A matrix read from the graph's weights, row-major. */
 export interface WeightMatrix {
@@ -83,13 +84,15 @@ export interface InterventionsGraph {
   finalResidual: string;
   logits: string;
   /**
-   * The logits of each sequence's last position only, [.., 1, V]: the last block's MLP, the final
-   * norm and the head copied onto the last row of the stream after the last block's attention, so a
-   * batch of runs that each need one prediction computes neither that MLP nor the head for every position. Absent when the graph's opset (< 11) has no negative
-   * Gather index. The head may compute a shape from elsewhere in the graph: a caller checks this
-   * output against the logits' last row once before it relies on it.
+   * The graph input (int64 [k]) that picks which rows of the final residual, flattened to
+   * [batch · T, D], the final norm and the head project: the logits are then [k, V]. Feed every
+   * row for all the logits, or each sequence's last for one prediction each, so a batch of runs
+   * that need one prediction each does not project every position onto the vocabulary (the
+   * runtime runs every node of the graph, whichever outputs are fetched). Absent when the head has
+   * an op that does not work row by row (a Reshape to a shape from elsewhere, say): the logits are
+   * then every row's, shaped as the original graph shapes them.
    */
-  lastLogits?: string;
+  logitRows?: string;
   /** The probe's attention outputs that the original graph computes (all of them, or none). */
   attentionOutputs: string[];
   norm: FinalNorm;
@@ -185,10 +188,8 @@ export function prepareInterventions(onnxFile: string, nLayer: number, nHead: nu
   const norm = finalNorm(between(chain[last], normOut, graph, producers, consumers), inits, producers, width, onnxFile, why);
 
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 0);
-  // what the last position's logits need past the last block's attention: that block's MLP (with
-  // its norm and its Add), the final norm and the head, copied onto the stream's last row there
-  const head = between(chain[last - 1], "logits", graph, producers, consumers);
-  const lastLogits = opset >= 11 && head.length > 0 ? LAST_LOGITS : undefined;
+  const head = between(chain[last], "logits", graph, producers, consumers);
+  const logitRows = opset >= 11 && head.length > 0 && head.every((n) => ROWWISE_OPS.has(n.opType ?? "") && (n.domain ?? "") === "") ? LOGIT_ROWS : undefined;
   const types = inferElementTypes(graph);
   const attentionOutputs = attention.length > 0 && attention.every((a) => producers.has(a)) ? attention : [];
   if (!fs.existsSync(file)) {
@@ -217,30 +218,32 @@ export function prepareInterventions(onnxFile: string, nLayer: number, nHead: nu
       editNodes(b.z, b.scale, b.shift);
       editNodes(b.resid, b.residKeep, b.residValue);
     }
-    if (lastLogits) {
-      // the last row of the stream after the last block's attention (Gather at index −1 of the
-      // position axis, kept as a length-1 axis), then copies of the nodes from there to the logits
-      const index = `${LAST_PREFIX}index`;
-      const lastRow = `${LAST_PREFIX}residual`;
-      graph.initializer!.push(onnx.TensorProto.create({ name: index, dataType: DT.INT64, dims: [1], int64Data: [-1] }));
-      graph.node!.push(onnx.NodeProto.create({ name: `${LAST_PREFIX}Gather`, opType: "Gather", input: [chain[last - 1], index], output: [lastRow], attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: -2 }] }));
-      const renamed = new Map<string, string>([[chain[last - 1], lastRow]]);
-      for (const n of head) {
-        const outputs = n.output!.map((o) => (o === "" ? "" : o === "logits" ? lastLogits : `${LAST_PREFIX}${o}`));
-        n.output!.forEach((o, k) => renamed.set(o, outputs[k]));
-        graph.node!.push(onnx.NodeProto.create({ ...n, name: `${LAST_PREFIX}${n.name ?? n.opType}`, input: n.input!.map((x) => renamed.get(x) ?? x), output: outputs }));
-      }
+    if (logitRows) {
+      // the final residual as [batch · T, D], the rows asked for, and the head reading those
+      const shape = `${LOGIT_ROWS}/shape`;
+      const flat = `${LOGIT_ROWS}/flat`;
+      const picked = `${LOGIT_ROWS}/residual`;
+      graph.input!.push(onnx.ValueInfoProto.create({ name: LOGIT_ROWS, type: { tensorType: { elemType: DT.INT64, shape: { dim: [{ dimParam: "rows" }] } } } }));
+      graph.initializer!.push(onnx.TensorProto.create({ name: shape, dataType: DT.INT64, dims: [2], int64Data: [-1, width] }));
+      graph.node!.push(onnx.NodeProto.create({ name: `${LOGIT_ROWS}/Reshape`, opType: "Reshape", input: [chain[last], shape], output: [flat] }));
+      graph.node!.push(onnx.NodeProto.create({ name: `${LOGIT_ROWS}/Gather`, opType: "Gather", input: [flat, LOGIT_ROWS], output: [picked], attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 0 }] }));
+      for (const n of head) n.input = n.input!.map((x) => (x === chain[last] ? picked : x));
+      // [k, V] now: the declared shape goes, the type stays
+      for (const o of graph.output!) if (o.name === "logits" && o.type?.tensorType) o.type.tensorType.shape = null;
+      // the head's nodes after the ones they now read
+      const moved = new Set(head);
+      graph.node = [...graph.node!.filter((n) => !moved.has(n)), ...head];
     }
     const existing = new Set(graph.output!.map((o) => o.name));
     const logitsType = declaredType(graph.output!.find((o) => o.name === "logits"));
-    for (const name of [...blocks.flatMap((b) => [b.z, b.mlp, b.resid]), chain[last], ...attentionOutputs, ...(lastLogits ? [lastLogits] : [])]) {
-      const elemType = (name === lastLogits ? (logitsType ?? types.get("logits")) : types.get(name)) ?? (logitsType === DT.FLOAT ? logitsType : undefined);
+    for (const name of [...blocks.flatMap((b) => [b.z, b.mlp, b.resid]), chain[last], ...attentionOutputs]) {
+      const elemType = types.get(name) ?? (logitsType === DT.FLOAT ? logitsType : undefined);
       if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create(elemType ? { name, type: { tensorType: { elemType } } } : { name }));
       existing.add(name);
     }
     writeGraphCopy(file, { onnxFile, refs }, () => onnx.ModelProto.encode(model).finish());
   }
-  return { file, nHead, headDim: projWidth / nHead, width, blocks, embed: chain[first], finalResidual: chain[last], logits: "logits", lastLogits, attentionOutputs, norm, unembed, unembedBias };
+  return { file, nHead, headDim: projWidth / nHead, width, blocks, embed: chain[first], finalResidual: chain[last], logits: "logits", logitRows, attentionOutputs, norm, unembed, unembedBias };
 }
 
 /** A feed for one of the copy's edit inputs: values and their shape. */

@@ -301,9 +301,10 @@ export class DecoderModel implements Decoder, LoadedModel {
    * edit; interventionFeeds), fetching `fetch`. `past`: a batch-1 KV cache the ids follow (from
    * this copy's present.* outputs). `batch`: the same ids (and past) `batch` times, for edits that
    * differ per batch row. `rows`: instead of `ids` repeated, these ids (each as long as `ids`), one
-   * sequence each, after the same past.
+   * sequence each, after the same past. `lastOnly`: the logits of each sequence's last position
+   * only, where the copy can pick them ([batch, V]; lastLogits reads either shape).
    */
-  async runInterventions(ids: number[], edits: Map<string, Float32Array | EditTensor>, fetch: string[], opts: { past?: KvCache; batch?: number; rows?: number[][] } = {}): Promise<ortTypes.InferenceSession.OnnxValueMapType> {
+  async runInterventions(ids: number[], edits: Map<string, Float32Array | EditTensor>, fetch: string[], opts: { past?: KvCache; batch?: number; rows?: number[][]; lastOnly?: boolean } = {}): Promise<ortTypes.InferenceSession.OnnxValueMapType> {
     this.checkIds(ids);
     for (const r of opts.rows ?? []) {
       if (r.length !== ids.length) throw new EngineError("INTERNAL", `a batch row of ${r.length} tokens beside ${ids.length}`);
@@ -322,6 +323,11 @@ export class DecoderModel implements Decoder, LoadedModel {
     }
     if (opts.rows) feeds.input_ids = new T("int64", BigInt64Array.from(opts.rows.flat(), (v) => BigInt(v)), [batch, ids.length]);
     for (const [name, x] of interventionFeeds(graph, edits)) feeds[name] = new T("float32", x.data, x.dims);
+    if (graph.logitRows) {
+      const n = ids.length;
+      const rows = opts.lastOnly ? Array.from({ length: batch }, (_, b) => b * n + n - 1) : Array.from({ length: batch * n }, (_, r) => r);
+      feeds[graph.logitRows] = new T("int64", BigInt64Array.from(rows, (r) => BigInt(r)), [rows.length]);
+    }
     return opened.session.run(feeds, [...new Set(fetch)]);
   }
 
@@ -330,6 +336,21 @@ export class DecoderModel implements Decoder, LoadedModel {
     if (this.lens) await (await this.lens).opened.session.release().catch(() => {});
     if (this.interventionsCopy) await (await this.interventionsCopy).opened.session.release().catch(() => {});
   }
+}
+
+/**
+ * Each sequence's last-position logits in a run of the interventions copy of `batch` sequences of
+ * `len` tokens, asked with lastOnly or not: the values, the values per row (the vocabulary,
+ * padded where the graph pads it) and the row of sequence b.
+ */
+export function lastLogits(out: ortTypes.InferenceSession.OnnxValueMapType, name: string, batch: number, len: number): { data: Float32Array; stride: number; row: (b: number) => number } {
+  const t = out[name];
+  const stride = t.dims[t.dims.length - 1];
+  const data = floatValues(t, name);
+  const rows = data.length / stride;
+  if (rows === batch) return { data, stride, row: (b) => b };
+  if (rows === batch * len) return { data, stride, row: (b) => b * len + len - 1 };
+  throw new EngineError("INTERNAL", `${name} has shape [${t.dims}]: neither ${batch} rows nor ${batch} × ${len}`);
 }
 
 /** The KV cache a run returned in its present.{i}.key|value outputs (`length` tokens), as the past_key_values of a next run. */

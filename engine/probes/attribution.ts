@@ -3,15 +3,13 @@
 // ONNX families, a bare graph, the TensorFlow.js twin): it needs nothing but forward(ids). Each
 // ablated input is the prefix up to the explained position only (the tokens after it cannot change
 // that prediction). An ONNX decoder whose interventions copy can be built (onnxInterventions.ts)
-// runs the ablated inputs in batches, as many as the caller's memory share allows, and reads only
-// the last position's logits of each; with a KV cache in the graph, a batch of ablations j0..j1
+// runs the ablated inputs in batches, as many as the caller's memory share allows, and projects
+// only the last position of each onto the vocabulary; with a KV cache in the graph, a batch of ablations j0..j1
 // runs the tokens from j0 on after the real run's cache for the tokens before j0 (which they cannot
 // change). Other decoders run one ablated input after another, the KV cache reused the same way.
 import { EngineError } from "../../protocol/errors";
 import type { BaselineToken } from "../../protocol/attribution";
-import { cacheUpTo, DecoderModel, presentCache, type Decoder, type KvCache } from "../models/decoder";
-import type { InterventionsGraph } from "../formats/onnxInterventions";
-import { floatValues } from "../runtime/onnx/tensors";
+import { cacheUpTo, DecoderModel, lastLogits, presentCache, type Decoder, type KvCache } from "../models/decoder";
 import type { TextTokenizer } from "../tokenize/tokenizer";
 
 /**
@@ -35,6 +33,9 @@ export function argmaxAt(logits: Float32Array, vocab: number, row: number, strid
   for (let i = 1; i < vocab; i++) if (logits[o + i] > logits[o + best]) best = i;
   return best;
 }
+
+/** The most tokens one batched run of ablated inputs holds (rows × their length): a cancel waits for at most one such run. */
+const BATCH_TOKENS = 4096;
 
 /** The names a tokenizer's padding token goes by (tokenizer.json marks it special). */
 const PAD_NAMES = new Set(["<pad>", "[PAD]", "<|pad|>", "<|padding|>", "<|endofpad|>"]);
@@ -132,7 +133,7 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
       if (e instanceof EngineError && e.code === "NO_LENS") return undefined;
       throw e;
     });
-    if (g) return batchedAblation(model, g, prefix, o, cancelled);
+    if (g) return batchedAblation(model, prefix, o, cancelled);
   }
   // With a KV cache the real run's keys and values of tokens 0..j−1 are reused when token j is
   // ablated (they do not depend on it): each ablated run computes only tokens j..p−1, half the work.
@@ -167,44 +168,25 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
 }
 
 /**
- * Feature ablation through the interventions copy: the real prefix once (its logits, its KV cache,
- * and a check that the copy's last-position logits are its logits' last row), then the ablated
- * inputs in batches. A batch holds ablations j0..j1 (at most maxBatch, and j1 − j0 at most a quarter
- * of the tokens left, so little is recomputed): each row is the prefix from j0 with its token j
- * replaced, after the real cache for tokens 0..j0−1 (from 0 without a cache in the graph).
+ * Feature ablation through the interventions copy: the real prefix once (its last logits and its
+ * KV cache), then the ablated inputs in batches, each reading its last position's logits alone. A
+ * batch holds ablations j0..j1 (at most maxBatch, at most BATCH_TOKENS tokens, and j1 − j0 at most
+ * a quarter of the tokens left, so little is recomputed): each row is the prefix from j0 with its
+ * token j replaced, after the real cache for tokens 0..j0−1 (from 0 without a cache in the graph).
  */
-async function batchedAblation(model: DecoderModel, g: InterventionsGraph, prefix: number[], o: AblationOptions, cancelled: () => void): Promise<AblationResult> {
+async function batchedAblation(model: DecoderModel, prefix: number[], o: AblationOptions, cancelled: () => void): Promise<AblationResult> {
+  const g = await model.interventions();
   const p = prefix.length;
   const V = model.config.vocab_size;
   const L = model.config.n_layer;
   const kv = model.probe.hasKvCache;
   const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
-  const lastRow = (out: Awaited<ReturnType<DecoderModel["runInterventions"]>>, name: string) => {
-    const t = out[name];
-    const stride = t.dims[t.dims.length - 1];
-    return { data: floatValues(t, name), stride };
-  };
-  let real: Awaited<ReturnType<DecoderModel["runInterventions"]>>;
-  let last = g.lastLogits;
-  try {
-    real = await model.runInterventions(prefix, new Map(), [g.logits, ...(last ? [last] : []), ...presents]);
-  } catch (e) {
-    // a head that computes a shape from elsewhere in the graph cannot run on one row: the logits serve
-    if (!last) throw e;
-    last = undefined;
-    real = await model.runInterventions(prefix, new Map(), [g.logits, ...presents]);
-  }
-  const full = lastRow(real, g.logits);
-  if (full.data.length !== p * full.stride || full.stride < V) throw new EngineError("MODEL_INVALID", `the logits have shape [${real[g.logits].dims}], not [1, ${p}, ${V}]`);
-  const target = o.target ?? argmaxAt(full.data, V, p - 1, full.stride);
+  const real = await model.runInterventions(prefix, new Map(), [g.logits, ...presents], { lastOnly: true });
+  const r = lastLogits(real, g.logits, 1, p);
+  if (r.stride < V) throw new EngineError("MODEL_INVALID", `the logits have shape [${real[g.logits].dims}], fewer than the ${V} tokens of the vocabulary`);
+  const target = o.target ?? argmaxAt(r.data, V, r.row(0), r.stride);
   if (o.foil === target) throw new EngineError("BAD_INPUT", `the foil is the target (token ${target}): the logit difference is 0 whatever the input; pick another foil`);
-  const base = metricAt(full.data, V, p - 1, target, o.foil, full.stride);
-  if (last) {
-    const one = lastRow(real, last);
-    const want = full.data.subarray((p - 1) * full.stride, p * full.stride);
-    const same = one.data.length === want.length && want.every((x, i) => Math.abs(x - one.data[i]) <= 1e-4 * Math.max(1, Math.abs(x)));
-    if (!same) last = undefined;
-  }
+  const base = metricAt(r.data, V, r.row(0), target, o.foil, r.stride);
   const cache = kv ? presentCache(real, L, p) : undefined;
   const total = p + 1;
   o.onStep?.(1, total);
@@ -213,9 +195,10 @@ async function batchedAblation(model: DecoderModel, g: InterventionsGraph, prefi
   for (let j = 0; j < p; ) {
     cancelled();
     const start = kv ? j : 0;
-    const slack = kv ? Math.floor((p - start) / 4) : p;
+    const len = p - start;
+    const slack = kv ? Math.floor(len / 4) : p;
     let k = j + 1;
-    while (k < p && k - j < maxBatch && k - start <= slack) k++;
+    while (k < p && k - j < maxBatch && (k - j + 1) * len <= BATCH_TOKENS && k - start <= slack) k++;
     const rows: number[][] = [];
     for (let a = j; a < k; a++) {
       const row = prefix.slice(start);
@@ -223,10 +206,8 @@ async function batchedAblation(model: DecoderModel, g: InterventionsGraph, prefi
       rows.push(row);
     }
     const past = cache && start > 0 ? cacheUpTo(cache, start) : undefined;
-    const name = last ?? g.logits;
-    const out = lastRow(await model.runInterventions(prefix.slice(start), new Map(), [name], { past, rows }), name);
-    const len = last ? 1 : p - start;
-    for (let b = 0; b < rows.length; b++) scores.push(base - metricAt(out.data, V, b * len + len - 1, target, o.foil, out.stride));
+    const out = lastLogits(await model.runInterventions(prefix.slice(start), new Map(), [g.logits], { past, rows, lastOnly: true }), g.logits, rows.length, len);
+    for (let b = 0; b < rows.length; b++) scores.push(base - metricAt(out.data, V, out.row(b), target, o.foil, out.stride));
     j = k;
     o.onStep?.(j + 1, total);
   }

@@ -7,7 +7,7 @@
 // by gamma. What the parts leave (the norm's beta·u, the unembedding's bias and float rounding) is
 // the remainder, logit − sum of the parts. Read from one run of the interventions copy.
 import { EngineError } from "../../protocol/errors";
-import type { DecoderModel } from "../models/decoder";
+import { lastLogits, type DecoderModel } from "../models/decoder";
 import { floatValues } from "../runtime/onnx/tensors";
 import { argmaxAt } from "./attribution";
 
@@ -39,17 +39,7 @@ export async function directLogitAttribution(model: DecoderModel, ids: number[],
   const V = model.config.vocab_size;
   const p = o.position - 1;
   const prefix = ids.slice(0, o.position);
-  // the logits of the position alone where the copy has them (a head that cannot run on one row: all of them)
-  const parts = [g.embed, g.finalResidual, ...g.blocks.flatMap((b) => [b.z, b.mlp])];
-  let logitsName = g.lastLogits ?? g.logits;
-  let out: Awaited<ReturnType<DecoderModel["runInterventions"]>>;
-  try {
-    out = await model.runInterventions(prefix, new Map(), [logitsName, ...parts]);
-  } catch (e) {
-    if (logitsName === g.logits) throw e;
-    logitsName = g.logits;
-    out = await model.runInterventions(prefix, new Map(), [logitsName, ...parts]);
-  }
+  const out = await model.runInterventions(prefix, new Map(), [g.logits, g.embed, g.finalResidual, ...g.blocks.flatMap((b) => [b.z, b.mlp])], { lastOnly: true });
   const D = g.width;
   const HD = g.nHead * g.headDim;
   const row = (name: string, cols: number): Float32Array => {
@@ -57,9 +47,8 @@ export async function directLogitAttribution(model: DecoderModel, ids: number[],
     if (data.length !== prefix.length * cols) throw new EngineError("INTERNAL", `${name} has ${data.length} values, not ${prefix.length} rows of ${cols}`);
     return data.subarray(p * cols, (p + 1) * cols);
   };
-  const logits = floatValues(out[logitsName], logitsName);
-  const width = out[logitsName].dims[out[logitsName].dims.length - 1];
-  const logitsRow = logitsName === g.logits ? p : 0;
+  const read = lastLogits(out, g.logits, 1, prefix.length);
+  const [logits, width, logitsRow] = [read.data, read.stride, read.row(0)];
   const target = o.target ?? argmaxAt(logits, V, logitsRow, width);
   if (o.foil === target) throw new EngineError("BAD_INPUT", `the foil is the target (token ${target}): the logit difference is 0 whatever the input; pick another foil`);
   const U = g.unembed;

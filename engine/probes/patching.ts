@@ -11,12 +11,11 @@
 // same bits is the corrupted run itself (its metric is m_corrupted, no run). With a KV cache in the
 // graph, a run that patches positions p.. only runs the tokens from p on, after the corrupted run's
 // cache for the tokens before it (which a patch there cannot change). Patched runs go in batches,
-// as many as the caller's memory share allows. The metric of a batched run is read from the copy's
-// last-position logits (the last block's MLP and the head run on that row alone) when they give the
-// clean and corrupted runs' logit difference; else from the logits.
+// as many as the caller's memory share allows, each projecting only its last position onto the
+// vocabulary where the copy can (onnxInterventions.ts).
 import { EngineError } from "../../protocol/errors";
 import type * as ortTypes from "onnxruntime-node";
-import { cacheUpTo, presentCache, type DecoderModel } from "../models/decoder";
+import { cacheUpTo, lastLogits, presentCache, type DecoderModel } from "../models/decoder";
 import type { EditTensor, InterventionsGraph } from "../formats/onnxInterventions";
 import { floatValues } from "../runtime/onnx/tensors";
 
@@ -52,8 +51,6 @@ export interface PatchGrid {
   patched: number;
   /** Runs of the graph, the clean and corrupted ones included. */
   runs: number;
-  /** Where the metric was read: the copy's last-position logits (onnxInterventions.ts), or the logits. */
-  readout: "last-position" | "logits";
 }
 
 interface Task {
@@ -91,37 +88,18 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   const width = perHead ? HD : D;
   const kv = model.probe.hasKvCache;
   const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
-  let last = g.lastLogits;
   const fetch = [g.logits, ...acts];
-  const run = (ids: number[], extra: string[]) => model.runInterventions(ids, new Map(), [...fetch, ...(last ? [last] : []), ...extra]);
-  let clean: ortTypes.InferenceSession.OnnxValueMapType;
-  try {
-    clean = await run(o.clean, []);
-  } catch (e) {
-    // a head that computes a shape from elsewhere in the graph cannot run on one row: the logits serve
-    if (!last) throw e;
-    last = undefined;
-    clean = await run(o.clean, []);
-  }
-  const corrupt = await run(o.corrupted, presents);
+  const clean = await model.runInterventions(o.clean, new Map(), fetch, { lastOnly: true });
+  const corrupt = await model.runInterventions(o.corrupted, new Map(), [...fetch, ...presents], { lastOnly: true });
   let runs = 2;
   const shape = activationShape(clean[acts[0]].dims, T, width, acts[0]);
   const rows = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string) => floatValues(out[name], name);
-
-  /** The metric of each of `batch` sequences from `name`'s rows: `len` a sequence (its last is the one read). */
-  const metricOf = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string, batch: number, len: number): number[] => {
-    const t = out[name];
-    const data = floatValues(t, name);
-    const V = t.dims[t.dims.length - 1];
-    return Array.from({ length: batch }, (_, b) => {
-      const at = (b * len + len - 1) * V;
-      return data[at + o.target] - data[at + o.foil];
-    });
+  /** The metric of each of `batch` sequences of `len` tokens: at its last position. */
+  const metricOf = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
+    const { data, stride, row } = lastLogits(out, g.logits, batch, len);
+    return Array.from({ length: batch }, (_, b) => data[row(b) * stride + o.target] - data[row(b) * stride + o.foil]);
   };
-  const [mc, mx] = [metricOf(clean, g.logits, 1, T)[0], metricOf(corrupt, g.logits, 1, T)[0]];
-  // the last-position logits stand in for the logits only where they give them on both runs
-  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
-  if (last && !(close(metricOf(clean, last, 1, 1)[0], mc) && close(metricOf(corrupt, last, 1, 1)[0], mx))) last = undefined;
+  const [mc, mx] = [metricOf(clean, 1, T)[0], metricOf(corrupt, 1, T)[0]];
   if (Math.abs(mc - mx) <= 1e-6 * Math.max(1, Math.abs(mc))) {
     const same = o.clean.every((id, i) => id === o.corrupted[i]);
     throw new EngineError(
@@ -195,9 +173,9 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
       }
     }
     const past = start > 0 ? cacheUpTo(presentCache(corrupt, L, T), start) : undefined;
-    const out = await model.runInterventions(o.corrupted.slice(start), edits, [last ?? g.logits], { past, batch: B });
+    const out = await model.runInterventions(o.corrupted.slice(start), edits, [g.logits], { past, batch: B, lastOnly: true });
     runs++;
-    const m = last ? metricOf(out, last, B, 1) : metricOf(out, g.logits, B, len);
+    const m = metricOf(out, B, len);
     group.forEach((t, b) => (raw[t.row][t.col] = m[b]));
     done += B;
     o.onStep?.(done, total);
@@ -205,7 +183,7 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   }
   // + 0: an unpatched entry is 0, not −0
   const grid = raw.map((row) => row.map((m) => (m - mx) / (mc - mx) + 0));
-  return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs, readout: last ? "last-position" : "logits" };
+  return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs };
 }
 
 /**

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { EngineService } from "../../engine/service";
 import { prepareInterventions } from "../../engine/formats/onnxInterventions";
 import { floatValues } from "../../engine/runtime/onnx/tensors";
+import { lastLogits, presentCache } from "../../engine/models/decoder";
 import { CLI_JS, code, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
@@ -49,37 +50,44 @@ test("the interventions copy with scale 1 and shift 0 gives the original graph's
   }
 });
 
-test("the copy's last-position logits equal the logits' last row of each sequence in a batch of different inputs (<= 1e-5), after a KV cache too", async () => {
+test("the copy's logits of each sequence's last position alone equal the logits' last row in a batch of different inputs (<= 1e-5), after a KV cache too", async () => {
   const s = new EngineService({ providers: "cpu" });
   for (const m of [SAMPLE_MODEL, path.join(HF, "llama-gqa"), path.join(HF, "qwen2-tied"), path.join(HF, "gpt-bare", "model.onnx")]) {
     const model = await s.model(m);
     const ids = [5, 17, 99, 3, 42, 7, 250, 11];
+    const n = ids.length;
     const rows = [ids, [...ids.slice(0, 3), 1, ...ids.slice(4)], [2, ...ids.slice(1)]];
     const g = await model.interventions();
-    assert.ok(g.lastLogits, `${m}: the copy has last-position logits`);
-    const out = await model.runInterventions(ids, new Map(), [g.logits, g.lastLogits], { rows });
+    assert.ok(g.logitRows, `${m}: the copy picks the rows its head projects`);
+    const out = await model.runInterventions(ids, new Map(), [g.logits], { rows });
     const all = floatValues(out[g.logits], "logits");
-    const last = floatValues(out[g.lastLogits], g.lastLogits);
-    const V = out[g.logits].dims[2];
-    assert.deepEqual(out[g.lastLogits].dims, [3, 1, V], m);
+    const V = model.config.vocab_size;
+    assert.equal(all.length, rows.length * n * V, `${m}: every row's logits`);
+    const lastOut = await model.runInterventions(ids, new Map(), [g.logits], { rows, lastOnly: true });
+    assert.deepEqual(lastOut[g.logits].dims, [3, V], m);
+    const last = lastLogits(lastOut, g.logits, 3, n);
+    assert.equal(last.row(2), 2);
+    assert.equal(lastLogits(out, g.logits, 3, n).row(2), 2 * n + n - 1);
     for (let b = 0; b < rows.length; b++) {
-      const want = all.subarray((b * ids.length + ids.length - 1) * V, (b * ids.length + ids.length) * V);
+      const want = all.subarray((b * n + n - 1) * V, (b * n + n) * V);
       // each row is its own input: the same as running it alone
       const alone = (await model.forward(rows[b], {})).logits;
-      assert.ok(maxDiff(want, alone.subarray((ids.length - 1) * V, ids.length * V)) <= 1e-5, `${m} row ${b}: batched vs alone`);
-      assert.ok(maxDiff(last.subarray(b * V, (b + 1) * V), want) <= 1e-5, `${m} row ${b}`);
+      assert.ok(maxDiff(want, alone.subarray((n - 1) * V, n * V)) <= 1e-5, `${m} row ${b}: batched vs alone`);
+      assert.ok(maxDiff(last.data.subarray(b * V, (b + 1) * V), want) <= 1e-5, `${m} row ${b}`);
     }
     // the rows differ where their inputs do: row 1 changed token 3, so its prediction moved
-    assert.ok(maxDiff(last.subarray(0, V), last.subarray(V, 2 * V)) > 1e-3, `${m}: rows 0 and 1 gave the same logits`);
+    assert.ok(maxDiff(last.data.subarray(0, V), last.data.subarray(V, 2 * V)) > 1e-3, `${m}: rows 0 and 1 gave the same logits`);
     if (model.probe.hasKvCache) {
-      // after the first 4 tokens' cache: the last 4 tokens of two rows
+      // after the first 4 tokens' cache: the last 4 tokens of two rows, the second with token 5 changed
       const L = model.config.n_layer;
       const presents = Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
       const head = await model.runInterventions(ids.slice(0, 4), new Map(), presents);
-      const tensors = new Map(presents.map((p) => [p.replace("present.", "past_key_values."), head[p]]));
-      const tail = await model.runInterventions(ids.slice(4), new Map(), [g.lastLogits], { past: { length: 4, tensors }, rows: [ids.slice(4), rows[1].slice(4)] });
-      const t = floatValues(tail[g.lastLogits], g.lastLogits);
-      assert.ok(maxDiff(t.subarray(0, V), last.subarray(0, V)) <= 1e-4, `${m}: after the cache, row 0`);
+      const changed = [...ids.slice(0, 5), 1, ...ids.slice(6)];
+      const tail = await model.runInterventions(ids.slice(4), new Map(), [g.logits], { past: presentCache(head, L, 4), rows: [ids.slice(4), changed.slice(4)], lastOnly: true });
+      const t = lastLogits(tail, g.logits, 2, 4);
+      const alone = (await model.forward(changed, {})).logits.subarray((n - 1) * V, n * V);
+      assert.ok(maxDiff(t.data.subarray(0, V), last.data.subarray(0, V)) <= 1e-4, `${m}: after the cache, row 0`);
+      assert.ok(maxDiff(t.data.subarray(V, 2 * V), alone) <= 1e-4, `${m}: after the cache, row 1`);
     }
   }
 });
