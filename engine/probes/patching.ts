@@ -16,7 +16,7 @@
 import { EngineError } from "../../protocol/errors";
 import type * as ortTypes from "onnxruntime-node";
 import { cacheUpTo, lastLogits, presentCache, type DecoderModel } from "../models/decoder";
-import type { EditTensor, InterventionsGraph } from "../formats/onnxInterventions";
+import type { EditTensor } from "../formats/onnxInterventions";
 import { floatValues } from "../runtime/onnx/tensors";
 
 export type PatchPer = "residual" | "head";
