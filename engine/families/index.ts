@@ -10,6 +10,7 @@ import { checkpoint } from "./checkpoint";
 import { gpt2Onnx } from "./gpt2Onnx";
 import { gpt2Tfjs } from "./gpt2Tfjs";
 import { llamaOnnx } from "./llamaOnnx";
+import { llamaTfjs } from "./llamaTfjs";
 import { recurrentOnnx } from "./recurrentOnnx";
 import { recurrentTfjs } from "./recurrentTfjs";
 import { seq2seqOnnx } from "./seq2seqOnnx";
@@ -17,6 +18,7 @@ import { seq2seqOnnx } from "./seq2seqOnnx";
 export const FAMILIES: readonly ModelFamily[] = [
   checkpoint,
   gpt2Onnx,
+  llamaTfjs,
   gpt2Tfjs,
   llamaOnnx,
   bertOnnx,

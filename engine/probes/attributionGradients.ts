@@ -1,26 +1,22 @@
 // Gradient × input and integrated gradients: a prediction attributed to each earlier token through
 // the gradient of the metric with respect to that token's embedding. They need a differentiable
-// copy of the model: the TensorFlow.js GPT-2 (runtime/tfjs/gpt2.ts), which is the model itself when
-// it was opened as "tfjs:<folder>", or the twin of a GPT-2 ONNX folder (the same weights, read from
-// the ONNX file). The gradient is taken with respect to the token embeddings (the rows of wte
-// gathered for the input) only: the position embeddings are added after, and held fixed.
+// copy of the model (runtime/tfjs/differentiable.ts): the TensorFlow.js GPT-2 (runtime/tfjs/gpt2.ts),
+// which is the model itself when it was opened as "tfjs:<folder>", or the twin of a GPT-2 ONNX
+// folder; the TensorFlow.js Llama (runtime/tfjs/llama.ts) for a Llama-shaped ONNX folder or
+// checkpoint (the same weights, read from the ONNX file or the safetensors). The gradient is taken
+// with respect to the token embeddings (the rows of the embedding table gathered for the input)
+// only: positions (GPT-2's learned ones, added after; Llama's rotary ones) are held fixed.
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_IG_STEPS, MAX_IG_STEPS, type AttributeResult, type BaselineToken } from "../../protocol/attribution";
 import { EngineError } from "../../protocol/errors";
 import { checkBudget } from "../limits";
-import { gpt2Blocks, matmul, type Gpt2Config, type Gpt2Weights } from "../runtime/tfjs/gpt2";
+import { type DifferentiableDecoder, isDifferentiable } from "../runtime/tfjs/differentiable";
 import type { LoadedModel } from "../families/family";
 import { DecoderModel, type Decoder } from "../models/decoder";
-import { TfjsDecoder } from "../models/tfjsDecoder";
+import { LLAMA_MODEL_TYPES } from "../formats/llamaExport";
 import { metricAt, resolveBaseline } from "./attribution";
 
 export type GradientMethod = "grad-x-input" | "integrated-gradients";
-
-/** What the gradient methods need of a model: the TensorFlow.js GPT-2's architecture and weights. */
-export interface DifferentiableGpt2 {
-  readonly cfg: Gpt2Config;
-  readonly weights: Gpt2Weights;
-}
 
 export interface GradientOptions {
   method: GradientMethod;
@@ -71,71 +67,63 @@ export interface GradientResult {
 }
 
 /**
- * The differentiable copy of `model`: itself when it is the TensorFlow.js GPT-2, else for a GPT-2
- * ONNX decoder its TensorFlow.js twin (opened by `open`, "tfjs:<folder>"). UNSUPPORTED with a
- * sentence for any other model, or when the twin cannot be made from the folder's weights.
+ * The differentiable copy of `model`: itself when it is a TensorFlow.js decoder, else the
+ * TensorFlow.js twin opened by `open` as "tfjs:<folder>": the GPT-2 one for a GPT-2 ONNX decoder,
+ * the Llama one for a Llama-shaped ONNX decoder (its graph's weights) or checkpoint (its
+ * safetensors). UNSUPPORTED with a sentence for any other model, or when the twin cannot be made
+ * from the model's weights.
  */
-export async function differentiableCopy(model: LoadedModel, open: (spec: string) => Promise<LoadedModel>): Promise<TfjsDecoder> {
-  if (model instanceof TfjsDecoder) return model;
+export async function differentiableCopy(model: LoadedModel, open: (spec: string) => Promise<LoadedModel>): Promise<LoadedModel & Decoder & DifferentiableDecoder> {
+  if (isDifferentiable(model)) return model as LoadedModel & Decoder & DifferentiableDecoder;
   const none = (why: string) => new EngineError("UNSUPPORTED", `${model.name} (${model.family}): gradients need a differentiable copy; this model has none (${why}): use method ablation`);
-  if (!(model instanceof DecoderModel) || model.config.model_type !== "gpt2") {
-    const kind = model instanceof DecoderModel ? `model_type ${JSON.stringify(model.config.model_type)}` : "not a decoder folder";
-    throw none(`the TensorFlow.js copy runs GPT-2 folders only; this is ${kind}`);
+  const llama = model instanceof DecoderModel && (LLAMA_MODEL_TYPES as readonly string[]).includes(model.config.model_type);
+  if (!(model instanceof DecoderModel) || (model.config.model_type !== "gpt2" && !llama) || model.form === "bare") {
+    const kind = model instanceof DecoderModel ? (model.form === "bare" ? "a bare graph without config.json" : `model_type ${JSON.stringify(model.config.model_type)}`) : "not a decoder folder";
+    throw none(`the TensorFlow.js copies run GPT-2 and Llama-shaped (${LLAMA_MODEL_TYPES.join(", ")}) folders only; this is ${kind}`);
   }
+  // a checkpoint's copy reads its safetensors; an ONNX folder's, the graph the model runs
+  const spec = `tfjs:${llama && model.form !== "checkpoint" ? model.onnxFile : model.dir}`;
   let twin: LoadedModel;
   try {
-    twin = await open(`tfjs:${model.dir}`);
+    twin = await open(spec);
   } catch (e) {
     if (e instanceof EngineError && e.code !== "CANCELLED") throw none(`its TensorFlow.js copy could not be made: ${e.message}`);
     throw e;
   }
-  if (!(twin instanceof TfjsDecoder)) throw new EngineError("INTERNAL", `tfjs:${model.dir} opened as ${twin.family}, not the TensorFlow.js GPT-2`);
-  return twin;
-}
-
-/**
- * Bytes one sequence of T tokens holds through a forward and backward pass of the TensorFlow.js
- * GPT-2: every intermediate of each layer is kept for the backward pass and the gradients made from
- * them are held until the pass ends. Per layer about 220 floats per token and embedding dimension
- * (the MLP's 4d-wide intermediates, the projections, the norms, their gradients) and 12 per
- * attention score [H, T, T]; measured with tf.profile on the bundled tiny-gpt (peak 17 MB per
- * sequence at 40 tokens, 140 MB at 256), this is 10-20% above the peak.
- */
-export function gradientBytesPerSequence(c: Gpt2Config, T: number): number {
-  const perLayer = 220 * T * c.nEmbd + 12 * c.nHead * T * T;
-  return 4 * (c.nLayer * perLayer + 4 * T * c.nEmbd + 4 * c.vocabSize);
+  if (!isDifferentiable(twin)) throw new EngineError("INTERNAL", `${spec} opened as ${twin.family}, not a TensorFlow.js decoder`);
+  return twin as LoadedModel & Decoder & DifferentiableDecoder;
 }
 
 /**
  * The metric per sequence of a batch of token embeddings [S, T, d]: ln p(target) or logit(target) −
  * logit(foil) at row T−1, as a tensor [S]. Only that row is projected onto the vocabulary.
  */
-function metricOf(m: DifferentiableGpt2, x: tf.Tensor3D, target: number, foil: number | undefined): tf.Tensor1D {
+function metricOf(m: DifferentiableDecoder, x: tf.Tensor3D, target: number, foil: number | undefined): tf.Tensor1D {
   const [S, T, d] = x.shape;
-  const final = gpt2Blocks(m.cfg, m.weights, x).final.reshape([S, T, d]);
+  const final = m.blocks(x).reshape([S, T, d]);
   const last = final.slice([0, T - 1, 0], [S, 1, d]).reshape([S, d]);
-  const logits = matmul(last, m.weights.wte.transpose()) as tf.Tensor2D; // [S, V]
+  const logits = m.unembed(last as tf.Tensor2D); // [S, V]
   const at = (id: number) => logits.slice([0, id], [S, 1]).reshape([S]);
   if (foil !== undefined) return at(target).sub(at(foil)) as tf.Tensor1D;
   return at(target).sub(tf.logSumExp(logits, 1)) as tf.Tensor1D;
 }
 
 /** The gradient of the summed metric of a batch with respect to its token embeddings (each sequence's own, as they do not interact). */
-function gradOf(m: DifferentiableGpt2, x: tf.Tensor3D, target: number, foil: number | undefined): tf.Tensor3D {
+function gradOf(m: DifferentiableDecoder, x: tf.Tensor3D, target: number, foil: number | undefined): tf.Tensor3D {
   return tf.grad((e: tf.Tensor) => metricOf(m, e as tf.Tensor3D, target, foil).sum())(x) as tf.Tensor3D;
 }
 
 /**
  * Gradient × input or integrated gradients of the prediction at `position` on the TensorFlow.js
- * GPT-2 `m`. Gradient × input: score_i = Σ_k ∂f/∂e_ik · e_ik (e_i the token embedding at position
+ * decoder `m`. Gradient × input: score_i = Σ_k ∂f/∂e_ik · e_ik (e_i the token embedding at position
  * i). Integrated gradients: score_i = Σ_k (e_ik − b_ik) · mean over the path points α_s = (s + ½)/n
  * of ∂f/∂e_ik at b + α_s (e − b), the points run in batches that fit the memory budget; the scores
  * then sum to about f(e) − f(b) (completeness). Cancellation is checked between batches.
  */
-export async function gradientAttribution(m: DifferentiableGpt2, ids: number[], o: GradientOptions): Promise<GradientResult> {
+export async function gradientAttribution(m: DifferentiableDecoder, ids: number[], o: GradientOptions): Promise<GradientResult> {
   const p = o.position;
-  const d = m.cfg.nEmbd;
-  const V = m.cfg.vocabSize;
+  const d = m.width;
+  const V = m.vocabSize;
   const prefix = ids.slice(0, p);
   const cancelled = () => {
     if (o.signal?.aborted) throw new EngineError("CANCELLED", "attribute was cancelled");
@@ -143,12 +131,12 @@ export async function gradientAttribution(m: DifferentiableGpt2, ids: number[], 
   const ig = o.method === "integrated-gradients";
   const steps = ig ? (o.steps ?? DEFAULT_IG_STEPS) : 1;
   if (!Number.isInteger(steps) || steps < 1 || steps > MAX_IG_STEPS) throw new EngineError("BAD_INPUT", `steps must be a whole number in 1..${MAX_IG_STEPS} (the points on the integration path; ${DEFAULT_IG_STEPS} is the default), got ${steps}`);
-  const perSeq = gradientBytesPerSequence(m.cfg, p);
+  const perSeq = m.gradientBytesPerSequence(p);
   checkBudget(
     `the gradient of a prediction after ${p.toLocaleString("en-US")} tokens`,
     perSeq,
     o.memoryBudget,
-    `the activations of ${m.cfg.nLayer} layers kept for the backward pass, and their gradients`,
+    `the activations of ${m.nLayer} layers kept for the backward pass, and their gradients`,
     "explain an earlier position or give fewer tokens (maxTokens), raise the memory budget (seqlens.memoryBudget, --memory-budget), or use method ablation",
   );
   const batch = Math.max(1, Math.min(steps, o.maxBatch ?? 16, Math.floor(o.memoryBudget / perSeq)));
@@ -160,13 +148,10 @@ export async function gradientAttribution(m: DifferentiableGpt2, ids: number[], 
   };
   cancelled();
 
-  const embeds = tf.tidy(() => tf.gather(m.weights.wte, tf.tensor1d(prefix, "int32")).reshape([1, p, d])) as tf.Tensor3D;
+  const embeds = tf.tidy(() => tf.gather(m.tokenEmbeddings, tf.tensor1d(prefix, "int32")).reshape([1, p, d])) as tf.Tensor3D;
   try {
     // The real input: the target (when not given) and f(e).
-    const realLogits = tf.tidy(() => {
-      const final = gpt2Blocks(m.cfg, m.weights, embeds).final;
-      return matmul(final.slice([p - 1, 0], [1, d]), m.weights.wte.transpose());
-    });
+    const realLogits = tf.tidy(() => m.unembed(m.blocks(embeds).slice([p - 1, 0], [1, d])));
     const row = (await realLogits.data()) as Float32Array;
     realLogits.dispose();
     let target = o.target;
@@ -206,7 +191,7 @@ export async function gradientAttribution(m: DifferentiableGpt2, ids: number[], 
     const baseline = tf.tidy(() =>
       o.baseline === undefined || o.baseline === "zero"
         ? tf.zeros([1, p, d])
-        : tf.gather(m.weights.wte, tf.tensor1d([o.baseline.id], "int32")).reshape([1, 1, d]).tile([1, p, 1]),
+        : tf.gather(m.tokenEmbeddings, tf.tensor1d([o.baseline.id], "int32")).reshape([1, 1, d]).tile([1, p, 1]),
     ) as tf.Tensor3D;
     const diff = embeds.sub(baseline) as tf.Tensor3D;
     try {

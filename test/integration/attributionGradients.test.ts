@@ -1,7 +1,8 @@
 // Gradient × input and integrated gradients (the engine's `attribute`, `seqlens attribute`) on the
 // TensorFlow.js GPT-2: the scores against central finite differences of the metric, computed by
 // plain forward passes on perturbed token embeddings; integrated gradients' completeness; the
-// ONNX model explained through its TensorFlow.js twin; cancellation and the refusals.
+// ONNX model explained through its TensorFlow.js twin; cancellation and the refusals. (The
+// Llama-shaped twin: llamaTwin.test.ts.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -190,9 +191,8 @@ test("a cancelled integrated-gradients run ends with CANCELLED at its next batch
 test("refusals: models without a differentiable copy, a budget too small, steps and baselines where they do not apply", async () => {
   const s = new EngineService({ providers: "cpu" });
   const text = "let x = 1;";
-  const none = /: gradients need a differentiable copy; this model has none \(.*\): use method ablation$/;
-  await assert.rejects(s.call("attribute", { model: path.join(HF, "llama-gqa"), text, method: "grad-x-input" }, ctx), code("UNSUPPORTED", new RegExp(`^llama-gqa \\(llama-onnx\\)${none.source}`)));
-  await assert.rejects(s.call("attribute", { model: path.join(HF, "gpt-bare", "model.onnx"), ids: [17, 301, 45], method: "integrated-gradients" }, ctx), code("UNSUPPORTED", none));
+  // (Llama-shaped folders have a copy now: test/integration/llamaTwin.test.ts); a bare graph has no config.json to build one from
+  await assert.rejects(s.call("attribute", { model: path.join(HF, "gpt-bare", "model.onnx"), ids: [17, 301, 45], method: "integrated-gradients" }, ctx), code("UNSUPPORTED", new RegExp(`^model\\.onnx \\(bare-onnx\\): gradients need a differentiable copy; this model has none \\(the TensorFlow\\.js copies run GPT-2 and Llama-shaped \\(llama, mistral, qwen2, qwen3, phi3\\) folders only; this is a bare graph without config\\.json\\): use method ablation$`)));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, method: "integrated-gradients", steps: 0 }, ctx), code("BAD_INPUT", /^steps must be a whole number in 1\.\.4096 /));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, method: "integrated-gradients", steps: 2.5 }, ctx), code("BAD_INPUT", /^steps must be a whole number/));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, steps: 8 }, ctx), code("BAD_INPUT", /^steps is the number of points on integrated gradients' path; feature ablation runs once per token/));

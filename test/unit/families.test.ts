@@ -40,7 +40,7 @@ function listsEveryFamily(code: string, about: RegExp) {
 }
 
 test("the registry: names unique, each with a one-line description of what it needs", () => {
-  assert.deepEqual(FAMILIES.map((f) => f.name), ["checkpoint", "gpt2-onnx", "gpt2-tfjs", "llama-onnx", "bert-onnx", "seq2seq-onnx", "recurrent-onnx", "recurrent-tfjs", "bare-onnx"]);
+  assert.deepEqual(FAMILIES.map((f) => f.name), ["checkpoint", "gpt2-onnx", "llama-tfjs", "gpt2-tfjs", "llama-onnx", "bert-onnx", "seq2seq-onnx", "recurrent-onnx", "recurrent-tfjs", "bare-onnx"]);
   for (const f of FAMILIES) assert.ok(f.describe.length > 20 && !f.describe.includes("\n") && !f.describe.includes(";"), f.name);
 });
 
