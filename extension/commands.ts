@@ -40,12 +40,12 @@ export function failureMessage(title: string, e: unknown): string {
 export async function withEngineProgress<T>(
   services: Services,
   title: string,
-  work: (token: vscode.CancellationToken) => Promise<T>,
+  work: (token: vscode.CancellationToken, progress: vscode.Progress<{ message?: string; increment?: number }>) => Promise<T>,
   opts: { cancellable?: boolean; onFailure?: (message: string, e: unknown) => void } = {},
 ): Promise<T | undefined> {
   services.showStatus(true);
   try {
-    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SeqLens: ${title}`, cancellable: opts.cancellable ?? true }, (_p, token) => work(token));
+    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SeqLens: ${title}`, cancellable: opts.cancellable ?? true }, (progress, token) => work(token, progress));
   } catch (e) {
     if (!isCancelled(e)) {
       const message = failureMessage(title, e);

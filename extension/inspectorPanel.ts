@@ -14,10 +14,12 @@ import {
   InspectorPanelToHost,
   InspectorRestore,
   parseInspectorMessage,
+  type PatchView,
 } from "../protocol/inspector";
 import { setting, targetRange, withEngineProgress } from "./commands";
 import { isOffered, offeredFolders } from "./modelPicker";
 import { activeModel } from "./models";
+import { patchActivations, patchHeads, patchResidual } from "./patchActivations";
 import { Handlers, openPanel, PanelHost, PanelKind, registerPanelSerializer, showPanel } from "./panelHost";
 import { tokenAt } from "./selectionRange";
 import type { Feature, Services } from "./services";
@@ -43,6 +45,8 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   private inflight?: AbortController;
   /** Heads the panel switched off: each inspection of the same range and model runs with them off. */
   private ablation?: { heads: HeadRef[]; mode: AblationMode };
+  /** Activation patching shown (SeqLens: Patch Activations), with the model it ran on. */
+  private patchShown?: { view: PatchView; model: string };
   /** The layer and head the panel's heatmap asked for last: sent along with the next inspection. */
   private viewSlice = { layer: 0, head: 0 };
   /** The heatmap cell under the pointer, shown in the editor: its query token and its key token. */
@@ -95,6 +99,26 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
 
   protected snapshot(): InspectorHostToPanel | undefined {
     return this.shown && { type: "inspection", view: this.shown.view, restore: this.state()! };
+  }
+
+  /** The page (re)loaded: the inspection, then the activation patching shown. */
+  protected override ready(): void {
+    super.ready();
+    if (this.patchShown) this.post({ type: "patch", patch: this.patchShown.view });
+  }
+
+  /** Shows activation patching of two selections (beside whatever inspection is shown). */
+  showPatch(view: PatchView, model: string): void {
+    this.patchShown = { view, model };
+    this.post({ type: "patch", patch: view });
+  }
+
+  /** Runs `work` under a progress notification; a failure or cancellation is the panel's error reply too. */
+  private async patchRun<T>(title: string, work: (token: vscode.CancellationToken, progress: vscode.Progress<{ message?: string; increment?: number }>) => Promise<T>): Promise<T> {
+    let failure: string | undefined;
+    const r = await withEngineProgress(this.services, title, work, { onFailure: (message) => (failure = message) });
+    if (r === undefined) throw failure === undefined ? new EngineError("CANCELLED", "cancelled") : new Error(failure);
+    return r;
   }
 
   /** Runs the engine on `range` of `document` and shows the result; the heads switched off stay off only with `keepAblation` (a re-run). */
@@ -318,6 +342,31 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       const at: WhyAt = { uri: s.uri, start: s.start, end: s.start + s.view.tokens[msg.index].end };
       await vscode.commands.executeCommand("seqlens.whyToken", at);
     },
+    setPatchMetric: async (msg) => {
+      const shown = this.patchShown;
+      if (!shown) throw new EngineError("BAD_INPUT", "No activation patching is shown: run SeqLens: Patch Activations on two selections.");
+      if (msg.target === msg.foil) throw new EngineError("BAD_INPUT", "The metric's two tokens are the same: pick two different tokens.");
+      const v = shown.view;
+      const inputs = { model: shown.model, modelName: v.modelName, clean: v.clean, corrupted: v.corrupted };
+      const view = await this.patchRun("patching activations with another metric", (token, progress) =>
+        patchResidual(this.services, inputs, token, progress, { target: msg.target, foil: msg.foil, candidates: v.candidates, defaults: v.defaultMetric }),
+      );
+      // a newer Patch Activations replaced what this re-ran
+      if (this.patchShown !== shown) throw new EngineError("CANCELLED", "superseded by a newer activation patching");
+      this.patchShown = { view, model: shown.model };
+      this.post({ type: "patch", requestId: msg.requestId, patch: view });
+    },
+    getPatchHeads: async (msg) => {
+      const shown = this.patchShown;
+      if (!shown) throw new EngineError("BAD_INPUT", "No activation patching is shown: run SeqLens: Patch Activations on two selections.");
+      const layers = shown.view.result.grid.length;
+      if (msg.layer >= layers) throw new EngineError("BAD_INPUT", `${shown.view.modelName} has ${layers} layers: there is no layer ${msg.layer}`);
+      const result = await this.patchRun(`patching the heads of layer ${msg.layer}`, (token, progress) => patchHeads(this.services, shown.model, shown.view, msg.layer, token, progress));
+      this.post({ type: "patchHeads", requestId: msg.requestId, result });
+    },
+    clearPatch: () => {
+      this.patchShown = undefined;
+    },
     exportData: (msg) => this.exportData(msg.format),
     exportPng: (msg) => saveExport(pngBytes(msg.dataUrl), "seqlens-inspection", "png"),
   };
@@ -414,6 +463,7 @@ export const inspectorFeature: Feature = {
   name: "inspector",
   register: (services) => [
     vscode.commands.registerCommand("seqlens.inspectSelection", () => inspectSelection(services, vscode.window.activeTextEditor)),
+    vscode.commands.registerCommand("seqlens.patchActivations", () => patchActivations(services, vscode.window.activeTextEditor, (view, model) => InspectorPanel.show(services).showPatch(view, model))),
     vscode.commands.registerCommand("seqlens.toggleSurprisal", async () => {
       try {
         const inspected = InspectorPanel.current?.inspected();

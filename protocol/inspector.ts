@@ -4,7 +4,7 @@ import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
 import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
 import type { Seq2SeqAttentionKind, Seq2SeqInspectResult } from "./seq2seq";
-import { ABLATION_MODES, type AblationInfo, ablationParams, type DlaResult } from "./interventions";
+import { ABLATION_MODES, type AblationInfo, ablationParams, type DlaResult, type PatchResult } from "./interventions";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
 
@@ -111,6 +111,30 @@ export interface InspectionView {
   ms: { run: number; total: number };
 }
 
+/** A token the activation patching metric can be made of: a clean or corrupted run's top next token, with its probability in each run where it is in that run's top list. */
+export interface PatchCandidate {
+  id: number;
+  text: string;
+  /** Its probability after the clean input's last token (absent: not in the clean run's top list). */
+  clean?: number;
+  corrupted?: number;
+}
+
+/**
+ * Activation patching between two selections, as the Inspector shows it: the residual grid
+ * ([layer][position]), the texts, and the tokens the metric's target and foil can be picked from.
+ */
+export interface PatchView {
+  modelName: string;
+  clean: string;
+  corrupted: string;
+  /** The engine's `patch` with per "residual". */
+  result: PatchResult;
+  candidates: PatchCandidate[];
+  /** The default metric's tokens: the clean run's top next token, against the corrupted run's top (or the clean run's second when the two agree). */
+  defaultMetric: { target: number; foil: number };
+}
+
 /** What the Inspector remembers across a window reload: the document range and the model. */
 export const InspectorRestore = v.object({ ...rangeRestore, model: v.string() });
 export type InspectorRestore = v.InferOutput<typeof InspectorRestore>;
@@ -124,6 +148,11 @@ export type InspectorHostToPanel =
   | { type: "selectToken"; index: number }
   /** Direct logit attribution of the prediction after a token (the tokens are the inspection's, left out). */
   | { type: "dla"; requestId: number; result: Omit<DlaResult, "tokens"> }
+  /** Activation patching of two selections (SeqLens: Patch Activations), or its re-run with another metric (a reply to setPatchMetric). */
+  | { type: "patch"; patch: PatchView }
+  | { type: "patch"; requestId: number; patch: PatchView }
+  /** The heads of one layer patched one position at a time ([head][position]), for the patching shown. */
+  | { type: "patchHeads"; requestId: number; result: PatchResult }
   | { type: "stale"; stale: boolean; /** why, when it is not that the text changed (a re-run failed) */ reason?: string }
   | ErrorReply;
 
@@ -163,6 +192,13 @@ export const InspectorGetDla = v.strictObject({ type: v.literal("getDla"), reque
 /** The editor's Why This Token? for token `index`: the inspected text up to and including it, its last token explained. */
 export const InspectorWhyToken = v.strictObject({ type: v.literal("whyToken"), index: nonNegInt });
 
+/** Activation patching shown: the per-head grid of `layer` ([head][position]), with the same inputs and metric. */
+export const InspectorGetPatchHeads = v.strictObject({ type: v.literal("getPatchHeads"), requestId: nonNegInt, layer: nonNegInt });
+/** Activation patching shown, run again with the metric logit(target) − logit(foil) (token ids). */
+export const InspectorSetPatchMetric = v.strictObject({ type: v.literal("setPatchMetric"), requestId: nonNegInt, target: nonNegInt, foil: nonNegInt });
+/** The activation patching section closed: the host forgets it (a reload does not bring it back). */
+export const InspectorClearPatch = v.strictObject({ type: v.literal("clearPatch") });
+
 export const InspectorPanelMessage = v.variant("type", [
   InspectorReady,
   InspectorGetAttention,
@@ -177,6 +213,9 @@ export const InspectorPanelMessage = v.variant("type", [
   InspectorAblateHeads,
   InspectorGetDla,
   InspectorWhyToken,
+  InspectorGetPatchHeads,
+  InspectorSetPatchMetric,
+  InspectorClearPatch,
 ]);
 
 export type InspectorPanelToHost = v.InferOutput<typeof InspectorPanelMessage>;

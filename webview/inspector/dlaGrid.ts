@@ -9,6 +9,7 @@ import type { DlaResult } from "../../protocol/interventions";
 import { visibleWhitespace } from "../../protocol/text";
 import { divergingScale, quantileAbs, type ColorScale } from "../shared/colorScale";
 import { cssProps } from "../shared/cssProps";
+import { gridMove } from "../shared/gridNav";
 import { divergingRamp, ThemeRepaint } from "../shared/theme";
 import "../components/colorLegend";
 
@@ -104,11 +105,10 @@ export class DlaGrid extends LitElement {
     const r = this.result;
     if (!r) return;
     const cols = (r.heads[0]?.length ?? 0) + 1 + (this.hasBias ? 1 : 0);
-    const moves: Record<string, [number, number]> = { ArrowRight: [l, c + 1], ArrowLeft: [l, c - 1], ArrowDown: [l + 1, c], ArrowUp: [l - 1, c], Home: [l, 0], End: [l, cols - 1] };
-    const to = moves[e.key];
+    const to = gridMove(e.key, l, c, r.heads.length, cols);
     if (!to) return;
     e.preventDefault();
-    const [nl, nc] = [Math.max(0, Math.min(r.heads.length - 1, to[0])), Math.max(0, Math.min(cols - 1, to[1]))];
+    const [nl, nc] = to;
     this.focusKey = `${nl},${nc}`;
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`.cell[data-key="${this.focusKey}"]`)?.focus());
   }

@@ -4,12 +4,13 @@
 // tokens the pointer is on in the heatmap so the editor marks them. "Why": heads switched off from
 // their thumbnails (the host runs the text again with them off, and every view shows that run), the
 // prediction after the selected token split into its heads and MLPs (direct logit attribution), and
-// the editor's Why This Token? for the selected token (w).
+// the editor's Why This Token? for the selected token (w). Activation patching between two selections
+// (SeqLens: Patch Activations) shows in its own section, with or without an inspection.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost } from "../../protocol/inspector";
+import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost, PatchView } from "../../protocol/inspector";
 import type { NextTokenResult } from "../../protocol/basics";
-import { ABLATION_MODES, type AblationMode, type HeadRef } from "../../protocol/interventions";
+import { ABLATION_MODES, type AblationMode, type HeadRef, type PatchResult } from "../../protocol/interventions";
 import { visibleWhitespace } from "../../protocol/text";
 import { connect } from "../shared/connect";
 import { SCALE_KINDS, type ScaleKind } from "../shared/colorScale";
@@ -22,6 +23,7 @@ import "./overview";
 import "./seq2seqView";
 import "./dlaGrid";
 import type { DlaView } from "./dlaGrid";
+import "./patchGrid";
 import type { SliceFetcher } from "./seq2seqView";
 
 type Inspection = Extract<InspectorHostToPanel, { type: "inspection" }>;
@@ -43,7 +45,7 @@ interface SavedState {
 }
 
 /** Which host message answers each request. */
-type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask"; getSeq2seqAttention: "seq2seqAttention"; getDla: "dla" };
+type Replies = { getAttention: "attention"; getNextToken: "nextToken"; getFillMask: "fillMask"; getSeq2seqAttention: "seq2seqAttention"; getDla: "dla"; setPatchMetric: "patch"; getPatchHeads: "patchHeads" };
 
 const MODE_LABELS: Record<AblationMode, string> = { zero: "zero", mean: "mean over positions" };
 
@@ -73,7 +75,18 @@ export class InspectorApp extends LitElement {
     dlaBusy: { state: true },
     dlaTarget: { state: true },
     dlaFoil: { state: true },
+    patch: { state: true },
+    patchHeads: { state: true },
+    patchHeadLayer: { state: true },
+    patchBusy: { state: true },
   };
+  /** Activation patching of two selections, shown beside (or without) an inspection. */
+  patch?: PatchView;
+  /** The per-head grid of `patchHeadLayer`, when it has come. */
+  patchHeads?: PatchResult;
+  patchHeadLayer = -1;
+  /** What the host is computing for the patching section ("" when nothing). */
+  patchBusy = "";
   /** What replaces a switched-off head's output. */
   ablateMode: AblationMode = "zero";
   /** The heads asked to be off while the host runs the text again (the run shown says which are off). */
@@ -160,6 +173,7 @@ export class InspectorApp extends LitElement {
     }
     this.host.on("inspection", (msg) => this.show(msg));
     this.host.on("selectToken", (msg) => this.select(msg.index, false));
+    this.host.on("patch", (msg) => this.showPatch(msg.patch, true));
     this.host.on("stale", (msg) => {
       this.stale = msg.stale;
       this.staleReason = msg.stale ? msg.reason : undefined;
@@ -290,6 +304,84 @@ export class InspectorApp extends LitElement {
     this.save();
   }
 
+  /** A new activation patching (`reveal`: from the editor's command, scrolled into view), or the same inputs with another metric. */
+  private showPatch(view: PatchView, reveal: boolean) {
+    const same = !!this.patch && this.patch.clean === view.clean && this.patch.corrupted === view.corrupted;
+    this.host.supersede("patch");
+    this.host.supersede("patchHeads");
+    this.patch = view;
+    this.patchHeads = undefined;
+    this.patchBusy = "";
+    this.error = undefined;
+    // the same inputs with another metric: the heads of the layer picked, again
+    if (same && this.patchHeadLayer >= 0) this.requestPatchHeads(this.patchHeadLayer);
+    else this.patchHeadLayer = -1;
+    if (reveal) void this.updateComplete.then(() => this.renderRoot.querySelector("section.patch")?.scrollIntoView({ block: "start" }));
+  }
+
+  /** The patching shown, run again with logit(target) − logit(foil). */
+  private setPatchMetric(target: number, foil: number) {
+    this.patchBusy = "patching again with the new metric";
+    this.error = undefined;
+    this.host.request({ type: "setPatchMetric", target, foil }, { latest: "patch" }).then(
+      (r) => {
+        if (r) this.showPatch(r.patch, false);
+      },
+      (e) => {
+        this.patchBusy = "";
+        this.showError(e);
+        this.requestUpdate("patch"); // the pickers go back to the metric shown
+      },
+    );
+  }
+
+  /** The heads of `layer` patched one position at a time. */
+  private requestPatchHeads(layer: number) {
+    const v = this.patch;
+    if (!v) return;
+    this.patchHeadLayer = layer;
+    this.patchHeads = undefined;
+    this.patchBusy = `patching the heads of layer ${layer}`;
+    this.host.request({ type: "getPatchHeads", layer }, { latest: "patchHeads" }).then(
+      (r) => {
+        if (!r || this.patch !== v) return;
+        this.patchBusy = "";
+        this.patchHeads = r.result;
+      },
+      (e) => {
+        this.patchBusy = "";
+        this.showError(e);
+      },
+    );
+  }
+
+  private closePatch() {
+    this.host.supersede("patch");
+    this.host.supersede("patchHeads");
+    this.patch = undefined;
+    this.patchHeads = undefined;
+    this.patchHeadLayer = -1;
+    this.patchBusy = "";
+    this.host.post({ type: "clearPatch" });
+  }
+
+  /** Activation patching: the section with its grids, or nothing when none is shown. */
+  private patchSection() {
+    const p = this.patch;
+    if (!p) return null;
+    return html`<section class="patch" aria-label="Activation patching">
+      <div class="why-tools"><h2>Activation patching</h2><button class="disclosure" title="close the activation patching" @click=${() => this.closePatch()}>Close</button></div>
+      <seqlens-patch-section
+        .view=${p}
+        .heads=${this.patchHeads}
+        .headLayer=${this.patchHeadLayer}
+        .busy=${this.patchBusy}
+        @metric-change=${(e: CustomEvent<{ target: number; foil: number }>) => this.setPatchMetric(e.detail.target, e.detail.foil)}
+        @layer-pick=${(e: CustomEvent<{ layer: number }>) => this.requestPatchHeads(e.detail.layer)}
+      ></seqlens-patch-section>
+    </section>`;
+  }
+
   /** The editor's Why This Token? on the selected token. */
   private why() {
     if (!this.causal || this.selected < 1) return;
@@ -394,7 +486,8 @@ export class InspectorApp extends LitElement {
 
   override render() {
     const v = this.view;
-    if (!v) return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>.</p>`;
+    if (!v)
+      return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}${this.patchSection()}<p class="muted">Select text in an editor and run <b>SeqLens: Inspect Selection</b>${this.patch ? null : html`, or make two selections of the same length (a clean and a corrupted input) and run <b>SeqLens: Patch Activations</b>`}.</p>`;
     if (v.seq2seq) {
       return html`
         <header>
@@ -405,6 +498,7 @@ export class InspectorApp extends LitElement {
         ${this.staleBanner()}
         ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+        ${this.patchSection()}
         <seqlens-seq2seq
           .view=${v}
           .fetchSlice=${this.fetchSeq2seq}
@@ -428,6 +522,7 @@ export class InspectorApp extends LitElement {
       ${this.ablationLine(v)}
       ${v.truncated ? html`<div class="muted" role="note">${v.truncated.notice}</div>` : null}
       ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : null}
+      ${this.patchSection()}
       <section>
         <h2>Tokens</h2>
         <seqlens-token-strip .tokens=${v.tokens} .selected=${this.selected} @token-select=${(e: CustomEvent) => this.select(e.detail.index, true)}></seqlens-token-strip>
