@@ -4,8 +4,9 @@
 //                     so the ablated runs cover 256 x 257 / 2 tokens), median of 3, beside
 //   inspect_256_ms    one inspection of the same 256 tokens (attention included) in the same run, median of 3
 //   dla_256_ms        direct logit attribution of the next-token prediction after the same 256 tokens
-//                     (one run of the interventions copy and the projections), median of 3; bar: at most
-//                     1.5 times inspect_256_ms
+//                     (one run of the interventions copy and the projections), median of 7, each right
+//                     after an inspection of the same tokens (as the Inspector asks for it); bar: at
+//                     most 1.5 times the median of those inspections
 // Gradient figures, in results.json's attribution_gradients (no bar in the issue; each beside one
 // inspection of the same 256 tokens measured in the same run):
 //   grad_x_input_256_ms           gradient × input of the next-token prediction after the same 256
@@ -43,6 +44,7 @@ const TOKENS = 256;
 const RUNS = 3;
 const BAR_MS = 1000;
 const DLA_BAR_RATIO = 1.5;
+const DLA_RUNS = 7;
 const PATCH_BAR_MS = 3000;
 const GPT2_BAR_MS = 30_000;
 const GPT2_DIR = process.env.SEQLENS_BENCH_GPT2_DIR ?? path.join(os.tmpdir(), "seqlens-bench-gpt2-small");
@@ -60,6 +62,7 @@ async function main() {
   const ablation: number[] = [];
   const inspect: number[] = [];
   const dla: number[] = [];
+  const dlaInspect: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     let t0 = performance.now();
     const r = await s.call("attribute", { model: MODEL, ids }, ctx);
@@ -68,6 +71,14 @@ async function main() {
     t0 = performance.now();
     await s.call("inspect", { model: MODEL, ids }, ctx);
     inspect.push(performance.now() - t0);
+  }
+  // DLA as the Inspector asks for it, after an inspection: the two in turn (the first run after the
+  // batched ablation's large shapes pays for the runtime's new buffers, and is left out)
+  await s.call("dla", { model: MODEL, ids }, ctx);
+  for (let i = 0; i < DLA_RUNS; i++) {
+    let t0 = performance.now();
+    await s.call("inspect", { model: MODEL, ids }, ctx);
+    dlaInspect.push(performance.now() - t0);
     t0 = performance.now();
     const d = await s.call("dla", { model: MODEL, ids }, ctx);
     dla.push(performance.now() - t0);
@@ -76,6 +87,7 @@ async function main() {
   const a = median(ablation);
   const ins = median(inspect);
   const dl = median(dla);
+  const dlIns = median(dlaInspect);
   const file = path.join(ROOT, "bench", "results.json");
   const results = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
   results.attribution = {
@@ -84,16 +96,16 @@ async function main() {
     ablation_256_ms: { median: a, runs: ablation, forward_passes: TOKENS + 1 },
     inspect_256_ms: { median: ins, runs: inspect },
     ablation_over_inspect: a / ins,
-    dla_256_ms: { median: dl, runs: dla },
-    dla_over_inspect: dl / ins,
+    dla_256_ms: { median: dl, runs: dla, inspect_between: { median: dlIns, runs: dlaInspect } },
+    dla_over_inspect: dl / dlIns,
     bars: { ablation_256_ms_max: BAR_MS, dla_over_inspect_max: DLA_BAR_RATIO },
-    pass: { ablation_256: a <= BAR_MS, dla_256: dl / ins <= DLA_BAR_RATIO },
+    pass: { ablation_256: a <= BAR_MS, dla_256: dl / dlIns <= DLA_BAR_RATIO },
   };
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
   const ok = (b: boolean) => (b ? "ok" : "FAIL");
   console.log(`feature ablation, ${TOKENS} tokens (tiny-gpt)   ${a.toFixed(0).padStart(8)} ms  <= ${BAR_MS}   ${ok(a <= BAR_MS)} (median of ${RUNS}; ${TOKENS + 1} forward passes)`);
   console.log(`one inspection, ${TOKENS} tokens (same run)    ${ins.toFixed(1).padStart(8)} ms  (ablation = ${(a / ins).toFixed(0)} inspections)`);
-  console.log(`DLA at one position, ${TOKENS} tokens          ${dl.toFixed(1).padStart(8)} ms  = ${(dl / ins).toFixed(2)} inspections <= ${DLA_BAR_RATIO}   ${ok(dl / ins <= DLA_BAR_RATIO)} (median of ${RUNS})`);
+  console.log(`DLA at one position, ${TOKENS} tokens          ${dl.toFixed(1).padStart(8)} ms  = ${(dl / dlIns).toFixed(2)} inspections <= ${DLA_BAR_RATIO}   ${ok(dl / dlIns <= DLA_BAR_RATIO)} (median of ${DLA_RUNS}, each after an inspection of ${dlIns.toFixed(1)} ms)`);
 }
 
 /** Gradient × input and integrated gradients over the 256 tokens, beside one inspection in the same run. */

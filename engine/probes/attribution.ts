@@ -34,8 +34,14 @@ export function argmaxAt(logits: Float32Array, vocab: number, row: number, strid
   return best;
 }
 
-/** The most tokens one batched run of ablated inputs holds (rows × their length): a cancel waits for at most one such run. */
+/** The most tokens one batched run of ablated inputs holds (rows × their length). */
 const BATCH_TOKENS = 4096;
+/**
+ * The most multiply-adds of the blocks' weights one batched run holds, about 12 · layers · width²
+ * a token (about a second on two cores): a cancel waits for at most one such run, and a larger
+ * model runs fewer ablated inputs at once (GPT-2 small: about 1,200 tokens a run).
+ */
+const BATCH_WORK = 1e11;
 
 /** The names a tokenizer's padding token goes by (tokenizer.json marks it special). */
 const PAD_NAMES = new Set(["<pad>", "[PAD]", "<|pad|>", "<|padding|>", "<|endofpad|>"]);
@@ -170,9 +176,9 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
 /**
  * Feature ablation through the interventions copy: the real prefix once (its last logits and its
  * KV cache), then the ablated inputs in batches, each reading its last position's logits alone. A
- * batch holds ablations j0..j1 (at most maxBatch, at most BATCH_TOKENS tokens, and j1 − j0 at most
- * a quarter of the tokens left, so little is recomputed): each row is the prefix from j0 with its
- * token j replaced, after the real cache for tokens 0..j0−1 (from 0 without a cache in the graph).
+ * batch holds ablations j0..j1 (at most maxBatch, BATCH_TOKENS tokens and BATCH_WORK, and j1 − j0 at
+ * most an eighth of the tokens left, so little is recomputed): each row is the prefix from j0 with
+ * its token j replaced, after the real cache for tokens 0..j0−1 (from 0 without a cache in the graph).
  */
 async function batchedAblation(model: DecoderModel, prefix: number[], o: AblationOptions, cancelled: () => void): Promise<AblationResult> {
   const g = await model.interventions();
@@ -191,14 +197,16 @@ async function batchedAblation(model: DecoderModel, prefix: number[], o: Ablatio
   const total = p + 1;
   o.onStep?.(1, total);
   const maxBatch = Math.max(1, Math.floor(o.maxBatch ?? 1));
+  const batchTokens = Math.min(BATCH_TOKENS, Math.floor(BATCH_WORK / (12 * L * model.config.n_embd ** 2)));
   const scores: number[] = [];
   for (let j = 0; j < p; ) {
     cancelled();
     const start = kv ? j : 0;
     const len = p - start;
-    const slack = kv ? Math.floor(len / 4) : p;
+    // rows j..k−1 each recompute tokens start..row−1 for nothing: at most an eighth of the tokens left
+    const slack = kv ? Math.floor(len / 8) : p;
     let k = j + 1;
-    while (k < p && k - j < maxBatch && (k - j + 1) * len <= BATCH_TOKENS && k - start <= slack) k++;
+    while (k < p && k - j < maxBatch && (k - j + 1) * len <= batchTokens && k - start <= slack) k++;
     const rows: number[][] = [];
     for (let a = j; a < k; a++) {
       const row = prefix.slice(start);
