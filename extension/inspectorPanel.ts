@@ -13,6 +13,7 @@ import {
   InspectorHostToPanel,
   InspectorPanelToHost,
   InspectorRestore,
+  inspectorAttribution,
   parseInspectorMessage,
   type PatchView,
 } from "../protocol/inspector";
@@ -26,6 +27,7 @@ import type { Feature, Services } from "./services";
 import { StallMeter } from "./stallMeter";
 import type { InspectedRange } from "./surprisal";
 import type { WhyAt } from "./why";
+import type { AttributeResult } from "../protocol/attribution";
 import { pngBytes, saveExport } from "./webviewHtml";
 
 export const INSPECTOR: PanelKind<InspectorPanelToHost> = { viewType: INSPECTOR_VIEW_TYPE, title: "SeqLens Inspector", bundle: "inspector", element: "seqlens-inspector", parse: parseInspectorMessage };
@@ -340,7 +342,9 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
       const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === s.uri);
       if (!visible) await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: true });
       const at: WhyAt = { uri: s.uri, start: s.start, end: s.start + s.view.tokens[msg.index].end };
-      await vscode.commands.executeCommand("seqlens.whyToken", at);
+      const r = await vscode.commands.executeCommand<AttributeResult | undefined>("seqlens.whyToken", at);
+      // the panel draws the same numbers on its own strip (the result's tokens: the setting may cut the start)
+      if (r) this.post({ type: "attribution", attribution: inspectorAttribution(r) });
     },
     setPatchMetric: async (msg) => {
       const shown = this.patchShown;

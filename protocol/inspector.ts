@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { AttentionSlice, Device, NextTokenResult, SliceResult, TokenInfo, TopToken, Truncated } from "./basics";
 import { type ErrorReply, handle, modelSpec, nonNegInt, num, numberArray, pngDataUrl, rangeRestore, validator } from "./schema";
 import type { Seq2SeqAttentionKind, Seq2SeqInspectResult } from "./seq2seq";
+import type { AttributeResult } from "./attribution";
 import { ABLATION_MODES, type AblationInfo, ablationParams, type DlaResult, type PatchResult } from "./interventions";
 
 export const INSPECTOR_VIEW_TYPE = "seqlens.inspector";
@@ -135,6 +136,40 @@ export interface PatchView {
   defaultMetric: { target: number; foil: number };
 }
 
+/**
+ * Feature ablation of a token's prediction, as the Inspector shows it after Why This Token? runs
+ * from it: the engine's attribute result on the text up to that token (cut to the tokens the
+ * setting allows), its tokens' texts and one score per token before the one explained.
+ */
+export interface InspectorAttribution {
+  /** The token explained: its index in `tokens`' text (the prediction after tokens 0..position−1). */
+  position: number;
+  target: { id: number; text: string };
+  foil?: { id: number; text: string };
+  metric: "logprob" | "logit-diff";
+  baseline: { text: string; kind: string };
+  /** The metric on the real input. */
+  base: number;
+  /** metric(real) − metric(token i replaced), for i = 0..position−1. */
+  scores: number[];
+  /** The texts of tokens 0..position−1. */
+  tokens: string[];
+}
+
+/** The panel's view of an attribute result: the scores and the texts of the tokens before the one explained. */
+export function inspectorAttribution(r: AttributeResult): InspectorAttribution {
+  return {
+    position: r.position,
+    target: r.target,
+    ...(r.foil ? { foil: r.foil } : {}),
+    metric: r.metric,
+    baseline: { text: r.baseline.text, kind: r.baseline.kind },
+    base: r.base,
+    scores: r.scores.map((s) => s.score),
+    tokens: r.tokens.slice(0, r.position).map((t) => t.text),
+  };
+}
+
 /** What the Inspector remembers across a window reload: the document range and the model. */
 export const InspectorRestore = v.object({ ...rangeRestore, model: v.string() });
 export type InspectorRestore = v.InferOutput<typeof InspectorRestore>;
@@ -153,6 +188,8 @@ export type InspectorHostToPanel =
   | { type: "patch"; requestId: number; patch: PatchView }
   /** The heads of one layer patched one position at a time ([head][position]), for the patching shown. */
   | { type: "patchHeads"; requestId: number; result: PatchResult }
+  /** Why This Token? run from the panel (w): the attribution the editor shows, for the panel's own strip. */
+  | { type: "attribution"; attribution: InspectorAttribution }
   | { type: "stale"; stale: boolean; /** why, when it is not that the text changed (a re-run failed) */ reason?: string }
   | ErrorReply;
 

@@ -2,7 +2,8 @@
 // re-runs the inspection without it (the next-token list changes, a line gives the KL from the
 // unablated run, Restore all brings the clean run back); the logit attribution grid opens with its
 // legend; and `w` on a selected token runs Why This Token? in the editor on the inspected text up
-// to that token (its marks and legend appear there). Screenshots in dark, light and high contrast.
+// to that token (its marks and legend appear there, and the same scores on the panel's own strip).
+// Screenshots in dark, light and high contrast.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
@@ -83,6 +84,22 @@ test("the logit attribution grid opens for the selected token with its legend, a
   await legend.waitFor({ timeout: 60_000 });
   const marks = await page.evaluate(() => [...document.querySelectorAll(".monaco-editor .view-overlays div")].filter((e) => getComputedStyle(e).borderBottomStyle !== "none" && parseFloat(getComputedStyle(e).borderBottomWidth) > 0 && getComputedStyle(e).borderTopStyle === "none").length);
   assert.ok(marks >= 2, `${marks} tokens marked in the editor`);
+  // the panel shows the same attribution on its own tokens: one per token before the selected one,
+  // explaining the selected token, with its legend
+  const toks = frame.locator("seqlens-attribution-strip .tok[data-index]");
+  await toks.first().waitFor({ timeout: 60_000 });
+  assert.equal(await toks.count(), k);
+  assert.equal(await frame.locator('seqlens-color-legend[for="attribution"]').count(), 1);
+  const selected = (await chips.nth(k).innerText()).trim();
+  assert.equal((await frame.locator("seqlens-attribution-strip .tok.target").innerText()).trim(), selected);
+  const scores = await toks.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-score"))));
+  assert.ok(scores.every(Number.isFinite) && scores.some((x) => x !== 0), `scores ${scores}`);
+  // the status bar legend names the same token
+  assert.ok((await legend.innerText()).includes(selected.replace(/·/g, " ").trim()) || (await legend.innerText()).includes(selected), `${await legend.innerText()} vs ${selected}`);
+  // a click in the strip, then a key: the document does not change
+  await toks.nth(Math.floor(k / 2)).click();
+  await page.keyboard.type("x");
+  assert.equal(await page.locator(".tab.dirty").count(), 0, "a key typed after a click in the strip went to the document");
   await page.screenshot({ path: path.join(ARTIFACTS, "inspector-why-host-editor-dark.png") });
   await setTheme(page, "Dark Modern");
 });

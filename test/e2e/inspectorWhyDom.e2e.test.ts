@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import type { TokenInfo } from "../../protocol/basics";
-import type { InspectionView } from "../../protocol/inspector";
+import type { InspectionView, InspectorAttribution } from "../../protocol/inspector";
 import type { AblationInfo, DlaResult } from "../../protocol/interventions";
 import { ARTIFACTS } from "./host";
 import { formatReport, layoutReport } from "./layoutChecks";
@@ -304,6 +304,62 @@ test("Why? from the selected token: w and the button ask the host for the editor
   });
 });
 
+/** Why This Token? on token 7 as the host sends it back: token 3 raised the prediction most, token 5 lowered it. */
+const ATTRIBUTION: InspectorAttribution = {
+  position: 7,
+  target: { id: 107, text: ")" },
+  metric: "logprob",
+  baseline: { text: "<|endoftext|>", kind: "eos" },
+  base: Math.log(0.62),
+  scores: [0.05, -0.02, 0.3, 2.4, 0.11, -0.9, 0.2],
+  tokens: WORDS.slice(0, 7),
+};
+
+test("Why? answered: the panel's own strip colours the tokens before the selected one by their scores, with its legend, each number on hover and focus, the largest listed; a click then a key changes nothing", async () => {
+  await withInspector("dark", 1000, async (p) => {
+    const { page } = p;
+    await inspect(p);
+    await p.post({ type: "attribution", attribution: ATTRIBUTION });
+    const toks = page.locator("seqlens-attribution-strip .tok[data-index]");
+    await toks.first().waitFor();
+    assert.equal(await toks.count(), 7);
+    assert.deepEqual(await toks.evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-score")))), ATTRIBUTION.scores);
+    assert.deepEqual((await toks.allTextContents()).map((t) => t.replace(/\s+$/, "")), WORDS.slice(0, 7).map((w) => w.replace(/ /g, "·").replace(/\n/g, "↵")).map((t) => t.replace(/\s+$/, "")));
+    // the legend: diverging, its ends ± the 90th-percentile effect (0.9 here: 2.4 beyond it is drawn at full colour)
+    const legend = page.locator('seqlens-color-legend[for="attribution"]');
+    assert.equal(await legend.count(), 1);
+    const ticks = await legend.locator(".ticks span").allTextContents();
+    assert.equal(ticks[2], "0");
+    assert.match(ticks[0], /^−0\.9/);
+    assert.match(ticks[4], /^\+0\.9/);
+    // colours: the largest raise is the theme's orange, the drop at the scale's end its blue
+    const bar = (i: number) => page.locator(`seqlens-attribution-strip .tok[data-index="${i}"] .bar`).evaluate((b) => getComputedStyle(b).backgroundColor);
+    assert.deepEqual(rgb(await bar(3)), [0xd1, 0x86, 0x16]);
+    assert.deepEqual(rgb(await bar(5)), [0x37, 0x94, 0xff]);
+    // hover and focus: the readout says the token and its number
+    await toks.nth(3).hover();
+    assert.match((await page.locator("seqlens-attribution-strip .readout").textContent())!, /token 3 `\(`: \+2\.400/);
+    await page.mouse.move(1, 1);
+    assert.equal(await page.locator('seqlens-attribution-strip .tok[tabindex="0"]').count(), 1);
+    await toks.nth(0).focus();
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(() => (document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attribution-strip") as unknown as { focusIndex: number }).focusIndex === 2);
+    assert.match((await page.locator("seqlens-attribution-strip .readout").textContent())!, /token 2 `·area`: \+0\.300/);
+    assert.deepEqual((await page.locator("seqlens-attribution-strip .top li").allTextContents()).slice(0, 2).map((t) => t.replace(/\s+/g, " ")), ["token 3 (: +2.400", "token 5 :: −0.900"]);
+    // a click in the strip, then a key: nothing is sent to the host, nothing changes
+    const before = (await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent.length));
+    await toks.nth(4).click();
+    await page.keyboard.type("x");
+    assert.equal(await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent.length), before);
+    assert.equal(await toks.count(), 7);
+    await page.screenshot({ path: path.join(ARTIFACTS, "inspector-why-attribution-dark-1000.png"), fullPage: true });
+    // another text inspected: the strip goes
+    await p.post({ type: "inspection", view: { ...viewOf(), handle: "h-other", text: TEXT + " ", tokens: [...TOKENS, { id: 9, text: " ", start: TEXT.length, end: TEXT.length + 1, byteStart: TEXT.length, byteEnd: TEXT.length + 1 }] }, restore });
+    await page.waitForFunction(() => !document.querySelector("seqlens-inspector")!.shadowRoot!.querySelector("seqlens-attribution-strip"));
+  });
+});
+
 test("with heads off and the grid open: layout at 400, 700 and 1,200 px in dark, light and high contrast, and no CSP violation", async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const problems: string[] = [];
@@ -311,6 +367,8 @@ test("with heads off and the grid open: layout at 400, 700 and 1,200 px in dark,
     await withInspector(theme, 1200, async (p) => {
       const { page } = p;
       await inspect(p, ABLATION);
+      await p.post({ type: "attribution", attribution: ATTRIBUTION });
+      await page.locator("seqlens-attribution-strip .tok").first().waitFor();
       await allHeads(page);
       await page.locator("button.disclosure", { hasText: "Logit attribution" }).click();
       await page.locator("seqlens-dla-grid .cell").first().waitFor();
@@ -321,7 +379,7 @@ test("with heads off and the grid open: layout at 400, 700 and 1,200 px in dark,
         await page.waitForFunction((w) => document.documentElement.clientWidth === w, width);
         const report = await layoutReport(page);
         assert.ok(report.counted.texts > 40, `${theme} ${width}: ${report.counted.texts} texts looked at`);
-        assert.ok(report.counted.legends >= 2, `${theme} ${width}: ${report.counted.legends} legends`);
+        assert.ok(report.counted.legends >= 3, `${theme} ${width}: ${report.counted.legends} legends`);
         const found = formatReport(report);
         if (found) problems.push(`${theme} ${width}:\n${found}`);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

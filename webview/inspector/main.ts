@@ -8,7 +8,7 @@
 // (SeqLens: Patch Activations) shows in its own section, with or without an inspection.
 import { css, html, LitElement } from "lit";
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import type { InspectorHostToPanel, InspectionView, InspectorPanelToHost, PatchView } from "../../protocol/inspector";
+import type { InspectorAttribution, InspectorHostToPanel, InspectionView, InspectorPanelToHost, PatchView } from "../../protocol/inspector";
 import type { NextTokenResult } from "../../protocol/basics";
 import { ABLATION_MODES, type AblationMode, type HeadRef, type PatchResult } from "../../protocol/interventions";
 import { visibleWhitespace } from "../../protocol/text";
@@ -22,6 +22,7 @@ import "./headView";
 import "./overview";
 import "./seq2seqView";
 import "./dlaGrid";
+import "./attributionStrip";
 import type { DlaView } from "./dlaGrid";
 import "./patchGrid";
 import type { SliceFetcher } from "./seq2seqView";
@@ -79,7 +80,10 @@ export class InspectorApp extends LitElement {
     patchHeads: { state: true },
     patchHeadLayer: { state: true },
     patchBusy: { state: true },
+    attribution: { state: true },
   };
+  /** Why This Token? run from the panel (w): its scores on the panel's own strip, until the text changes. */
+  attribution?: InspectorAttribution;
   /** Activation patching of two selections, shown beside (or without) an inspection. */
   patch?: PatchView;
   /** The per-head grid of `patchHeadLayer`, when it has come. */
@@ -174,6 +178,7 @@ export class InspectorApp extends LitElement {
     this.host.on("inspection", (msg) => this.show(msg));
     this.host.on("selectToken", (msg) => this.select(msg.index, false));
     this.host.on("patch", (msg) => this.showPatch(msg.patch, true));
+    this.host.on("attribution", (msg) => (this.attribution = msg.attribution));
     this.host.on("stale", (msg) => {
       this.stale = msg.stale;
       this.staleReason = msg.stale ? msg.reason : undefined;
@@ -211,6 +216,7 @@ export class InspectorApp extends LitElement {
     if (!sameText) {
       this.dlaTarget = undefined;
       this.dlaFoil = undefined;
+      this.attribution = undefined;
     }
     this.hostState = msg.restore;
     this.stale = false;
@@ -643,6 +649,7 @@ export class InspectorApp extends LitElement {
         <vscode-button secondary ?disabled=${i < 1} title="colour the tokens before it in the editor by how much each raised or lowered it (feature ablation)" @click=${() => this.why()}>Why ${sel ? JSON.stringify(visibleWhitespace(sel.text)) : "this token"}? (w)</vscode-button>
         <button class="disclosure" aria-expanded=${this.dlaOpen ? "true" : "false"} @click=${() => this.toggleDla()}>${this.dlaOpen ? "▾" : "▸"} Logit attribution</button>
       </div>
+      ${this.attribution ? html`<div class="attribution"><seqlens-attribution-strip .result=${this.attribution}></seqlens-attribution-strip></div>` : null}
       ${this.dlaOpen
         ? html`<div class="dla">
             <p>
