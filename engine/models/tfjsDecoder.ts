@@ -11,7 +11,7 @@ import { EngineError } from "../../protocol/errors";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { initTfjs } from "../runtime/tfjs/backend";
-import type { DifferentiableDecoder } from "../runtime/tfjs/differentiable";
+import { readForward, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { Gpt2Config, gpt2Blocks, gpt2Forward, Gpt2Weights, hfNamesToWeights, matmul } from "../runtime/tfjs/gpt2";
 import { TextTokenizer } from "../tokenize/tokenizer";
 import type { Decoder } from "./decoder";
@@ -89,6 +89,7 @@ export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder 
   get nLayer(): number {
     return this.cfg.nLayer;
   }
+  readonly norm = "layernorm" as const;
   blocks(tok: tf.Tensor3D): tf.Tensor2D {
     return gpt2Blocks(this.cfg, this.weights, tok).final;
   }
@@ -139,17 +140,6 @@ export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder 
   async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
     this.checkIds(ids);
     if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
-    const out = tf.tidy(() => {
-      const o = gpt2Forward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention });
-      return { logits: o.logits, attention: o.attention ?? [] };
-    }) as { logits: tf.Tensor; attention: tf.Tensor[] };
-    try {
-      const logits = (await out.logits.data()) as Float32Array;
-      const attention = opts.attention ? await Promise.all(out.attention.map(async (a) => (await a.data()) as Float32Array)) : undefined;
-      return { logits, attention };
-    } finally {
-      out.logits.dispose();
-      for (const a of out.attention) a.dispose();
-    }
+    return readForward(() => gpt2Forward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention }), !!opts.attention);
   }
 }

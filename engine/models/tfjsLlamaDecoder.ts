@@ -15,7 +15,7 @@ import { checkpointLlamaWeights, onnxLlamaWeights } from "../formats/llamaWeight
 import { checkVocabularyIds, configShape, type DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { INDEX_FILE, openCheckpointWeights, SINGLE_FILE } from "../formats/safetensors";
 import { initTfjs } from "../runtime/tfjs/backend";
-import type { DifferentiableDecoder } from "../runtime/tfjs/differentiable";
+import { readForward, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { type LlamaConfig, llamaBlocks, llamaForward, llamaGradientBytes, llamaLogits, llamaTensors, type LlamaWeights, llamaWeightsFrom } from "../runtime/tfjs/llama";
 import { TextTokenizer } from "../tokenize/tokenizer";
 import type { Decoder } from "./decoder";
@@ -107,6 +107,7 @@ export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDec
   get nLayer(): number {
     return this.cfg.nLayer;
   }
+  readonly norm = "rmsnorm" as const;
   blocks(tok: tf.Tensor3D): tf.Tensor2D {
     return llamaBlocks(this.cfg, this.weights, tok).final;
   }
@@ -147,17 +148,6 @@ export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDec
   async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
     this.checkIds(ids);
     if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
-    const out = tf.tidy(() => {
-      const o = llamaForward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention });
-      return { logits: o.logits, attention: o.attention ?? [] };
-    }) as { logits: tf.Tensor; attention: tf.Tensor[] };
-    try {
-      const logits = (await out.logits.data()) as Float32Array;
-      const attention = opts.attention ? await Promise.all(out.attention.map(async (a) => (await a.data()) as Float32Array)) : undefined;
-      return { logits, attention };
-    } finally {
-      out.logits.dispose();
-      for (const a of out.attention) a.dispose();
-    }
+    return readForward(() => llamaForward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention }), !!opts.attention);
   }
 }

@@ -3,7 +3,7 @@
 // that a gradient can be taken with respect to them), the output projection, and the memory one
 // sequence holds through a forward and backward pass. The GPT-2 twin (models/tfjsDecoder.ts) and the
 // Llama-shaped twin (models/tfjsLlamaDecoder.ts) each provide it.
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 
 export interface DifferentiableDecoder {
   /** The token embedding table [vocab, d]: the input the gradient is taken with respect to is rows of it. */
@@ -11,6 +11,11 @@ export interface DifferentiableDecoder {
   readonly width: number;
   readonly vocabSize: number;
   readonly nLayer: number;
+  /**
+   * The blocks' norm. RMSNorm(αx) jumps from 0 to x/rms(x) within α ≈ √eps / rms(x), so the zero
+   * embedding is a poor start for integrated gradients there: its default start is a token instead.
+   */
+  readonly norm: "layernorm" | "rmsnorm";
   /**
    * The blocks and the final norm on token embeddings [B, T, d] (positions, learned or rotary, are
    * added inside and held fixed): the normed final residual stream [B*T, d]. Call inside tf.tidy.
@@ -25,4 +30,23 @@ export interface DifferentiableDecoder {
 export function isDifferentiable(m: object): m is DifferentiableDecoder {
   const d = m as Partial<DifferentiableDecoder>;
   return typeof d.blocks === "function" && typeof d.unembed === "function" && typeof d.gradientBytesPerSequence === "function" && d.tokenEmbeddings !== undefined;
+}
+
+/**
+ * One forward pass of a TensorFlow.js decoder on a sequence, read out: `run` builds the logits (and
+ * each layer's attention when asked) inside tf.tidy; their values are read and the tensors freed.
+ */
+export async function readForward(run: () => { logits: tf.Tensor; attention?: tf.Tensor[] }, attention: boolean): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
+  const out = tf.tidy(() => {
+    const o = run();
+    return { logits: o.logits, attention: o.attention ?? [] };
+  }) as { logits: tf.Tensor; attention: tf.Tensor[] };
+  try {
+    const logits = (await out.logits.data()) as Float32Array;
+    const maps = attention ? await Promise.all(out.attention.map(async (a) => (await a.data()) as Float32Array)) : undefined;
+    return { logits, attention: maps };
+  } finally {
+    out.logits.dispose();
+    for (const a of out.attention) a.dispose();
+  }
 }
