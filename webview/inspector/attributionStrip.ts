@@ -6,6 +6,7 @@
 // Each token is focusable (arrow keys, Home and End move) and says its number on hover and on focus,
 // in the readout and its tooltip; the largest effects are listed as text.
 import { css, html, LitElement, nothing } from "lit";
+import { readoutStyles } from "./readoutStyles";
 import { visibleWhitespace } from "../../protocol/text";
 import type { InspectorAttribution } from "../../protocol/inspector";
 import { divergingScale, quantileAbs, type ColorScale } from "../shared/colorScale";
@@ -25,20 +26,16 @@ export class AttributionStrip extends LitElement {
   /** The token under the pointer or focused: its number is in the readout. */
   hoverIndex?: number;
 
-  static override styles = css`
-    :host { display: block; font-size: 12px; }
-    .legend { margin: 4px 0 6px; }
+  static override styles = [
+    readoutStyles,
+    css`
     .strip { display: flex; flex-wrap: wrap; gap: 3px 2px; align-items: stretch; font-family: var(--vscode-editor-font-family, monospace); }
     .tok { display: inline-flex; flex-direction: column; align-items: stretch; text-align: center; min-width: 2.2ch; padding: 1px 2px 0; border: 1px solid transparent; white-space: pre; cursor: default; color: var(--vscode-foreground); }
     .tok .bar { display: block; height: 7px; margin-top: 2px; border: 1px solid var(--vscode-panel-border, rgba(128, 128, 128, 0.5)); box-sizing: border-box; }
     .tok:focus-visible, .tok.hover { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; }
     .tok.target { border-color: var(--vscode-editorCursor-foreground, var(--vscode-focusBorder)); }
-    .readout { margin-top: 6px; min-height: 1.4em; }
-    .top { margin: 4px 0 0; padding-left: 1.4em; }
-    .top li { margin: 1px 0; }
-    code { font-family: var(--vscode-editor-font-family, monospace); }
-    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
-  `;
+  `,
+  ];
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.requestUpdate());
 

@@ -5,6 +5,7 @@
 // keys move between them) and says its number on hover and on focus, in the readout under the grid
 // and in its tooltip; the largest components are listed as text.
 import { css, html, LitElement, nothing } from "lit";
+import { readoutStyles } from "./readoutStyles";
 import type { DlaResult } from "../../protocol/interventions";
 import { visibleWhitespace } from "../../protocol/text";
 import { divergingScale, quantileAbs, type ColorScale } from "../shared/colorScale";
@@ -39,9 +40,9 @@ export class DlaGrid extends LitElement {
   /** The cell under the pointer or focused: its number is in the readout. */
   hoverKey?: string;
 
-  static override styles = css`
-    :host { display: block; font-size: 12px; }
-    .legend { margin: 4px 0 6px; }
+  static override styles = [
+    readoutStyles,
+    css`
     .scroll { overflow-x: auto; max-width: 100%; }
     .grid { display: grid; gap: 2px; width: max-content; align-items: center; }
     .row { display: contents; }
@@ -53,12 +54,8 @@ export class DlaGrid extends LitElement {
     .cell:focus-visible, .cell.hover { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; }
     .totals { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; margin-top: 8px; }
     .totals label { display: inline-flex; gap: 6px; align-items: center; }
-    .readout { margin-top: 6px; min-height: 1.4em; }
-    .top { margin: 4px 0 0; padding-left: 1.4em; }
-    .top li { margin: 1px 0; }
-    code { font-family: var(--vscode-editor-font-family, monospace); }
-    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
-  `;
+  `,
+  ];
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.requestUpdate());
 

@@ -7,6 +7,7 @@
 // the arrow keys move (shared/gridNav.ts), each cell's number on hover and on focus in a readout and
 // its tooltip. The columns are the tokens, the positions where the two inputs differ marked.
 import { css, html, LitElement, nothing } from "lit";
+import { readoutStyles } from "./readoutStyles";
 import type { PatchCandidate, PatchView } from "../../protocol/inspector";
 import type { PatchResult } from "../../protocol/interventions";
 import { visibleWhitespace } from "../../protocol/text";
@@ -43,9 +44,9 @@ export class PatchGrid extends LitElement {
   focusKey = "0,0";
   hoverKey?: string;
 
-  static override styles = css`
-    :host { display: block; font-size: 12px; }
-    .legend { margin: 4px 0 6px; }
+  static override styles = [
+    readoutStyles,
+    css`
     .scroll { overflow-x: auto; max-width: 100%; }
     .grid { display: grid; gap: 2px; width: max-content; align-items: center; }
     .row { display: contents; }
@@ -62,10 +63,8 @@ export class PatchGrid extends LitElement {
     .cell.differ { border-style: dashed; border-color: var(--vscode-focusBorder); }
     .cell.nan { background: repeating-linear-gradient(45deg, transparent 0 3px, var(--vscode-panel-border, rgba(128, 128, 128, 0.5)) 3px 4px); }
     .cell:focus-visible, .cell.hover { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; }
-    .readout { margin-top: 6px; min-height: 1.4em; }
-    code { font-family: var(--vscode-editor-font-family, monospace); }
-    .muted { color: var(--vscode-descriptionForeground, var(--vscode-foreground)); }
-  `;
+  `,
+  ];
 
   private readonly themeRepaint = new ThemeRepaint(this, () => this.requestUpdate());
 
