@@ -46,8 +46,9 @@ export const attributionParams = {
     /**
      * Ablation's replacement token, default pad when the tokenizer has one, else eos, else unk.
      * Integrated gradients' starting point: that token's embedding at every position, or "zero"
-     * (the zero embedding, the default; for the gradient methods only). Gradient × input has the
-     * zero embedding as its baseline and takes no other.
+     * (the zero embedding; for the gradient methods only). Its default is the zero embedding, and on
+     * RMSNorm models (Llama-shaped), where the zero embedding is a poor start, ablation's default
+     * token. Gradient × input has the zero embedding as its baseline and takes no other.
      */
     baseline: v.optional(v.union([v.picklist([...BASELINE_TOKENS, "zero"]), v.number()], 'baseline must be "pad", "eos", "mask", "unk", "zero" or a token id')),
     /** Integrated gradients: points on the path from the baseline to the input (midpoint rule), default 64. */

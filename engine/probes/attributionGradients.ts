@@ -14,7 +14,7 @@ import { type DifferentiableDecoder, isDifferentiable } from "../runtime/tfjs/di
 import type { LoadedModel } from "../families/family";
 import { DecoderModel, type Decoder } from "../models/decoder";
 import { LLAMA_MODEL_TYPES } from "../formats/llamaExport";
-import { metricAt, resolveBaseline } from "./attribution";
+import { baselineTokens, metricAt, resolveBaseline } from "./attribution";
 
 export type GradientMethod = "grad-x-input" | "integrated-gradients";
 
@@ -283,8 +283,11 @@ export async function attributeByGradients(
     throw new EngineError("BAD_INPUT", `gradient × input multiplies the gradient by the token's embedding itself (its baseline is the zero embedding), so it takes no baseline token: leave baseline out, or use method integrated-gradients to start from ${typeof o.baseline === "number" ? `token ${o.baseline}` : `the ${o.baseline} token`}`);
   }
   if (!ig && o.steps !== undefined) throw new EngineError("BAD_INPUT", `steps is the number of points on integrated gradients' path; gradient × input takes one gradient: leave steps out, or use method integrated-gradients`);
-  const baseline = !ig || o.baseline === undefined || o.baseline === "zero" ? undefined : resolveBaseline(tok, V, o.baseline);
   const twin = await differentiableCopy(model, o.open);
+  // integrated gradients start from the zero embedding by default, except on RMSNorm models (see
+  // DifferentiableDecoder.norm): from the baseline token ablation would use, where the tokenizer names one
+  const tokenStart = ig && o.baseline === undefined && twin.norm === "rmsnorm" && Object.keys(baselineTokens(tok)).some((k) => k !== "mask");
+  const baseline = !ig || o.baseline === "zero" || (o.baseline === undefined && !tokenStart) ? undefined : resolveBaseline(tok, V, o.baseline);
   const standIn = twin !== model;
   let target = o.target;
   let own: number | undefined;
