@@ -5,7 +5,7 @@
 // what is its own: its handlers, what it runs and what it shows.
 import * as v from "valibot";
 import * as vscode from "vscode";
-import { errorMessage, isCancelled } from "../protocol/errors";
+import { EngineError, errorMessage, isCancelled } from "../protocol/errors";
 import type { Checked, ErrorReply } from "../protocol/schema";
 import type { Services } from "./services";
 import { webviewHtml } from "./webviewHtml";
@@ -107,7 +107,12 @@ export abstract class PanelHost<ToHost extends { type: string }, FromHost extend
     try {
       await (this.handlers[msg.type as ToHost["type"]] as (m: ToHost) => unknown)(msg);
     } catch (e) {
-      const reply: ErrorReply = { type: "error", requestId: "requestId" in msg && typeof msg.requestId === "number" ? msg.requestId : undefined, message: isCancelled(e) ? "cancelled" : errorMessage(e) };
+      const reply: ErrorReply = {
+        type: "error",
+        requestId: "requestId" in msg && typeof msg.requestId === "number" ? msg.requestId : undefined,
+        message: isCancelled(e) ? "cancelled" : errorMessage(e),
+        ...(e instanceof EngineError ? { code: e.code } : {}),
+      };
       this.post(reply as unknown as FromHost); // every feature's host-to-panel union has the error reply
     }
   }

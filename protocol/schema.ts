@@ -88,6 +88,8 @@ export interface ErrorReply {
   type: "error";
   requestId?: number;
   message: string;
+  /** The engine's error code where it had one (protocol/errors.ts): "CANCELLED" is a cancel, not a failure. */
+  code?: string;
 }
 
 /**

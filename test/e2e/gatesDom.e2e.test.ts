@@ -131,6 +131,21 @@ async function geometry(p: PanelPage) {
   });
 }
 
+test("a cancel from the host (the engine's code CANCELLED) is a plain notice and the maps stay; a failure is an error", async () => {
+  const p = await openGates("dark", 700);
+  const text = (sel: string) => p.page.evaluate((q) => document.querySelector("seqlens-gates")!.shadowRoot!.querySelector(q)?.textContent ?? null, sel);
+  await p.post({ type: "error", message: "cancelled", code: "CANCELLED" } satisfies GatesHostToPanel);
+  await p.page.waitForFunction(() => !!document.querySelector("seqlens-gates")!.shadowRoot!.querySelector(".notice"));
+  assert.equal(await text(".notice"), "Cancelled: what is shown is the last result.");
+  assert.equal(await text(".error"), null);
+  assert.equal(await p.page.evaluate(() => document.querySelector("seqlens-gates")!.shadowRoot!.querySelector("seqlens-gate-maps")!.shadowRoot!.querySelectorAll("canvas.map").length), NAMES.length);
+  // words alone do not make a cancel: a failure that mentions one is an error
+  await p.post({ type: "error", message: "the cancelled-orders column is not numeric" } satisfies GatesHostToPanel);
+  await p.page.waitForFunction(() => !!document.querySelector("seqlens-gates")!.shadowRoot!.querySelector(".error"));
+  assert.equal(await text(".error"), "the cancelled-orders column is not numeric");
+  assert.equal(await text(".notice"), null);
+});
+
 test("the reading line says how the selection was read and why 240 rows give 239 steps; the other reading is a button", async () => {
   const p = await openGates("dark", 700);
   const line = p.page.locator(".reading");

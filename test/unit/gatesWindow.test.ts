@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seriesWindow, windowNotice } from "../../engine/series/window";
 import type { StepWindow } from "../../protocol/gates";
-import { isCancelNotice, windowNav } from "../../webview/gates/windowNav";
+import { windowNav } from "../../webview/gates/windowNav";
 
 /** The engine's window k of `total` steps read `size` at a time, as a result carries it. */
 function engineWindow(total: number, size: number, k: number, unit: "rows" | "characters" = "rows"): StepWindow {
@@ -70,9 +70,4 @@ test("a text read a window of characters at a time says characters; a window ask
   // its last step lies in window 1 (rows 10,001-30,000): earlier is window 2, later window 0
   assert.equal(nav.earlier?.window, 2);
   assert.equal(nav.later?.window, 0);
-});
-
-test("a cancel from the host is a notice, every other message an error", () => {
-  for (const m of ["cancelled", "gates was cancelled", "forecast was cancelled (the engine was restarted to stop it)", "this gates run was superseded by a newer one", "parseSeries was cancelled"]) assert.equal(isCancelNotice(m), true, m);
-  for (const m of ["the engine was killed by SIGKILL; the request was lost: run it again (a new engine starts)", "values row 3 is not a row of finite numbers: [1,\"x\"]", "no gates run \"gates-1\" (dropped for newer ones): run the gates again", "the cancelled-orders column is not numeric"]) assert.equal(isCancelNotice(m), false, m);
 });

@@ -50,7 +50,7 @@ test("a reply settles the request whose id it carries, among several in flight; 
   assert.deepEqual(Array.from((await c).data), [1]);
 });
 
-test("an error reply rejects its request with the host's message; an error without a requestId goes to on()", async () => {
+test("an error reply rejects its request with the host's message and code; an error without a requestId goes to on()", async () => {
   const host = inspector();
   const errors: string[] = [];
   host.on("error", (m) => errors.push(m.message));
@@ -58,6 +58,11 @@ test("an error reply rejects its request with the host's message; an error witho
   const bad = host.request({ type: "getAttention", layer: 9, head: 0 });
   fromHost({ type: "error", requestId: asked("getAttention")[1].requestId, message: "layer 9 is out of range (the model has 2)" });
   await assert.rejects(bad, (e: Error) => e instanceof Error && e.message === "layer 9 is out of range (the model has 2)");
+  // a cancel carries the engine's code: the panel tells it from a failure by that, not by its words
+  const cancelled = host.request({ type: "getAttention", layer: 1, head: 0 });
+  fromHost({ type: "error", requestId: asked("getAttention")[2].requestId, message: "cancelled", code: "CANCELLED" });
+  await assert.rejects(cancelled, (e: Error & { code?: string }) => e.message === "cancelled" && e.code === "CANCELLED");
+  await assert.rejects(bad, (e: Error & { code?: string }) => e.code === undefined);
   fromHost({ type: "error", message: "the engine stopped" });
   assert.deepEqual(errors, ["the engine stopped"]);
   fromHost({ type: "attention", requestId: asked("getAttention")[0].requestId, layer: 0, head: 0, shape: [1, 1], data: new Float32Array([0.5]) });

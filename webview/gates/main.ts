@@ -15,7 +15,7 @@ import { GateMap, UNIT_INTERVAL } from "./gateMaps";
 import { ChartSeries, PALETTE } from "./lineChart";
 import { firingRuns, unitsAbove } from "../../protocol/firing";
 import { connect } from "../shared/connect";
-import { isCancelNotice, windowNav } from "./windowNav";
+import { windowNav } from "./windowNav";
 import "./gateMaps";
 import "./lineChart";
 
@@ -74,8 +74,8 @@ export class GatesApp extends LitElement {
   private hoverFrame = 0;
   private readonly host = connect<GatesPanelToHost, GatesHostToPanel, SavedState, Replies>();
   /** Shows a host error (a rejected request's or one sent on its own); a cancel is a notice. */
-  private readonly showError = (e: { message: string }): void => {
-    if (isCancelNotice(e.message)) {
+  private readonly showError = (e: { message: string; code?: string }): void => {
+    if (e.code === "CANCELLED") {
       this.notice = this.view ? "Cancelled: what is shown is the last result." : "Cancelled.";
       return;
     }

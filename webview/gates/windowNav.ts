@@ -42,8 +42,3 @@ export function windowNav(w: StepWindow): WindowNav {
     ...(w.to < w.total ? { later: offer(k - 1, (s) => `later ${fmt(s)} ${unit} ▶`) } : {}),
   };
 }
-
-/** Whether a message from the host is a cancel ("cancelled", "gates was cancelled ..."): a notice, not an error. */
-export function isCancelNotice(message: string): boolean {
-  return /^cancelled\b|\bwas cancelled\b|\bwas superseded by a newer one\b/i.test(message.trim());
-}

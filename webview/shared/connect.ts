@@ -50,7 +50,8 @@ export interface Connection<ToHost extends Message, FromHost extends Message, St
   post(msg: ToHost): void;
   /**
    * Posts `msg` with a fresh requestId; the promise resolves with the host's reply that carries that
-   * id, or rejects with an Error holding the message of an `{ type: "error", requestId }` reply.
+   * id, or rejects with an Error holding the message (and the engine's error code, as `code`) of an
+   * `{ type: "error", requestId }` reply.
    * With `latest`, it resolves to `undefined` when a newer request with the same key supersedes it.
    */
   request<M extends RequestOf<ToHost, R>>(msg: M, opts: RequestOptions<ToHost, FromHost> & { latest: string }): Promise<ReplyTo<FromHost, R, M> | undefined>;
@@ -111,7 +112,10 @@ export function connect<ToHost extends Message, FromHost extends Message, State,
     const requestId = (msg as { requestId?: unknown }).requestId;
     if (typeof requestId === "number" && inFlight.has(requestId)) {
       if (msg.type === "progress") inFlight.get(requestId)!.onProgress?.(msg as ProgressOf<FromHost>);
-      else if (msg.type === "error") finish(requestId)!.reject(new Error((msg as { message?: string }).message ?? "error"));
+      else if (msg.type === "error") {
+        const { message, code } = msg as { message?: string; code?: string };
+        finish(requestId)!.reject(Object.assign(new Error(message ?? "error"), code ? { code } : {}));
+      }
       else finish(requestId)!.resolve(msg);
       return;
     }
