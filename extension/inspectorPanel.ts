@@ -220,7 +220,15 @@ export class InspectorPanel extends PanelHost<InspectorPanelToHost, InspectorHos
   }
 
   state(): InspectorRestore | undefined {
-    return this.shown ? { uri: this.shown.uri, start: this.shown.start, end: this.shown.end, model: this.shown.model } : undefined;
+    const s = this.shown;
+    const off = s?.view.ablation;
+    return s ? { uri: s.uri, start: s.start, end: s.end, model: s.model, ...(off ? { ablation: { heads: off.heads, mode: off.mode } } : {}) } : undefined;
+  }
+
+  /** After a window reload: the saved range run again, with the heads that were off switched off again. */
+  async restore(s: InspectorRestore): Promise<InspectionView | undefined> {
+    this.ablation = s.ablation && s.ablation.heads.length > 0 ? { heads: s.ablation.heads, mode: s.ablation.mode } : undefined;
+    return this.reinspect(s);
   }
 
   /**
@@ -481,7 +489,7 @@ export const inspectorFeature: Feature = {
       create: (panel) => new InspectorPanel(panel, services),
       schema: InspectorRestore,
       restorable: async (r) => isOffered(r.model, await offeredFolders(services)),
-      restore: (panel, r) => panel.reinspect(r),
+      restore: (panel, r) => panel.restore(r),
     }),
   ],
 };

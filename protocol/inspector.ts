@@ -170,8 +170,11 @@ export function inspectorAttribution(r: AttributeResult): InspectorAttribution {
   };
 }
 
-/** What the Inspector remembers across a window reload: the document range and the model. */
-export const InspectorRestore = v.object({ ...rangeRestore, model: v.string() });
+/** Heads named by layer and head, as the panel switches them off. */
+const headList = v.pipe(v.array(v.strictObject({ layer: nonNegInt, head: nonNegInt })), v.maxLength(4096, "at most 4096 heads can be switched off"));
+
+/** What the Inspector remembers across a window reload: the document range, the model, and the heads switched off. */
+export const InspectorRestore = v.object({ ...rangeRestore, model: v.string(), ablation: v.optional(v.object({ heads: headList, mode: v.picklist(ABLATION_MODES) })) });
 export type InspectorRestore = v.InferOutput<typeof InspectorRestore>;
 
 export type InspectorHostToPanel =
@@ -221,7 +224,7 @@ export const InspectorExportPng = v.strictObject({ type: v.literal("exportPng"),
  */
 export const InspectorAblateHeads = v.strictObject({
   type: v.literal("ablateHeads"),
-  heads: v.pipe(v.array(v.strictObject({ layer: nonNegInt, head: nonNegInt })), v.maxLength(4096, "at most 4096 heads can be switched off")),
+  heads: headList,
   mode: v.picklist(ABLATION_MODES, 'mode must be "zero" or "mean"'),
 });
 /** Direct logit attribution of the prediction after token `position` (as getNextToken's), of `target` (default: the token that follows, or the top prediction after the last) or target − `foil`; both token ids. */

@@ -1,6 +1,6 @@
 // "Why" from the Inspector in the real host: a head switched off from its "All heads" thumbnail
 // re-runs the inspection without it (the next-token list changes, a line gives the KL from the
-// unablated run, Restore all brings the clean run back); the logit attribution grid opens with its
+// unablated run, a window reload keeps the heads off, Restore all brings the clean run back); the logit attribution grid opens with its
 // legend; and `w` on a selected token runs Why This Token? in the editor on the inspected text up
 // to that token (its marks and legend appear there, and the same scores on the panel's own strip).
 // Screenshots in dark, light and high contrast.
@@ -35,7 +35,7 @@ async function inspectShapes(): Promise<Frame> {
 
 const nextList = (f: Frame) => f.locator("seqlens-next-token table").innerText();
 
-test("a head switched off from its thumbnail changes the next-token list, with the KL line; Restore all brings the clean run back", async () => {
+test("a head switched off from its thumbnail changes the next-token list, with the KL line; a reload keeps it off; Restore all brings the clean run back", async () => {
   const { page } = host;
   const frame = await inspectShapes();
   const clean = await nextList(frame);
@@ -61,9 +61,16 @@ test("a head switched off from its thumbnail changes the next-token list, with t
     await page.screenshot({ path: path.join(ARTIFACTS, `inspector-why-host-ablated-${name}.png`) });
   }
   await setThemeIn(page, frame, "Dark Modern");
-  await frame.locator(".ablation vscode-button", { hasText: "Restore all" }).click();
-  await frame.locator(".ablation").waitFor({ state: "detached", timeout: 60_000 });
-  assert.equal(await nextList(frame), clean, "Restore all gives the clean run's list");
+  // a window reload brings the inspection back with the same heads off
+  await Promise.all([page.waitForEvent("load", { timeout: 60_000 }), runCommand(page, "Developer: Reload Window")]);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+  const back = await inspectorContentFrame(page);
+  await back.locator(".ablation .abl-line").waitFor({ timeout: 60_000 });
+  assert.match((await back.locator(".ablation .abl-line").innerText()).replace(/\s+/g, " "), /heads 3\.0, 3\.1, 3\.2, 3\.3 off \(zero\)/);
+  assert.equal(await nextList(back), ablated, "after the reload the next-token list is the ablated run's again");
+  await back.locator(".ablation vscode-button", { hasText: "Restore all" }).click();
+  await back.locator(".ablation").waitFor({ state: "detached", timeout: 60_000 });
+  assert.equal(await nextList(back), clean, "Restore all gives the clean run's list");
 });
 
 test("the logit attribution grid opens for the selected token with its legend, and w runs Why This Token? in the editor", async () => {
