@@ -2,8 +2,8 @@
 //   seqlens attribute --model PATH (--text STR | --file PATH | --ids 1,2,3) [--position I] [--target TOKEN] [--foil TOKEN]
 //                     [--baseline pad|eos|mask|unk|zero|ID] [--method ablation|grad-x-input|integrated-gradients]
 //                     [--steps N] [--top N] [--json]
-// A token (target, foil) is its text or, all digits, its id. The zero baseline (the zero embedding)
-// is for the gradient methods; --steps for integrated gradients.
+// A token (target, foil) is its text or, all digits, its id. The zero baseline is the zero embedding
+// (ablation: that token's embedding zeroed, its position kept); --steps for integrated gradients.
 import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
 import { ATTRIBUTION_METHODS, BASELINE_TOKENS, type AttributionMethod, type BaselineToken } from "../protocol/attribution";
@@ -15,9 +15,8 @@ export async function attributeCommand(client: EngineClient, opts: Opts, model: 
   const method = opts.get("--method") ?? "ablation";
   if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) throw new CliUsageError(`--method must be ${ATTRIBUTION_METHODS.join(", ")}`);
   const b = opts.get("--baseline");
-  const gradients = method !== "ablation";
-  if (b !== undefined && !/^\d+$/.test(b) && !(BASELINE_TOKENS as readonly string[]).includes(b) && !(gradients && b === "zero")) {
-    throw new CliUsageError(`--baseline must be pad, eos, mask, unk or a token id${gradients ? ", or zero (the zero embedding)" : " (zero, the zero embedding, is for --method integrated-gradients)"} (got ${JSON.stringify(b)})`);
+  if (b !== undefined && !/^\d+$/.test(b) && !(BASELINE_TOKENS as readonly string[]).includes(b) && b !== "zero") {
+    throw new CliUsageError(`--baseline must be pad, eos, mask, unk, zero (the zero embedding) or a token id (got ${JSON.stringify(b)})`);
   }
   const baseline = b === undefined ? undefined : /^\d+$/.test(b) ? Number(b) : (b as BaselineToken | "zero");
   const steps = intOf(opts, "--steps");
@@ -34,7 +33,7 @@ export async function attributeCommand(client: EngineClient, opts: Opts, model: 
             const tenth = Math.floor((p.done / p.total) * 10);
             if (tenth === last) return;
             last = tenth;
-            err(`seqlens: ${gradients ? "gradients" : "ablating"} ${"#".repeat(tenth).padEnd(10, ".")} ${p.done}/${p.total}\n`);
+            err(`seqlens: ${method !== "ablation" ? "gradients" : "ablating"} ${"#".repeat(tenth).padEnd(10, ".")} ${p.done}/${p.total}\n`);
           },
     },
   );

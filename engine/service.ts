@@ -522,8 +522,8 @@ export class EngineService {
         return { ...g, tokens: input.tokens, truncated: input.truncated, ms };
       }
       if (p.steps !== undefined) throw new EngineError("BAD_INPUT", `steps is the number of points on integrated gradients' path; feature ablation runs once per token: leave steps out, or use method integrated-gradients`);
-      if (p.baseline === "zero") throw new EngineError("BAD_INPUT", `a zero baseline is an embedding, and feature ablation replaces tokens: give a baseline token (pad, eos, mask, unk or a token id), or use method integrated-gradients`);
-      const baseline = resolveBaseline(tok, V, p.baseline);
+      // a token in each one's place, or its token embedding zeroed (positions kept)
+      const baseline = p.baseline === "zero" ? undefined : resolveBaseline(tok, V, p.baseline);
       checkForwardBudget(`attributing a prediction of ${model.name} on`, model.config, position, this.limits.memoryBudget, {});
       // one ablated input must fit the budget; a batch holds as many as fit (at most 32)
       const perRun = forwardBytes(model.config, position, {}).bytes;
@@ -531,7 +531,7 @@ export class EngineService {
         position,
         target: given,
         foil,
-        baseline: baseline.id,
+        baseline: baseline ? baseline.id : "zero",
         maxBatch: Math.max(1, Math.min(32, Math.floor(this.limits.memoryBudget / perRun))),
         signal: ctx.signal,
         onStep: (done, total) => ctx.progress({ kind: "steps", done, total, message: `ablating token ${Math.max(0, done - 1)} of ${total - 1}` }),
@@ -544,7 +544,7 @@ export class EngineService {
         ...(foil !== undefined ? { foil: { id: foil, text: tok.tokenText(foil) } } : {}),
         method,
         metric: foil === undefined ? ("logprob" as const) : ("logit-diff" as const),
-        baseline: { id: baseline.id, text: tok.tokenText(baseline.id), kind: baseline.kind },
+        baseline: baseline ? { id: baseline.id, text: tok.tokenText(baseline.id), kind: baseline.kind } : { text: "", kind: "zero" as const },
         position,
         base: r.base,
         scores: r.scores.map((score, i) => ({ position: i, text: input.tokens[i].text, score })),

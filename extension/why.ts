@@ -10,7 +10,7 @@
 // a tint strong enough to see would push some theme token colours under 4.5:1. The underline colours
 // have 3:1 or more against the default themes' backgrounds (a test checks it).
 import * as vscode from "vscode";
-import type { AttributeResult } from "../protocol/attribution";
+import { BASELINE_TOKENS, baselineWords, type AttributeResult, type BaselineToken } from "../protocol/attribution";
 import type { TokenInfo } from "../protocol/basics";
 import { visibleWhitespace } from "../protocol/text";
 import { withEngineProgress, setting } from "./commands";
@@ -70,6 +70,11 @@ export interface WhyRequest {
   position?: number;
 }
 
+/** A baseline the seqlens.why.baseline setting may name ("default": the engine's pad, else eos, else unk). */
+export function isBaselineChoice(x: unknown): x is BaselineToken | "zero" {
+  return x === "zero" || (BASELINE_TOKENS as readonly unknown[]).includes(x);
+}
+
 /** Characters before the cursor sent at most (the engine cuts to the tokens it takes anyway). */
 export const WHY_MAX_CHARS = 32_768;
 
@@ -107,7 +112,7 @@ export function whyLegend(r: AttributeResult, scale: number, largest: number, ki
   const md = new vscode.MarkdownString();
   md.supportHtml = true;
   const what = r.metric === "logprob" ? `log p(${show(r.target.text)})` : `logit(${show(r.target.text)}) − logit(${show(r.foil!.text)})`;
-  md.appendMarkdown(`**SeqLens · why ${show(r.target.text)}** — each earlier token replaced by ${show(r.baseline.text)} (${r.baseline.kind}); the change in ${what}, in nats. Marks are scaled to the ${WHY_QUANTILE * 100}th-percentile effect, ${scale.toFixed(3)} (the largest: ${largest.toFixed(3)}).\n\n`);
+  md.appendMarkdown(`**SeqLens · why ${show(r.target.text)}** — each earlier token replaced by ${baselineWords(r.baseline, show)}; the change in ${what}, in nats. Marks are scaled to the ${WHY_QUANTILE * 100}th-percentile effect, ${scale.toFixed(3)} (the largest: ${largest.toFixed(3)}).\n\n`);
   for (const side of ["raised", "lowered"] as const) {
     for (let k = WIDTHS.length - 1; k >= 0; k--) {
       const lo = WHY_SHARES[k];
@@ -228,7 +233,7 @@ export class WhyDecorations implements vscode.Disposable {
     const md = new vscode.MarkdownString();
     const what = r.metric === "logprob" ? `log p(${show(r.target.text)})` : `logit(${show(r.target.text)}) − logit(${show(r.foil!.text)})`;
     const change = a.score >= 0 ? `lowers ${what} by **${a.score.toFixed(3)}**` : `raises ${what} by **${(-a.score).toFixed(3)}**`;
-    md.appendMarkdown(`**SeqLens · why ${show(r.target.text)}** · ${show(t.text)}: replacing it by ${show(r.baseline.text)} ${change} nats`);
+    md.appendMarkdown(`**SeqLens · why ${show(r.target.text)}** · ${show(t.text)}: replacing it by ${r.baseline.kind === "zero" ? "the zero embedding" : show(r.baseline.text)} ${change} nats`);
     if (r.metric === "logprob") md.appendMarkdown(` (p ${(Math.exp(r.base) * 100).toFixed(1)}% → ${(Math.exp(r.base - a.score) * 100).toFixed(1)}%)`);
     md.appendMarkdown(`.\n\nRank **${rank}** of ${r.scores.length} tokens by the size of the effect; ${a.score >= 0 ? "it raised" : "it lowered"} the prediction.`);
     return new vscode.Hover(md, new vscode.Range(doc.positionAt(s.start + t.start), doc.positionAt(s.start + t.end)));
@@ -293,7 +298,10 @@ async function explain(services: Services, why: WhyDecorations, doc: vscode.Text
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());
     try {
-      return await services.host.get().request("attribute", { model: model.path, text: req.text, ...(req.position !== undefined ? { position: req.position } : {}), maxTokens: setting("why.maxTokens", 128) }, { signal: ac.signal });
+      const baseline = setting<string>("why.baseline", "default");
+      return await services.host
+        .get()
+        .request("attribute", { model: model.path, text: req.text, ...(req.position !== undefined ? { position: req.position } : {}), ...(isBaselineChoice(baseline) ? { baseline } : {}), maxTokens: setting("why.maxTokens", 128) }, { signal: ac.signal });
     } finally {
       sub.dispose();
     }

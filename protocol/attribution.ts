@@ -44,9 +44,11 @@ export const attributionParams = {
     ...predictionEntries,
     method: v.optional(v.picklist(ATTRIBUTION_METHODS, 'method must be "ablation", "grad-x-input" or "integrated-gradients"')),
     /**
-     * Ablation's replacement token, default pad when the tokenizer has one, else eos, else unk.
+     * Ablation's replacement token, default pad when the tokenizer has one, else eos, else unk; or
+     * "zero": the token's embedding replaced by zeros (what the graph adds to it, the position's
+     * embedding, kept; ONNX decoders whose interventions copy can be made).
      * Integrated gradients' starting point: that token's embedding at every position, or "zero"
-     * (the zero embedding; for the gradient methods only). Its default is the zero embedding, and on
+     * (the zero embedding). Its default is the zero embedding, and on
      * RMSNorm models (Llama-shaped), where the zero embedding is a poor start, ablation's default
      * token. Gradient × input has the zero embedding as its baseline and takes no other.
      */
@@ -126,4 +128,9 @@ export interface AttributeResult {
 
 export interface AttributionResults {
   attribute: AttributeResult;
+}
+
+/** What a baseline is, in a sentence: "the zero embedding", or its token's text as `show` writes it with the kind after it. */
+export function baselineWords(b: { text: string; kind: string }, show: (text: string) => string): string {
+  return b.kind === "zero" ? "the zero embedding" : `${show(b.text)} (${b.kind})`;
 }

@@ -14,11 +14,12 @@
 // scalars 1 and 0 (interventionFeeds), the copy computes the original logits exactly. Outputs
 // added: each block's z (before the edit), each block's MLP component (the non-stream input of its
 // second Add), the residual entering each block (before the edit; block 0's is the embeddings, with
-// positions where the model adds them), the residual entering the final norm, and the attention
-// probabilities the probe found, where the graph has them. An input picks the rows of the final
-// residual the head projects onto the vocabulary (each sequence's last, for one prediction each). The descriptor also
-// carries what DLA needs from the weights: each W_O and its bias, the final norm (LayerNorm with
-// gamma and beta, or RMSNorm with gamma; epsilon) and the unembedding W_U [D, V] with its bias.
+// positions where the model adds them), the token embedding alone, the residual entering the final
+// norm, and the attention probabilities the probe found, where the graph has them. An input picks
+// the rows of the final residual the head projects onto the vocabulary (each sequence's last, for
+// one prediction each). The descriptor also carries what DLA needs from the weights: each W_O and
+// its bias, the final norm (LayerNorm with gamma and beta, or RMSNorm with gamma; epsilon) and the
+// unembedding W_U [D, V] with its bias.
 import * as fs from "node:fs";
 import { onnx } from "onnx-proto";
 import { EngineError } from "../../protocol/errors";
@@ -28,7 +29,7 @@ import { declaredType, inferElementTypes } from "./onnxTypes";
 import { copyPath, writeGraphCopy } from "./externalData";
 import { between, residualChain } from "./onnxLens";
 
-const INTERVENTIONS_VERSION = 3;
+const INTERVENTIONS_VERSION = 4;
 const DT = onnx.TensorProto.DataType;
 /** The input that picks the rows the head projects, and what it adds for them. */
 const LOGIT_ROWS = "seqlens_logit_rows";
@@ -80,6 +81,8 @@ export interface InterventionsGraph {
   blocks: InterventionBlock[];
   /** The residual entering block 0 (token embedding, plus positions where the graph adds them). */
   embed: string;
+  /** The token embedding alone (the Gather of input_ids): `embed` itself where no positions are added to it. */
+  tokenEmbed: string;
   /** The residual entering the final norm. */
   finalResidual: string;
   logits: string;
@@ -236,14 +239,24 @@ export function prepareInterventions(onnxFile: string, nLayer: number, nHead: nu
     }
     const existing = new Set(graph.output!.map((o) => o.name));
     const logitsType = declaredType(graph.output!.find((o) => o.name === "logits"));
-    for (const name of [...blocks.flatMap((b) => [b.z, b.mlp, b.resid]), chain[last], ...attentionOutputs]) {
+    for (const name of [...blocks.flatMap((b) => [b.z, b.mlp, b.resid]), chain[0], chain[last], ...attentionOutputs]) {
       const elemType = types.get(name) ?? (logitsType === DT.FLOAT ? logitsType : undefined);
       if (!existing.has(name)) graph.output!.push(onnx.ValueInfoProto.create(elemType ? { name, type: { tensorType: { elemType } } } : { name }));
       existing.add(name);
     }
     writeGraphCopy(file, { onnxFile, refs }, () => onnx.ModelProto.encode(model).finish());
   }
-  return { file, nHead, headDim: projWidth / nHead, width, blocks, embed: chain[first], finalResidual: chain[last], logits: "logits", logitRows, attentionOutputs, norm, unembed, unembedBias };
+  return { file, nHead, headDim: projWidth / nHead, width, blocks, embed: chain[first], tokenEmbed: chain[0], finalResidual: chain[last], logits: "logits", logitRows, attentionOutputs, norm, unembed, unembedBias };
+}
+
+/**
+ * The dims of an edit tensor for `batch` sequences of `len` tokens and `cols` channels, from the
+ * activation's dims in a batch-1 run of T tokens: [1, T, W] (batch first) or [T, W] (rows flattened).
+ */
+export function editShape(dims: readonly number[], T: number, width: number, name: string): (batch: number, len: number, cols: number) => number[] {
+  if (dims.length === 3 && dims[0] === 1 && dims[1] === T && dims[2] === width) return (batch, len, cols) => [batch, len, cols];
+  if (dims.length === 2 && dims[0] === T && dims[1] === width) return (batch, len, cols) => [batch * len, cols];
+  throw new EngineError("NO_LENS", `the edits read ${name} as [1, ${T}, ${width}] or [${T}, ${width}], but the graph gives it as [${dims}]: this graph's activations cannot be edited`);
 }
 
 /** A feed for one of the copy's edit inputs: values and their shape. */

@@ -10,6 +10,8 @@
 import { EngineError } from "../../protocol/errors";
 import type { BaselineToken } from "../../protocol/attribution";
 import { cacheUpTo, DecoderModel, lastLogits, presentCache, type Decoder, type KvCache } from "../models/decoder";
+import { editShape, type InterventionsGraph } from "../formats/onnxInterventions";
+import { floatValues } from "../runtime/onnx/tensors";
 import type { TextTokenizer } from "../tokenize/tokenizer";
 
 /**
@@ -102,7 +104,8 @@ export interface AblationOptions {
   /** Absent: the model's top prediction on the real prefix. */
   target?: number;
   foil?: number;
-  baseline: number;
+  /** The token put in place of each one, or "zero": its token embedding replaced by zeros (positions kept; the interventions copy only). */
+  baseline: number | "zero";
   signal?: AbortSignal;
   /** The most ablated inputs one run may hold (batched runs only); 1 when absent. */
   maxBatch?: number;
@@ -141,6 +144,10 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
     });
     if (g) return batchedAblation(model, prefix, o, cancelled);
   }
+  const baseline = o.baseline;
+  if (baseline === "zero") {
+    throw new EngineError("UNSUPPORTED", `${model.name}: a zero-embedding baseline is fed through the residual-stream edits of the graph's interventions copy, which this model has none of (it is ${model instanceof DecoderModel ? "a graph whose residual stream was not found" : "not an ONNX graph"}); give a baseline token (pad, eos, mask, unk or an id)`);
+  }
   // With a KV cache the real run's keys and values of tokens 0..j−1 are reused when token j is
   // ablated (they do not depend on it): each ablated run computes only tokens j..p−1, half the work.
   const cached = model instanceof DecoderModel && model.probe.hasKvCache ? model : undefined;
@@ -159,12 +166,12 @@ export async function featureAblation(model: Decoder, ids: number[], o: Ablation
     let m: number;
     if (cached && cache) {
       const rest = prefix.slice(j);
-      rest[0] = o.baseline;
+      rest[0] = baseline;
       const out = await cached.forward(rest, { cache: j === 0 ? cached.emptyCache() : cacheUpTo(cache, j) });
       m = metricAt(out.logits, V, rest.length - 1, target, o.foil);
     } else {
       const ablated = prefix.slice();
-      ablated[j] = o.baseline;
+      ablated[j] = baseline;
       m = metricAt((await model.forward(ablated, {})).logits, V, p - 1, target, o.foil);
     }
     scores.push(base - m);
@@ -187,13 +194,19 @@ async function batchedAblation(model: DecoderModel, prefix: number[], o: Ablatio
   const L = model.config.n_layer;
   const kv = model.probe.hasKvCache;
   const presents = kv ? Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat() : [];
-  const real = await model.runInterventions(prefix, new Map(), [g.logits, ...presents], { lastOnly: true });
+  const zero = o.baseline === "zero";
+  const real = await model.runInterventions(prefix, new Map(), [g.logits, ...presents, ...(zero ? [g.embed, g.tokenEmbed] : [])], { lastOnly: true });
   const r = lastLogits(real, g.logits, 1, p);
   if (r.stride < V) throw new EngineError("MODEL_INVALID", `the logits have shape [${real[g.logits].dims}], fewer than the ${V} tokens of the vocabulary`);
   const target = o.target ?? argmaxAt(r.data, V, r.row(0), r.stride);
   if (o.foil === target) throw new EngineError("BAD_INPUT", `the foil is the target (token ${target}): the logit difference is 0 whatever the input; pick another foil`);
   const base = metricAt(r.data, V, r.row(0), target, o.foil, r.stride);
   const cache = kv ? presentCache(real, L, p) : undefined;
+  // a zero embedding: the residual entering block 0 becomes what the graph adds to the token
+  // embedding there (the position's embedding, or nothing), by block 0's residual edit
+  const D = g.width;
+  const positional = zero ? positionalPart(real, g, p) : undefined;
+  const shape = zero ? editShape(real[g.embed].dims, p, D, g.embed) : undefined;
   const total = p + 1;
   o.onStep?.(1, total);
   const maxBatch = Math.max(1, Math.floor(o.maxBatch ?? 1));
@@ -207,17 +220,49 @@ async function batchedAblation(model: DecoderModel, prefix: number[], o: Ablatio
     const slack = kv ? Math.floor(len / 8) : p;
     let k = j + 1;
     while (k < p && k - j < maxBatch && (k - j + 1) * len <= batchTokens && k - start <= slack) k++;
-    const rows: number[][] = [];
-    for (let a = j; a < k; a++) {
-      const row = prefix.slice(start);
-      row[a - start] = o.baseline;
-      rows.push(row);
-    }
+    const B = k - j;
     const past = cache && start > 0 ? cacheUpTo(cache, start) : undefined;
-    const out = lastLogits(await model.runInterventions(prefix.slice(start), new Map(), [g.logits], { past, rows, lastOnly: true }), g.logits, rows.length, len);
-    for (let b = 0; b < rows.length; b++) scores.push(base - metricAt(out.data, V, out.row(b), target, o.foil, out.stride));
+    let run;
+    if (positional && shape) {
+      // every row the real tokens; row b's token j + b has its embedding zeroed
+      const keep = { data: new Float32Array(B * len).fill(1), dims: shape(B, len, 1) };
+      const value = { data: new Float32Array(B * len * D), dims: shape(B, len, D) };
+      for (let b = 0; b < B; b++) {
+        const at = b * len + (j + b - start);
+        keep.data[at] = 0;
+        value.data.set(positional.subarray((j + b) * D, (j + b + 1) * D), at * D);
+      }
+      const blk = g.blocks[0];
+      run = await model.runInterventions(prefix.slice(start), new Map([[blk.residKeep, keep], [blk.residValue, value]]), [g.logits], { past, batch: B, lastOnly: true });
+    } else {
+      const rows: number[][] = [];
+      for (let a = j; a < k; a++) {
+        const row = prefix.slice(start);
+        row[a - start] = o.baseline as number;
+        rows.push(row);
+      }
+      run = await model.runInterventions(prefix.slice(start), new Map(), [g.logits], { past, rows, lastOnly: true });
+    }
+    const out = lastLogits(run, g.logits, B, len);
+    for (let b = 0; b < B; b++) scores.push(base - metricAt(out.data, V, out.row(b), target, o.foil, out.stride));
     j = k;
     o.onStep?.(j + 1, total);
   }
   return { target, base, scores, runs: total, batched: true };
+}
+
+/**
+ * What the graph adds to each token's embedding before block 0, [p, D]: the residual entering block
+ * 0 less the token embedding (the position embedding; zeros where nothing is added, as in a
+ * Llama-shaped graph, whose rotary positions act inside attention).
+ */
+function positionalPart(out: Awaited<ReturnType<DecoderModel["runInterventions"]>>, g: InterventionsGraph, p: number): Float32Array {
+  const D = g.width;
+  if (g.embed === g.tokenEmbed) return new Float32Array(p * D);
+  const resid = floatValues(out[g.embed], g.embed);
+  const tok = floatValues(out[g.tokenEmbed], g.tokenEmbed);
+  if (resid.length !== p * D || tok.length !== p * D) throw new EngineError("NO_LENS", `the token embedding ${g.tokenEmbed} has ${tok.length} values and the residual entering block 0 ${resid.length}, not ${p} rows of ${D}: a zero embedding cannot be put in this graph; give a baseline token`);
+  const out2 = new Float32Array(p * D);
+  for (let i = 0; i < out2.length; i++) out2[i] = resid[i] - tok[i];
+  return out2;
 }

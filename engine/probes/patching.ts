@@ -16,7 +16,7 @@
 import { EngineError } from "../../protocol/errors";
 import type * as ortTypes from "onnxruntime-node";
 import { cacheUpTo, lastLogits, presentCache, type DecoderModel } from "../models/decoder";
-import type { EditTensor } from "../formats/onnxInterventions";
+import { editShape, type EditTensor } from "../formats/onnxInterventions";
 import { floatValues } from "../runtime/onnx/tensors";
 
 export type PatchPer = "residual" | "head";
@@ -92,7 +92,7 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   const clean = await model.runInterventions(o.clean, new Map(), fetch, { lastOnly: true });
   const corrupt = await model.runInterventions(o.corrupted, new Map(), [...fetch, ...presents], { lastOnly: true });
   let runs = 2;
-  const shape = activationShape(clean[acts[0]].dims, T, width, acts[0]);
+  const shape = editShape(clean[acts[0]].dims, T, width, acts[0]);
   const rows = (out: ortTypes.InferenceSession.OnnxValueMapType, name: string) => floatValues(out[name], name);
   /** The metric of each of `batch` sequences of `len` tokens: at its last position. */
   const metricOf = (out: ortTypes.InferenceSession.OnnxValueMapType, batch: number, len: number): number[] => {
@@ -186,12 +186,3 @@ export async function activationPatching(model: DecoderModel, o: PatchOptions): 
   return { axes, grid, raw, cleanMetric: mc, corruptedMetric: mx, patched: tasks.length, runs };
 }
 
-/**
- * The dims of an edit tensor for `batch` sequences of `len` tokens and `cols` channels, from the
- * activation's dims in a batch-1 run of T tokens: [1, T, W] (batch first) or [T, W] (rows flattened).
- */
-function activationShape(dims: readonly number[], T: number, width: number, name: string): (batch: number, len: number, cols: number) => number[] {
-  if (dims.length === 3 && dims[0] === 1 && dims[1] === T && dims[2] === width) return (batch, len, cols) => [batch, len, cols];
-  if (dims.length === 2 && dims[0] === T && dims[1] === width) return (batch, len, cols) => [batch * len, cols];
-  throw new EngineError("NO_LENS", `activation patching reads ${name} as [1, ${T}, ${width}] or [${T}, ${width}], but the graph gives it as [${dims}]: this graph's activations cannot be patched`);
-}

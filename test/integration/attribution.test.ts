@@ -14,6 +14,7 @@ import { readInitializers } from "../../engine/formats/onnxWeights";
 import { initTfjs } from "../../engine/runtime/tfjs/backend";
 import { gpt2Forward, hfNamesToWeights } from "../../engine/runtime/tfjs/gpt2";
 import type { Progress } from "../../protocol/engine";
+import type { DifferentiableDecoder } from "../../engine/runtime/tfjs/differentiable";
 import { CLI_JS, code, heldoutText, metricOfRow, ROOT, SAMPLE_MODEL } from "../helpers";
 
 const ctx = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
@@ -169,7 +170,7 @@ test("an identifier being typed again: among the tokens before the word in progr
   assert.ok(before[0].score > 0 && before[0].score > before[1].score + 0.05, JSON.stringify(before.slice(0, 3)));
 });
 
-test("bad input: an unknown target, an empty text, a position out of range, a missing baseline, a zero baseline, a recurrent model", async () => {
+test("bad input: an unknown target, an empty text, a position out of range, a missing baseline, a zero baseline without an interventions copy, a recurrent model", async () => {
   const s = new EngineService({ providers: "cpu" });
   const text = "let x = 1;";
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, target: "notAToken" }, ctx), code("BAD_INPUT", /^target "notAToken" is not one token of this model's vocabulary \(it reads as \d+ tokens: .*\); give a single token/));
@@ -178,11 +179,45 @@ test("bad input: an unknown target, an empty text, a position out of range, a mi
   const T = (await s.call("attribute", { model: SAMPLE_MODEL, text }, ctx)).tokens.length;
   for (const position of [0, T + 1, 2.5]) await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, position }, ctx), code("BAD_INPUT", new RegExp(`^position must be an integer in 1\\.\\.${T} `)));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, baseline: "mask" }, ctx), code("BAD_INPUT", /^the tokenizer has no mask token to use as the baseline: it has eos \(4095\), unk \(4095\); pick one of those or give a token id$/));
-  await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, baseline: "zero" }, ctx), code("BAD_INPUT", /^a zero baseline is an embedding, and feature ablation replaces tokens: give a baseline token .* or use method integrated-gradients$/));
+  await assert.rejects(s.call("attribute", { model: `tfjs:${SAMPLE_MODEL}`, text, baseline: "zero" }, ctx), code("UNSUPPORTED", /a zero-embedding baseline is fed through the residual-stream edits of the graph's interventions copy, which this model has none of \(it is not an ONNX graph\); give a baseline token/));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, method: "saliency" as never }, ctx), code("BAD_INPUT", /method must be "ablation", "grad-x-input" or "integrated-gradients"/));
   await assert.rejects(s.call("attribute", { model: SAMPLE_MODEL, text, target: "x", foil: "x" }, ctx), code("BAD_INPUT", /the foil is the target/));
   const lstm = path.join(ROOT, "samples", "models", "char-lstm");
   await assert.rejects(s.call("attribute", { model: lstm, text }, ctx), code("INCOMPATIBLE", /is a recurrent model .*pick a decoder model/));
+});
+
+test("a zero-embedding baseline equals a loop on the TensorFlow.js twins with that token's embedding zeroed, positions kept (<= 1e-3): GPT-2 (learned positions) and Llama (rotary)", async () => {
+  await initTfjs();
+  const s = new EngineService({ providers: "cpu" });
+  for (const [name, model] of [["tiny-gpt", SAMPLE_MODEL], ["llama-gqa", path.join(HF, "llama-gqa")]] as const) {
+    const m = await s.model(model);
+    const ids = m.tokenizer.encode("function add(a, b) {\n  return a + b;\n}\nconst total = add(").slice(0, 24);
+    const T = ids.length;
+    const twin = (await s.open(`tfjs:${model}`, ctx)) as unknown as DifferentiableDecoder;
+    const V = twin.vocabSize;
+    // the twin's last-position logits with token j's embedding zeroed (none: j = -1)
+    const lastRow = (j: number) =>
+      tf.tidy(() => {
+        const mask = tf.tensor3d(Array.from({ length: T }, (_, i) => (i === j ? 0 : 1)), [1, T, 1]);
+        const tok = tf.gather(twin.tokenEmbeddings, tf.tensor1d(ids, "int32")).reshape([1, T, twin.width]).mul(mask) as tf.Tensor3D;
+        return twin.unembed(twin.blocks(tok)).dataSync().slice((T - 1) * V, T * V) as Float32Array;
+      });
+    const r = await s.call("attribute", { model, ids, baseline: "zero" }, ctx);
+    assert.deepEqual(r.baseline, { text: "", kind: "zero" });
+    assert.equal(r.scores.length, T);
+    const real = lastRow(-1);
+    const base = metricOfRow(real, r.target.id);
+    let worst = 0;
+    const ref = ids.map((_, j) => base - metricOfRow(lastRow(j), r.target.id));
+    r.scores.forEach((sc, j) => (worst = Math.max(worst, Math.abs(sc.score - ref[j]))));
+    assert.ok(worst <= 1e-3, `${name}: zero-embedding scores differ from the twin's loop by ${worst}`);
+    // not vacuous: the scores spread far wider than the tolerance, and differ from an eos baseline's
+    const spread = Math.max(...ref) - Math.min(...ref);
+    assert.ok(spread > 0.1, `${name}: spread ${spread}`);
+    const eos = await s.call("attribute", { model, ids, baseline: "eos" }, ctx);
+    assert.ok(eos.scores.some((x, j) => Math.abs(x.score - r.scores[j].score) > 0.01), `${name}: the zero embedding scored as eos`);
+    console.log(`zero-embedding ablation vs the TensorFlow.js twin on ${name}: max |diff| ${worst.toExponential(2)}, spread ${spread.toFixed(2)}`);
+  }
 });
 
 test("family-agnostic: a Llama-shaped graph (grouped-query KV cache), a bare graph on ids and the TensorFlow.js twin", async () => {
@@ -256,7 +291,7 @@ test("seqlens attribute --json: target, foil, method, metric, baseline and one s
   assert.match(table.stdout, /^why "u" at token 15: ln p\("u"\) = -\d\.\d{3}\n/);
   assert.equal(table.stdout.split("\n").filter((l) => /^\s+\d+\s+"/.test(l)).length, 3);
   assert.match(table.stdout, /\n\s+14\s+"a"\s+\+\d\.\d{4}\s+█{20}\n/);
-  const bad = cli("--baseline", "zero");
+  const bad = cli("--baseline", "nothing");
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--baseline must be pad, eos, mask, unk or a token id/);
+  assert.match(bad.stderr, /--baseline must be pad, eos, mask, unk, zero \(the zero embedding\) or a token id/);
 });

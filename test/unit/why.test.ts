@@ -73,3 +73,11 @@ test("the legend names the explained token, the baseline, the metric and each ma
   assert.match(md, /lowered it: 10% to 35% of the scale/);
   for (const c of [...why.WHY_COLOURS.dark.raised, ...why.WHY_COLOURS.dark.lowered]) assert.ok(md.includes(c), c);
 });
+
+test("the baseline setting: the kinds the engine takes pass, anything else is the engine's default; a zero embedding is named as such", () => {
+  for (const b of ["pad", "eos", "mask", "unk", "zero"]) assert.equal(why.isBaselineChoice(b), true, b);
+  for (const b of ["default", "", "Zero", 3, undefined, "none"]) assert.equal(why.isBaselineChoice(b), false, String(b));
+  const result = { target: { id: 7, text: "Baz" }, method: "ablation", metric: "logprob", baseline: { text: "", kind: "zero" }, position: 3, base: -0.5, scores: [], tokens: [], runs: 4, ms: 1 } as unknown as import("../../protocol/attribution").AttributeResult;
+  const md = why.whyLegend(result, 0.5, 1, "light").value;
+  assert.match(md, /each earlier token replaced by the zero embedding; the change in log p\(`Baz`\)/);
+});

@@ -69,7 +69,8 @@ export class AttributionStrip extends LitElement {
     const v = r.scores[i];
     const text = `\`${visibleWhitespace(r.tokens[i] ?? "")}\``;
     const moved = v >= 0 ? `lowers ${this.metric} by ${Math.abs(v).toFixed(3)}` : `raises ${this.metric} by ${Math.abs(v).toFixed(3)}`;
-    return `token ${i} ${text}: ${signed(v)} (replacing it by \`${visibleWhitespace(r.baseline.text)}\` ${moved})`;
+    const by = r.baseline.kind === "zero" ? "the zero embedding" : `\`${visibleWhitespace(r.baseline.text)}\``;
+    return `token ${i} ${text}: ${signed(v)} (replacing it by ${by} ${moved})`;
   }
 
   override render() {
@@ -80,7 +81,7 @@ export class AttributionStrip extends LitElement {
     const order = r.scores.map((v, i) => ({ v, i })).sort((a, b) => Math.abs(b.v) - Math.abs(a.v));
     const shown = this.hoverIndex;
     return html`<div>
-        Why <code>${visibleWhitespace(r.target.text)}</code> after token ${r.position - 1}: each earlier token replaced by <code>${visibleWhitespace(r.baseline.text)}</code> (${r.baseline.kind}), the change in <code>${this.metric}</code>
+        Why <code>${visibleWhitespace(r.target.text)}</code> after token ${r.position - 1}: each earlier token replaced by ${r.baseline.kind === "zero" ? "the zero embedding" : html`<code>${visibleWhitespace(r.baseline.text)}</code> (${r.baseline.kind})`}, the change in <code>${this.metric}</code>
         ${r.metric === "logprob" ? html`<span class="muted">(p = ${(Math.exp(r.base) * 100).toFixed(1)}%)</span>` : html`<span class="muted">(${signed(r.base)})</span>`}.
       </div>
       <div class="legend"><seqlens-color-legend .scale=${scale} for="attribution" length="180" note="+: the token raised it"></seqlens-color-legend></div>
