@@ -144,6 +144,8 @@ export class SurprisalDecorations implements vscode.Disposable {
   private on = false;
   private readonly types = [0, 1, 2, 3, 4, 5].map((b) => vscode.window.createTextEditorDecorationType(decorationOptions(b)));
   private shown?: { range: InspectedRange; data: Surprisal };
+  /** A document whose marks are held back while another set of underlines is on it (Why This Token?'s). */
+  private yieldedTo?: string;
   private readonly disposables: vscode.Disposable[] = [];
 
   /** `legend`: a status-bar item that shows the scale while the marks are on (none in tests). */
@@ -195,17 +197,33 @@ export class SurprisalDecorations implements vscode.Disposable {
       return;
     }
     const mean = this.shown ? ` · mean ${this.shown.data.meanBits.toFixed(1)} bits` : "";
-    item.text = `$(symbol-color) surprisal 1–${BUCKETS.at(-1)}+ bits${mean}`;
+    const held = this.held ? " · hidden under Why" : "";
+    item.text = `$(symbol-color) surprisal 1–${BUCKETS.at(-1)}+ bits${mean}${held}`;
     item.tooltip = legendMarkdown();
     item.accessibilityInformation = { label: `SeqLens surprisal marks: ${scaleLine()}${mean}. Click to turn them off.` };
     item.show();
+  }
+
+  /**
+   * Holds the marks back on document `uri` (both draw underlines, and one set would cover the other)
+   * until called with another document or none; the hover and the legend say so meanwhile.
+   */
+  yieldTo(uri: string | undefined): void {
+    this.yieldedTo = uri;
+    this.paint();
+    this.showLegend();
+  }
+
+  /** Whether the marks shown are held back (see yieldTo). */
+  get held(): boolean {
+    return !!this.shown && this.shown.range.uri === this.yieldedTo;
   }
 
   private paint(): void {
     for (const editor of vscode.window.visibleTextEditors) {
       const buckets: vscode.DecorationOptions[][] = this.types.map(() => []);
       const s = this.shown;
-      if (s && editor.document.uri.toString() === s.range.uri) {
+      if (s && editor.document.uri.toString() === s.range.uri && s.range.uri !== this.yieldedTo) {
         s.range.tokens.forEach((t, i) => {
           const bits = s.data.tokens[i]?.bits;
           if (bits === null || bits === undefined || t.end <= t.start) return;
@@ -224,7 +242,7 @@ export class SurprisalDecorations implements vscode.Disposable {
 
   private hover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const s = this.shown;
-    if (!this.on || !s || doc.uri.toString() !== s.range.uri) return undefined;
+    if (!this.on || !s || doc.uri.toString() !== s.range.uri || this.held) return undefined;
     const offset = doc.offsetAt(pos) - s.range.start;
     const i = s.range.tokens.findIndex((t) => offset >= t.start && offset < t.end);
     if (i < 0) return undefined;

@@ -139,7 +139,14 @@ export class WhyDecorations implements vscode.Disposable {
   private shown?: Shown;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly legend?: vscode.StatusBarItem) {
+  /**
+   * `legend`: the status-bar item that is the marks' legend (none in tests). `onMarks`: told the
+   * document the marks are on, or undefined when they clear (the surprisal marks step aside there).
+   */
+  constructor(
+    private readonly legend?: vscode.StatusBarItem,
+    private readonly onMarks?: (uri: string | undefined) => void,
+  ) {
     this.disposables.push(
       vscode.languages.registerHoverProvider({ scheme: "*" }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -164,12 +171,14 @@ export class WhyDecorations implements vscode.Disposable {
     const explained = result.tokens[result.position];
     const at = req.start + (explained ? explained.start : req.text.length);
     this.shown = { uri: doc.uri.toString(), version: doc.version, start: req.start, result, maxAbs, largest, at };
+    this.onMarks?.(this.shown.uri);
     void vscode.commands.executeCommand("setContext", "seqlens.whyOn", true);
     this.paint();
     this.showLegend();
   }
 
   clear(): void {
+    if (this.shown) this.onMarks?.(undefined);
     this.shown = undefined;
     void vscode.commands.executeCommand("setContext", "seqlens.whyOn", false);
     this.paint();
@@ -320,7 +329,7 @@ export const whyFeature: Feature = {
   name: "why",
   register(services: Services): vscode.Disposable[] {
     const legend = vscode.window.createStatusBarItem("seqlens.why", vscode.StatusBarAlignment.Right, 98);
-    const why = new WhyDecorations(legend);
+    const why = new WhyDecorations(legend, (uri) => services.surprisal.yieldTo(uri));
     return [
       legend,
       why,

@@ -101,7 +101,7 @@ test("the Models tree lists samples, ONNX and tfjs model folders in the workspac
   }
 });
 
-test("surprisal: tokens are painted in buckets by bits, the hover gives the top predictions, an edit clears them", async () => {
+test("surprisal: tokens are painted in buckets by bits, the hover gives the top predictions, Why's marks hold them back, an edit clears them", async () => {
   reset();
   const text = "let x = 1;\nlet y = 2;";
   const doc = new FakeDocument(Uri.file("/w/a.ts"), text);
@@ -138,6 +138,15 @@ test("surprisal: tokens are painted in buckets by bits, the hover gives the top 
   assert.match(hover.contents.value, /rank \*\*1\*\*/);
   assert.match(hover.contents.value, /`·=` 70\.71% ← actual/);
   assert.equal(state.hoverProviders[0].provideHover(doc, new Position(1, 0)), undefined, "no hover outside the inspected tokens");
+  // Why This Token?'s underlines on the same document: the surprisal marks and hover step aside, then come back
+  s.yieldTo(doc.uri.toString());
+  assert.ok([...editor.decorations.values()].every((r) => r.length === 0), "held back under the Why marks");
+  assert.equal(s.held, true);
+  assert.equal(state.hoverProviders[0].provideHover(doc, doc.positionAt(10)), undefined);
+  s.yieldTo(Uri.file("/w/other.ts").toString());
+  assert.equal(s.held, false, "marks on another document hold nothing back here");
+  s.yieldTo(undefined);
+  assert.deepEqual([...editor.decorations.values()].map((ranges) => ranges.map((r) => [doc.offsetAt(r.start), doc.offsetAt(r.end)])), [[[9, 11]], [], [], [], [[7, 9]], []]);
   // An edit makes the offsets stale: the decorations go.
   for (const l of state.listeners.changeDocument) l({ document: doc });
   assert.ok([...editor.decorations.values()].every((r) => r.length === 0));

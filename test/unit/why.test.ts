@@ -81,3 +81,15 @@ test("the baseline setting: the kinds the engine takes pass, anything else is th
   const md = why.whyLegend(result, 0.5, 1, "light").value;
   assert.match(md, /each earlier token replaced by the zero embedding; the change in log p\(`Baz`\)/);
 });
+
+test("the marks tell whoever listens where they are, so the surprisal marks step aside there, and when they clear", () => {
+  const seen: (string | undefined)[] = [];
+  const marks = new why.WhyDecorations(undefined, (uri) => seen.push(uri));
+  const doc = new FakeDocument(Uri.file("/w/m.ts"), "let a = b;") as unknown as import("vscode").TextDocument;
+  const result = { target: { id: 7, text: ";" }, method: "ablation", metric: "logprob", baseline: { id: 0, text: "<|endoftext|>", kind: "eos" }, position: 2, base: -0.5, scores: [{ position: 0, text: "let", score: 0.4 }, { position: 1, text: " a", score: -0.2 }], tokens: [{ id: 1, text: "let", start: 0, end: 3 }, { id: 2, text: " a", start: 3, end: 5 }], runs: 3, ms: 1 } as unknown as import("../../protocol/attribution").AttributeResult;
+  marks.set(doc, { text: "let a", start: 0 }, result);
+  marks.clear();
+  marks.clear(); // nothing shown: no second word
+  assert.deepEqual(seen, [doc.uri.toString(), undefined]);
+  marks.dispose();
+});
