@@ -1,8 +1,9 @@
 // The CLI twin of activation patching:
 //   seqlens patch --model PATH (--clean STR | --clean-ids 1,2,3) (--corrupted STR | --corrupted-ids 1,2,4)
-//                 --metric "TOKEN_A-TOKEN_B" [--per residual|head [--layer L]] [--json]
+//                 [--metric "TOKEN_A-TOKEN_B"] [--per residual|head [--layer L]] [--json]
 // The metric is logit(TOKEN_A) − logit(TOKEN_B) after the last token; a token is its text or, all
-// digits, its id. --json writes {"grid": [row][column], ...} (axes says what rows and columns are);
+// digits, its id. Without --metric: the clean run's top next token against the corrupted run's (the
+// clean run's second when they agree). --json writes {"grid": [row][column], ...} (axes says what rows and columns are);
 // without it, a table of the normalised grid.
 import type { EngineClient } from "./client";
 import { CliUsageError } from "./cliRecurrent";
@@ -11,9 +12,9 @@ import { PATCH_PER, type PatchPer } from "../protocol/interventions";
 import { tokenOf, type Opts } from "./cliArgs";
 import type { Out } from "./cliRecurrent";
 
-/** "A-B": the two tokens of the metric; a usage error unless the value splits at one "-" into two non-empty tokens. */
-export function metricOf(v: string | undefined): { target: string | number; foil: string | number } {
-  if (v === undefined) throw new CliUsageError('--metric is required: the two tokens whose logit difference is measured, as "TOKEN_A-TOKEN_B" (texts, or ids such as 12-34)');
+/** "A-B": the two tokens of the metric (none given: the engine's default); a usage error unless the value splits at one "-" into two non-empty tokens. */
+export function metricOf(v: string | undefined): { target: string | number; foil: string | number } | undefined {
+  if (v === undefined) return undefined;
   const parts = v.split("-");
   if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
     throw new CliUsageError(`--metric takes two tokens as "TOKEN_A-TOKEN_B" (got ${JSON.stringify(v)}); a token that contains "-" can be given by its id, such as 12-34`);

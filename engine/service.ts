@@ -28,7 +28,7 @@ import { checkParams, Method, Params, Progress, Result } from "../protocol/engin
 import { EmbeddingMatrix, ProjectedPoint, ProjectionMethod } from "../protocol/embeddings";
 import { tsneProject, umapProject } from "./probes/manifold";
 import { logitLens } from "./probes/logitLens";
-import { featureAblation, resolveBaseline, resolveToken } from "./probes/attribution";
+import { argmaxAt, featureAblation, resolveBaseline, resolveToken } from "./probes/attribution";
 import { ablateHeads, checkHeads, klPerRow } from "./probes/ablation";
 import { directLogitAttribution } from "./probes/dla";
 import { activationPatching, checkPair } from "./probes/patching";
@@ -40,7 +40,7 @@ import { Matrix, nearestRows, pcaProject, vectorSum } from "./probes/projection"
 import { RecurrentService } from "./recurrentService";
 import { parseSeries } from "./series/parseSeries";
 import type { Capability } from "../protocol/models";
-import type { AblationMode, HeadRef } from "../protocol/interventions";
+import { defaultMetric, type AblationMode, type HeadRef } from "../protocol/interventions";
 import { can, CapabilityApi, serving } from "./families/capabilities";
 import type { LoadedModel } from "./families/family";
 import { LoadedModels } from "./families/loadedModels";
@@ -612,8 +612,18 @@ export class EngineService {
       const T = clean.ids.length;
       const V = model.config.vocab_size;
       const tok = model.tokenizer;
-      const target = resolveToken(tok, V, p.metric.target, "target");
-      const foil = resolveToken(tok, V, p.metric.foil, "foil");
+      // the metric asked for, else the clean run's top next token against the corrupted run's (defaultMetric)
+      const topTwo = async (ids: number[]) => {
+        const lg = (await model.forward(ids, {})).logits;
+        const row = lg.subarray((ids.length - 1) * V, ids.length * V);
+        const first = argmaxAt(row, V, 0);
+        let second = first === 0 ? 1 : 0;
+        for (let i = 0; i < V; i++) if (i !== first && row[i] > row[second]) second = i;
+        return [{ id: first }, { id: second }];
+      };
+      const chosen = p.metric ? undefined : defaultMetric(await topTwo(clean.ids), await topTwo(corrupted.ids));
+      const target = chosen ? chosen.target : resolveToken(tok, V, p.metric!.target, "target");
+      const foil = chosen ? chosen.foil : resolveToken(tok, V, p.metric!.foil, "foil");
       if (target === foil) throw new EngineError("BAD_INPUT", `the metric's two tokens are the same (token ${target}): logit(target) − logit(foil) is 0 whatever the input; give two different tokens, such as "A-B"`);
       const per = p.per ?? "residual";
       if (p.layer !== undefined && per !== "head") throw new EngineError("BAD_INPUT", `a layer is given for per "residual", which patches every layer: give per "head" to patch the heads of layer ${p.layer}, or leave the layer out`);

@@ -10,7 +10,9 @@ import * as vscode from "vscode";
 import type { TopToken } from "../protocol/basics";
 import { EngineError } from "../protocol/errors";
 import type { PatchCandidate, PatchView } from "../protocol/inspector";
-import type { PatchResult } from "../protocol/interventions";
+import { defaultMetric, type PatchResult } from "../protocol/interventions";
+
+export { defaultMetric };
 import { withEngineProgress } from "./commands";
 import { activeModel } from "./models";
 import type { Services } from "./services";
@@ -41,14 +43,6 @@ export function patchSelections(doc: Pick<vscode.TextDocument, "getText" | "offs
   return { clean: sides[0], corrupted: sides[1] };
 }
 
-/** The default metric: the clean run's top next token against the corrupted run's top, or against the clean run's second when the two agree. */
-export function defaultMetric(clean: readonly TopToken[], corrupted: readonly TopToken[]): { target: number; foil: number } {
-  if (clean.length === 0) throw new EngineError("BAD_INPUT", "the clean run predicts no next token");
-  const target = clean[0].id;
-  const foil = corrupted.length > 0 && corrupted[0].id !== target ? corrupted[0].id : clean[1]?.id;
-  if (foil === undefined) throw new EngineError("BAD_INPUT", "the clean and corrupted runs give one next token only: there is no second token to measure the logit difference against");
-  return { target, foil };
-}
 
 /** The tokens the metric can be picked from: each run's top next tokens, the clean run's first, with their probabilities in each run. */
 export function patchCandidates(clean: readonly TopToken[], corrupted: readonly TopToken[]): PatchCandidate[] {

@@ -5,7 +5,8 @@
 // activation patching (the engine's `patch`, `seqlens patch`): how much of a clean input's
 // prediction each activation carries into a corrupted one.
 import * as v from "valibot";
-import type { NextTokenResult, TokenInfo, Truncated } from "./basics";
+import type { NextTokenResult, TokenInfo, TopToken, Truncated } from "./basics";
+import { EngineError } from "./errors";
 import { modelSpec, nonNegInt, num, numberArray } from "./schema";
 import { predictionEntries, tokenSpec } from "./attribution";
 
@@ -58,7 +59,8 @@ export const interventionsParams = {
     model: modelSpec,
     clean: v.union([v.pipe(v.string(), v.minLength(1, "clean must be non-empty text")), numberArray("clean")], "clean must be text or an array of token ids"),
     corrupted: v.union([v.pipe(v.string(), v.minLength(1, "corrupted must be non-empty text")), numberArray("corrupted")], "corrupted must be text or an array of token ids"),
-    metric: v.object({ target: tokenSpec, foil: tokenSpec }),
+    /** logit(target) − logit(foil) after the last token; default: defaultMetric of the two runs' top next tokens. */
+    metric: v.optional(v.object({ target: tokenSpec, foil: tokenSpec })),
     /** "residual" (the default): the residual stream entering each block, at each position. "head": each attention head's output z. */
     per: v.optional(v.picklist(PATCH_PER, 'per must be "residual" or "head"')),
     /** With per "head": the layer whose heads are patched one position at a time ([head][position]); without, each head at every position ([layer][head]). */
@@ -127,4 +129,13 @@ export interface PatchResult {
 export interface InterventionsResults {
   dla: DlaResult;
   patch: PatchResult;
+}
+
+/** The default metric: the clean run's top next token against the corrupted run's top, or against the clean run's second when the two agree. */
+export function defaultMetric(clean: readonly Pick<TopToken, "id">[], corrupted: readonly Pick<TopToken, "id">[]): { target: number; foil: number } {
+  if (clean.length === 0) throw new EngineError("BAD_INPUT", "the clean run predicts no next token");
+  const target = clean[0].id;
+  const foil = corrupted.length > 0 && corrupted[0].id !== target ? corrupted[0].id : clean[1]?.id;
+  if (foil === undefined) throw new EngineError("BAD_INPUT", "the clean and corrupted runs give one next token only: there is no second token to measure the logit difference against");
+  return { target, foil };
 }

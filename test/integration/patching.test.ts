@@ -179,7 +179,24 @@ test("cancelling during the grid stops it with CANCELLED", async () => {
   assert.equal(steps, 1);
 });
 
-test("seqlens patch --json gives the grid and its extras; the table and a bad --metric", () => {
+test("without a metric the engine measures the clean run's top next token against the corrupted run's (the clean run's second when they agree), as the editor's command does", async () => {
+  const s = new EngineService({ providers: "cpu" });
+  const pairs = [
+    ["function add(a, b) {\n  return a + b;\n}\nconst total = add(", "function sub(a, b) {\n  return a + b;\n}\nconst total = add("],
+    ["let count = 1;\ncount", "let value = 1;\ncount"],
+  ];
+  for (const [clean, corrupted] of pairs) {
+    const top = async (text: string) => (await s.call("inspect", { model: SAMPLE_MODEL, text, topK: 2 }, ctx)).next!.top;
+    const [c, x] = [await top(clean), await top(corrupted)];
+    const want = { target: c[0].id, foil: x[0].id !== c[0].id ? x[0].id : c[1].id };
+    const r = await s.call("patch", { model: SAMPLE_MODEL, clean, corrupted }, ctx);
+    assert.deepEqual({ target: r.target.id, foil: r.foil.id }, want, clean);
+    const given = await s.call("patch", { model: SAMPLE_MODEL, clean, corrupted, metric: want }, ctx);
+    assert.deepEqual(r.grid, given.grid);
+  }
+});
+
+test("seqlens patch --json gives the grid and its extras; the default metric; the table and a bad --metric", () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_JS, ...args, "--ep", "cpu"], { encoding: "utf8", timeout: 120_000 });
   const clean = "function add(a, b) {\n  return a + b;\n}\nconst total = add(";
   const corrupted = "function sub(a, b) {\n  return a + b;\n}\nconst total = add(";
@@ -205,6 +222,13 @@ test("seqlens patch --json gives the grid and its extras; the table and a bad --
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, /activation patching: logit\(".*"\) - logit\(".*"\) = -?\d+\.\d{4} clean, -?\d+\.\d{4} corrupted/);
   assert.match(table.stdout, /^layer 3 .*\d\.\d{3}$/m);
+  // no --metric: the clean run's top next token against the corrupted run's top (its second when they agree)
+  const auto = cli("patch", "--model", SAMPLE_MODEL, "--clean", clean, "--corrupted", corrupted, "--json");
+  assert.equal(auto.status, 0, auto.stderr);
+  const ar = JSON.parse(auto.stdout);
+  assert.equal(ar.grid.length, 4);
+  assert.notEqual(ar.target.id, ar.foil.id);
+  assert.ok(ar.cleanMetric > ar.corruptedMetric, `the default metric favours the clean run: ${ar.cleanMetric} vs ${ar.corruptedMetric}`);
   const bad = cli("patch", "--model", SAMPLE_MODEL, "--clean", clean, "--corrupted", corrupted, "--metric", "10");
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--metric takes two tokens as "TOKEN_A-TOKEN_B" \(got "10"\)/);
