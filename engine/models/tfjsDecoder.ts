@@ -3,15 +3,14 @@
 // Compared against the ONNX copy it is a parity check of two runtimes on one set of weights.
 // Named "tfjs:<folder>" wherever a model path is taken.
 import * as tf from "@tensorflow/tfjs";
-import { checkVocabularyIds, configShape, DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { checkVocabularyIds, DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { readInitializers } from "../formats/onnxWeights";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
 import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { initTfjs } from "../runtime/tfjs/backend";
-import { readForward, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
+import { readForward, tfjsTwinInfo, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { Gpt2Config, gpt2Blocks, gpt2Forward, Gpt2Weights, hfNamesToWeights, matmul } from "../runtime/tfjs/gpt2";
 import { TextTokenizer } from "../tokenize/tokenizer";
 import type { Decoder } from "./decoder";
@@ -110,23 +109,9 @@ export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder 
   }
 
   info(): ModelInfo {
-    return {
-      path: this.dir,
-      name: this.name,
-      family: this.family,
-      capabilities: [...this.capabilities],
-      ...configShape(this.config),
-      parameters: this.parameters,
-      runtime: `TensorFlow.js ${tf.version.tfjs} (${this.backend})`,
-      device: this.device,
-      executionProviders: ["cpu"],
-      threads: 1,
-      hasKvCache: false,
-      attention: { found: true, layers: this.config.n_layer },
-      embeddings: { input: true, output: "tied" },
-      fileBytes: fs.statSync(this.onnxFile).size,
-    };
+    return tfjsTwinInfo(this, { parameters: this.parameters, output: "tied", weightsFile: this.onnxFile });
   }
+
 
   dispose(): void {
     const w = this.weights;

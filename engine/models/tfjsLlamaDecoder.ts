@@ -12,10 +12,10 @@ import type { Capability, ModelInfo } from "../../protocol/models";
 import type { LoadedModel } from "../families/family";
 import { LLAMA_MODEL_TYPES, llamaConfigFrom, ropeInvFreq } from "../formats/llamaExport";
 import { checkpointLlamaWeights, onnxLlamaWeights } from "../formats/llamaWeights";
-import { checkVocabularyIds, configShape, type DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { checkVocabularyIds, type DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { INDEX_FILE, openCheckpointWeights, SINGLE_FILE } from "../formats/safetensors";
 import { initTfjs } from "../runtime/tfjs/backend";
-import { readForward, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
+import { readForward, tfjsTwinInfo, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { type LlamaConfig, llamaBlocks, llamaForward, llamaGradientBytes, llamaLogits, llamaTensors, type LlamaWeights, llamaWeightsFrom } from "../runtime/tfjs/llama";
 import { TextTokenizer } from "../tokenize/tokenizer";
 import type { Decoder } from "./decoder";
@@ -119,23 +119,9 @@ export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDec
   }
 
   info(): ModelInfo {
-    return {
-      path: this.dir,
-      name: this.name,
-      family: this.family,
-      capabilities: [...this.capabilities],
-      ...configShape(this.config),
-      parameters: this.parameters,
-      runtime: `TensorFlow.js ${tf.version.tfjs} (${this.backend})`,
-      device: this.device,
-      executionProviders: ["cpu"],
-      threads: 1,
-      hasKvCache: false,
-      attention: { found: true, layers: this.config.n_layer },
-      embeddings: { input: true, output: this.weights.lmHead ? "own" : "tied" },
-      fileBytes: fs.statSync(this.weightsFile).size,
-    };
+    return tfjsTwinInfo(this, { parameters: this.parameters, output: this.weights.lmHead ? "own" : "tied", weightsFile: this.weightsFile });
   }
+
 
   dispose(): void {
     tf.dispose(llamaTensors(this.weights));

@@ -3,7 +3,10 @@
 // that a gradient can be taken with respect to them), the output projection, and the memory one
 // sequence holds through a forward and backward pass. The GPT-2 twin (models/tfjsDecoder.ts) and the
 // Llama-shaped twin (models/tfjsLlamaDecoder.ts) each provide it.
+import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import type { ModelInfo } from "../../../protocol/models";
+import { configShape } from "../../formats/modelFolder";
 
 export interface DifferentiableDecoder {
   /** The token embedding table [vocab, d]: the input the gradient is taken with respect to is rows of it. */
@@ -49,4 +52,24 @@ export async function readForward(run: () => { logits: tf.Tensor; attention?: tf
     out.logits.dispose();
     for (const a of out.attention) a.dispose();
   }
+}
+
+/** What a TensorFlow.js twin says of itself (ModelInfo): the same for every twin but its head and weights file. */
+export function tfjsTwinInfo(m: { dir: string; name: string; family: string; capabilities: readonly string[]; config: Parameters<typeof configShape>[0]; backend: string }, o: { parameters: number; output: "own" | "tied"; weightsFile: string }): ModelInfo {
+  return {
+    path: m.dir,
+    name: m.name,
+    family: m.family,
+    capabilities: [...m.capabilities] as ModelInfo["capabilities"],
+    ...configShape(m.config),
+    parameters: o.parameters,
+    runtime: `TensorFlow.js ${tf.version.tfjs} (${m.backend})`,
+    device: "cpu",
+    executionProviders: ["cpu"],
+    threads: 1,
+    hasKvCache: false,
+    attention: { found: true, layers: m.config.n_layer },
+    embeddings: { input: true, output: o.output },
+    fileBytes: fs.statSync(o.weightsFile).size,
+  };
 }
