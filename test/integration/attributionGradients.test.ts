@@ -226,7 +226,7 @@ test("seqlens attribute --method integrated-gradients --steps N: completeness an
   const g = JSON.parse(gxi.stdout);
   assert.equal(g.completeness, undefined);
   assert.ok(g.scores.every((x: { norm: number }) => x.norm > 0));
-  const bad = cli("--baseline", "zero");
+  const bad = cli("--method", "integrated-gradients", "--baseline", "nothing");
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--baseline must be pad, eos, mask, unk or a token id \(zero, the zero embedding, is for --method integrated-gradients\)/);
+  assert.match(bad.stderr, /--baseline must be pad, eos, mask, unk, zero \(the zero embedding\) or a token id \(got "nothing"\)/);
 });
