@@ -14,7 +14,7 @@ import type { LoadedModel } from "../families/family";
 import { folderFile } from "../formats/folderPaths";
 import { layersModelBytes, loadLayersModelFile } from "../formats/tfjsLayersFile";
 import { LayerGates, onnxGates, OnnxRecurrentModel, openOnnxRecurrent } from "../probes/gates/onnxGates";
-import { CELLS, recurrentLayers, tfjsGates } from "../probes/gates/tfjsGates";
+import { CELLS, recurrentLayers, tfjsRun } from "../probes/gates/tfjsGates";
 import { gradientNorms, GradientNorms } from "../probes/gradients";
 import { ort, ortFailure, ortVersion, physicalCores } from "../runtime/onnx/session";
 import { initTfjs } from "../runtime/tfjs/backend";
@@ -293,12 +293,9 @@ export class RecurrentModel implements LoadedModel {
       const model = this.tfModel!;
       const x = this.inputKind === "text" ? tf.tensor2d([enc.values.map((r) => r[0])], [1, T], "int32") : tf.tensor3d([enc.values]);
       try {
-        const layers = await tfjsGates(model, x);
-        const y = model.predict(x) as tf.Tensor;
-        const output = (await y.data()) as Float32Array;
-        const width = y.shape[y.shape.length - 1] as number;
-        y.dispose();
-        return { layers, output, outputWidth: width };
+        // one pass: the gates and the output, layer by layer in chunks of steps (a cancel is heard between them)
+        const { layers, output, outputShape } = await tfjsRun(model, x);
+        return { layers, output, outputWidth: outputShape[outputShape.length - 1] };
       } finally {
         x.dispose();
       }

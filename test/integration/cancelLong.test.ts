@@ -1,7 +1,8 @@
-// Cancelling the long runs on recurrent models and the int8 copy, through the typed client and a real
-// engine process: the engine stops the work part-way (it says so, with how long after the cancel),
-// the caller hears CANCELLED well before the client's own grace would free it, and a cancelled int8
-// copy leaves nothing behind: the folder it made is removed, a folder that was there is left as it was.
+// Cancelling the long runs on recurrent models (ONNX and TensorFlow.js) and the int8 copy, through the
+// typed client and a real engine process: the engine stops the work part-way (it says so, with how
+// long after the cancel), the caller hears CANCELLED well before the client's own grace would free it
+// and the same engine answers the next request, and a cancelled int8 copy leaves nothing behind: the
+// folder it made is removed, a folder that was there is left as it was.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -108,14 +109,23 @@ test("gates and forecasts on 20,000 steps (ONNX) stop part-way when cancelled 10
   }
 });
 
-test("gates in TensorFlow.js stop part-way when cancelled: between the twin's chunks of 256 steps and between layers", async () => {
+test("gates in TensorFlow.js on 20,000 steps stop part-way when cancelled a second in, and the same engine answers the next request", async () => {
   const c = client();
   try {
-    const values = LONG_SERIES.slice(0, 1500);
-    await c.request("gates", { model: SERIES_MODEL, values: values.slice(0, 50), runtime: "tfjs" });
-    const r = await cancelRun(c, "gates", { model: SERIES_MODEL, values, runtime: "tfjs" }, { afterMs: 100 });
-    console.log(`gates (TensorFlow.js, 1,500 steps): settled ${r.settledMs} ms after the cancel, the engine stopped ${r.stoppedMs} ms after it`);
-    assert.ok(r.settledMs < 20_000);
+    // loaded first, so the cancel lands in the run itself
+    await c.request("gates", { model: SERIES_MODEL, values: LONG_SERIES.slice(0, 50), runtime: "tfjs" });
+    const { pid } = await c.request("ping", {});
+    const r = await cancelRun(c, "gates", { model: SERIES_MODEL, values: LONG_SERIES, runtime: "tfjs" }, { afterMs: 1000 });
+    console.log(`gates (TensorFlow.js, 20,000 steps, cancelled 1 s in): settled ${r.settledMs} ms after the cancel, the engine stopped ${r.stoppedMs} ms after it`);
+    // the engine's own stop, between chunks of steps: well before the client's grace (20 s) would free the caller
+    assert.ok(r.settledMs < 5000, `the caller waited ${r.settledMs} ms`);
+    assert.ok(r.stoppedMs < 5000, `the engine stopped ${r.stoppedMs} ms after the cancel`);
+    assert.equal(c.restarts, 0);
+    // no restart: the same process answers, and runs the next request
+    assert.equal((await c.request("ping", {})).pid, pid);
+    const again = await c.request("gates", { model: SERIES_MODEL, values: LONG_SERIES.slice(-300), runtime: "tfjs" });
+    assert.equal(again.steps, 299);
+    assert.ok(again.layers.every((l) => l.check.ok));
     assert.equal(c.restarts, 0);
   } finally {
     c.dispose();

@@ -143,3 +143,82 @@ test("gradient norms ‖∂y_t/∂x_s‖: causal, and equal to central finite di
   input.dispose();
   model.dispose();
 });
+
+test("one pass in chunks of steps, state carried: the output equals predict's, each layer's input equals the model's, the gates equal one chunk's", async () => {
+  await initTfjs();
+  const { tfjsRun, recurrentLayers } = await import("../../engine/probes/gates/tfjsGates");
+  const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 20 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.4, maxval: 0.4, seed: seed + 50 }) });
+  const T = 23;
+  // ids -> Embedding -> LSTM -> every Bidirectional merge -> an LSTM going backwards (its steps in processing order) -> Dense on every step
+  const ids = tf.input({ shape: [null], dtype: "int32" });
+  let h = tf.layers.embedding({ inputDim: 20, outputDim: 6, embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 9 }) }).apply(ids) as tf.SymbolicTensor;
+  h = tf.layers.lstm({ units: 5, returnSequences: true, ...init(1) }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, returnSequences: true, ...init(2) }) as tf.RNN, mergeMode: "concat" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true, ...init(3) }) as tf.RNN, mergeMode: "sum" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, returnSequences: true, recurrentActivation: "sigmoid", ...init(4) }) as tf.RNN, mergeMode: "ave" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.bidirectional({ layer: tf.layers.gru({ units: 2, returnSequences: true, ...init(5) }) as tf.RNN, mergeMode: "mul" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.lstm({ units: 4, returnSequences: true, goBackwards: true, ...init(6) }).apply(h) as tf.SymbolicTensor;
+  const lm = tf.model({ inputs: ids, outputs: tf.layers.dense({ units: 7, ...init(7) }).apply(h) as tf.SymbolicTensor });
+  // x -> GRU -> Bidirectional LSTM, last step only -> Dense; and a SimpleRNN going backwards, last step only
+  const x = tf.input({ shape: [null, 2] });
+  let f = tf.layers.gru({ units: 4, returnSequences: true, ...init(11) }).apply(x) as tf.SymbolicTensor;
+  f = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, ...init(12) }) as tf.RNN }).apply(f) as tf.SymbolicTensor;
+  const fc = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2, ...init(13) }).apply(f) as tf.SymbolicTensor });
+  const back = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 1, ...init(15) }).apply(tf.layers.simpleRNN({ units: 3, goBackwards: true, ...init(14) }).apply(x) as tf.SymbolicTensor) as tf.SymbolicTensor });
+
+  const idIn = tf.tensor2d([Array.from({ length: T }, (_, t) => (t * 7 + 3) % 20)], [1, T], "int32");
+  const seriesIn = tf.tensor3d([Array.from({ length: T }, (_, t) => [Math.sin(t / 2) * 2, Math.cos(t / 3)])]);
+  for (const [name, model, input] of [
+    ["lm", lm, idIn],
+    ["forecaster", fc, seriesIn],
+    ["backwards", back, seriesIn],
+  ] as const) {
+    const run = await tfjsRun(model, input, { chunk: 4 });
+    assert.equal(run.chunked, true, `${name}: ran layer by layer in chunks`);
+    // the output: the model's own predict over the whole sequence
+    const y = model.predict(input) as tf.Tensor;
+    assert.deepEqual(run.outputShape, y.shape);
+    const expected = y.dataSync();
+    let maxOut = 0;
+    for (let a = 0; a < expected.length; a++) maxOut = Math.max(maxOut, Math.abs(run.output[a] - expected[a]));
+    assert.ok(maxOut < 1e-5, `${name}: output differs from predict by ${maxOut}`);
+    // what each recurrent layer read: the model's own run, up to that layer
+    const rec = recurrentLayers(model);
+    const probe = tf.model({ inputs: model.inputs, outputs: rec.map((l) => l.layer.input as tf.SymbolicTensor) });
+    const received = [probe.predict(input) as tf.Tensor | tf.Tensor[]].flat();
+    for (const l of run.layers) {
+      const want = received[l.layer].dataSync();
+      let max = 0;
+      for (let a = 0; a < want.length; a++) max = Math.max(max, Math.abs(l.input[a] - want[a]));
+      assert.ok(max < 1e-5, `${name} layer ${l.layer}: its input differs from the model's by ${max}`);
+      assert.ok(l.check.ok, `${name} layer ${l.layer} ${l.direction}: ${l.check.maxAbsDiff}`);
+    }
+    // the gates and states of every step: the same as one chunk over the whole sequence
+    const whole = await tfjsRun(model, input, { chunk: 1_000_000 });
+    assert.deepEqual(run.layers.map((l) => [l.layer, l.cell, l.direction, l.steps]), whole.layers.map((l) => [l.layer, l.cell, l.direction, T]));
+    let maxGate = 0;
+    for (const [j, l] of run.layers.entries()) for (const [k, v] of Object.entries(whole.layers[j].values)) for (let a = 0; a < v.length; a++) maxGate = Math.max(maxGate, Math.abs(l.values[k][a] - v[a]));
+    assert.ok(maxGate < 1e-6, `${name}: gates in chunks of 4 differ from one chunk by ${maxGate}`);
+    console.log(`${name}: ${run.layers.length} directions in chunks of 4 steps; output within ${maxOut.toExponential(1)} of predict, gates within ${maxGate.toExponential(1)} of one chunk`);
+    tf.dispose([y, ...received]);
+  }
+  tf.dispose([idIn, seriesIn]);
+  for (const m of [lm, fc, back]) m.dispose();
+});
+
+test("a mask reaching a recurrent layer: the whole-sequence run, its output still predict's", async () => {
+  await initTfjs();
+  const { tfjsRun } = await import("../../engine/probes/gates/tfjsGates");
+  const ids = tf.input({ shape: [null], dtype: "int32" });
+  const e = tf.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 31 }) }).apply(ids) as tf.SymbolicTensor;
+  const h = tf.layers.lstm({ units: 3, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: 32 }) }).apply(e) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: ids, outputs: tf.layers.dense({ units: 2 }).apply(h) as tf.SymbolicTensor });
+  const input = tf.tensor2d([[3, 1, 4, 1, 5, 9, 2, 6]], [1, 8], "int32");
+  const run = await tfjsRun(model, input, { chunk: 3 });
+  assert.equal(run.chunked, false);
+  const expected = (model.predict(input) as tf.Tensor).dataSync();
+  for (let a = 0; a < expected.length; a++) assert.ok(Math.abs(run.output[a] - expected[a]) < 1e-6);
+  assert.ok(run.layers[0].check.ok);
+  input.dispose();
+  model.dispose();
+});
