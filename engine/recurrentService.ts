@@ -277,7 +277,11 @@ export class RecurrentService {
     const model = await this.model(p.model, { capability: "gradients", what: "compute input gradients" }, "tfjs");
     if (p.text === undefined && p.values === undefined) throw new EngineError("BAD_INPUT", "gradients needs text or values");
     const w = this.windowed(model, p);
-    // the tape keeps every step's activations and their gradients
+    // the tape keeps every step's activations and their gradients: TensorFlow.js's wasm heap ran out
+    // (and aborted, leaving the backend unusable) past about 2,000 steps of the bundled LSTM
+    if (w.steps > GRADIENT_MAX_STEPS) {
+      throw new EngineError("TOO_LARGE", `input gradients through ${w.steps.toLocaleString("en-US")} steps of ${model.name}: TensorFlow.js keeps every step on its tape, so at most ${GRADIENT_MAX_STEPS.toLocaleString("en-US")} steps are read at once; select fewer, or read a window of them (maxSteps, --max-steps)`);
+    }
     this.checkMemory(model, w.steps, "input gradients", 4);
     const enc = model.encode(w.input);
     const step = p.step ?? enc.steps - 1;
@@ -293,6 +297,9 @@ export class RecurrentService {
     return this.runs.delete(handle);
   }
 }
+
+/** The most steps input gradients go back through at once (one synchronous tape: about 14 s at 1,000 steps of the bundled LSTM). */
+export const GRADIENT_MAX_STEPS = 1000;
 
 /** Rows of numbers (a bare list of numbers is one feature per row); `offset`: rows before these, for the row numbers in errors. */
 function checkRows(v: unknown, offset = 0): number[][] {

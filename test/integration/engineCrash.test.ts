@@ -16,8 +16,14 @@ import { ENGINE_JS, EARLY_MODEL, heldoutText, noKvCacheCopy, ROOT, SAMPLE_MODEL,
 
 const SERIES_MODEL = path.join(ROOT, "samples", "models", "co2-lstm");
 const CHAR_MODEL = path.join(ROOT, "samples", "models", "char-lstm");
-/** A series whose TensorFlow.js gates run holds the engine's event loop for seconds at a time (synchronous CPU kernels). */
+/** A long series (the forecast test's input). */
 const LONG_SERIES = Array.from({ length: 4000 }, (_, i) => [Math.sin(i / 10)]);
+/**
+ * Text whose input gradients (one synchronous TensorFlow.js tape through every step of the character
+ * LSTM) hold the engine's event loop for about two seconds. TensorFlow.js gates runs no longer do:
+ * they go in chunks of steps with a break between.
+ */
+const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `let x${i} = ${i};\n`).join("").slice(0, 400);
 
 function client(opts: EngineClientOptions = {}): EngineClient & { logs: string[]; stops: EngineStop[] } {
   const logs: string[] = [];
@@ -89,12 +95,12 @@ test("a stopped engine (SIGSTOP) is found within the hang bound, killed and repl
 });
 
 test("a long synchronous computation is not a hang (the heartbeat comes from a worker thread), but one past the busy bound is stopped", async () => {
-  // How long the engine's event loop stays blocked in a TensorFlow.js gates run, with the default bounds.
+  // How long the engine's event loop stays blocked in a TensorFlow.js gradient tape, with the default bounds.
   const probe = client({ heartbeatMs: 50 });
   let block: number;
   try {
-    await probe.request("gates", { model: SERIES_MODEL, values: LONG_SERIES.slice(0, 100), runtime: "tfjs" }); // loaded
-    ({ blockedMs: block } = await longestBlock(probe, probe.request("gates", { model: SERIES_MODEL, values: LONG_SERIES, runtime: "tfjs" })));
+    await probe.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT.slice(0, 20) }); // loaded
+    ({ blockedMs: block } = await longestBlock(probe, probe.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT })));
   } finally {
     probe.dispose();
   }
@@ -103,9 +109,9 @@ test("a long synchronous computation is not a hang (the heartbeat comes from a w
   // A hang bound well under that block (and over four beats): the worker's beats keep coming, so the run completes.
   const patient = client({ heartbeatMs: 50, hangMs: Math.round(block / 4) });
   try {
-    await patient.request("gates", { model: SERIES_MODEL, values: LONG_SERIES.slice(0, 100), runtime: "tfjs" });
-    const { result, blockedMs } = await longestBlock(patient, patient.request("gates", { model: SERIES_MODEL, values: LONG_SERIES, runtime: "tfjs" }));
-    assert.equal(result.steps, LONG_SERIES.length - 1); // the model reads differences: one step fewer
+    await patient.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT.slice(0, 20) });
+    const { result, blockedMs } = await longestBlock(patient, patient.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT }));
+    assert.equal(result.steps, LONG_TEXT.length);
     assert.ok(blockedMs > block / 4, `blocked ${blockedMs} ms, more than the hang bound ${Math.round(block / 4)} ms`);
     assert.equal(patient.restarts, 0);
   } finally {
@@ -115,9 +121,9 @@ test("a long synchronous computation is not a hang (the heartbeat comes from a w
   // A busy bound under it: the engine is stopped and replaced, and says why.
   const strict = client({ heartbeatMs: 50, busyMs: Math.round(block / 4) });
   try {
-    await strict.request("gates", { model: SERIES_MODEL, values: LONG_SERIES.slice(0, 100), runtime: "tfjs" });
+    await strict.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT.slice(0, 20) });
     const pid = strict.pid!;
-    await assert.rejects(strict.request("gates", { model: SERIES_MODEL, values: LONG_SERIES, runtime: "tfjs" }), isCode("PROCESS_DIED", /was busy for [\d.]+ s without a break and was restarted/));
+    await assert.rejects(strict.request("gradients", { model: CHAR_MODEL, text: LONG_TEXT }), isCode("PROCESS_DIED", /was busy for [\d.]+ s without a break and was restarted/));
     assert.ok(await gone(pid));
     assert.equal((await strict.request("ping", {})).pid, strict.pid);
     assert.notEqual(strict.pid, pid);

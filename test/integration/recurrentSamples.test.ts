@@ -114,6 +114,14 @@ test("vanishing gradients: through 100+ characters the LSTM sample keeps gradien
   // An earlier output step: nothing flows back from the future.
   const mid = await s.call("gradients", { model: path.join(MODELS, "char-rnn"), text, step: 40 }, ctx);
   assert.ok(mid.norms.slice(41).every((n) => n === 0) && mid.norms[40] > 0);
+  // Past 1,000 steps the tape is refused with a sentence before it runs (TensorFlow.js's wasm heap
+  // aborted near 2,000 steps, leaving the backend unusable); a window of them is read instead, and
+  // the engine answers afterwards.
+  const long = "x = 1;\n".repeat(200);
+  await assert.rejects(s.call("gradients", { model: path.join(MODELS, "char-lstm"), text: long }, ctx), (e: Error & { code?: string }) => e.code === "TOO_LARGE" && /input gradients through 1,400 steps of .*at most 1,000 steps are read at once; select fewer, or read a window of them/.test(e.message));
+  const windowed = await s.call("gradients", { model: path.join(MODELS, "char-lstm"), text: long, maxSteps: 1000 }, ctx);
+  assert.equal(windowed.steps, 1000);
+  assert.equal(windowed.window?.to, 1400);
 });
 
 test("runtime choice: insisting on a copy a model lacks is an error; preferring one falls back", async () => {
