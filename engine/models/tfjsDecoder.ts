@@ -3,17 +3,14 @@
 // Compared against the ONNX copy it is a parity check of two runtimes on one set of weights.
 // Named "tfjs:<folder>" wherever a model path is taken.
 import * as tf from "@tensorflow/tfjs";
-import { checkVocabularyIds, DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { DecoderConfig, openModelFolder } from "../formats/modelFolder";
 import { readInitializers } from "../formats/onnxWeights";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
-import type { Capability, ModelInfo } from "../../protocol/models";
-import type { LoadedModel } from "../families/family";
 import { initTfjs } from "../runtime/tfjs/backend";
-import { readForward, tfjsTwinInfo, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { Gpt2Config, gpt2Blocks, gpt2Forward, Gpt2Weights, hfNamesToWeights, matmul } from "../runtime/tfjs/gpt2";
 import { TextTokenizer } from "../tokenize/tokenizer";
-import type { Decoder } from "./decoder";
+import { TfjsTwin } from "./tfjsTwin";
 
 /**
  * The graph decides, the config informs (as onnxProbe's check for the ONNX runtime): the layers,
@@ -33,26 +30,8 @@ function checkAgainstWeights(configFile: string, onnxFile: string, c: DecoderCon
   if (wpe?.length === 2 && wpe[0] < c.n_positions) throw disagree("n_positions", c.n_positions, `the position table has ${wpe[0]} rows`);
 }
 
-export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder {
-  readonly device = "cpu" as const;
-  /** Attention comes from the TensorFlow.js forward itself. */
-  readonly probe = { attentionOutputs: ["tfjs"], attentionNote: undefined as string | undefined };
-  /** Tokens, attention and next-token logits: one forward pass, no KV cache, no lens copy. */
-  readonly capabilities: readonly Capability[] = ["tokens", "selfAttention", "nextToken"];
-
-  private constructor(
-    readonly dir: string,
-    readonly name: string,
-    readonly config: DecoderConfig,
-    readonly tokenizer: TextTokenizer,
-    /** The architecture and weights, read by the gradient attribution (probes/attributionGradients.ts). */
-    readonly cfg: Gpt2Config,
-    readonly weights: Gpt2Weights,
-    readonly backend: string,
-    private readonly parameters: number,
-    private readonly onnxFile: string,
-    readonly family: string,
-  ) {}
+export class TfjsDecoder extends TfjsTwin<Gpt2Config, Gpt2Weights> {
+  readonly norm = "layernorm" as const;
 
   /** The twin of the GPT-2 folder `p`; `family` names the family that asked (families/gpt2Tfjs.ts). */
   static async load(p: string, family = "gpt2-tfjs"): Promise<TfjsDecoder> {
@@ -79,16 +58,12 @@ export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder 
   get tokenEmbeddings(): tf.Tensor2D {
     return this.weights.wte;
   }
-  get width(): number {
-    return this.cfg.nEmbd;
+  protected get head(): "tied" {
+    return "tied";
   }
-  get vocabSize(): number {
-    return this.cfg.vocabSize;
+  protected run(ids: tf.Tensor2D, attention: boolean) {
+    return gpt2Forward(this.cfg, this.weights, ids, { attention });
   }
-  get nLayer(): number {
-    return this.cfg.nLayer;
-  }
-  readonly norm = "layernorm" as const;
   blocks(tok: tf.Tensor3D): tf.Tensor2D {
     return gpt2Blocks(this.cfg, this.weights, tok).final;
   }
@@ -108,23 +83,8 @@ export class TfjsDecoder implements Decoder, LoadedModel, DifferentiableDecoder 
     return 4 * (c.nLayer * perLayer + 4 * T * c.nEmbd + 4 * c.vocabSize);
   }
 
-  info(): ModelInfo {
-    return tfjsTwinInfo(this, { parameters: this.parameters, output: "tied", weightsFile: this.onnxFile });
-  }
-
-
   dispose(): void {
     const w = this.weights;
     tf.dispose([w.wte, w.wpe, w.lnfg, w.lnfb, ...w.layers.flatMap((l) => Object.values(l))]);
-  }
-
-  checkIds(ids: number[]): void {
-    checkVocabularyIds(this.config, ids);
-  }
-
-  async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
-    this.checkIds(ids);
-    if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
-    return readForward(() => gpt2Forward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention }), !!opts.attention);
   }
 }

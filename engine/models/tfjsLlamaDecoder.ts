@@ -8,39 +8,17 @@ import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EngineError } from "../../protocol/errors";
-import type { Capability, ModelInfo } from "../../protocol/models";
-import type { LoadedModel } from "../families/family";
 import { LLAMA_MODEL_TYPES, llamaConfigFrom, ropeInvFreq } from "../formats/llamaExport";
 import { checkpointLlamaWeights, onnxLlamaWeights } from "../formats/llamaWeights";
-import { checkVocabularyIds, type DecoderConfig, openModelFolder } from "../formats/modelFolder";
+import { openModelFolder } from "../formats/modelFolder";
 import { INDEX_FILE, openCheckpointWeights, SINGLE_FILE } from "../formats/safetensors";
 import { initTfjs } from "../runtime/tfjs/backend";
-import { readForward, tfjsTwinInfo, type DifferentiableDecoder } from "../runtime/tfjs/differentiable";
 import { type LlamaConfig, llamaBlocks, llamaForward, llamaGradientBytes, llamaLogits, llamaTensors, type LlamaWeights, llamaWeightsFrom } from "../runtime/tfjs/llama";
 import { TextTokenizer } from "../tokenize/tokenizer";
-import type { Decoder } from "./decoder";
+import { TfjsTwin } from "./tfjsTwin";
 
-export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDecoder {
-  readonly device = "cpu" as const;
-  /** Attention comes from the TensorFlow.js forward itself. */
-  readonly probe = { attentionOutputs: ["tfjs"], attentionNote: undefined as string | undefined };
-  /** Tokens, attention and next-token logits: one forward pass, no KV cache, no lens copy. */
-  readonly capabilities: readonly Capability[] = ["tokens", "selfAttention", "nextToken"];
-
-  private constructor(
-    readonly dir: string,
-    readonly name: string,
-    readonly config: DecoderConfig,
-    readonly tokenizer: TextTokenizer,
-    /** The architecture and weights, read by the gradient attribution (probes/attributionGradients.ts). */
-    readonly cfg: LlamaConfig,
-    readonly weights: LlamaWeights,
-    readonly backend: string,
-    private readonly parameters: number,
-    /** The file the weights were read from: the ONNX graph, or the checkpoint's safetensors. */
-    private readonly weightsFile: string,
-    readonly family: string,
-  ) {}
+export class TfjsLlamaDecoder extends TfjsTwin<LlamaConfig, LlamaWeights> {
+  readonly norm = "rmsnorm" as const;
 
   /**
    * The copy of the Llama-shaped model at `p`: a folder with onnx/model.onnx (or the .onnx file
@@ -98,16 +76,12 @@ export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDec
   get tokenEmbeddings(): tf.Tensor2D {
     return this.weights.embed;
   }
-  get width(): number {
-    return this.cfg.nEmbd;
+  protected get head(): "own" | "tied" {
+    return this.weights.lmHead ? "own" : "tied";
   }
-  get vocabSize(): number {
-    return this.cfg.vocabSize;
+  protected run(ids: tf.Tensor2D, attention: boolean) {
+    return llamaForward(this.cfg, this.weights, ids, { attention });
   }
-  get nLayer(): number {
-    return this.cfg.nLayer;
-  }
-  readonly norm = "rmsnorm" as const;
   blocks(tok: tf.Tensor3D): tf.Tensor2D {
     return llamaBlocks(this.cfg, this.weights, tok).final;
   }
@@ -118,22 +92,7 @@ export class TfjsLlamaDecoder implements Decoder, LoadedModel, DifferentiableDec
     return llamaGradientBytes(this.cfg, T);
   }
 
-  info(): ModelInfo {
-    return tfjsTwinInfo(this, { parameters: this.parameters, output: this.weights.lmHead ? "own" : "tied", weightsFile: this.weightsFile });
-  }
-
-
   dispose(): void {
     tf.dispose(llamaTensors(this.weights));
-  }
-
-  checkIds(ids: number[]): void {
-    checkVocabularyIds(this.config, ids);
-  }
-
-  async forward(ids: number[], opts: { attention?: boolean } = {}): Promise<{ logits: Float32Array; attention?: Float32Array[] }> {
-    this.checkIds(ids);
-    if (ids.length > this.config.n_positions) throw new EngineError("BAD_INPUT", `${ids.length} tokens exceed the model's context of ${this.config.n_positions}`);
-    return readForward(() => llamaForward(this.cfg, this.weights, tf.tensor2d(ids, [1, ids.length], "int32"), { attention: opts.attention }), !!opts.attention);
   }
 }
