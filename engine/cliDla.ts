@@ -28,23 +28,9 @@ export async function dlaCommand(client: EngineClient, opts: Opts, model: string
   const r = await client.request("dla", { model, ...readText(opts), position: intOf(opts, "--position"), target: tokenOf(opts.get("--target")), foil: tokenOf(opts.get("--foil")), maxTokens: intOf(opts, "--max-tokens") });
   if (r.truncated) err(`seqlens: notice: ${r.truncated.notice}\n`);
   if (json) {
-    out(
-      JSON.stringify({
-        target: r.target,
-        foil: r.foil ?? null,
-        metric: r.metric,
-        position: r.position,
-        embed: r.embed,
-        heads: r.heads,
-        mlps: r.mlps,
-        attnBiases: r.attnBiases,
-        remainder: r.remainder,
-        biasTerm: r.biasTerm,
-        logit: r.logit,
-        norm: r.norm,
-        ms: r.ms,
-      }) + "\n",
-    );
+    // the result as the engine gives it, less the input's tokens (the notice went to stderr); a foil is null when absent
+    const { tokens: _tokens, truncated: _truncated, ...result } = r;
+    out(JSON.stringify({ ...result, foil: r.foil ?? null }) + "\n");
     return 0;
   }
   const top = intOf(opts, "--top") ?? 15;
